@@ -1,0 +1,216 @@
+//! fluoro's command line, as plain data: clap definitions, the split of `fluoro run`'s
+//! arguments between fluoro and the target, and the one-line form of every usage error.
+//!
+//! Nothing here touches Python; the extension crate dispatches on [`Invocation`].
+
+mod args;
+mod interpreter;
+mod split;
+
+pub use args::{Cli, Command, EnvArgs, InspectArgs, LaterArgs, RunArgs, Target};
+pub use interpreter::interpreter_options;
+pub use split::split_run_args;
+
+use clap::{CommandFactory, Parser};
+
+/// What the command line asked for, or why it cannot be done.
+#[derive(Debug)]
+pub enum Invocation {
+    /// A command to carry out.
+    Command(Command),
+    /// Text to print on stdout, then exit 0 (`--help`, `--version`).
+    Print(String),
+    /// Help to print on stderr, then exit 2: `fluoro` with no subcommand.
+    Missing(String),
+    /// A usage error: one line for stderr, exit 2.
+    Usage(String),
+}
+
+/// Parses a full argv (`argv[0]` is the program name).
+pub fn parse<I, S>(argv: I) -> Invocation
+where
+    I: IntoIterator<Item = S>,
+    S: Into<String>,
+{
+    let argv: Vec<String> = argv.into_iter().map(Into::into).collect();
+    // `run` stops reading its own options at the target, the way `python` does, so that
+    // `fluoro run app.py --help` hands `--help` to app.py.
+    let (fluoro_part, target_args) = match argv.iter().position(|a| a == "run") {
+        Some(at) if argv[1..at].iter().all(|a| a.starts_with('-')) => {
+            let split = split_run_args(&Cli::command(), &argv[at + 1..]);
+            let mut head: Vec<String> = argv[..=at].to_vec();
+            head.extend_from_slice(split.fluoro);
+            (head, Some(split.target.to_vec()))
+        }
+        _ => (argv, None),
+    };
+    match Cli::try_parse_from(&fluoro_part) {
+        Ok(cli) => {
+            let mut command = cli.command;
+            if let (Command::Run(run), Some(rest)) = (&mut command, target_args) {
+                if let Err(message) = run.take_target(rest) {
+                    return Invocation::Usage(message);
+                }
+            }
+            Invocation::Command(command)
+        }
+        Err(err) => match err.kind() {
+            clap::error::ErrorKind::DisplayHelp | clap::error::ErrorKind::DisplayVersion => {
+                Invocation::Print(err.render().to_string())
+            }
+            clap::error::ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand => {
+                Invocation::Missing(err.render().to_string())
+            }
+            _ => Invocation::Usage(one_line(&err)),
+        },
+    }
+}
+
+/// Turns clap's multi-line error into `fluoro`'s one-line form: the message with its
+/// indented continuation lines, and clap's tip if it has one.
+fn one_line(err: &clap::Error) -> String {
+    let text = err.render().to_string();
+    let mut lines = text.lines().skip_while(|l| l.trim().is_empty());
+    let first = lines.next().unwrap_or("invalid usage").trim();
+    let mut message = first.strip_prefix("error: ").unwrap_or(first).to_owned();
+    for line in lines.by_ref() {
+        if line.trim().is_empty() || !line.starts_with(' ') {
+            break;
+        }
+        message.push(' ');
+        message.push_str(line.trim());
+    }
+    if let Some(tip) = text.lines().find_map(|l| l.trim().strip_prefix("tip: ")) {
+        message.push_str("; ");
+        message.push_str(tip);
+    }
+    format!("{message} (see 'fluoro --help')")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn command(argv: &[&str]) -> Command {
+        match parse(argv.iter().copied()) {
+            Invocation::Command(c) => c,
+            other => panic!("expected a command, got {other:?}"),
+        }
+    }
+
+    fn usage(argv: &[&str]) -> String {
+        match parse(argv.iter().copied()) {
+            Invocation::Usage(line) => line,
+            other => panic!("expected a usage error, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn run_hands_everything_after_the_script_to_the_target() {
+        let Command::Run(run) = command(&["fluoro", "run", "-q", "app.py", "--help", "-q"]) else {
+            panic!("not run")
+        };
+        assert!(run.quiet);
+        assert_eq!(run.target, Some(Target::Script("app.py".into())));
+        assert_eq!(run.args, vec!["--help", "-q"]);
+    }
+
+    #[test]
+    fn run_module_and_code_targets() {
+        let Command::Run(run) = command(&["fluoro", "run", "-m", "http.server", "-b", "x"]) else {
+            panic!("not run")
+        };
+        assert_eq!(run.target, Some(Target::Module("http.server".into())));
+        assert_eq!(run.args, vec!["-b", "x"]);
+
+        let Command::Run(run) = command(&["fluoro", "run", "-c", "print(1)", "a"]) else {
+            panic!("not run")
+        };
+        assert_eq!(run.target, Some(Target::Code("print(1)".into())));
+        assert_eq!(run.args, vec!["a"]);
+
+        let Command::Run(run) = command(&["fluoro", "run", "-mjson.tool", "f"]) else {
+            panic!("not run")
+        };
+        assert_eq!(run.target, Some(Target::Module("json.tool".into())));
+        assert_eq!(run.args, vec!["f"]);
+    }
+
+    #[test]
+    fn run_double_dash_ends_fluoro_options() {
+        let Command::Run(run) = command(&["fluoro", "run", "--", "-weird.py", "x"]) else {
+            panic!("not run")
+        };
+        assert_eq!(run.target, Some(Target::Script("-weird.py".into())));
+        assert_eq!(run.args, vec!["x"]);
+    }
+
+    #[test]
+    fn run_without_target_is_a_usage_error() {
+        let line = usage(&["fluoro", "run"]);
+        assert!(line.contains("no target"), "{line}");
+        assert!(!line.contains('\n'));
+    }
+
+    #[test]
+    fn unknown_subcommand_is_one_line() {
+        let line = usage(&["fluoro", "frobnicate"]);
+        assert!(line.contains("frobnicate"), "{line}");
+        assert!(!line.contains('\n'), "{line}");
+    }
+
+    #[test]
+    fn unknown_run_option_is_one_line() {
+        let line = usage(&["fluoro", "run", "--bogus", "app.py"]);
+        assert!(line.contains("--bogus"), "{line}");
+        assert!(!line.contains('\n'), "{line}");
+    }
+
+    #[test]
+    fn help_and_version_print() {
+        let Invocation::Print(help) = parse(["fluoro", "--help"]) else {
+            panic!()
+        };
+        for verb in [
+            "run", "report", "heap", "advise", "bench", "dis", "inspect", "env", "runs",
+        ] {
+            assert!(help.contains(verb), "help lacks {verb}");
+        }
+        let Invocation::Print(version) = parse(["fluoro", "--version"]) else {
+            panic!()
+        };
+        assert!(version.starts_with("fluoro "));
+    }
+
+    #[test]
+    fn later_commands_take_any_arguments() {
+        let Command::Heap(later) = command(&["fluoro", "heap", "summary", "x.fheap", "--json"])
+        else {
+            panic!("not heap")
+        };
+        assert_eq!(later.args.len(), 3);
+    }
+
+    #[test]
+    fn inspect_and_env_flags() {
+        let Command::Inspect(i) = command(&["fluoro", "inspect", "x", "--import", "os", "--json"])
+        else {
+            panic!()
+        };
+        assert_eq!(i.expr.as_deref(), Some("x"));
+        assert_eq!(i.import, vec!["os"]);
+        assert!(i.json);
+        let Command::Env(e) = command(&["fluoro", "env", "--python", "/usr/bin/python3"]) else {
+            panic!()
+        };
+        assert_eq!(e.python.as_deref(), Some("/usr/bin/python3"));
+    }
+
+    #[test]
+    fn help_snapshot() {
+        let Invocation::Print(help) = parse(["fluoro", "--help"]) else {
+            panic!()
+        };
+        insta::assert_snapshot!(help);
+    }
+}

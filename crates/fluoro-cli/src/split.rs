@@ -1,0 +1,103 @@
+//! Where fluoro's own options end and the target's arguments begin in `fluoro run …`.
+//!
+//! `python` stops reading options at the script name, `-m MODULE` or `-c CODE`; so does
+//! `fluoro run`, so that `fluoro run -m pytest -x` hands `-x` to pytest.
+
+/// `fluoro run`'s arguments, split: fluoro's options (with `-m X`/`-c X`) and the rest.
+#[derive(Debug, PartialEq, Eq)]
+pub struct RunSplit<'a> {
+    pub fluoro: &'a [String],
+    pub target: &'a [String],
+}
+
+/// Splits the arguments that follow `run`; `cli` is the top-level command, used to learn
+/// which of `run`'s options take a value.
+pub fn split_run_args<'a>(cli: &clap::Command, args: &'a [String]) -> RunSplit<'a> {
+    let run = cli.find_subcommand("run");
+    let takes_value = |flag: &str| -> bool {
+        let Some(run) = run else { return false };
+        run.get_arguments().any(|a| {
+            let named = match flag.strip_prefix("--") {
+                Some(long) => a.get_long() == Some(long),
+                None => flag.len() == 2 && a.get_short() == flag.chars().nth(1),
+            };
+            named && a.get_action().takes_values()
+        })
+    };
+    let mut i = 0;
+    while i < args.len() {
+        let arg = args[i].as_str();
+        if arg == "--" {
+            return RunSplit {
+                fluoro: &args[..i],
+                target: &args[i + 1..],
+            };
+        }
+        if arg == "-m" || arg == "-c" {
+            let end = (i + 2).min(args.len());
+            return RunSplit {
+                fluoro: &args[..end],
+                target: &args[end..],
+            };
+        }
+        if (arg.starts_with("-m") || arg.starts_with("-c")) && arg.len() > 2 {
+            return RunSplit {
+                fluoro: &args[..=i],
+                target: &args[i + 1..],
+            };
+        }
+        if !arg.starts_with('-') || arg == "-" {
+            return RunSplit {
+                fluoro: &args[..i],
+                target: &args[i..],
+            };
+        }
+        i += if !arg.contains('=') && takes_value(arg) {
+            2
+        } else {
+            1
+        };
+    }
+    RunSplit {
+        fluoro: args,
+        target: &[],
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    fn split(args: &[&str]) -> (Vec<String>, Vec<String>) {
+        let owned: Vec<String> = args.iter().map(|s| s.to_string()).collect();
+        let s = split_run_args(&crate::Cli::command(), &owned);
+        (s.fluoro.to_vec(), s.target.to_vec())
+    }
+
+    #[test]
+    fn stops_at_script() {
+        assert_eq!(
+            split(&["-q", "a.py", "-q"]),
+            (vec!["-q".into()], vec!["a.py".into(), "-q".into()])
+        );
+    }
+
+    #[test]
+    fn module_value_stays_with_fluoro() {
+        assert_eq!(
+            split(&["-m", "pkg", "-x"]),
+            (vec!["-m".into(), "pkg".into()], vec!["-x".into()])
+        );
+    }
+
+    #[test]
+    fn double_dash_is_dropped() {
+        assert_eq!(split(&["--", "-a.py"]), (vec![], vec!["-a.py".into()]));
+    }
+
+    #[test]
+    fn no_target() {
+        assert_eq!(split(&["-q"]), (vec!["-q".into()], vec![]));
+    }
+}

@@ -1,0 +1,67 @@
+//! The `fluoro` command: parse with `fluoro-cli`, dispatch, and turn every failure into one
+//! line on stderr with exit code 2.
+
+use crate::{env, objects, runner};
+use fluoro_cli::{Command, Invocation};
+use pyo3::prelude::*;
+use std::io::Write;
+
+/// A failure of fluoro itself, shown as `fluoro: MESSAGE` with exit code 2.
+pub struct Failure(pub String);
+
+impl From<PyErr> for Failure {
+    fn from(err: PyErr) -> Self {
+        Failure(err.to_string())
+    }
+}
+
+/// Runs the command line in `argv`; returns the exit code.
+pub fn main(py: Python<'_>, argv: Vec<String>) -> i32 {
+    let command = match fluoro_cli::parse(argv) {
+        Invocation::Command(command) => command,
+        Invocation::Print(text) => {
+            print!("{text}");
+            let _ = std::io::stdout().flush();
+            return 0;
+        }
+        Invocation::Missing(help) => {
+            eprint!("{help}");
+            return 2;
+        }
+        Invocation::Usage(line) => return fail(&line),
+    };
+    let result = match command {
+        Command::Run(args) => Err(runner::launch(py, &args)),
+        Command::Env(args) => env::command(py, &args),
+        Command::Inspect(args) => objects::command(py, &args),
+        later => Err(Failure(format!("'{}' is not built yet", later.name()))),
+    };
+    match result {
+        Ok(code) => code,
+        Err(Failure(message)) => fail(&message),
+    }
+}
+
+fn fail(message: &str) -> i32 {
+    let line = message.lines().next().unwrap_or("failed");
+    eprintln!("fluoro: {line}");
+    2
+}
+
+/// Prints a report to stdout, as text or JSON.
+pub fn emit<T: serde::Serialize>(value: &T, json: bool, text: impl FnOnce(&T) -> String) -> i32 {
+    let out = if json {
+        match serde_json::to_string_pretty(value) {
+            Ok(s) => s + "\n",
+            Err(e) => return fail(&format!("cannot write JSON: {e}")),
+        }
+    } else {
+        text(value)
+    };
+    let mut stdout = std::io::stdout().lock();
+    // A closed pipe (`fluoro env | head`) is not an error worth a message.
+    let _ = stdout
+        .write_all(out.as_bytes())
+        .and_then(|()| stdout.flush());
+    0
+}

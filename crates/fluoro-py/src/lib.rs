@@ -1,0 +1,73 @@
+//! fluoro's CPython extension, `fluoro._native`.
+//!
+//! The only crate that touches the interpreter. Its `unsafe` code lives in two small modules:
+//! [`interp`] (process-level calls into the C API) and `objects::raw` (reading objects'
+//! references through `tp_traverse`).
+
+mod cli;
+mod env;
+mod objects;
+mod runner;
+
+use pyo3::prelude::*;
+
+/// Runs the `fluoro` command line; returns the process exit code.
+#[pyfunction]
+fn main(py: Python<'_>, argv: Vec<String>) -> i32 {
+    cli::main(py, argv)
+}
+
+/// `sys.getsizeof(obj)`, or with `deep=True` the bytes of everything `obj` owns, each object
+/// once, leaving out types, modules, functions and code, and (unless `include_cached`) the
+/// interpreter's cached singletons.
+#[pyfunction]
+#[pyo3(signature = (obj, deep = false, include_cached = false))]
+fn sizeof(obj: &Bound<'_, PyAny>, deep: bool, include_cached: bool) -> PyResult<u64> {
+    if deep {
+        Ok(objects::deep_size(obj, include_cached)?.bytes)
+    } else {
+        objects::shallow_size(obj)
+    }
+}
+
+/// The object report of `fluoro inspect`, as a dict.
+#[pyfunction]
+#[pyo3(signature = (obj, include_cached = false))]
+fn inspect<'py>(obj: &Bound<'py, PyAny>, include_cached: bool) -> PyResult<Bound<'py, PyAny>> {
+    let report = objects::inspect(obj, include_cached)?;
+    to_python(obj.py(), &report)
+}
+
+/// The interpreter's state (`fluoro env --json`), as a dict.
+#[pyfunction]
+#[pyo3(name = "env")]
+fn env_report(py: Python<'_>) -> PyResult<Bound<'_, PyAny>> {
+    let report =
+        env::local_report(py).map_err(|e| pyo3::exceptions::PyRuntimeError::new_err(e.0))?;
+    to_python(py, &report)
+}
+
+/// Turns a serializable report into plain Python objects (dicts, lists, numbers, strings).
+fn to_python<'py, T: serde::Serialize>(py: Python<'py>, value: &T) -> PyResult<Bound<'py, PyAny>> {
+    let text = serde_json::to_string(value)
+        .map_err(|e| pyo3::exceptions::PyValueError::new_err(e.to_string()))?;
+    py.import("json")?.call_method1("loads", (text,))
+}
+
+/// Starts a `fluoro run` session inside the target interpreter (called by the boot hook).
+#[pyfunction]
+fn _boot(py: Python<'_>, config: &str) -> PyResult<()> {
+    runner::boot(py, config)
+}
+
+#[pymodule(gil_used = true)]
+fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add("__version__", env!("CARGO_PKG_VERSION"))?;
+    m.add_function(wrap_pyfunction!(main, m)?)?;
+    m.add_function(wrap_pyfunction!(_boot, m)?)?;
+    m.add_class::<runner::Session>()?;
+    m.add_function(wrap_pyfunction!(sizeof, m)?)?;
+    m.add_function(wrap_pyfunction!(inspect, m)?)?;
+    m.add_function(wrap_pyfunction!(env_report, m)?)?;
+    Ok(())
+}

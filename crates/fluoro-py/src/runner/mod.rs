@@ -1,0 +1,138 @@
+//! `fluoro run`: the target is started by the interpreter itself, so it cannot tell fluoro is
+//! there.
+//!
+//! fluoro checks the target (the script exists and compiles, the module exists), then execs
+//! the same interpreter, with the same flags, on the same pid, exactly as `python` would be
+//! started on the target, with one environment variable more: `FLUORO_BOOT`. The
+//! `fluoro_boot.pth` file installed with fluoro sees it while `site` runs, before `__main__`:
+//! the hook removes the variable and calls [`boot`], which starts the collectors and registers
+//! their drain as the first atexit handler, so that it runs last: after the target's own
+//! handlers and after its non-daemon threads have ended.
+//!
+//! Running the target from inside fluoro's own frames instead (as cProfile does) would leave
+//! fluoro's frames under the target's: a shallower recursion limit, an `f_back` at module
+//! level, `inspect.stack()` showing fluoro. Letting the interpreter start it makes `sys.argv`,
+//! `sys.path[0]`, `__main__`, tracebacks, exit codes and signals its own by construction.
+
+mod check;
+mod session;
+
+pub use session::Session;
+
+use crate::cli::Failure;
+use fluoro_cli::{RunArgs, Target};
+use pyo3::prelude::*;
+use serde::{Deserialize, Serialize};
+use std::os::unix::process::CommandExt;
+
+/// Environment variable carrying the [`BootConfig`] to the target interpreter.
+const BOOT_VAR: &str = "FLUORO_BOOT";
+
+/// What the target interpreter needs to know to start the session.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct BootConfig {
+    pub label: String,
+    pub quiet: bool,
+}
+
+/// Checks the target, then replaces this process with the interpreter running it.
+/// Returns only on failure.
+pub fn launch(py: Python<'_>, args: &RunArgs) -> Failure {
+    match try_launch(py, args) {
+        Ok(failure) | Err(failure) => failure,
+    }
+}
+
+fn try_launch(py: Python<'_>, args: &RunArgs) -> Result<Failure, Failure> {
+    let Some(target) = &args.target else {
+        return Err(Failure("run: no target given".to_owned()));
+    };
+    check::target(py, target)?;
+    let sys = py.import("sys")?;
+    let flags = sys.getattr("flags")?;
+    if flags.getattr("no_site")?.is_truthy()? {
+        return Err(Failure(
+            "run: the interpreter runs with -S, which keeps fluoro's boot hook out".into(),
+        ));
+    }
+    let executable: String = sys.getattr("executable")?.extract()?;
+    if executable.is_empty() {
+        return Err(Failure(
+            "run: this interpreter does not know its executable".into(),
+        ));
+    }
+    // The options fluoro's own interpreter was started with (-X dev, -O, -W ...), no others:
+    // what comes from the environment (PYTHONDONTWRITEBYTECODE ...) reaches the target the
+    // same way.
+    let orig_argv: Vec<String> = sys.getattr("orig_argv")?.extract()?;
+    let interpreter_flags = fluoro_cli::interpreter_options(&orig_argv);
+    boot_hook_installed(py)?;
+    let label = match target {
+        Target::Script(path) => path.clone(),
+        Target::Module(name) => format!("-m {name}"),
+        Target::Code(_) => "-c".to_owned(),
+    };
+    let config = serde_json::to_string(&BootConfig {
+        label,
+        quiet: args.quiet,
+    })
+    .map_err(|e| Failure(e.to_string()))?;
+    let mut command = std::process::Command::new(&executable);
+    command.args(&interpreter_flags);
+    match target {
+        Target::Script(path) => command.arg(path),
+        Target::Module(name) => command.arg("-m").arg(name),
+        Target::Code(code) => command.arg("-c").arg(code),
+    };
+    command.args(&args.args).env(BOOT_VAR, config);
+    flush_python_streams(py);
+    let error = command.exec();
+    Ok(Failure(format!("run: cannot start {executable}: {error}")))
+}
+
+/// `fluoro_boot.pth` must sit in a site directory of this interpreter, or the target would run
+/// without collectors.
+fn boot_hook_installed(py: Python<'_>) -> Result<(), Failure> {
+    let site = py.import("site")?;
+    let mut dirs: Vec<String> = site.call_method0("getsitepackages")?.extract()?;
+    if let Ok(user) = site
+        .call_method0("getusersitepackages")
+        .and_then(|u| u.extract())
+    {
+        dirs.push(user);
+    }
+    if dirs
+        .iter()
+        .any(|d| std::path::Path::new(d).join("fluoro_boot.pth").is_file())
+    {
+        Ok(())
+    } else {
+        Err(Failure(
+            "run: fluoro_boot.pth is missing from site-packages; reinstall fluoro".into(),
+        ))
+    }
+}
+
+/// Anything fluoro's own process buffered goes out before the exec.
+pub fn flush_python_streams(py: Python<'_>) {
+    if let Ok(sys) = py.import("sys") {
+        for name in ["stdout", "stderr"] {
+            if let Ok(stream) = sys.getattr(name) {
+                if !stream.is_none() {
+                    let _ = stream.call_method0("flush");
+                }
+            }
+        }
+    }
+}
+
+/// Called by the boot hook inside the target interpreter: starts the session and registers
+/// its drain with atexit.
+pub fn boot(py: Python<'_>, config: &str) -> PyResult<()> {
+    let config: BootConfig = serde_json::from_str(config)
+        .map_err(|e| pyo3::exceptions::PyValueError::new_err(format!("bad boot config: {e}")))?;
+    let session = Bound::new(py, Session::start(py, config.label, config.quiet))?;
+    py.import("atexit")?
+        .call_method1("register", (session.getattr("finish")?,))?;
+    Ok(())
+}

@@ -1,0 +1,6 @@
+import os
+import sys
+
+print("buffered line is lost by os._exit unless flushed", flush=True)
+sys.stderr.write("err\n")
+os._exit(7)

@@ -1,0 +1,4 @@
+import sys
+
+data = sys.stdin.buffer.read()
+print(len(data), data[:20])
