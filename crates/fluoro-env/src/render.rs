@@ -50,7 +50,11 @@ pub fn render_text(r: &EnvReport) -> String {
     let set_flags: Vec<String> = f
         .flags
         .iter()
-        .filter(|(_, v)| !matches!(v, serde_json::Value::Bool(false)) && v.as_i64() != Some(0))
+        .filter(|(k, v)| {
+            !matches!(v, serde_json::Value::Bool(false))
+                && v.as_i64() != Some(0)
+                && !(k.as_str() == "int_max_str_digits" && v.as_i64() == Some(-1))
+        })
         .map(|(k, v)| format!("{k}={v}"))
         .collect();
     out.push_str(&fields(&[
@@ -109,12 +113,13 @@ pub fn render_text(r: &EnvReport) -> String {
     } else {
         "no debug hooks"
     };
-    out.push_str(&fields(&[(
-        "object allocator",
+    let allocator = (
+        "allocator",
         format!("{} ({}, {hooks})", a.name, a.chosen_by),
-    )]));
+    );
     if let Some(p) = &r.malloc_stats.pymalloc {
         out.push_str(&fields(&[
+            allocator.clone(),
             (
                 "arenas",
                 format!(
@@ -187,8 +192,10 @@ pub fn render_text(r: &EnvReport) -> String {
             rows,
         )));
     } else if f.mallocstats.is_none() {
+        out.push_str(&fields(&[allocator]));
         out.push_str("  (this interpreter has no sys._debugmallocstats)\n");
     } else {
+        out.push_str(&fields(&[allocator]));
         out.push_str("  pymalloc is not in use: small objects come from the C allocator\n");
     }
     let free: Vec<String> = r
