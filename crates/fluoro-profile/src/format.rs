@@ -1,0 +1,261 @@
+//! The `.fluoro` file: an 8-byte magic, then chunks appended as the run goes.
+//!
+//! A chunk is `kind: u8, length: u32 LE, crc32: u32 LE, payload` with a postcard-encoded
+//! payload. Each chunk is written with one `write` call and flushed, so a target killed mid-run
+//! leaves whole chunks behind: the profile reads, without its [`End`] chunk. Chunks of a kind
+//! this reader does not know are skipped, so later fluoro versions can add kinds.
+
+use crate::model::{
+    CodeId, CodeInfo, End, ExactStats, Meta, Sample, StackId, StackNode, ThreadIdx, ThreadInfo,
+};
+use serde::{Deserialize, Serialize};
+use std::io::Write;
+
+/// `FLUORO`, a NUL, and the format version.
+pub const MAGIC: [u8; 8] = *b"FLUORO\x00\x01";
+const HEADER_LEN: usize = 9;
+/// No chunk is larger; a length above it is corruption, not a reason to allocate.
+const MAX_CHUNK: usize = 1 << 30;
+
+/// Why a `.fluoro` file cannot be read.
+#[derive(Debug, thiserror::Error)]
+pub enum FormatError {
+    #[error("not a fluoro profile (it does not start with fluoro's magic bytes)")]
+    NotProfile,
+    #[error("written in format version {0}, which this fluoro cannot read")]
+    Version(u8),
+    #[error("truncated chunk at byte {0}")]
+    Truncated(usize),
+    #[error("corrupt chunk at byte {0}: checksum mismatch")]
+    Checksum(usize),
+    #[error("corrupt chunk at byte {at}: {reason}")]
+    Decode { at: usize, reason: String },
+    #[error("the profile has no header chunk")]
+    NoMeta,
+}
+
+/// One unit of the stream.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Chunk {
+    Meta(Meta),
+    Codes(Vec<(CodeId, CodeInfo)>),
+    /// Stacks interned since the last such chunk; ids are consecutive from `first`.
+    Stacks {
+        first: StackId,
+        nodes: Vec<StackNode>,
+    },
+    Threads(Vec<(ThreadIdx, ThreadInfo)>),
+    Samples(Vec<Sample>),
+    Exact(ExactStats),
+    End(End),
+}
+
+impl Chunk {
+    fn kind(&self) -> u8 {
+        match self {
+            Chunk::Meta(_) => 1,
+            Chunk::Codes(_) => 2,
+            Chunk::Stacks { .. } => 3,
+            Chunk::Threads(_) => 4,
+            Chunk::Samples(_) => 5,
+            Chunk::Exact(_) => 6,
+            Chunk::End(_) => 7,
+        }
+    }
+}
+
+/// Samples as stored: times as deltas from the previous sample, so that varints stay short.
+#[derive(Serialize, Deserialize)]
+struct PackedSample {
+    thread: ThreadIdx,
+    stack: StackId,
+    dt_ns: u64,
+    wall_ns: u64,
+    cpu_ns: u64,
+    flags: u8,
+}
+
+#[derive(Serialize, Deserialize)]
+struct StacksPayload {
+    first: StackId,
+    nodes: Vec<StackNode>,
+}
+
+fn to_payload<T: Serialize>(value: &T) -> Vec<u8> {
+    // Serializing plain structs into a Vec cannot fail.
+    postcard::to_stdvec(value).unwrap_or_default()
+}
+
+/// Encodes a chunk, header included, ready for one `write` call.
+pub fn encode(chunk: &Chunk) -> Vec<u8> {
+    let payload = match chunk {
+        Chunk::Meta(m) => to_payload(m),
+        Chunk::Codes(c) => to_payload(c),
+        Chunk::Stacks { first, nodes } => to_payload(&StacksPayload {
+            first: *first,
+            nodes: nodes.clone(),
+        }),
+        Chunk::Threads(t) => to_payload(t),
+        Chunk::Samples(samples) => {
+            let mut previous = 0u64;
+            let packed: Vec<PackedSample> = samples
+                .iter()
+                .map(|s| {
+                    let dt_ns = s.time_ns.saturating_sub(previous);
+                    previous = s.time_ns;
+                    PackedSample {
+                        thread: s.thread,
+                        stack: s.stack,
+                        dt_ns,
+                        wall_ns: s.wall_ns,
+                        cpu_ns: s.cpu_ns,
+                        flags: s.flags,
+                    }
+                })
+                .collect();
+            to_payload(&packed)
+        }
+        Chunk::Exact(e) => to_payload(e),
+        Chunk::End(e) => to_payload(e),
+    };
+    let mut out = Vec::with_capacity(HEADER_LEN + payload.len());
+    out.push(chunk.kind());
+    out.extend_from_slice(&(payload.len() as u32).to_le_bytes());
+    out.extend_from_slice(&crc32fast::hash(&payload).to_le_bytes());
+    out.extend_from_slice(&payload);
+    out
+}
+
+/// Appends chunks to a `.fluoro` stream, each in one write, flushed.
+pub struct ProfileWriter<W: Write> {
+    out: W,
+}
+
+impl<W: Write> ProfileWriter<W> {
+    /// Starts a stream: writes the magic.
+    pub fn new(mut out: W) -> std::io::Result<Self> {
+        out.write_all(&MAGIC)?;
+        out.flush()?;
+        Ok(ProfileWriter { out })
+    }
+
+    pub fn write(&mut self, chunk: &Chunk) -> std::io::Result<()> {
+        self.out.write_all(&encode(chunk))?;
+        self.out.flush()
+    }
+
+    pub fn into_inner(self) -> W {
+        self.out
+    }
+}
+
+/// Reads the chunks of a whole `.fluoro` file held in memory, in order.
+pub struct ChunkReader<'a> {
+    data: &'a [u8],
+    pos: usize,
+    failed: bool,
+}
+
+impl<'a> ChunkReader<'a> {
+    pub fn new(data: &'a [u8]) -> Result<Self, FormatError> {
+        if data.len() < MAGIC.len() || data[..6] != MAGIC[..6] || data[6] != 0 {
+            return Err(FormatError::NotProfile);
+        }
+        if data[7] != MAGIC[7] {
+            return Err(FormatError::Version(data[7]));
+        }
+        Ok(ChunkReader {
+            data,
+            pos: MAGIC.len(),
+            failed: false,
+        })
+    }
+
+    fn next_chunk(&mut self) -> Result<Option<Chunk>, FormatError> {
+        loop {
+            let at = self.pos;
+            let rest = &self.data[at..];
+            if rest.is_empty() {
+                return Ok(None);
+            }
+            if rest.len() < HEADER_LEN {
+                return Err(FormatError::Truncated(at));
+            }
+            let kind = rest[0];
+            let len = u32::from_le_bytes([rest[1], rest[2], rest[3], rest[4]]) as usize;
+            let crc = u32::from_le_bytes([rest[5], rest[6], rest[7], rest[8]]);
+            if len > MAX_CHUNK {
+                return Err(FormatError::Decode {
+                    at,
+                    reason: format!("chunk length {len} is impossible"),
+                });
+            }
+            if rest.len() < HEADER_LEN + len {
+                return Err(FormatError::Truncated(at));
+            }
+            let payload = &rest[HEADER_LEN..HEADER_LEN + len];
+            if crc32fast::hash(payload) != crc {
+                return Err(FormatError::Checksum(at));
+            }
+            self.pos = at + HEADER_LEN + len;
+            if let Some(chunk) = decode(kind, payload).map_err(|e| FormatError::Decode {
+                at,
+                reason: e.to_string(),
+            })? {
+                return Ok(Some(chunk));
+            }
+        }
+    }
+}
+
+impl Iterator for ChunkReader<'_> {
+    type Item = Result<Chunk, FormatError>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        if self.failed {
+            return None;
+        }
+        let item = self.next_chunk().transpose();
+        self.failed = matches!(item, Some(Err(_)));
+        item
+    }
+}
+
+/// Decodes a payload; `None` for a kind this version does not know.
+fn decode(kind: u8, payload: &[u8]) -> Result<Option<Chunk>, postcard::Error> {
+    Ok(Some(match kind {
+        1 => Chunk::Meta(postcard::from_bytes(payload)?),
+        2 => Chunk::Codes(postcard::from_bytes(payload)?),
+        3 => {
+            let p: StacksPayload = postcard::from_bytes(payload)?;
+            Chunk::Stacks {
+                first: p.first,
+                nodes: p.nodes,
+            }
+        }
+        4 => Chunk::Threads(postcard::from_bytes(payload)?),
+        5 => {
+            let packed: Vec<PackedSample> = postcard::from_bytes(payload)?;
+            let mut time = 0u64;
+            Chunk::Samples(
+                packed
+                    .into_iter()
+                    .map(|p| {
+                        time = time.saturating_add(p.dt_ns);
+                        Sample {
+                            thread: p.thread,
+                            stack: p.stack,
+                            time_ns: time,
+                            wall_ns: p.wall_ns,
+                            cpu_ns: p.cpu_ns,
+                            flags: p.flags,
+                        }
+                    })
+                    .collect(),
+            )
+        }
+        6 => Chunk::Exact(postcard::from_bytes(payload)?),
+        7 => Chunk::End(postcard::from_bytes(payload)?),
+        _ => return Ok(None),
+    }))
+}

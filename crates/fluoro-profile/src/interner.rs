@@ -1,0 +1,59 @@
+//! Interning of stacks as a tree of (parent, frame) nodes, so that a sample carries one id and
+//! a stack seen a million times is stored once.
+
+use crate::model::{Frame, StackId, StackNode, ROOT};
+use std::collections::HashMap;
+
+/// Gives each distinct stack a [`StackId`]; remembers which nodes are new since the last
+/// [`StackInterner::take_new`], for streaming.
+#[derive(Debug, Default)]
+pub struct StackInterner {
+    ids: HashMap<StackNode, StackId>,
+    /// Nodes in id order; id `i` is `nodes[i - 1]`.
+    nodes: Vec<StackNode>,
+    flushed: usize,
+}
+
+impl StackInterner {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// The id of `frame` on top of `parent`.
+    pub fn push(&mut self, parent: StackId, frame: Frame) -> StackId {
+        let node = StackNode { parent, frame };
+        if let Some(&id) = self.ids.get(&node) {
+            return id;
+        }
+        self.nodes.push(node);
+        let id = self.nodes.len() as StackId;
+        self.ids.insert(node, id);
+        id
+    }
+
+    /// The id of a stack given outermost frame first.
+    pub fn intern(&mut self, frames: impl IntoIterator<Item = Frame>) -> StackId {
+        frames
+            .into_iter()
+            .fold(ROOT, |parent, frame| self.push(parent, frame))
+    }
+
+    /// Nodes interned since the previous call: the id of the first, and the nodes.
+    pub fn take_new(&mut self) -> Option<(StackId, Vec<StackNode>)> {
+        if self.flushed == self.nodes.len() {
+            return None;
+        }
+        let first = self.flushed as StackId + 1;
+        let nodes = self.nodes[self.flushed..].to_vec();
+        self.flushed = self.nodes.len();
+        Some((first, nodes))
+    }
+
+    pub fn len(&self) -> usize {
+        self.nodes.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.nodes.is_empty()
+    }
+}

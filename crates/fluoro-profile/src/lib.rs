@@ -1,0 +1,202 @@
+//! fluoro's profile: the records the collectors produce, the streamed `.fluoro` file that
+//! holds them, and the aggregated [`Profile`] that reports are rendered from. Plain Rust.
+
+mod format;
+mod interner;
+pub mod linetable;
+mod model;
+mod profile;
+
+pub use format::{encode, Chunk, ChunkReader, FormatError, ProfileWriter, MAGIC};
+pub use interner::StackInterner;
+pub use model::*;
+pub use profile::{Metric, Profile, StackWeight};
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn code(name: &str) -> CodeInfo {
+        CodeInfo {
+            filename: "app.py".into(),
+            name: name.into(),
+            qualname: format!("App.{name}"),
+            firstlineno: 3,
+            lines: vec![LineRange {
+                start: 0,
+                end: 10,
+                line: 4,
+            }],
+        }
+    }
+
+    fn meta() -> Meta {
+        Meta {
+            target: "app.py".into(),
+            argv: vec!["app.py".into()],
+            python: "3.11.7".into(),
+            pid: 42,
+            rate_hz: 100,
+            sampler: "memory-reader".into(),
+            exact: false,
+            start_unix_ns: 1,
+            cwd: "/tmp".into(),
+        }
+    }
+
+    /// A small profile: two threads, three stacks, written as a collector would.
+    fn written(samples: &[Sample]) -> Vec<u8> {
+        let mut stacks = StackInterner::new();
+        let a = Frame { code: 0, offset: 2 };
+        let b = Frame { code: 1, offset: 4 };
+        stacks.intern([a, b]);
+        stacks.intern([a]);
+        let mut w = ProfileWriter::new(Vec::new()).unwrap();
+        w.write(&Chunk::Meta(meta())).unwrap();
+        w.write(&Chunk::Codes(vec![(0, code("f")), (1, code("g"))]))
+            .unwrap();
+        let (first, nodes) = stacks.take_new().unwrap();
+        w.write(&Chunk::Stacks { first, nodes }).unwrap();
+        let thread = |ident| ThreadInfo {
+            ident,
+            native_id: ident + 1,
+            name: String::new(),
+        };
+        w.write(&Chunk::Threads(vec![(0, thread(7)), (1, thread(8))]))
+            .unwrap();
+        w.write(&Chunk::Samples(samples.to_vec())).unwrap();
+        w.write(&Chunk::End(End {
+            thread_names: vec![(0, "MainThread".into())],
+            ..End::default()
+        }))
+        .unwrap();
+        w.into_inner()
+    }
+
+    fn sample(thread: u32, stack: u32, time_ns: u64) -> Sample {
+        Sample {
+            thread,
+            stack,
+            time_ns,
+            wall_ns: 10,
+            cpu_ns: 4,
+            flags: FLAG_GIL,
+        }
+    }
+
+    #[test]
+    fn round_trip_aggregates_per_thread_and_stack() {
+        let data = written(&[sample(0, 2, 5), sample(0, 2, 15), sample(1, 1, 20)]);
+        let p = Profile::from_bytes(&data).unwrap();
+        assert_eq!(p.samples, 3);
+        assert_eq!(p.weights.len(), 2);
+        assert_eq!(p.weights[0].samples, 2);
+        assert_eq!(p.weights[0].wall_ns, 20);
+        assert_eq!(p.weights[0].gil_samples, 2);
+        assert_eq!(p.thread_name(0), "MainThread");
+        assert_eq!(p.thread_name(1), "thread 8");
+        let frames = p.frames(2);
+        assert_eq!(frames.len(), 2);
+        assert_eq!(p.code(frames[1]).name, "g");
+        assert_eq!(p.line(frames[1]), 4);
+        assert!(p.end.is_some());
+    }
+
+    #[test]
+    fn a_killed_run_reads_without_its_end() {
+        let data = written(&[sample(0, 1, 5)]);
+        let end_len = encode(&Chunk::End(End {
+            thread_names: vec![(0, "MainThread".into())],
+            ..End::default()
+        }))
+        .len();
+        let p = Profile::from_bytes(&data[..data.len() - end_len]).unwrap();
+        assert!(p.end.is_none());
+        assert_eq!(p.samples, 1);
+    }
+
+    #[test]
+    fn truncation_and_corruption_are_named() {
+        let data = written(&[sample(0, 1, 5)]);
+        let cut = &data[..data.len() - 3];
+        assert!(matches!(
+            Profile::from_bytes(cut),
+            Err(FormatError::Truncated(_))
+        ));
+        let mut bad = data.clone();
+        let last = bad.len() - 1;
+        bad[last] ^= 0xff;
+        assert!(matches!(
+            Profile::from_bytes(&bad),
+            Err(FormatError::Checksum(_))
+        ));
+        assert!(matches!(
+            Profile::from_bytes(b"hello world"),
+            Err(FormatError::NotProfile)
+        ));
+        let mut newer = data.clone();
+        newer[7] = 9;
+        assert!(matches!(
+            Profile::from_bytes(&newer),
+            Err(FormatError::Version(9))
+        ));
+    }
+
+    #[test]
+    fn samples_naming_unknown_stacks_are_rejected() {
+        let data = written(&[sample(0, 99, 5)]);
+        assert!(matches!(
+            Profile::from_bytes(&data),
+            Err(FormatError::Decode { .. })
+        ));
+    }
+
+    #[test]
+    fn unknown_chunk_kinds_are_skipped() {
+        let mut data = written(&[sample(0, 1, 5)]);
+        let payload = b"future";
+        let mut chunk = vec![200u8];
+        chunk.extend_from_slice(&(payload.len() as u32).to_le_bytes());
+        chunk.extend_from_slice(&crc32fast::hash(payload).to_le_bytes());
+        chunk.extend_from_slice(payload);
+        data.extend_from_slice(&chunk);
+        assert_eq!(Profile::from_bytes(&data).unwrap().samples, 1);
+    }
+
+    #[test]
+    fn line_at_falls_back_to_the_first_line() {
+        let mut c = code("f");
+        c.lines.push(LineRange {
+            start: 10,
+            end: 12,
+            line: 0,
+        });
+        assert_eq!(c.line_at(0), 4);
+        assert_eq!(c.line_at(10), 3);
+        assert_eq!(c.line_at(500), 3);
+    }
+
+    proptest! {
+        #[test]
+        fn samples_round_trip(raw in proptest::collection::vec((0u32..2, 1u32..4, 0u64..1_000_000, 0u64..1_000, 0u8..4), 0..200)) {
+            let mut time = 0;
+            let samples: Vec<Sample> = raw.iter().map(|&(thread, stack, dt, cpu, flags)| {
+                time += dt;
+                Sample { thread, stack, time_ns: time, wall_ns: dt, cpu_ns: cpu, flags }
+            }).collect();
+            let chunk = Chunk::Samples(samples.clone());
+            let mut data = MAGIC.to_vec();
+            data.extend(encode(&chunk));
+            let back: Vec<Chunk> = ChunkReader::new(&data).unwrap().collect::<Result<_, _>>().unwrap();
+            prop_assert_eq!(back, vec![chunk]);
+        }
+
+        #[test]
+        fn any_prefix_reads_or_fails_cleanly(cut in 0usize..400) {
+            let data = written(&[sample(0, 2, 5), sample(1, 3, 9)]);
+            let cut = cut.min(data.len());
+            let _ = Profile::from_bytes(&data[..cut]);
+        }
+    }
+}

@@ -1,0 +1,164 @@
+//! What the collectors record: code objects, interned stacks, threads, samples and exact call
+//! statistics. Every record is plain data; the `.fluoro` format streams them as they come.
+
+use serde::{Deserialize, Serialize};
+
+/// Index of a code object in a profile's code table.
+pub type CodeId = u32;
+/// Index of an interned stack; [`ROOT`] is the empty stack.
+pub type StackId = u32;
+/// Index of a thread in a profile's thread table.
+pub type ThreadIdx = u32;
+
+/// The empty stack: the parent of every outermost frame.
+pub const ROOT: StackId = 0;
+
+/// A code object, resolved once: where it lives and how its instructions map to lines.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CodeInfo {
+    pub filename: String,
+    /// `co_name`.
+    pub name: String,
+    /// `co_qualname` on 3.11+; `co_name` on 3.10, which has no qualified names on code.
+    pub qualname: String,
+    pub firstlineno: u32,
+    /// Instruction byte ranges and their lines, in offset order (from `co_linetable`).
+    pub lines: Vec<LineRange>,
+}
+
+/// Instructions `start..end` (byte offsets into the bytecode) belong to `line`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LineRange {
+    pub start: u32,
+    pub end: u32,
+    pub line: u32,
+}
+
+impl CodeInfo {
+    /// The line of the instruction at byte `offset`; the function's first line when the
+    /// table has none for it (artificial instructions carry no line).
+    pub fn line_at(&self, offset: u32) -> u32 {
+        let at = self.lines.partition_point(|r| r.end <= offset);
+        match self.lines.get(at) {
+            Some(r) if r.start <= offset && r.line != 0 => r.line,
+            _ => self.firstlineno,
+        }
+    }
+}
+
+/// One Python frame: a code object and the byte offset of the instruction it is at.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct Frame {
+    pub code: CodeId,
+    pub offset: u32,
+}
+
+/// An interned stack: its innermost frame on top of the stack `parent`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct StackNode {
+    pub parent: StackId,
+    pub frame: Frame,
+}
+
+/// A thread seen by a collector.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ThreadInfo {
+    /// `threading.get_ident()`.
+    pub ident: u64,
+    /// The OS thread id (`threading.get_native_id()`), 0 when unknown.
+    pub native_id: u64,
+    /// The `threading.Thread` name, when known.
+    pub name: String,
+}
+
+/// The sampled thread held the GIL.
+pub const FLAG_GIL: u8 = 1;
+/// The sampled thread used CPU during the interval that ended with this sample.
+pub const FLAG_ACTIVE: u8 = 2;
+
+/// One observation of one thread.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Sample {
+    pub thread: ThreadIdx,
+    pub stack: StackId,
+    /// Nanoseconds since the session started.
+    pub time_ns: u64,
+    /// Wall time this sample stands for: the interval since the thread's previous sample.
+    pub wall_ns: u64,
+    /// CPU time the thread used during that interval.
+    pub cpu_ns: u64,
+    /// [`FLAG_GIL`] | [`FLAG_ACTIVE`].
+    pub flags: u8,
+}
+
+/// How the run was recorded.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Meta {
+    /// What ran: a script path, `-m module` or `-c`.
+    pub target: String,
+    pub argv: Vec<String>,
+    /// `sys.version` of the target's interpreter.
+    pub python: String,
+    pub pid: u32,
+    /// Sampling rate in Hz; 0 when nothing was sampled.
+    pub rate_hz: u32,
+    /// `memory-reader` (the GIL-free sampler), `gil` (the fallback sampler), or `off`.
+    pub sampler: String,
+    /// Whether the exact profile hook ran.
+    pub exact: bool,
+    /// Start time, nanoseconds since the Unix epoch.
+    pub start_unix_ns: u64,
+    pub cwd: String,
+}
+
+/// Written last, when the session drains: its absence means the target was killed.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct End {
+    pub wall_ns: u64,
+    /// CPU time of the whole process.
+    pub cpu_ns: u64,
+    pub samples: u64,
+    /// Ticks at which a thread's stack could not be read (it changed under the reader).
+    pub failed_reads: u64,
+    /// Thread names known at the end, by thread index.
+    pub thread_names: Vec<(ThreadIdx, String)>,
+    /// The unhandled exception that ended the target, if any.
+    pub exception: Option<String>,
+}
+
+/// Exact call statistics from the profile hook, shaped like `pstats`: one entry per function,
+/// with its callers.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct ExactStats {
+    pub functions: Vec<ExactFunction>,
+    /// Time the hook itself was measured to add per event, subtracted from the figures.
+    pub overhead_ns_per_event: f64,
+}
+
+/// One function's totals. Built-in functions have filename `~` and line 0, as in `pstats`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct ExactFunction {
+    pub filename: String,
+    pub line: u32,
+    pub name: String,
+    /// Calls, including recursive ones.
+    pub calls: u64,
+    /// Calls that were not recursive (the function was not already on the thread's stack).
+    pub prim_calls: u64,
+    /// Time in the function itself.
+    pub tottime_ns: u64,
+    /// Time in the function and everything it called (recursive calls counted once).
+    pub cumtime_ns: u64,
+    pub callers: Vec<ExactEdge>,
+}
+
+/// The share of a function's figures that came through calls from `caller`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct ExactEdge {
+    /// Index into [`ExactStats::functions`].
+    pub caller: u32,
+    pub calls: u64,
+    pub prim_calls: u64,
+    pub tottime_ns: u64,
+    pub cumtime_ns: u64,
+}

@@ -1,0 +1,205 @@
+//! A whole profile read back from its chunks, with samples aggregated per thread and stack:
+//! what every renderer and export works from.
+
+use crate::format::{Chunk, ChunkReader, FormatError};
+use crate::model::{
+    CodeId, CodeInfo, End, ExactStats, Frame, Meta, StackId, StackNode, ThreadIdx, ThreadInfo,
+    FLAG_ACTIVE, FLAG_GIL, ROOT,
+};
+use std::collections::HashMap;
+
+/// What one (thread, stack) pair accumulated over the run.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct StackWeight {
+    pub thread: ThreadIdx,
+    pub stack: StackId,
+    pub samples: u64,
+    pub wall_ns: u64,
+    pub cpu_ns: u64,
+    /// Samples taken while the thread held the GIL.
+    pub gil_samples: u64,
+    /// Samples taken while the thread was using CPU.
+    pub active_samples: u64,
+}
+
+/// Which weight of a sample a report adds up.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Metric {
+    /// Wall-clock time, every thread, idle or not.
+    Wall,
+    /// CPU time used by the thread.
+    Cpu,
+}
+
+impl Metric {
+    pub fn name(self) -> &'static str {
+        match self {
+            Metric::Wall => "wall",
+            Metric::Cpu => "cpu",
+        }
+    }
+
+    /// The weight of `w` in nanoseconds.
+    pub fn of(self, w: &StackWeight) -> u64 {
+        match self {
+            Metric::Wall => w.wall_ns,
+            Metric::Cpu => w.cpu_ns,
+        }
+    }
+}
+
+/// A profile read back from a `.fluoro` file.
+#[derive(Debug, Clone, Default)]
+pub struct Profile {
+    pub meta: Option<Meta>,
+    /// `None` when the target was killed before the session drained.
+    pub end: Option<End>,
+    pub codes: HashMap<CodeId, CodeInfo>,
+    /// Index = stack id; entry 0 stands for [`ROOT`] and is never read.
+    pub stacks: Vec<StackNode>,
+    pub threads: Vec<ThreadInfo>,
+    /// One entry per (thread, stack) that was sampled, in first-seen order.
+    pub weights: Vec<StackWeight>,
+    pub exact: Option<ExactStats>,
+    pub samples: u64,
+}
+
+impl Profile {
+    /// Reads and aggregates a whole `.fluoro` stream.
+    pub fn from_bytes(data: &[u8]) -> Result<Profile, FormatError> {
+        let mut profile = Profile {
+            stacks: vec![StackNode {
+                parent: ROOT,
+                frame: Frame { code: 0, offset: 0 },
+            }],
+            ..Profile::default()
+        };
+        let mut index: HashMap<(ThreadIdx, StackId), usize> = HashMap::new();
+        for chunk in ChunkReader::new(data)? {
+            match chunk? {
+                Chunk::Meta(meta) => profile.meta = Some(meta),
+                Chunk::Codes(codes) => profile.codes.extend(codes),
+                Chunk::Stacks { first, nodes } => {
+                    if first as usize != profile.stacks.len() {
+                        return Err(FormatError::Decode {
+                            at: 0,
+                            reason: format!(
+                                "stacks from {first} follow {} known stacks",
+                                profile.stacks.len()
+                            ),
+                        });
+                    }
+                    profile.stacks.extend(nodes);
+                }
+                Chunk::Threads(threads) => {
+                    for (idx, info) in threads {
+                        let idx = idx as usize;
+                        if profile.threads.len() <= idx {
+                            profile.threads.resize(
+                                idx + 1,
+                                ThreadInfo {
+                                    ident: 0,
+                                    native_id: 0,
+                                    name: String::new(),
+                                },
+                            );
+                        }
+                        profile.threads[idx] = info;
+                    }
+                }
+                Chunk::Samples(samples) => {
+                    for s in samples {
+                        profile.samples += 1;
+                        let at = *index.entry((s.thread, s.stack)).or_insert_with(|| {
+                            profile.weights.push(StackWeight {
+                                thread: s.thread,
+                                stack: s.stack,
+                                ..StackWeight::default()
+                            });
+                            profile.weights.len() - 1
+                        });
+                        let w = &mut profile.weights[at];
+                        w.samples += 1;
+                        w.wall_ns += s.wall_ns;
+                        w.cpu_ns += s.cpu_ns;
+                        w.gil_samples += u64::from(s.flags & FLAG_GIL != 0);
+                        w.active_samples += u64::from(s.flags & FLAG_ACTIVE != 0);
+                    }
+                }
+                Chunk::Exact(exact) => profile.exact = Some(exact),
+                Chunk::End(end) => {
+                    for (idx, name) in &end.thread_names {
+                        if let Some(t) = profile.threads.get_mut(*idx as usize) {
+                            t.name.clone_from(name);
+                        }
+                    }
+                    profile.end = Some(end);
+                }
+            }
+        }
+        if profile.meta.is_none() {
+            return Err(FormatError::NoMeta);
+        }
+        profile.check_references()?;
+        Ok(profile)
+    }
+
+    /// Every stack and weight must name stacks, codes and threads the file defines, so that
+    /// renderers can index without checking.
+    fn check_references(&self) -> Result<(), FormatError> {
+        let bad = |reason: String| Err(FormatError::Decode { at: 0, reason });
+        for (id, node) in self.stacks.iter().enumerate().skip(1) {
+            if node.parent as usize >= id {
+                return bad(format!("stack {id} has parent {} after it", node.parent));
+            }
+            if !self.codes.contains_key(&node.frame.code) {
+                return bad(format!("stack {id} names unknown code {}", node.frame.code));
+            }
+        }
+        for w in &self.weights {
+            if w.stack as usize >= self.stacks.len() {
+                return bad(format!("a sample names unknown stack {}", w.stack));
+            }
+            if w.thread as usize >= self.threads.len() {
+                return bad(format!("a sample names unknown thread {}", w.thread));
+            }
+        }
+        Ok(())
+    }
+
+    /// The frames of `stack`, outermost first.
+    pub fn frames(&self, mut stack: StackId) -> Vec<Frame> {
+        let mut frames = Vec::new();
+        while stack != ROOT {
+            let node = self.stacks[stack as usize];
+            frames.push(node.frame);
+            stack = node.parent;
+        }
+        frames.reverse();
+        frames
+    }
+
+    pub fn code(&self, frame: Frame) -> &CodeInfo {
+        &self.codes[&frame.code]
+    }
+
+    /// The line `frame` is at.
+    pub fn line(&self, frame: Frame) -> u32 {
+        self.code(frame).line_at(frame.offset)
+    }
+
+    /// The display name of thread `idx`: its name, or its ident.
+    pub fn thread_name(&self, idx: ThreadIdx) -> String {
+        let t = &self.threads[idx as usize];
+        if t.name.is_empty() {
+            format!("thread {}", t.ident)
+        } else {
+            t.name.clone()
+        }
+    }
+
+    /// Total of `metric` over every sample.
+    pub fn total(&self, metric: Metric) -> u64 {
+        self.weights.iter().map(|w| metric.of(w)).sum()
+    }
+}
