@@ -5,6 +5,7 @@
 //! references through `tp_traverse`).
 
 mod cli;
+mod collectors;
 mod env;
 mod objects;
 mod runner;
