@@ -1,0 +1,48 @@
+//! The per-line table: self weight of each source line that was executing innermost.
+
+use fluoro_profile::{Metric, Profile};
+use std::collections::HashMap;
+
+/// One source line's self weight.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LineStats<'p> {
+    pub filename: &'p str,
+    pub line: u32,
+    /// The function the line belongs to (the first seen, should several share it).
+    pub qualname: &'p str,
+    pub self_ns: u64,
+    pub self_samples: u64,
+}
+
+/// Every line that was innermost in some sample, heaviest first (ties by file and line).
+pub fn line_table(profile: &Profile, metric: Metric) -> Vec<LineStats<'_>> {
+    let mut rows: Vec<LineStats<'_>> = Vec::new();
+    let mut index: HashMap<(&str, u32), usize> = HashMap::new();
+    for w in &profile.weights {
+        let Some(&leaf) = profile.frames(w.stack).last() else {
+            continue;
+        };
+        let code = profile.code(leaf);
+        let line = profile.line(leaf);
+        let at = *index
+            .entry((code.filename.as_str(), line))
+            .or_insert_with(|| {
+                rows.push(LineStats {
+                    filename: &code.filename,
+                    line,
+                    qualname: &code.qualname,
+                    self_ns: 0,
+                    self_samples: 0,
+                });
+                rows.len() - 1
+            });
+        rows[at].self_ns += metric.of(w);
+        rows[at].self_samples += w.samples;
+    }
+    rows.sort_by(|a, b| {
+        (b.self_ns, b.self_samples)
+            .cmp(&(a.self_ns, a.self_samples))
+            .then_with(|| (a.filename, a.line).cmp(&(b.filename, b.line)))
+    });
+    rows
+}

@@ -1,0 +1,63 @@
+//! The run as a whole: what ran, for how long, how it was sampled. Every output's header.
+
+use fluoro_profile::Profile;
+
+/// The header facts of a run, with neutral values where a hand-built profile lacks its
+/// `Meta` chunk.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RunSummary {
+    pub target: String,
+    /// The interpreter version, first word of `sys.version` (`3.11.7`).
+    pub python: String,
+    pub sampler: String,
+    pub rate_hz: u32,
+    /// Wall time of the session; when the run was cut short, the longest thread's sampled
+    /// wall time (the best lower bound the samples give).
+    pub duration_ns: u64,
+    pub samples: u64,
+    /// The session drained and wrote its `End` chunk.
+    pub complete: bool,
+    pub start_unix_ns: u64,
+    pub cwd: String,
+    /// The unhandled exception that ended the target, if any.
+    pub exception: Option<String>,
+}
+
+impl RunSummary {
+    pub fn of(profile: &Profile) -> Self {
+        let meta = profile.meta.as_ref();
+        let sampled_wall = super::thread_table(profile)
+            .iter()
+            .map(|t| t.wall_ns)
+            .max()
+            .unwrap_or(0);
+        RunSummary {
+            target: meta.map(|m| m.target.clone()).unwrap_or_default(),
+            python: meta
+                .and_then(|m| m.python.split_whitespace().next())
+                .unwrap_or_default()
+                .to_string(),
+            sampler: meta.map(|m| m.sampler.clone()).unwrap_or_default(),
+            rate_hz: meta.map_or(0, |m| m.rate_hz),
+            duration_ns: profile.end.as_ref().map_or(sampled_wall, |e| e.wall_ns),
+            samples: profile.samples,
+            complete: profile.end.is_some(),
+            start_unix_ns: meta.map_or(0, |m| m.start_unix_ns),
+            cwd: meta.map(|m| m.cwd.clone()).unwrap_or_default(),
+            exception: profile.end.as_ref().and_then(|e| e.exception.clone()),
+        }
+    }
+
+    /// `filename` relative to the target's working directory when it lies under it, so
+    /// reports show `app/models.py` rather than a long absolute path.
+    pub fn display_path<'a>(&self, filename: &'a str) -> &'a str {
+        if self.cwd.is_empty() {
+            return filename;
+        }
+        filename
+            .strip_prefix(self.cwd.as_str())
+            .and_then(|rest| rest.strip_prefix('/'))
+            .filter(|rest| !rest.is_empty())
+            .unwrap_or(filename)
+    }
+}

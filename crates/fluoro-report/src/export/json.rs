@@ -1,0 +1,227 @@
+//! fluoro's own JSON summary: the run, threads, functions and lines, plus the exact call
+//! statistics when the profile hook ran. Pretty-printed; field names are a stable interface.
+
+use crate::analysis::{function_table, line_table, share, thread_table, RunSummary};
+use crate::{RenderError, RenderOptions};
+use fluoro_profile::{ExactStats, Profile};
+use serde::Serialize;
+
+#[derive(Serialize)]
+struct Report<'p> {
+    target: String,
+    python: String,
+    sampler: String,
+    rate_hz: u32,
+    duration_ns: u64,
+    samples: u64,
+    /// The session drained: `false` when the target was killed mid-run.
+    complete: bool,
+    metric: &'static str,
+    threads: Vec<Thread>,
+    /// Heaviest self time first.
+    functions: Vec<Function<'p>>,
+    /// Heaviest self time first.
+    lines: Vec<Line<'p>>,
+    exact: Option<Exact<'p>>,
+}
+
+#[derive(Serialize)]
+struct Thread {
+    name: String,
+    ident: u64,
+    native_id: u64,
+    samples: u64,
+    wall_ns: u64,
+    cpu_ns: u64,
+    gil_share: f64,
+    active_share: f64,
+}
+
+#[derive(Serialize)]
+struct Function<'p> {
+    qualname: &'p str,
+    name: &'p str,
+    file: &'p str,
+    line: u32,
+    self_ns: u64,
+    total_ns: u64,
+    self_share: f64,
+    total_share: f64,
+}
+
+#[derive(Serialize)]
+struct Line<'p> {
+    file: &'p str,
+    line: u32,
+    self_ns: u64,
+    share: f64,
+}
+
+#[derive(Serialize)]
+struct Exact<'p> {
+    overhead_ns_per_event: f64,
+    functions: Vec<ExactFunction<'p>>,
+}
+
+/// A function's exact figures, or the share of them that came through one caller.
+#[derive(Serialize)]
+struct ExactFigures<'p> {
+    file: &'p str,
+    line: u32,
+    name: &'p str,
+    calls: u64,
+    prim_calls: u64,
+    tottime_ns: u64,
+    cumtime_ns: u64,
+}
+
+#[derive(Serialize)]
+struct ExactFunction<'p> {
+    #[serde(flatten)]
+    figures: ExactFigures<'p>,
+    /// Each caller named by its own file, line and name, with the figures of its calls.
+    callers: Vec<ExactFigures<'p>>,
+}
+
+fn exact(stats: &ExactStats) -> Exact<'_> {
+    let functions = stats
+        .functions
+        .iter()
+        .map(|f| ExactFunction {
+            figures: ExactFigures {
+                file: &f.filename,
+                line: f.line,
+                name: &f.name,
+                calls: f.calls,
+                prim_calls: f.prim_calls,
+                tottime_ns: f.tottime_ns,
+                cumtime_ns: f.cumtime_ns,
+            },
+            callers: f
+                .callers
+                .iter()
+                .filter_map(|e| {
+                    let caller = stats.functions.get(e.caller as usize)?;
+                    Some(ExactFigures {
+                        file: &caller.filename,
+                        line: caller.line,
+                        name: &caller.name,
+                        calls: e.calls,
+                        prim_calls: e.prim_calls,
+                        tottime_ns: e.tottime_ns,
+                        cumtime_ns: e.cumtime_ns,
+                    })
+                })
+                .collect(),
+        })
+        .collect();
+    Exact {
+        overhead_ns_per_event: stats.overhead_ns_per_event,
+        functions,
+    }
+}
+
+pub(crate) fn render(profile: &Profile, options: &RenderOptions) -> Result<Vec<u8>, RenderError> {
+    let run = RunSummary::of(profile);
+    let metric = options.metric;
+    let total = profile.total(metric);
+    let threads = thread_table(profile)
+        .into_iter()
+        .map(|t| Thread {
+            gil_share: share(t.gil_samples, t.samples),
+            active_share: share(t.active_samples, t.samples),
+            name: t.name,
+            ident: t.ident,
+            native_id: t.native_id,
+            samples: t.samples,
+            wall_ns: t.wall_ns,
+            cpu_ns: t.cpu_ns,
+        })
+        .collect();
+    let functions = function_table(profile, metric)
+        .into_iter()
+        .map(|f| Function {
+            qualname: f.key.qualname,
+            name: f.name,
+            file: f.key.filename,
+            line: f.key.firstlineno,
+            self_ns: f.self_ns,
+            total_ns: f.total_ns,
+            self_share: share(f.self_ns, total),
+            total_share: share(f.total_ns, total),
+        })
+        .collect();
+    let lines = line_table(profile, metric)
+        .into_iter()
+        .map(|l| Line {
+            file: l.filename,
+            line: l.line,
+            self_ns: l.self_ns,
+            share: share(l.self_ns, total),
+        })
+        .collect();
+    let report = Report {
+        target: run.target,
+        python: run.python,
+        sampler: run.sampler,
+        rate_hz: run.rate_hz,
+        duration_ns: run.duration_ns,
+        samples: run.samples,
+        complete: run.complete,
+        metric: metric.name(),
+        threads,
+        functions,
+        lines,
+        exact: profile.exact.as_ref().map(exact),
+    };
+    let mut out = serde_json::to_vec_pretty(&report)?;
+    out.push(b'\n');
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::testing;
+    use serde_json::Value;
+
+    fn parsed(profile: &Profile) -> Value {
+        serde_json::from_slice(&render(profile, &RenderOptions::default()).unwrap()).unwrap()
+    }
+
+    #[test]
+    fn json_snapshot() {
+        let out = render(&testing::fixture(), &RenderOptions::default()).unwrap();
+        insta::assert_snapshot!(String::from_utf8(out).unwrap());
+    }
+
+    #[test]
+    fn recursion_counts_once_in_totals() {
+        let v = parsed(&testing::fixture());
+        let fib = v["functions"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|f| f["qualname"] == "fib")
+            .unwrap();
+        assert_eq!(fib["total_ns"], 400_000_000);
+        assert_eq!(fib["self_ns"], 400_000_000);
+        let selfs: Vec<u64> = v["functions"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|f| f["self_ns"].as_u64().unwrap())
+            .collect();
+        assert!(selfs.windows(2).all(|w| w[0] >= w[1]));
+        assert_eq!(selfs.iter().sum::<u64>(), 1_500_000_000);
+    }
+
+    #[test]
+    fn a_cut_short_run_has_no_exact_and_is_incomplete() {
+        let v = parsed(&testing::fixture_cut_short());
+        assert_eq!(v["complete"], false);
+        assert_eq!(v["exact"], Value::Null);
+        assert_eq!(v["duration_ns"], 810_000_000);
+        assert_eq!(v["threads"][0]["name"], "thread 140001");
+    }
+}

@@ -1,0 +1,68 @@
+//! Everything `fluoro run` and `fluoro report` print or write from a [`Profile`]: the terminal
+//! summary and the files other tools read. Plain Rust, no interpreter.
+//!
+//! [`render`] is the one entry point; [`Format`] names the outputs and `export/mod.rs` is the
+//! registry that maps each to its renderer.
+
+pub mod analysis;
+pub mod export;
+mod source;
+mod terminal;
+#[cfg(test)]
+mod testing;
+
+pub use export::Format;
+pub use fluoro_profile::{Metric, Profile};
+
+use std::path::PathBuf;
+
+/// How a profile is rendered.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RenderOptions {
+    /// Which weight of the samples tables, trees and exports add up.
+    pub metric: Metric,
+    /// Rows in each terminal table.
+    pub top: usize,
+    /// Where relative filenames resolve when reading source text; `None` means the target's
+    /// working directory (`Meta::cwd`).
+    pub source_root: Option<PathBuf>,
+    /// ANSI colour in the terminal summary.
+    pub color: bool,
+    /// Collapsed stacks: put the thread name as the outermost frame instead of merging threads.
+    pub per_thread: bool,
+}
+
+impl Default for RenderOptions {
+    fn default() -> Self {
+        RenderOptions {
+            metric: Metric::Wall,
+            top: 15,
+            source_root: None,
+            color: false,
+            per_thread: false,
+        }
+    }
+}
+
+/// Why a profile could not be rendered.
+#[derive(Debug, thiserror::Error)]
+pub enum RenderError {
+    #[error("unknown output format {0:?} (expected one of: text, collapsed, speedscope, pprof, pstats, json)")]
+    UnknownFormat(String),
+    #[error("inconsistent profile: {0}")]
+    Inconsistent(String),
+    #[error("cannot encode the output: {0}")]
+    Io(#[from] std::io::Error),
+    #[error("cannot encode JSON: {0}")]
+    Json(#[from] serde_json::Error),
+}
+
+/// Renders `profile` as `format`: UTF-8 text for the text formats, bytes for pprof and pstats.
+pub fn render(
+    profile: &Profile,
+    format: Format,
+    options: &RenderOptions,
+) -> Result<Vec<u8>, RenderError> {
+    analysis::check(profile)?;
+    (format.renderer())(profile, options)
+}

@@ -1,0 +1,241 @@
+//! The test fixture: a small profile written as a collector would write it. Three threads,
+//! recursion, several lines per function, exact statistics, and source files to read.
+
+use fluoro_profile::{
+    Chunk, CodeInfo, End, ExactEdge, ExactFunction, ExactStats, Frame, LineRange, Meta, Profile,
+    ProfileWriter, Sample, StackInterner, ThreadInfo, FLAG_ACTIVE, FLAG_GIL,
+};
+use std::path::PathBuf;
+
+pub const CWD: &str = "/work/app";
+const WORK: &str = "/work/app/lib/work.py";
+
+pub const APP_SOURCE: &str = "import lib.work\n\nlib.work.setup()\n\nmain()\n\n\ndef main():\n    data = lib.work.Parser().parse()\n    return lib.work.fib(20)\n";
+pub const WORK_SOURCE: &str = "def fib(n):\n    if n < 2:\n        return n\n    return fib(n - 1) + fib(n - 2)\n\n\n\n\n\nclass Parser:\n    def parse(self):\n        return [len(x) for x in self.chunks]\n";
+
+/// A code object whose instructions `10*i .. 10*i+10` are on `lines[i]`.
+fn code(filename: &str, name: &str, qualname: &str, firstlineno: u32, lines: &[u32]) -> CodeInfo {
+    CodeInfo {
+        filename: filename.into(),
+        name: name.into(),
+        qualname: qualname.into(),
+        firstlineno,
+        lines: lines
+            .iter()
+            .enumerate()
+            .map(|(i, &line)| LineRange {
+                start: 10 * i as u32,
+                end: 10 * i as u32 + 10,
+                line,
+            })
+            .collect(),
+    }
+}
+
+/// Frame of code `code` at its `index`-th line.
+fn at(code: u32, index: u32) -> Frame {
+    Frame {
+        code,
+        offset: 10 * index + 2,
+    }
+}
+
+fn meta() -> Meta {
+    Meta {
+        target: "app.py".into(),
+        argv: vec!["app.py".into()],
+        python: "3.11.7 (main, Jan  1 2024, 00:00:00) [GCC 12.2.0]".into(),
+        pid: 4242,
+        rate_hz: 100,
+        sampler: "memory-reader".into(),
+        exact: true,
+        start_unix_ns: 1_700_000_000_000_000_000,
+        cwd: CWD.into(),
+    }
+}
+
+fn exact() -> ExactStats {
+    let f = |filename: &str, line, name: &str, calls, prim_calls, tt_ms: u64, ct_ms: u64| {
+        ExactFunction {
+            filename: filename.into(),
+            line,
+            name: name.into(),
+            calls,
+            prim_calls,
+            tottime_ns: tt_ms * 1_000_000,
+            cumtime_ns: ct_ms * 1_000_000,
+            callers: Vec::new(),
+        }
+    };
+    let edge = |caller, calls, prim_calls, tt_ms: u64, ct_ms: u64| ExactEdge {
+        caller,
+        calls,
+        prim_calls,
+        tottime_ns: tt_ms * 1_000_000,
+        cumtime_ns: ct_ms * 1_000_000,
+    };
+    let mut functions = vec![
+        f("app.py", 1, "<module>", 1, 1, 2, 1210),
+        f("app.py", 8, "main", 1, 1, 1, 1190),
+        f(WORK, 1, "fib", 21891, 1, 400, 400),
+        f(WORK, 11, "parse", 20, 20, 700, 789),
+        f("~", 0, "<built-in method builtins.len>", 1000, 1000, 89, 89),
+    ];
+    functions[1].callers = vec![edge(0, 1, 1, 1, 1190)];
+    functions[2].callers = vec![edge(1, 1, 1, 2, 400), edge(2, 21890, 0, 398, 398)];
+    functions[3].callers = vec![edge(1, 20, 20, 700, 789)];
+    functions[4].callers = vec![edge(3, 1000, 1000, 89, 89)];
+    ExactStats {
+        functions,
+        overhead_ns_per_event: 40.0,
+    }
+}
+
+/// The fixture's `.fluoro` bytes; `complete: false` leaves out the End chunk, as a killed
+/// target would.
+pub fn written(complete: bool) -> Vec<u8> {
+    let codes = vec![
+        (0, code("app.py", "<module>", "<module>", 1, &[3, 5])),
+        (1, code("app.py", "main", "main", 8, &[9, 10])),
+        (2, code(WORK, "fib", "fib", 1, &[2, 4])),
+        (3, code(WORK, "parse", "Parser.parse", 11, &[12])),
+        (4, code(WORK, "worker", "worker", 20, &[21])),
+        (5, code("threading.py", "run", "Thread.run", 975, &[982])),
+    ];
+    let mut stacks = StackInterner::new();
+    let module = at(0, 1);
+    let main_fib = at(1, 1);
+    let fib_rec = at(2, 1);
+    let fib_base = at(2, 0);
+    let run = at(5, 0);
+    // (thread, stack, samples, cpu per sample in ms, flags)
+    let plan: Vec<(u32, u32, u32, u64, u8)> = vec![
+        (
+            0,
+            stacks.intern([module, main_fib, fib_rec, fib_rec, fib_base]),
+            30,
+            10,
+            FLAG_GIL | FLAG_ACTIVE,
+        ),
+        (
+            0,
+            stacks.intern([module, main_fib, fib_rec, fib_base]),
+            10,
+            10,
+            FLAG_GIL | FLAG_ACTIVE,
+        ),
+        (
+            0,
+            stacks.intern([module, at(1, 0), at(3, 0)]),
+            40,
+            9,
+            FLAG_GIL | FLAG_ACTIVE,
+        ),
+        (0, stacks.intern([at(0, 0)]), 1, 0, 0),
+        (1, stacks.intern([run, at(4, 0)]), 50, 0, 0),
+        (
+            1,
+            stacks.intern([run, at(4, 0), at(3, 0)]),
+            15,
+            8,
+            FLAG_GIL | FLAG_ACTIVE,
+        ),
+        (2, stacks.intern([run]), 4, 0, 0),
+    ];
+    let mut samples = Vec::new();
+    let mut time_ns = 0;
+    for &(thread, stack, n, cpu_ms, flags) in &plan {
+        for _ in 0..n {
+            time_ns += 10_000_000;
+            samples.push(Sample {
+                thread,
+                stack,
+                time_ns,
+                wall_ns: 10_000_000,
+                cpu_ns: cpu_ms * 1_000_000,
+                flags,
+            });
+        }
+    }
+    let thread = |ident, name: &str| ThreadInfo {
+        ident,
+        native_id: ident + 1000,
+        name: name.into(),
+    };
+    let chunks = [
+        Chunk::Meta(meta()),
+        Chunk::Codes(codes),
+        Chunk::Threads(vec![
+            (0, thread(140001, "")),
+            (1, thread(140002, "worker-1")),
+            (2, thread(140003, "")),
+        ]),
+    ];
+    let mut w = ProfileWriter::new(Vec::new()).expect("writing to a Vec");
+    for chunk in &chunks {
+        w.write(chunk).expect("writing to a Vec");
+    }
+    if let Some((first, nodes)) = stacks.take_new() {
+        w.write(&Chunk::Stacks { first, nodes })
+            .expect("writing to a Vec");
+    }
+    w.write(&Chunk::Samples(samples)).expect("writing to a Vec");
+    if complete {
+        w.write(&Chunk::Exact(exact())).expect("writing to a Vec");
+        w.write(&Chunk::End(End {
+            wall_ns: 1_250_000_000,
+            cpu_ns: 980_000_000,
+            samples: 150,
+            failed_reads: 0,
+            thread_names: vec![(0, "MainThread".into())],
+            exception: None,
+        }))
+        .expect("writing to a Vec");
+    }
+    w.into_inner()
+}
+
+/// The complete fixture, read back.
+pub fn fixture() -> Profile {
+    Profile::from_bytes(&written(true)).expect("the fixture reads")
+}
+
+/// The fixture of a run killed before it drained: no End chunk, no exact statistics.
+pub fn fixture_cut_short() -> Profile {
+    Profile::from_bytes(&written(false)).expect("the fixture reads")
+}
+
+/// A fresh directory holding the fixture's sources (`app.py`, `lib/work.py`), to use as
+/// `RenderOptions::source_root`.
+pub fn source_root(test: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("fluoro-report-{}-{test}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(dir.join("lib")).expect("temp dir");
+    std::fs::write(dir.join("app.py"), APP_SOURCE).expect("temp file");
+    std::fs::write(dir.join("lib/work.py"), WORK_SOURCE).expect("temp file");
+    dir
+}
+
+/// A scratch file path for a test's output.
+pub fn scratch(name: &str) -> PathBuf {
+    std::env::temp_dir().join(format!("fluoro-report-{}-{name}", std::process::id()))
+}
+
+/// Runs `program args… file` and returns its stdout, asserting success; `None` (with a note)
+/// when the program is not installed, so that checks against other tools skip cleanly.
+pub fn run_tool(program: &str, args: &[&str], file: &std::path::Path) -> Option<String> {
+    let Ok(out) = std::process::Command::new(program)
+        .args(args)
+        .arg(file)
+        .output()
+    else {
+        eprintln!("{program} not found: skipping the check that needs it");
+        return None;
+    };
+    assert!(
+        out.status.success(),
+        "{program} failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    Some(String::from_utf8_lossy(&out.stdout).into_owned())
+}
