@@ -9,8 +9,12 @@ The core is Rust (``fluoro._native``); this package re-exports its public API. I
   immortality).
 - ``sizeof(obj, deep=False, include_cached=False)``: ``sys.getsizeof``, or the deep size.
 - ``env()``: the interpreter's state, as ``fluoro env --json`` prints it.
+- ``profile()``: ``with fluoro.profile() as p:`` or ``@fluoro.profile``: the sampler (and with
+  ``exact=True`` the exact call counter) around a block or a call; ``p.report(format=...)``,
+  ``p.save(path)``. ``Profiler`` is the class behind it.
 """
 
-from fluoro._native import __version__, env, inspect, sizeof
+from fluoro._native import Profiler, __version__, env, inspect, sizeof
+from fluoro._profile import profile
 
-__all__ = ["__version__", "env", "inspect", "sizeof"]
+__all__ = ["Profiler", "__version__", "env", "inspect", "profile", "sizeof"]

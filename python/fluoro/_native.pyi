@@ -1,5 +1,7 @@
 """Type stubs for fluoro's Rust extension."""
 
+import os
+
 __version__: str
 
 def main(argv: list[str]) -> int:
@@ -13,3 +15,18 @@ def inspect(obj: object, include_cached: bool = False) -> dict:
 
 def env() -> dict:
     """The interpreter's state (``fluoro env --json``)."""
+
+class Profiler:
+    """The collectors of ``fluoro run`` around a block: ``with Profiler() as p: ...``."""
+
+    def __init__(self, rate: int = 100, exact: bool = False, sampler: str = "auto") -> None: ...
+    def start(self) -> None:
+        """Start collecting."""
+    def stop(self) -> None:
+        """Stop collecting; the profile is complete."""
+    def __enter__(self) -> Profiler: ...
+    def __exit__(self, *exc: object) -> bool: ...
+    def report(self, format: str = "text", metric: str = "wall", top: int = 15) -> str | bytes:
+        """The text summary, or an export (``pprof`` and ``pstats`` are bytes)."""
+    def save(self, path: str | os.PathLike[str]) -> None:
+        """Write the ``.fluoro`` profile, readable by ``fluoro report``."""

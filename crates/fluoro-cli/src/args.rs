@@ -1,6 +1,6 @@
 //! The clap definition of every subcommand and flag.
 
-use clap::{Args, Parser, Subcommand};
+use clap::{Args, Parser, Subcommand, ValueEnum};
 
 /// See where a Python program's time and memory go, and why.
 #[derive(Debug, Parser)]
@@ -19,8 +19,8 @@ pub struct Cli {
 pub enum Command {
     /// Run a Python script, module or code string under fluoro
     Run(RunArgs),
-    /// Render a saved .fluoro profile (not built yet)
-    Report(LaterArgs),
+    /// Render a saved .fluoro profile as text or in another tool's format
+    Report(ReportArgs),
     /// Analyse a .fheap heap snapshot: census, retained sizes, paths, cycles (not built yet)
     Heap(LaterArgs),
     /// Find performance anti-patterns in source files, ranked by measured cost (not built yet)
@@ -76,6 +76,24 @@ pub struct RunArgs {
     /// Print nothing of fluoro's own (the target's output is never touched)
     #[arg(short, long)]
     pub quiet: bool,
+    /// Samples per second, per thread
+    #[arg(long, value_name = "HZ", default_value_t = 100, value_parser = clap::value_parser!(u32).range(1..=10_000))]
+    pub rate: u32,
+    /// Also count every call exactly (calls, tottime, cumtime, callers), like cProfile
+    #[arg(long)]
+    pub exact: bool,
+    /// Write the profile to FILE: the streamed .fluoro profile, or the --format export
+    #[arg(short = 'o', long = "output", value_name = "FILE")]
+    pub output: Option<String>,
+    /// Write -o FILE in this format instead of .fluoro
+    #[arg(long, value_enum, value_name = "FORMAT", requires = "output")]
+    pub format: Option<Format>,
+    /// What the summary and the export add up
+    #[arg(long, value_enum, default_value_t = Metric::Wall)]
+    pub metric: Metric,
+    /// How stacks are read: from memory without the GIL, or with the GIL (the fallback)
+    #[arg(long, value_enum, default_value_t = SamplerChoice::Auto)]
+    pub sampler: SamplerChoice,
     /// The script, then the arguments the target sees as sys.argv[1:] (fluoro reads no
     /// option after the script, -m MODULE or -c CODE)
     #[arg(value_name = "ARGS")]
@@ -103,6 +121,73 @@ impl RunArgs {
         self.args = rest;
         Ok(())
     }
+}
+
+/// Output formats of `fluoro run -o` and `fluoro report`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Format {
+    /// The terminal summary
+    Text,
+    /// `frame;frame;leaf COUNT` lines, for flamegraph.pl and inferno
+    Collapsed,
+    /// speedscope's JSON file format
+    Speedscope,
+    /// gzipped pprof protobuf, for `go tool pprof`, Pyroscope, Parca
+    Pprof,
+    /// Python's pstats (marshal), for pstats.Stats and snakeviz
+    Pstats,
+    /// fluoro's own JSON
+    Json,
+}
+
+impl Format {
+    pub fn name(self) -> &'static str {
+        match self {
+            Format::Text => "text",
+            Format::Collapsed => "collapsed",
+            Format::Speedscope => "speedscope",
+            Format::Pprof => "pprof",
+            Format::Pstats => "pstats",
+            Format::Json => "json",
+        }
+    }
+}
+
+/// What a profile report adds up.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Metric {
+    /// Wall-clock time of every thread, waiting included
+    Wall,
+    /// CPU time the threads used
+    Cpu,
+}
+
+/// How `fluoro run` reads stacks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum SamplerChoice {
+    /// From memory where this interpreter has a layout, else with the GIL
+    Auto,
+    /// Always with the GIL, through sys._current_frames()
+    Gil,
+}
+
+#[derive(Debug, Args)]
+pub struct ReportArgs {
+    /// The .fluoro profile written by `fluoro run -o`
+    #[arg(value_name = "FILE")]
+    pub file: String,
+    /// Output format
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    pub format: Format,
+    /// What to add up
+    #[arg(long, value_enum, default_value_t = Metric::Wall)]
+    pub metric: Metric,
+    /// Write to FILE instead of standard output
+    #[arg(short = 'o', long = "output", value_name = "FILE")]
+    pub output: Option<String>,
+    /// Rows in each table of the text summary
+    #[arg(long, value_name = "N", default_value_t = 15)]
+    pub top: usize,
 }
 
 #[derive(Debug, Args)]

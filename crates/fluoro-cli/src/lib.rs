@@ -7,7 +7,10 @@ mod args;
 mod interpreter;
 mod split;
 
-pub use args::{Cli, Command, EnvArgs, InspectArgs, LaterArgs, RunArgs, Target};
+pub use args::{
+    Cli, Command, EnvArgs, Format, InspectArgs, LaterArgs, Metric, ReportArgs, RunArgs,
+    SamplerChoice, Target,
+};
 pub use interpreter::interpreter_options;
 pub use split::split_run_args;
 
@@ -204,6 +207,56 @@ mod tests {
             panic!()
         };
         assert_eq!(e.python.as_deref(), Some("/usr/bin/python3"));
+    }
+
+    #[test]
+    fn run_profile_flags() {
+        let Command::Run(run) = command(&[
+            "fluoro", "run", "--rate", "1000", "--exact", "-o", "p.json", "--format", "json",
+            "--metric", "cpu", "app.py", "--rate", "5",
+        ]) else {
+            panic!("not run")
+        };
+        assert_eq!(run.rate, 1000);
+        assert!(run.exact);
+        assert_eq!(run.output.as_deref(), Some("p.json"));
+        assert_eq!(run.format, Some(Format::Json));
+        assert_eq!(run.metric, Metric::Cpu);
+        assert_eq!(run.args, vec!["--rate", "5"]);
+        let Command::Run(run) = command(&["fluoro", "run", "app.py"]) else {
+            panic!("not run")
+        };
+        assert_eq!(
+            (run.rate, run.metric, run.format),
+            (100, Metric::Wall, None)
+        );
+    }
+
+    #[test]
+    fn run_profile_flag_errors_are_one_line() {
+        for argv in [
+            &["fluoro", "run", "--rate", "0", "app.py"][..],
+            &["fluoro", "run", "--rate", "20000", "app.py"],
+            &["fluoro", "run", "--format", "json", "app.py"],
+            &["fluoro", "run", "--format", "svg", "-o", "x", "app.py"],
+            &["fluoro", "run", "--metric", "bytes", "app.py"],
+        ] {
+            let line = usage(argv);
+            assert!(!line.contains('\n'), "{line}");
+        }
+    }
+
+    #[test]
+    fn report_flags() {
+        let Command::Report(r) = command(&[
+            "fluoro", "report", "p.fluoro", "--format", "pstats", "-o", "p.pstats", "--top", "5",
+        ]) else {
+            panic!("not report")
+        };
+        assert_eq!(r.file, "p.fluoro");
+        assert_eq!(r.format, Format::Pstats);
+        assert_eq!(r.output.as_deref(), Some("p.pstats"));
+        assert_eq!(r.top, 5);
     }
 
     #[test]

@@ -1,7 +1,7 @@
 //! The `fluoro` command: parse with `fluoro-cli`, dispatch, and turn every failure into one
 //! line on stderr with exit code 2.
 
-use crate::{env, objects, runner};
+use crate::{env, objects, report, runner};
 use fluoro_cli::{Command, Invocation};
 use pyo3::prelude::*;
 use std::io::Write;
@@ -33,6 +33,7 @@ pub fn main(py: Python<'_>, argv: Vec<String>) -> i32 {
     let result = match command {
         Command::Run(args) => Err(runner::launch(py, &args)),
         Command::Env(args) => env::command(py, &args),
+        Command::Report(args) => report::command(&args),
         Command::Inspect(args) => objects::command(py, &args),
         later => Err(Failure(format!("'{}' is not built yet", later.name()))),
     };

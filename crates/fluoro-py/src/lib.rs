@@ -8,6 +8,8 @@ mod cli;
 mod collectors;
 mod env;
 mod objects;
+mod profiler;
+mod report;
 mod runner;
 
 use pyo3::prelude::*;
@@ -61,14 +63,30 @@ fn _boot(py: Python<'_>, config: &str) -> PyResult<()> {
     runner::boot(py, config)
 }
 
+/// Test hook: starts exact mode in this interpreter (what `fluoro run --exact` does).
+#[pyfunction]
+fn _exact_start(py: Python<'_>) -> PyResult<()> {
+    collectors::exact::start(py)
+}
+
+/// Test hook: stops exact mode and returns its statistics as a dict.
+#[pyfunction]
+fn _exact_stop(py: Python<'_>) -> PyResult<Bound<'_, PyAny>> {
+    let stats = collectors::exact::stop(py)?;
+    to_python(py, &stats)
+}
+
 #[pymodule(gil_used = true)]
 fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     m.add_function(wrap_pyfunction!(main, m)?)?;
     m.add_function(wrap_pyfunction!(_boot, m)?)?;
     m.add_class::<runner::Session>()?;
+    m.add_class::<profiler::Profiler>()?;
     m.add_function(wrap_pyfunction!(sizeof, m)?)?;
     m.add_function(wrap_pyfunction!(inspect, m)?)?;
     m.add_function(wrap_pyfunction!(env_report, m)?)?;
+    m.add_function(wrap_pyfunction!(_exact_start, m)?)?;
+    m.add_function(wrap_pyfunction!(_exact_stop, m)?)?;
     Ok(())
 }

@@ -1,4 +1,111 @@
 //! The collectors that run inside the target: the GIL-free CPU sampler and the exact profile
-//! hook. Each produces records of `fluoro-profile`; the session streams them to the profile.
+//! hook. Each produces records of `fluoro-profile`; a [`Collection`] starts them together and
+//! streams what they record to one `.fluoro` file.
 
 pub mod exact;
+pub mod names;
+pub mod sampler;
+
+use fluoro_profile::{End, Meta};
+use pyo3::prelude::*;
+use sampler::{Recorder, Sampler, StackSource};
+use std::time::{Instant, SystemTime, UNIX_EPOCH};
+
+/// What to collect.
+#[derive(Debug, Clone)]
+pub struct Plan {
+    /// What ran, for the profile's header.
+    pub target: String,
+    pub argv: Vec<String>,
+    pub rate: u32,
+    pub exact: bool,
+    /// Read stacks with the GIL even where a memory layout exists.
+    pub gil_sampler: bool,
+    /// Say so on stderr when the GIL-free sampler is not available.
+    pub warn: bool,
+}
+
+/// Running collectors and the profile they stream to.
+pub struct Collection {
+    sampler: Option<Sampler>,
+    exact: bool,
+    wall_start: Instant,
+    cpu_start: f64,
+}
+
+impl Collection {
+    /// Starts the collectors, streaming to `file`.
+    pub fn start(py: Python<'_>, plan: &Plan, file: std::fs::File) -> PyResult<Collection> {
+        let source = StackSource::for_interpreter(py, plan.gil_sampler)?;
+        if plan.warn && !plan.gil_sampler && matches!(source, StackSource::Gil(_)) {
+            let v = py.version_info();
+            eprintln!(
+                "fluoro: no memory layout for CPython {}.{}; sampling with the GIL instead",
+                v.major, v.minor
+            );
+        }
+        let meta = Meta {
+            target: plan.target.clone(),
+            argv: plan.argv.clone(),
+            python: Python::version_str().to_owned(),
+            pid: std::process::id(),
+            rate_hz: plan.rate,
+            sampler: source.name().to_owned(),
+            exact: plan.exact,
+            start_unix_ns: SystemTime::now()
+                .duration_since(UNIX_EPOCH)
+                .map(|d| d.as_nanos() as u64)
+                .unwrap_or(0),
+            cwd: std::env::current_dir()
+                .map(|d| d.display().to_string())
+                .unwrap_or_default(),
+        };
+        let recorder = Recorder::new(file, meta)?;
+        if plan.exact {
+            exact::start(py)?;
+        }
+        let sampler = Sampler::start(source, recorder, plan.rate);
+        Ok(Collection {
+            sampler: Some(sampler),
+            exact: plan.exact,
+            wall_start: Instant::now(),
+            cpu_start: process_time(py),
+        })
+    }
+
+    /// Stops the collectors and completes the profile; returns wall and CPU seconds.
+    pub fn stop(mut self, py: Python<'_>, exception: Option<String>) -> Result<(f64, f64), String> {
+        let wall = self.wall_start.elapsed().as_secs_f64();
+        let cpu = (process_time(py) - self.cpu_start).max(0.0);
+        let exact = if self.exact {
+            Some(exact::stop(py).map_err(|e| e.to_string())?)
+        } else {
+            None
+        };
+        let recorder = self
+            .sampler
+            .take()
+            .and_then(|s| s.stop(py))
+            .ok_or_else(|| "the sampler thread failed".to_owned())?;
+        let thread_names = names::thread_names(py, &recorder.thread_idents());
+        recorder.finish(
+            exact,
+            End {
+                wall_ns: (wall * 1e9) as u64,
+                cpu_ns: (cpu * 1e9) as u64,
+                thread_names,
+                exception,
+                ..End::default()
+            },
+        )?;
+        Ok((wall, cpu))
+    }
+}
+
+/// `time.process_time()`: CPU seconds of the whole process.
+pub fn process_time(py: Python<'_>) -> f64 {
+    py.import("time")
+        .and_then(|t| t.call_method0("process_time"))
+        .and_then(|v| v.extract())
+        .unwrap_or(0.0)
+}

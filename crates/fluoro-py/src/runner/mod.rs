@@ -32,7 +32,60 @@ const BOOT_VAR: &str = "FLUORO_BOOT";
 #[derive(Debug, Serialize, Deserialize)]
 pub struct BootConfig {
     pub label: String,
+    /// The target's command line as `python` was given it.
+    pub argv: Vec<String>,
     pub quiet: bool,
+    pub rate: u32,
+    pub exact: bool,
+    /// Read stacks with the GIL even where a memory layout exists.
+    pub gil_sampler: bool,
+    /// Absolute path of the streamed `.fluoro` profile.
+    pub profile: String,
+    /// The profile is only kept for the reports at exit, then removed.
+    pub temporary_profile: bool,
+    /// With `format`: where the export goes.
+    pub output: Option<String>,
+    #[serde(with = "format_name")]
+    pub format: Option<crate::report::Format>,
+    #[serde(with = "metric_name")]
+    pub metric: fluoro_profile::Metric,
+}
+
+/// Formats and metrics travel by name.
+mod format_name {
+    use crate::report::Format;
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(f: &Option<Format>, s: S) -> Result<S::Ok, S::Error> {
+        match f {
+            Some(f) => s.serialize_some(f.name()),
+            None => s.serialize_none(),
+        }
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Format>, D::Error> {
+        let name: Option<String> = Option::deserialize(d)?;
+        name.map(|n| {
+            Format::from_name(&n).ok_or_else(|| serde::de::Error::custom(format!("format {n}")))
+        })
+        .transpose()
+    }
+}
+
+mod metric_name {
+    use fluoro_profile::Metric;
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(m: &Metric, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(m.name())
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Metric, D::Error> {
+        match String::deserialize(d)?.as_str() {
+            "cpu" => Ok(Metric::Cpu),
+            _ => Ok(Metric::Wall),
+        }
+    }
 }
 
 /// Checks the target, then replaces this process with the interpreter running it.
@@ -72,9 +125,29 @@ fn try_launch(py: Python<'_>, args: &RunArgs) -> Result<Failure, Failure> {
         Target::Module(name) => format!("-m {name}"),
         Target::Code(_) => "-c".to_owned(),
     };
+    let mut argv = vec![match target {
+        Target::Script(path) => path.clone(),
+        Target::Module(name) => format!("-m {name}"),
+        Target::Code(_) => "-c".to_owned(),
+    }];
+    argv.extend(args.args.iter().cloned());
+    let (profile, temporary_profile) = profile_path(args)?;
+    let output = match (&args.output, args.format) {
+        (Some(out), Some(_)) => Some(writable(out)?),
+        _ => None,
+    };
     let config = serde_json::to_string(&BootConfig {
         label,
+        argv,
         quiet: args.quiet,
+        rate: args.rate,
+        exact: args.exact,
+        gil_sampler: args.sampler == fluoro_cli::SamplerChoice::Gil,
+        profile,
+        temporary_profile,
+        output,
+        format: args.format.map(crate::report::format),
+        metric: crate::report::metric(args.metric),
     })
     .map_err(|e| Failure(e.to_string()))?;
     let mut command = std::process::Command::new(&executable);
@@ -88,6 +161,38 @@ fn try_launch(py: Python<'_>, args: &RunArgs) -> Result<Failure, Failure> {
     flush_python_streams(py);
     let error = command.exec();
     Ok(Failure(format!("run: cannot start {executable}: {error}")))
+}
+
+/// Where the streamed profile goes: `-o FILE` when no export format is asked for, else a
+/// temporary file removed after the reports. Returns an absolute path: the target may chdir.
+fn profile_path(args: &RunArgs) -> Result<(String, bool), Failure> {
+    match (&args.output, args.format) {
+        (Some(out), None) => Ok((writable(out)?, false)),
+        _ => {
+            let nanos = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map(|d| d.subsec_nanos())
+                .unwrap_or(0);
+            let name = format!("fluoro-{}-{nanos}.fluoro", std::process::id());
+            Ok((std::env::temp_dir().join(name).display().to_string(), true))
+        }
+    }
+}
+
+/// Checks that `path` can be written (creating it empty) and returns it absolute.
+fn writable(path: &str) -> Result<String, Failure> {
+    let absolute = std::path::absolute(path)
+        .map_err(|e| Failure(format!("run: cannot write '{path}': {e}")))?;
+    std::fs::File::create(&absolute).map_err(|e| {
+        let reason = match e.kind() {
+            std::io::ErrorKind::NotFound => "no such directory".to_owned(),
+            std::io::ErrorKind::PermissionDenied => "permission denied".to_owned(),
+            std::io::ErrorKind::IsADirectory => "it is a directory".to_owned(),
+            _ => e.to_string(),
+        };
+        Failure(format!("run: cannot write '{path}': {reason}"))
+    })?;
+    Ok(absolute.display().to_string())
 }
 
 /// `fluoro_boot.pth` must sit in a site directory of this interpreter, or the target would run
@@ -131,7 +236,14 @@ pub fn flush_python_streams(py: Python<'_>) {
 pub fn boot(py: Python<'_>, config: &str) -> PyResult<()> {
     let config: BootConfig = serde_json::from_str(config)
         .map_err(|e| pyo3::exceptions::PyValueError::new_err(format!("bad boot config: {e}")))?;
-    let session = Bound::new(py, Session::start(py, config.label, config.quiet))?;
+    let session = match Session::start(py, config) {
+        Ok(session) => Bound::new(py, session)?,
+        Err(e) => {
+            // The target runs anyway, unprofiled: fluoro never stops it from running.
+            eprintln!("fluoro: cannot start profiling: {e}");
+            return Ok(());
+        }
+    };
     py.import("atexit")?
         .call_method1("register", (session.getattr("finish")?,))?;
     Ok(())

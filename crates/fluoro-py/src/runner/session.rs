@@ -1,60 +1,115 @@
 //! A profiling session inside the target interpreter: collectors start before the target's
-//! first line and are drained after its last. Collectors of later capabilities plug in here.
+//! first line and are drained after its last; then the profile is read back and reported.
 
-use super::flush_python_streams;
+use super::{flush_python_streams, BootConfig};
+use crate::collectors::{Collection, Plan};
+use crate::report;
 use fluoro_render::{bytes, seconds};
 use pyo3::prelude::*;
-use std::time::Instant;
+use std::path::Path;
 
-/// One run's measurements, and where its summary goes.
+/// One run's collectors, and where their profile and reports go.
 #[pyclass(module = "fluoro._native")]
 pub struct Session {
-    label: String,
-    quiet: bool,
-    wall_start: Instant,
-    cpu_start: f64,
-    finished: bool,
+    config: BootConfig,
+    pid: u32,
+    collection: Option<Collection>,
 }
 
 impl Session {
     /// Starts the collectors; called by the boot hook before `__main__` runs.
-    pub fn start(py: Python<'_>, label: String, quiet: bool) -> Session {
-        Session {
-            label,
-            quiet,
-            wall_start: Instant::now(),
-            cpu_start: process_time(py),
-            finished: false,
-        }
+    pub fn start(py: Python<'_>, config: BootConfig) -> PyResult<Session> {
+        let plan = Plan {
+            target: config.label.clone(),
+            argv: config.argv.clone(),
+            rate: config.rate,
+            exact: config.exact,
+            gil_sampler: config.gil_sampler,
+            warn: !config.quiet,
+        };
+        let collection = match std::fs::File::create(&config.profile) {
+            Ok(file) => Some(Collection::start(py, &plan, file)?),
+            Err(e) => {
+                eprintln!("fluoro: cannot write {}: {e}", config.profile);
+                None
+            }
+        };
+        Ok(Session {
+            pid: std::process::id(),
+            collection,
+            config,
+        })
     }
 }
 
 #[pymethods]
 impl Session {
-    /// Drains the collectors and prints the summary; registered as the first atexit handler,
-    /// so it runs after the target's own handlers and after its non-daemon threads ended.
+    /// Drains the collectors and reports; registered as the first atexit handler, so it runs
+    /// after the target's own handlers and after its non-daemon threads ended.
     fn finish(&mut self, py: Python<'_>) {
-        if std::mem::replace(&mut self.finished, true) {
+        // A child made by os.fork() inherits this handler but not the sampler thread: the
+        // profile is the parent's.
+        if std::process::id() != self.pid {
             return;
         }
-        let wall = self.wall_start.elapsed().as_secs_f64();
-        let cpu = process_time(py) - self.cpu_start;
-        if self.quiet {
+        let Some(collection) = self.collection.take() else {
             return;
-        }
-        let peak = fluoro_env::read_process(std::process::id() as i32)
-            .map(|p| format!(", peak RSS {}", bytes(p.peak_rss_bytes)))
-            .unwrap_or_default();
-        let ending = unhandled_exception(py)
-            .map(|name| format!(", ended by an unhandled {name}"))
-            .unwrap_or_default();
+        };
+        let exception = unhandled_exception(py);
+        let stopped = collection.stop(py, exception.clone());
         flush_python_streams(py);
-        eprintln!(
-            "fluoro: {} ran for {} (CPU {}{peak}){ending}",
-            self.label,
-            seconds(wall),
-            seconds(cpu)
-        );
+        let (wall, cpu) = match stopped {
+            Ok(times) => {
+                self.report();
+                times
+            }
+            Err(e) => {
+                eprintln!("fluoro: cannot write {}: {e}", self.config.profile);
+                return;
+            }
+        };
+        if !self.config.quiet {
+            let peak = fluoro_env::read_process(std::process::id() as i32)
+                .map(|p| format!(", peak RSS {}", bytes(p.peak_rss_bytes)))
+                .unwrap_or_default();
+            let ending = exception
+                .map(|name| format!(", ended by an unhandled {name}"))
+                .unwrap_or_default();
+            eprintln!(
+                "fluoro: {} ran for {} (CPU {}{peak}){ending}",
+                self.config.label,
+                seconds(wall),
+                seconds(cpu)
+            );
+        }
+    }
+}
+
+impl Session {
+    /// Renders the summary (unless quiet) and the export asked for, then removes a profile
+    /// that was only kept for them.
+    fn report(&self) {
+        let c = &self.config;
+        let profile = Path::new(&c.profile);
+        if !c.quiet {
+            match report::render_file(profile, report::Format::Text, c.metric, 15) {
+                Ok(text) => eprint!("{}", String::from_utf8_lossy(&text)),
+                Err(e) => eprintln!("fluoro: {e}"),
+            }
+        }
+        if let (Some(format), Some(output)) = (c.format, &c.output) {
+            match report::render_file(profile, format, c.metric, 15) {
+                Ok(data) => {
+                    if let Err(e) = std::fs::write(output, data) {
+                        eprintln!("fluoro: cannot write {output}: {e}");
+                    }
+                }
+                Err(e) => eprintln!("fluoro: {e}"),
+            }
+        }
+        if c.temporary_profile {
+            let _ = std::fs::remove_file(profile);
+        }
     }
 }
 
@@ -62,11 +117,4 @@ impl Session {
 fn unhandled_exception(py: Python<'_>) -> Option<String> {
     let last = py.import("sys").ok()?.getattr("last_type").ok()?;
     last.getattr("__name__").ok()?.extract().ok()
-}
-
-fn process_time(py: Python<'_>) -> f64 {
-    py.import("time")
-        .and_then(|t| t.call_method0("process_time"))
-        .and_then(|v| v.extract())
-        .unwrap_or(0.0)
 }

@@ -1,0 +1,141 @@
+//! The CPU sampler: a Rust thread that wakes at the sampling rate and records every Python
+//! thread's stack, wall and CPU time, and whether it holds the GIL.
+//!
+//! By default it reads the interpreter's memory ([`walker`]) and never takes the GIL or
+//! interrupts the target. On an interpreter without a layout it falls back to taking the GIL
+//! and asking `sys._current_frames()` ([`gil_walker`]).
+
+mod codes;
+mod gil_walker;
+mod layouts;
+pub mod os;
+mod recorder;
+mod walker;
+
+pub use recorder::Recorder;
+
+use pyo3::prelude::*;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+use walker::ThreadStack;
+
+/// How stacks are read.
+pub enum StackSource {
+    /// From memory, without the GIL.
+    Memory(walker::Walker),
+    /// With the GIL, through `sys._current_frames()`.
+    Gil(gil_walker::GilWalker),
+}
+
+impl StackSource {
+    /// The GIL-free reader when this interpreter has a layout (and `force_gil` is off), else
+    /// the GIL-taking one. Call holding the GIL.
+    pub fn for_interpreter(py: Python<'_>, force_gil: bool) -> PyResult<StackSource> {
+        let info = py.version_info();
+        let layout = layouts::for_version(info.major, info.minor);
+        match layout {
+            Some(layout) if !force_gil => {
+                // SAFETY: called with the GIL held, after initialization: the main
+                // interpreter exists and outlives the sampler, which only reads through
+                // `os::read`. `PyCode_Type` is a static type; we only take its address.
+                let (interp, code_type) = unsafe {
+                    (
+                        pyo3::ffi::PyInterpreterState_Main() as usize,
+                        std::ptr::addr_of!(pyo3::ffi::PyCode_Type) as usize,
+                    )
+                };
+                let runtime = os::symbol(c"_PyRuntime");
+                Ok(StackSource::Memory(walker::Walker::new(
+                    layout, interp, code_type, runtime,
+                )))
+            }
+            _ => Ok(StackSource::Gil(gil_walker::GilWalker::new())),
+        }
+    }
+
+    /// `memory-reader` or `gil`, as the profile's header records it.
+    pub fn name(&self) -> &'static str {
+        match self {
+            StackSource::Memory(_) => "memory-reader",
+            StackSource::Gil(_) => "gil",
+        }
+    }
+}
+
+/// A running sampler thread.
+pub struct Sampler {
+    stop: Arc<AtomicBool>,
+    handle: Option<JoinHandle<Recorder>>,
+}
+
+impl Sampler {
+    /// Starts sampling at `rate_hz` into `recorder`.
+    pub fn start(source: StackSource, mut recorder: Recorder, rate_hz: u32) -> Sampler {
+        let stop = Arc::new(AtomicBool::new(false));
+        let flag = Arc::clone(&stop);
+        let interval = Duration::from_nanos(1_000_000_000 / u64::from(rate_hz.max(1)));
+        let handle = std::thread::Builder::new()
+            .name("fluoro-sampler".into())
+            .spawn(move || {
+                run(source, &mut recorder, interval, &flag);
+                recorder
+            })
+            .ok();
+        Sampler { stop, handle }
+    }
+
+    /// Stops the thread and hands back what it recorded. The GIL is released while waiting,
+    /// since the fallback sampler needs it to finish its tick.
+    pub fn stop(mut self, py: Python<'_>) -> Option<Recorder> {
+        self.stop.store(true, Ordering::SeqCst);
+        let handle = self.handle.take()?;
+        handle.thread().unpark();
+        py.detach(|| handle.join().ok())
+    }
+}
+
+fn run(mut source: StackSource, recorder: &mut Recorder, interval: Duration, stop: &AtomicBool) {
+    let mut stacks: Vec<ThreadStack> = Vec::new();
+    let mut next = Instant::now() + interval;
+    while !stop.load(Ordering::SeqCst) {
+        let now = Instant::now();
+        if now < next {
+            std::thread::park_timeout(next - now);
+            continue;
+        }
+        // Ticks missed while the machine was busy are skipped, not caught up: the next
+        // sample's wall time covers the gap.
+        next = if now > next + interval {
+            now + interval
+        } else {
+            next + interval
+        };
+        let gil = match &mut source {
+            StackSource::Memory(w) => {
+                w.threads(&mut stacks);
+                w.gil_holder()
+            }
+            StackSource::Gil(w) => {
+                w.threads(&mut stacks);
+                None
+            }
+        };
+        let codes = match &mut source {
+            StackSource::Memory(w) => w.codes.take_fresh(),
+            StackSource::Gil(w) => w.take_fresh(),
+        };
+        recorder.add_codes(codes);
+        recorder.record(Instant::now(), &stacks, gil, interval);
+    }
+    let codes = match &mut source {
+        StackSource::Memory(w) => w.codes.take_fresh(),
+        StackSource::Gil(w) => w.take_fresh(),
+    };
+    recorder.add_codes(codes);
+    recorder.flush();
+    if let StackSource::Gil(w) = source {
+        w.release();
+    }
+}

@@ -1,0 +1,204 @@
+//! Turns the stacks read at each tick into samples and streams them to the `.fluoro` file:
+//! threads get indices, stacks are interned, CPU time is read per thread, and everything new
+//! is flushed a few times a second so that a killed target leaves a readable profile.
+
+use super::os;
+use super::walker::ThreadStack;
+use fluoro_profile::{
+    Chunk, CodeId, CodeInfo, End, ExactStats, Meta, ProfileWriter, Sample, StackInterner,
+    ThreadIdx, ThreadInfo, FLAG_ACTIVE, FLAG_GIL,
+};
+use std::collections::HashMap;
+use std::fs::File;
+use std::time::{Duration, Instant};
+
+/// How often buffered records go to the file.
+const FLUSH_EVERY: Duration = Duration::from_millis(200);
+
+/// A thread is active in an interval when it used at least this share of it on CPU.
+const ACTIVE_SHARE: u64 = 10;
+
+struct Slot {
+    idx: ThreadIdx,
+    last_wall: Instant,
+    last_cpu: Option<u64>,
+}
+
+/// The writing end of a profile.
+pub struct Recorder {
+    writer: ProfileWriter<File>,
+    start: Instant,
+    stacks: StackInterner,
+    slots: HashMap<(usize, u64), Slot>,
+    threads: Vec<ThreadInfo>,
+    fresh_threads: Vec<(ThreadIdx, ThreadInfo)>,
+    fresh_codes: Vec<(CodeId, CodeInfo)>,
+    pending: Vec<Sample>,
+    last_flush: Instant,
+    frames: Vec<fluoro_profile::Frame>,
+    pub samples: u64,
+    pub failed_reads: u64,
+    /// The first write error; the run goes on without the profile.
+    pub error: Option<String>,
+}
+
+impl Recorder {
+    /// Starts a profile in `file` with its header.
+    pub fn new(file: File, meta: Meta) -> std::io::Result<Recorder> {
+        let mut writer = ProfileWriter::new(file)?;
+        writer.write(&Chunk::Meta(meta))?;
+        let now = Instant::now();
+        Ok(Recorder {
+            writer,
+            start: now,
+            stacks: StackInterner::new(),
+            slots: HashMap::new(),
+            threads: Vec::new(),
+            fresh_threads: Vec::new(),
+            fresh_codes: Vec::new(),
+            pending: Vec::new(),
+            last_flush: now,
+            frames: Vec::new(),
+            samples: 0,
+            failed_reads: 0,
+            error: None,
+        })
+    }
+
+    pub fn add_codes(&mut self, codes: Vec<(CodeId, CodeInfo)>) {
+        self.fresh_codes.extend(codes);
+    }
+
+    /// Records one tick: a sample for every thread whose stack was read whole.
+    pub fn record(
+        &mut self,
+        now: Instant,
+        stacks: &[ThreadStack],
+        gil: Option<usize>,
+        interval: Duration,
+    ) {
+        for stack in stacks {
+            if stack.torn {
+                // Dropped; the thread's next sample covers this interval's wall time.
+                self.failed_reads += 1;
+                continue;
+            }
+            let cpu_now = os::thread_cpu_ns(stack.native_id);
+            let slot = self.slot(stack, now, interval, cpu_now);
+            let wall_ns = now.saturating_duration_since(slot.last_wall).as_nanos() as u64;
+            let cpu_ns = match (cpu_now, slot.last_cpu) {
+                (Some(now), Some(before)) => now.saturating_sub(before),
+                _ => 0,
+            };
+            slot.last_wall = now;
+            slot.last_cpu = cpu_now.or(slot.last_cpu);
+            let thread = slot.idx;
+            let mut flags = 0;
+            if gil == Some(stack.tstate) {
+                flags |= FLAG_GIL;
+            }
+            if cpu_ns * ACTIVE_SHARE >= wall_ns && cpu_ns > 0 {
+                flags |= FLAG_ACTIVE;
+            }
+            self.frames.clear();
+            self.frames.extend(stack.frames.iter().rev());
+            let stack_id = self.stacks.intern(self.frames.iter().copied());
+            self.pending.push(Sample {
+                thread,
+                stack: stack_id,
+                time_ns: now.saturating_duration_since(self.start).as_nanos() as u64,
+                wall_ns,
+                cpu_ns,
+                flags,
+            });
+            self.samples += 1;
+        }
+        if now.saturating_duration_since(self.last_flush) >= FLUSH_EVERY {
+            self.flush();
+        }
+    }
+
+    /// The thread's slot, created on first sight: its first sample stands for one interval
+    /// and no CPU time (what it used before is not this interval's).
+    fn slot(
+        &mut self,
+        stack: &ThreadStack,
+        now: Instant,
+        interval: Duration,
+        cpu_now: Option<u64>,
+    ) -> &mut Slot {
+        let threads = &mut self.threads;
+        let fresh = &mut self.fresh_threads;
+        self.slots
+            .entry((stack.tstate, stack.ident))
+            .or_insert_with(|| {
+                let idx = threads.len() as ThreadIdx;
+                let info = ThreadInfo {
+                    ident: stack.ident,
+                    native_id: stack.native_id,
+                    name: String::new(),
+                };
+                threads.push(info.clone());
+                fresh.push((idx, info));
+                Slot {
+                    idx,
+                    last_wall: now.checked_sub(interval).unwrap_or(now),
+                    last_cpu: cpu_now,
+                }
+            })
+    }
+
+    /// Writes everything buffered, definitions before the samples that use them.
+    pub fn flush(&mut self) {
+        self.last_flush = Instant::now();
+        let mut chunks = Vec::new();
+        if !self.fresh_codes.is_empty() {
+            chunks.push(Chunk::Codes(std::mem::take(&mut self.fresh_codes)));
+        }
+        if let Some((first, nodes)) = self.stacks.take_new() {
+            chunks.push(Chunk::Stacks { first, nodes });
+        }
+        if !self.fresh_threads.is_empty() {
+            chunks.push(Chunk::Threads(std::mem::take(&mut self.fresh_threads)));
+        }
+        if !self.pending.is_empty() {
+            chunks.push(Chunk::Samples(std::mem::take(&mut self.pending)));
+        }
+        for chunk in chunks {
+            self.write(&chunk);
+        }
+    }
+
+    fn write(&mut self, chunk: &Chunk) {
+        if self.error.is_some() {
+            return;
+        }
+        if let Err(e) = self.writer.write(chunk) {
+            self.error = Some(e.to_string());
+        }
+    }
+
+    /// Thread indices by `threading.get_ident()`, for naming threads at the end.
+    pub fn thread_idents(&self) -> Vec<(ThreadIdx, u64)> {
+        self.threads
+            .iter()
+            .enumerate()
+            .map(|(i, t)| (i as ThreadIdx, t.ident))
+            .collect()
+    }
+
+    /// Writes the exact statistics (if any) and the end record.
+    pub fn finish(mut self, exact: Option<ExactStats>, mut end: End) -> Result<(), String> {
+        self.flush();
+        if let Some(exact) = exact {
+            self.write(&Chunk::Exact(exact));
+        }
+        end.samples = self.samples;
+        end.failed_reads = self.failed_reads;
+        self.write(&Chunk::End(end));
+        match self.error {
+            Some(e) => Err(e),
+            None => Ok(()),
+        }
+    }
+}

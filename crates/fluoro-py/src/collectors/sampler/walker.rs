@@ -1,0 +1,255 @@
+//! Reads every thread's Python stack from the interpreter's memory, without the GIL.
+//!
+//! The interpreter goes on running while we read, so every pointer may be stale: all reads go
+//! through [`os::read`], and lists are walked with bounds so that a torn read ends a walk
+//! instead of looping.
+
+use super::codes::{i32_at, usize_at, CodeTable};
+use super::layouts::{Layout, FRAME_OWNED_BY_CSTACK};
+use super::os;
+use fluoro_profile::Frame;
+
+/// More threads or frames than this means a list we read was torn.
+const MAX_THREADS: usize = 4096;
+const MAX_DEPTH: usize = 4096;
+
+/// One thread as seen at one tick.
+#[derive(Debug, Clone)]
+pub struct ThreadStack {
+    /// The thread state's address: changes when a thread ends and another starts.
+    pub tstate: usize,
+    /// `threading.get_ident()`: the `pthread_t`.
+    pub ident: u64,
+    /// OS thread id, 0 when it could not be found.
+    pub native_id: u64,
+    /// Innermost frame first.
+    pub frames: Vec<Frame>,
+    /// The walk stopped early on memory that changed under it.
+    pub torn: bool,
+}
+
+/// Where the GIL's state lives.
+#[derive(Debug, Clone, Copy)]
+enum GilAt {
+    /// A fixed address (`_PyRuntime.ceval.gil`, 3.10 and 3.11).
+    Fixed(usize),
+    /// Behind a pointer at this address (`interp->ceval.gil`, 3.12+).
+    Pointer(usize),
+    Unknown,
+}
+
+pub struct Walker {
+    layout: &'static Layout,
+    interp: usize,
+    gil: GilAt,
+    /// 3.10 keeps no OS thread id in its thread states; glibc keeps it in `struct pthread`,
+    /// which `pthread_t` points to, at this offset (found at start-up on the calling thread).
+    pthread_tid_offset: Option<usize>,
+    pub codes: CodeTable,
+    tstate_buf: Vec<u8>,
+    frame_buf: Vec<u8>,
+}
+
+impl Walker {
+    /// `interp` is the main interpreter's address, `code_type` the address of `PyCode_Type`,
+    /// `runtime` that of `_PyRuntime` when the interpreter exports it. Call from a thread
+    /// holding the GIL (for the pthread calibration, any thread will do).
+    pub fn new(
+        layout: &'static Layout,
+        interp: usize,
+        code_type: usize,
+        runtime: Option<usize>,
+    ) -> Walker {
+        let gil = match (layout.runtime_gil, layout.interp_gil, runtime) {
+            (Some(off), _, Some(rt)) => GilAt::Fixed(rt + off),
+            (_, Some(off), _) => GilAt::Pointer(interp + off),
+            _ => GilAt::Unknown,
+        };
+        let pthread_tid_offset = if layout.tstate_native_thread_id.is_none() {
+            calibrate_pthread_tid()
+        } else {
+            None
+        };
+        Walker {
+            layout,
+            interp,
+            gil,
+            pthread_tid_offset,
+            codes: CodeTable::new(layout, code_type),
+            tstate_buf: vec![0; layout.tstate_span()],
+            frame_buf: vec![0; layout.frame_span()],
+        }
+    }
+
+    /// The thread state holding the GIL, if any.
+    pub fn gil_holder(&self) -> Option<usize> {
+        let gil = match self.gil {
+            GilAt::Fixed(addr) => addr,
+            GilAt::Pointer(at) => read_usize(at)?,
+            GilAt::Unknown => return None,
+        };
+        let mut buf = [0u8; 8];
+        os::read(gil + self.layout.gil_locked, &mut buf[..4]).ok()?;
+        if i32_at(&buf, 0) == 0 {
+            return None;
+        }
+        read_usize(gil + self.layout.gil_last_holder).filter(|&t| t != 0)
+    }
+
+    /// Every thread's stack. Threads with no Python frame are left out.
+    pub fn threads(&mut self, out: &mut Vec<ThreadStack>) {
+        out.clear();
+        let l = self.layout;
+        let Some(mut tstate) = read_usize(self.interp + l.interp_threads_head) else {
+            return;
+        };
+        while tstate != 0 && out.len() < MAX_THREADS {
+            if os::read(tstate, &mut self.tstate_buf).is_err() {
+                return;
+            }
+            let next = usize_at(&self.tstate_buf, l.tstate_next);
+            let ident = usize_at(&self.tstate_buf, l.tstate_thread_id) as u64;
+            let native_id = match l.tstate_native_thread_id {
+                Some(at) => usize_at(&self.tstate_buf, at) as u64,
+                None => self.tid_of_pthread(ident),
+            };
+            let top = self.current_frame();
+            let mut stack = ThreadStack {
+                tstate,
+                ident,
+                native_id,
+                frames: Vec::new(),
+                torn: false,
+            };
+            if let Some(top) = top {
+                self.walk(top, &mut stack);
+            }
+            if !stack.frames.is_empty() {
+                out.push(stack);
+            }
+            if next == tstate {
+                return;
+            }
+            tstate = next;
+        }
+    }
+
+    /// The innermost frame of the thread state in `tstate_buf`.
+    fn current_frame(&self) -> Option<usize> {
+        let l = self.layout;
+        let frame = match (l.tstate_frame, l.tstate_cframe, l.cframe_current_frame) {
+            (Some(at), _, _) => usize_at(&self.tstate_buf, at),
+            (None, Some(cf), Some(cur)) => {
+                let cframe = usize_at(&self.tstate_buf, cf);
+                if cframe == 0 {
+                    return None;
+                }
+                read_usize(cframe + cur)?
+            }
+            _ => return None,
+        };
+        (frame != 0).then_some(frame)
+    }
+
+    fn walk(&mut self, mut frame: usize, stack: &mut ThreadStack) {
+        let l = self.layout;
+        while frame != 0 {
+            if stack.frames.len() >= MAX_DEPTH || os::read(frame, &mut self.frame_buf).is_err() {
+                stack.torn = true;
+                return;
+            }
+            let previous = usize_at(&self.frame_buf, l.frame_previous);
+            let shim = l
+                .frame_owner
+                .and_then(|at| self.frame_buf.get(at))
+                .is_some_and(|&owner| owner == FRAME_OWNED_BY_CSTACK);
+            if !shim {
+                let code = usize_at(&self.frame_buf, l.frame_code);
+                match self.codes.resolve(code) {
+                    Some(id) => stack.frames.push(Frame {
+                        code: id,
+                        offset: self.offset(code),
+                    }),
+                    // 3.13 frames of non-code executables are skipped; anything else that
+                    // is not a code object means the frame changed under us.
+                    None if l.version >= (3, 13) => {}
+                    None => {
+                        stack.torn = true;
+                        return;
+                    }
+                }
+            }
+            if previous == frame {
+                stack.torn = true;
+                return;
+            }
+            frame = previous;
+        }
+    }
+
+    /// The byte offset of the frame's current instruction (frame in `frame_buf`).
+    fn offset(&self, code: usize) -> u32 {
+        let l = self.layout;
+        match l.code_adaptive {
+            // 3.10: f_lasti counts 2-byte code units; -1 before the first instruction.
+            None => (i32_at(&self.frame_buf, l.frame_instr).max(0) as u32) * 2,
+            Some(adaptive) => {
+                let instr = usize_at(&self.frame_buf, l.frame_instr);
+                instr.saturating_sub(code + adaptive).min(u32::MAX as usize) as u32
+            }
+        }
+    }
+
+    fn tid_of_pthread(&self, pthread: u64) -> u64 {
+        let Some(offset) = self.pthread_tid_offset else {
+            return 0;
+        };
+        let mut buf = [0u8; 4];
+        match os::read(pthread as usize + offset, &mut buf) {
+            Ok(()) => i32::from_ne_bytes(buf).max(0) as u64,
+            Err(_) => 0,
+        }
+    }
+}
+
+fn read_usize(addr: usize) -> Option<usize> {
+    let mut buf = [0u8; 8];
+    os::read(addr, &mut buf).ok()?;
+    Some(usize::from_ne_bytes(buf))
+}
+
+/// Finds where glibc's `struct pthread` keeps the OS thread id: the one 4-byte-aligned word of
+/// this thread's `struct pthread` equal to `gettid()`, among the first 2 KiB.
+fn calibrate_pthread_tid() -> Option<usize> {
+    let me = os::pthread_self() as usize;
+    let tid = os::gettid() as i32;
+    let mut block = vec![0u8; 2048];
+    os::read(me, &mut block).ok()?;
+    let hits: Vec<usize> = (0..block.len() / 4)
+        .map(|i| i * 4)
+        .filter(|&at| i32_at(&block, at) == tid)
+        .collect();
+    match hits.as_slice() {
+        [only] => Some(*only),
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn finds_the_tid_in_struct_pthread() {
+        let offset = calibrate_pthread_tid().expect("glibc keeps the tid in struct pthread");
+        let handle = std::thread::spawn(|| (os::pthread_self(), os::gettid()));
+        let (pthread, tid) = handle.join().unwrap();
+        // The thread has ended: its struct may be gone, which must not crash.
+        let _ = os::read(pthread as usize + offset, &mut [0u8; 4]);
+        let me = os::pthread_self() as usize;
+        let mut buf = [0u8; 4];
+        os::read(me + offset, &mut buf).unwrap();
+        assert_eq!(i32::from_ne_bytes(buf) as u64, os::gettid());
+        assert_ne!(tid, 0);
+    }
+}

@@ -1,0 +1,78 @@
+//! `fluoro report FILE` and the reports `fluoro run` prints and writes when the target ends:
+//! read a `.fluoro` profile, render it with `fluoro-report`.
+
+use crate::cli::Failure;
+use fluoro_cli::ReportArgs;
+use std::io::Write;
+use std::path::Path;
+
+pub use fluoro_report::Format;
+
+/// The export format named on the command line.
+pub fn format(f: fluoro_cli::Format) -> Format {
+    match f {
+        fluoro_cli::Format::Text => Format::Text,
+        fluoro_cli::Format::Collapsed => Format::Collapsed,
+        fluoro_cli::Format::Speedscope => Format::Speedscope,
+        fluoro_cli::Format::Pprof => Format::Pprof,
+        fluoro_cli::Format::Pstats => Format::Pstats,
+        fluoro_cli::Format::Json => Format::Json,
+    }
+}
+
+pub fn metric(m: fluoro_cli::Metric) -> fluoro_profile::Metric {
+    match m {
+        fluoro_cli::Metric::Wall => fluoro_profile::Metric::Wall,
+        fluoro_cli::Metric::Cpu => fluoro_profile::Metric::Cpu,
+    }
+}
+
+/// Reads the profile at `path` and renders it; the error is one line naming the file.
+pub fn render_file(
+    path: &Path,
+    format: Format,
+    metric: fluoro_profile::Metric,
+    top: usize,
+) -> Result<Vec<u8>, String> {
+    let shown = path.display();
+    let data =
+        std::fs::read(path).map_err(|e| format!("cannot read {shown}: {}", io_reason(&e)))?;
+    let profile = fluoro_profile::Profile::from_bytes(&data)
+        .map_err(|e| format!("cannot read {shown}: {e}"))?;
+    let options = fluoro_report::RenderOptions {
+        metric,
+        top,
+        ..fluoro_report::RenderOptions::default()
+    };
+    fluoro_report::render(&profile, format, &options)
+        .map_err(|e| format!("cannot render {shown}: {e}"))
+}
+
+fn io_reason(e: &std::io::Error) -> String {
+    match e.kind() {
+        std::io::ErrorKind::NotFound => "no such file".to_owned(),
+        std::io::ErrorKind::PermissionDenied => "permission denied".to_owned(),
+        _ => e.to_string(),
+    }
+}
+
+/// `fluoro report`.
+pub fn command(args: &ReportArgs) -> Result<i32, Failure> {
+    let data = render_file(
+        Path::new(&args.file),
+        format(args.format),
+        metric(args.metric),
+        args.top,
+    )
+    .map_err(|e| Failure(format!("report: {e}")))?;
+    match &args.output {
+        Some(out) => std::fs::write(out, &data)
+            .map_err(|e| Failure(format!("report: cannot write {out}: {}", io_reason(&e))))?,
+        None => {
+            let mut stdout = std::io::stdout().lock();
+            // A closed pipe (`fluoro report x | head`) is not an error worth a message.
+            let _ = stdout.write_all(&data).and_then(|()| stdout.flush());
+        }
+    }
+    Ok(0)
+}

@@ -1,0 +1,166 @@
+"""Generates the sampler's per-version memory layouts from each interpreter's own headers.
+
+For every CPython found (3.10-3.13 under /root/.pyenv/versions, or the paths given), this
+compiles a small C program against ``include/pythonX.Y`` and its ``internal`` headers with
+``Py_BUILD_CORE``, prints ``offsetof``/``sizeof`` of every field the sampler reads, and writes
+``crates/fluoro-py/src/collectors/sampler/layouts/vX_Y.rs``. The generated files are committed;
+run this again when a supported version's layout may have changed:
+
+    python3 scripts/gen_layouts.py [PYTHON ...]
+"""
+
+import glob
+import os
+import subprocess
+import sys
+import tempfile
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+OUT = os.path.join(ROOT, "crates", "fluoro-py", "src", "collectors", "sampler", "layouts")
+
+# Each field: (Rust name, C expression giving a size_t, minimum version or None, maximum or None).
+FIELDS = [
+    ("interp_threads_head", "offsetof(PyInterpreterState, tstate_head)", None, (3, 10)),
+    ("interp_threads_head", "offsetof(PyInterpreterState, threads.head)", (3, 11), None),
+    ("tstate_next", "offsetof(PyThreadState, next)", None, None),
+    ("tstate_thread_id", "offsetof(PyThreadState, thread_id)", None, None),
+    ("tstate_native_thread_id", "offsetof(PyThreadState, native_thread_id)", (3, 11), None),
+    ("tstate_frame", "offsetof(PyThreadState, frame)", None, (3, 10)),
+    ("tstate_cframe", "offsetof(PyThreadState, cframe)", (3, 11), (3, 12)),
+    ("cframe_current_frame", "offsetof(_PyCFrame, current_frame)", (3, 11), (3, 12)),
+    ("tstate_frame", "offsetof(PyThreadState, current_frame)", (3, 13), None),
+    ("frame_previous", "offsetof(PyFrameObject, f_back)", None, (3, 10)),
+    ("frame_code", "offsetof(PyFrameObject, f_code)", None, (3, 10)),
+    ("frame_instr", "offsetof(PyFrameObject, f_lasti)", None, (3, 10)),
+    ("frame_previous", "offsetof(_PyInterpreterFrame, previous)", (3, 11), None),
+    ("frame_code", "offsetof(_PyInterpreterFrame, f_code)", (3, 11), (3, 12)),
+    ("frame_code", "offsetof(_PyInterpreterFrame, f_executable)", (3, 13), None),
+    ("frame_instr", "offsetof(_PyInterpreterFrame, prev_instr)", (3, 11), (3, 12)),
+    ("frame_instr", "offsetof(_PyInterpreterFrame, instr_ptr)", (3, 13), None),
+    ("frame_owner", "offsetof(_PyInterpreterFrame, owner)", (3, 11), None),
+    ("code_filename", "offsetof(PyCodeObject, co_filename)", None, None),
+    ("code_name", "offsetof(PyCodeObject, co_name)", None, None),
+    ("code_qualname", "offsetof(PyCodeObject, co_qualname)", (3, 11), None),
+    ("code_firstlineno", "offsetof(PyCodeObject, co_firstlineno)", None, None),
+    ("code_linetable", "offsetof(PyCodeObject, co_linetable)", None, None),
+    ("code_adaptive", "offsetof(PyCodeObject, co_code_adaptive)", (3, 11), None),
+    ("object_type", "offsetof(PyObject, ob_type)", None, None),
+    ("var_size", "offsetof(PyVarObject, ob_size)", None, None),
+    ("bytes_data", "offsetof(PyBytesObject, ob_sval)", None, None),
+    ("unicode_length", "offsetof(PyASCIIObject, length)", None, None),
+    ("unicode_state", "offsetof(PyASCIIObject, state)", None, None),
+    ("unicode_ascii_size", "sizeof(PyASCIIObject)", None, None),
+    ("unicode_compact_size", "sizeof(PyCompactUnicodeObject)", None, None),
+    ("runtime_gil", "offsetof(_PyRuntimeState, ceval.gil)", None, (3, 11)),
+    ("interp_gil", "offsetof(PyInterpreterState, ceval.gil)", (3, 12), None),
+    ("gil_locked", "offsetof(struct _gil_runtime_state, locked)", None, None),
+    ("gil_last_holder", "offsetof(struct _gil_runtime_state, last_holder)", None, None),
+]
+
+# Optional fields: the Rust struct holds an Option, `None` where the version has no such field.
+OPTIONAL = {
+    "tstate_native_thread_id",
+    "tstate_frame",
+    "tstate_cframe",
+    "cframe_current_frame",
+    "frame_owner",
+    "code_qualname",
+    "code_adaptive",
+    "runtime_gil",
+    "interp_gil",
+}
+
+PROGRAM = """
+#define Py_BUILD_CORE 1
+#include <Python.h>
+#include <stddef.h>
+#include <stdio.h>
+#include "frameobject.h"
+#include "internal/pycore_pystate.h"
+#include "internal/pycore_interp.h"
+#include "internal/pycore_runtime.h"
+#if PY_VERSION_HEX >= 0x030B0000
+#include "internal/pycore_frame.h"
+#include "internal/pycore_code.h"
+#endif
+int main(void) {
+%s
+    return 0;
+}
+"""
+
+
+def applies(version, low, high):
+    return (low is None or version >= low) and (high is None or version <= high)
+
+
+def version_of(python):
+    out = subprocess.check_output(
+        [python, "-c", "import sys; print(sys.version_info[0], sys.version_info[1])"], text=True
+    )
+    major, minor = out.split()
+    return int(major), int(minor)
+
+
+def include_dir(python):
+    code = "import sysconfig; print(sysconfig.get_paths()['include'])"
+    return subprocess.check_output([python, "-c", code], text=True).strip()
+
+
+def measure(python):
+    version = version_of(python)
+    include = include_dir(python)
+    lines = []
+    for name, expr, low, high in FIELDS:
+        if applies(version, low, high):
+            lines.append(f'    printf("{name} %zu\\n", (size_t)({expr}));')
+    with tempfile.TemporaryDirectory() as tmp:
+        source = os.path.join(tmp, "layout.c")
+        binary = os.path.join(tmp, "layout")
+        with open(source, "w") as f:
+            f.write(PROGRAM % "\n".join(lines))
+        subprocess.check_call(
+            ["cc", f"-I{include}", f"-I{include}/internal", source, "-o", binary]
+        )
+        out = subprocess.check_output([binary], text=True)
+    values = dict(line.split() for line in out.splitlines())
+    return version, {k: int(v) for k, v in values.items()}
+
+
+def rust_source(python, version, values):
+    major, minor = version
+    names = []
+    for name, *_ in FIELDS:
+        if name not in names:
+            names.append(name)
+    body = []
+    for name in names:
+        if name in OPTIONAL:
+            value = f"Some({values[name]})" if name in values else "None"
+        else:
+            value = str(values[name])
+        body.append(f"    {name}: {value},")
+    return (
+        f"//! CPython {major}.{minor}: offsets and sizes measured from its own headers by\n"
+        f"//! scripts/gen_layouts.py ({os.path.basename(python)}). Generated: do not edit.\n\n"
+        "use super::Layout;\n\n"
+        "pub const LAYOUT: Layout = Layout {\n"
+        f"    version: ({major}, {minor}),\n" + "\n".join(body) + "\n};\n"
+    )
+
+
+def main(argv):
+    pythons = argv or sorted(
+        glob.glob("/root/.pyenv/versions/3.1[0-3].*/bin/python3"),
+    )
+    os.makedirs(OUT, exist_ok=True)
+    for python in pythons:
+        version, values = measure(python)
+        path = os.path.join(OUT, f"v{version[0]}_{version[1]}.rs")
+        with open(path, "w") as f:
+            f.write(rust_source(python, version, values))
+        print(f"{path}: CPython {version[0]}.{version[1]} from {python}")
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])

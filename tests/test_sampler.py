@@ -1,0 +1,219 @@
+"""The CPU sampler on real programs: attribution, wall versus CPU, threads, every version,
+the GIL fallback, and a profile that survives its target being killed."""
+
+from __future__ import annotations
+
+import json
+import signal
+import subprocess
+import time
+
+import pytest
+
+from conftest import PROGRAMS, fluoro, run
+
+CPU = PROGRAMS / "cpu"
+
+
+def profile_json(py, program, tmp_path, *flags, metric="wall"):
+    """Runs ``program`` under fluoro and returns its JSON export."""
+    out = tmp_path / f"{program}.{metric}.json"
+    result = fluoro(
+        "run", "-q", "--format", "json", "--metric", metric, "-o", out, *flags, CPU / program, py=py
+    )
+    assert result.returncode == 0, result.stderr.decode()
+    assert result.stdout == b"done\n"
+    return json.loads(out.read_text())
+
+
+def shares(report, names, key="total_ns"):
+    """Each named function's share of the named functions' summed ``key``."""
+    by_name = {f["qualname"]: f[key] for f in report["functions"]}
+    values = [by_name.get(n, 0) for n in names]
+    total = sum(values)
+    assert total > 0, report["functions"][:5]
+    return [v / total for v in values]
+
+
+def test_three_functions_get_their_shares_at_1khz(current, tmp_path):
+    report = profile_json(current, "shares.py", tmp_path, "--rate", "1000")
+    assert report["sampler"] == "memory-reader"
+    assert report["samples"] > 500
+    got = shares(report, ["twenty", "thirty", "fifty"])
+    for share, expected in zip(got, [0.2, 0.3, 0.5]):
+        assert abs(share - expected) <= 0.03, got
+
+
+def test_sleeper_has_wall_time_but_no_cpu(current, tmp_path):
+    wall = shares(profile_json(current, "sleeper.py", tmp_path), ["sleeper", "busy"])
+    assert abs(wall[0] - 0.5) <= 0.07, wall
+    cpu_report = profile_json(current, "sleeper.py", tmp_path, metric="cpu")
+    cpu = shares(cpu_report, ["sleeper", "busy"])
+    assert cpu[0] <= 0.03, cpu
+
+
+def test_worker_thread_carries_the_cpu(current, tmp_path):
+    report = profile_json(current, "worker.py", tmp_path, metric="cpu")
+    names = {t["name"] for t in report["threads"]}
+    assert "MainThread" in names
+    by_name = {f["qualname"]: f for f in report["functions"]}
+    cpu_total = sum(t["cpu_ns"] for t in report["threads"])
+    assert by_name["burn"]["total_ns"] >= 0.9 * cpu_total
+    main = next(t for t in report["threads"] if t["name"] == "MainThread")
+    worker = max(report["threads"], key=lambda t: t["cpu_ns"])
+    assert worker["name"] != "MainThread"
+    assert main["cpu_ns"] < 0.1 * worker["cpu_ns"]
+    # Waiting in join() is wall time of the main thread, and idle.
+    assert main["wall_ns"] > 1e9
+    assert main["active_share"] < 0.2
+
+
+def test_every_version_samples_without_the_gil(any_python, tmp_path):
+    report = profile_json(any_python, "shares.py", tmp_path, "--rate", "500")
+    assert report["sampler"] == "memory-reader"
+    assert report["complete"] is True
+    names = {f["qualname"] for f in report["functions"]}
+    assert {"work", "twenty", "thirty", "fifty"} <= names
+    work = next(f for f in report["functions"] if f["qualname"] == "work")
+    assert work["self_share"] > 0.8
+    # Lines resolve inside work(): its loop body, not the def line.
+    lines = [entry for entry in report["lines"] if entry["file"].endswith("shares.py")]
+    assert lines and lines[0]["line"] in (6, 7), lines[:3]
+
+
+def test_gil_sampler_fallback(any_python, tmp_path):
+    report = profile_json(any_python, "shares.py", tmp_path, "--sampler", "gil", "--rate", "500")
+    assert report["sampler"] == "gil"
+    got = shares(report, ["twenty", "thirty", "fifty"])
+    for share, expected in zip(got, [0.2, 0.3, 0.5]):
+        assert abs(share - expected) <= 0.08, got
+
+
+def test_summary_names_the_hot_function_and_line(current):
+    result = fluoro("run", CPU / "shares.py", py=current)
+    assert result.returncode == 0
+    assert result.stdout == b"done\n"
+    text = result.stderr.decode()
+    assert "work" in text
+    assert "total += i * i" in text  # the hottest line, with its source
+    assert "ran for" in text
+
+
+def test_killed_target_leaves_a_readable_profile(current, tmp_path):
+    out = tmp_path / "killed.fluoro"
+    proc = subprocess.Popen(
+        [current.fluoro, "run", "-q", "-o", out, CPU / "forever.py"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    try:
+        assert proc.stdout.readline() == b"started\n"
+        time.sleep(0.8)  # several flushes
+    finally:
+        proc.send_signal(signal.SIGKILL)
+        proc.communicate(timeout=30)
+    result = fluoro("report", out, "--format", "json", py=current)
+    assert result.returncode == 0, result.stderr.decode()
+    report = json.loads(result.stdout)
+    assert report["complete"] is False
+    assert any(f["qualname"] == "spin" for f in report["functions"])
+    text = fluoro("report", out, py=current)
+    assert text.returncode == 0
+    assert "spin" in text.stdout.decode()
+
+
+def test_profile_is_written_while_the_run_goes(current, tmp_path):
+    out = tmp_path / "live.fluoro"
+    proc = subprocess.Popen(
+        [current.fluoro, "run", "-q", "-o", out, CPU / "forever.py"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    try:
+        assert proc.stdout.readline() == b"started\n"
+        time.sleep(0.6)
+        size = out.stat().st_size
+    finally:
+        proc.send_signal(signal.SIGINT)
+        proc.communicate(timeout=30)
+    assert size > 200
+
+
+@pytest.mark.parametrize(
+    "content, message",
+    [
+        (None, "no such file"),
+        (b"", "not a fluoro profile"),
+        (b"just some text, not a profile", "not a fluoro profile"),
+    ],
+)
+def test_report_errors_are_one_line(current, tmp_path, content, message):
+    path = tmp_path / "p.fluoro"
+    if content is not None:
+        path.write_bytes(content)
+    result = fluoro("report", path, py=current)
+    assert result.returncode == 2
+    err = result.stderr.decode()
+    assert err.count("\n") == 1 and err.startswith("fluoro: report: "), err
+    assert message in err
+
+
+def test_truncated_and_corrupt_profiles_are_named(current, tmp_path):
+    good = tmp_path / "good.fluoro"
+    result = fluoro("run", "-q", "-o", good, CPU / "shares.py", py=current)
+    assert result.returncode == 0
+    data = good.read_bytes()
+    cut = tmp_path / "cut.fluoro"
+    cut.write_bytes(data[: len(data) - 5])
+    result = fluoro("report", cut, py=current)
+    assert result.returncode == 2
+    assert "truncated chunk at byte" in result.stderr.decode()
+    bad = tmp_path / "bad.fluoro"
+    flipped = bytearray(data)
+    flipped[len(data) // 2] ^= 0x55
+    bad.write_bytes(bytes(flipped))
+    result = fluoro("report", bad, py=current)
+    assert result.returncode == 2
+    err = result.stderr.decode()
+    assert "corrupt chunk at byte" in err and err.count("\n") == 1, err
+
+
+def test_output_to_missing_directory_is_a_usage_error(current, tmp_path):
+    result = fluoro("run", "-o", tmp_path / "no" / "such.fluoro", CPU / "shares.py", py=current)
+    assert result.returncode == 2
+    assert result.stderr.decode().startswith("fluoro: run: cannot write")
+    assert result.stdout == b""
+
+
+def test_format_needs_output(current):
+    result = fluoro("run", "--format", "json", CPU / "shares.py", py=current)
+    assert result.returncode == 2
+    assert result.stderr.count(b"\n") == 1
+
+
+def test_python_api_context_manager_and_decorator(current, tmp_path):
+    code = f"""
+import fluoro, json, runpy, sys
+with fluoro.profile(rate=500) as p:
+    runpy.run_path({str(CPU / "shares.py")!r})
+report = json.loads(p.report(format="json"))
+print("fifty" in {{f["qualname"] for f in report["functions"]}})
+p.save({str(tmp_path / "api.fluoro")!r})
+
+@fluoro.profile(quiet=True)
+def fib(n):
+    return n if n < 2 else fib(n - 1) + fib(n - 2)
+
+fib(24)
+text = fib.profile.report()
+print("fib" in text)
+"""
+    result = run([current.python, "-c", code])
+    assert result.returncode == 0, result.stderr.decode()
+    lines = result.stdout.decode().splitlines()
+    assert lines[0] == "done"
+    assert lines[1] == "True"
+    assert lines[2] == "True"
+    again = fluoro("report", tmp_path / "api.fluoro", "--format", "collapsed", py=current)
+    assert again.returncode == 0
+    assert b"fifty (" in again.stdout
