@@ -40,7 +40,7 @@ def test_three_functions_get_their_shares_at_1khz(current, tmp_path):
     assert report["sampler"] == "memory-reader"
     assert report["samples"] > 500
     got = shares(report, ["twenty", "thirty", "fifty"])
-    for share, expected in zip(got, [0.2, 0.3, 0.5]):
+    for share, expected in zip(got, [0.2, 0.3, 0.5], strict=True):
         assert abs(share - expected) <= 0.03, got
 
 
@@ -85,7 +85,7 @@ def test_gil_sampler_fallback(any_python, tmp_path):
     report = profile_json(any_python, "shares.py", tmp_path, "--sampler", "gil", "--rate", "500")
     assert report["sampler"] == "gil"
     got = shares(report, ["twenty", "thirty", "fifty"])
-    for share, expected in zip(got, [0.2, 0.3, 0.5]):
+    for share, expected in zip(got, [0.2, 0.3, 0.5], strict=True):
         assert abs(share - expected) <= 0.08, got
 
 
