@@ -3,17 +3,29 @@
 use fluoro_profile::ThreadIdx;
 use pyo3::prelude::*;
 use pyo3::types::PyDict;
+use std::sync::OnceLock;
 
-/// The `threading.Thread` name of each thread in `idents` that `threading` still knows.
+/// `threading.get_ident()` of the main thread, noted when `fluoro run` boots on it: a program
+/// that never imports `threading` still has its main thread named.
+static MAIN_IDENT: OnceLock<u64> = OnceLock::new();
+
+/// Notes that the calling thread is the interpreter's main thread.
+pub fn set_main_thread() {
+    let _ = MAIN_IDENT.set(super::sampler::os::pthread_self());
+}
+
+/// The `threading.Thread` name of each thread in `idents` that `threading` knows (the main
+/// thread is `MainThread` even without `threading`).
 pub fn thread_names(py: Python<'_>, idents: &[(ThreadIdx, u64)]) -> Vec<(ThreadIdx, String)> {
-    let Ok(known) = known_threads(py) else {
-        return Vec::new();
-    };
+    let known = known_threads(py).ok();
     idents
         .iter()
         .filter_map(|(idx, ident)| {
-            let thread = known.get_item(ident).ok().flatten()?;
-            let name: String = thread.getattr("name").ok()?.extract().ok()?;
+            let name = known
+                .as_ref()
+                .and_then(|k| k.get_item(ident).ok().flatten())
+                .and_then(|t| t.getattr("name").ok()?.extract::<String>().ok())
+                .or_else(|| (MAIN_IDENT.get() == Some(ident)).then(|| "MainThread".to_owned()))?;
             Some((*idx, name))
         })
         .collect()
@@ -21,6 +33,14 @@ pub fn thread_names(py: Python<'_>, idents: &[(ThreadIdx, u64)]) -> Vec<(ThreadI
 
 /// `threading._active`: ident → Thread for the threads alive now (the main thread included).
 fn known_threads(py: Python<'_>) -> PyResult<Bound<'_, PyDict>> {
-    let active = py.import("threading")?.getattr("_active")?;
+    let active = threading(py)?.getattr("_active")?;
     active.cast_into::<PyDict>()?.copy()
+}
+
+/// The `threading` module if the target imported it. fluoro never imports it itself: from a
+/// thread other than the main one, that would make `threading.main_thread()` wrong.
+pub fn threading(py: Python<'_>) -> PyResult<Bound<'_, PyAny>> {
+    py.import("sys")?
+        .getattr("modules")?
+        .get_item("threading")
 }

@@ -19,6 +19,7 @@ pub struct Session {
 impl Session {
     /// Starts the collectors; called by the boot hook before `__main__` runs.
     pub fn start(py: Python<'_>, config: BootConfig) -> PyResult<Session> {
+        crate::collectors::names::set_main_thread();
         let plan = Plan {
             target: config.label.clone(),
             argv: config.argv.clone(),

@@ -117,7 +117,7 @@ fn code_info(code: &Bound<'_, PyAny>) -> PyResult<CodeInfo> {
 
 /// `threading.get_ident()` to `native_id` for the threads `threading` knows.
 fn native_ids(py: Python<'_>) -> PyResult<HashMap<u64, u64>> {
-    let threading = py.import("threading")?;
+    let threading = crate::collectors::names::threading(py)?;
     let mut ids = HashMap::new();
     for thread in threading.call_method0("enumerate")?.try_iter()? {
         let thread = thread?;

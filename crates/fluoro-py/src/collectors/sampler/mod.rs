@@ -96,9 +96,14 @@ impl Sampler {
     }
 }
 
+/// How often the sampler may look up names of new threads (the one thing it takes the GIL
+/// for, and only while some thread is unnamed).
+const NAMING_EVERY: Duration = Duration::from_millis(250);
+
 fn run(mut source: StackSource, recorder: &mut Recorder, interval: Duration, stop: &AtomicBool) {
     let mut stacks: Vec<ThreadStack> = Vec::new();
     let mut next = Instant::now() + interval;
+    let mut last_naming = Instant::now();
     while !stop.load(Ordering::SeqCst) {
         let now = Instant::now();
         if now < next {
@@ -127,7 +132,12 @@ fn run(mut source: StackSource, recorder: &mut Recorder, interval: Duration, sto
             StackSource::Gil(w) => w.take_fresh(),
         };
         recorder.add_codes(codes);
-        recorder.record(Instant::now(), &stacks, gil, interval);
+        let now = Instant::now();
+        recorder.record(now, &stacks, gil, interval);
+        if now.saturating_duration_since(last_naming) >= NAMING_EVERY {
+            last_naming = now;
+            name_threads(recorder, stop);
+        }
     }
     let codes = match &mut source {
         StackSource::Memory(w) => w.codes.take_fresh(),
@@ -138,4 +148,17 @@ fn run(mut source: StackSource, recorder: &mut Recorder, interval: Duration, sto
     if let StackSource::Gil(w) = source {
         w.release();
     }
+}
+
+/// Names the threads seen so far that have none yet, from `threading`, taking the GIL briefly.
+/// Threads that end before the run does keep their names this way.
+fn name_threads(recorder: &mut Recorder, stop: &AtomicBool) {
+    let unnamed = recorder.unnamed();
+    if unnamed.is_empty() || stop.load(Ordering::SeqCst) {
+        return;
+    }
+    // The session stops this thread from an atexit handler, before the interpreter
+    // finalizes, and releases the GIL while it waits: attaching here cannot outlive it.
+    let names = Python::attach(|py| super::names::thread_names(py, &unnamed));
+    recorder.set_names(names);
 }

@@ -24,6 +24,10 @@ struct Slot {
     last_cpu: Option<u64>,
 }
 
+/// Times a thread's name is looked up before it is left unnamed (threads `threading` does
+/// not know, such as those started from C, never get one).
+const NAME_ATTEMPTS: u8 = 8;
+
 /// The writing end of a profile.
 pub struct Recorder {
     writer: ProfileWriter<File>,
@@ -31,6 +35,8 @@ pub struct Recorder {
     stacks: StackInterner,
     slots: HashMap<(usize, u64), Slot>,
     threads: Vec<ThreadInfo>,
+    /// Name lookups left per thread index.
+    name_attempts: Vec<u8>,
     fresh_threads: Vec<(ThreadIdx, ThreadInfo)>,
     fresh_codes: Vec<(CodeId, CodeInfo)>,
     pending: Vec<Sample>,
@@ -54,6 +60,7 @@ impl Recorder {
             stacks: StackInterner::new(),
             slots: HashMap::new(),
             threads: Vec::new(),
+            name_attempts: Vec::new(),
             fresh_threads: Vec::new(),
             fresh_codes: Vec::new(),
             pending: Vec::new(),
@@ -128,6 +135,7 @@ impl Recorder {
         cpu_now: Option<u64>,
     ) -> &mut Slot {
         let threads = &mut self.threads;
+        let attempts = &mut self.name_attempts;
         let fresh = &mut self.fresh_threads;
         self.slots
             .entry((stack.tstate, stack.ident))
@@ -139,6 +147,7 @@ impl Recorder {
                     name: String::new(),
                 };
                 threads.push(info.clone());
+                attempts.push(NAME_ATTEMPTS);
                 fresh.push((idx, info));
                 Slot {
                     idx,
@@ -175,6 +184,30 @@ impl Recorder {
         }
         if let Err(e) = self.writer.write(chunk) {
             self.error = Some(e.to_string());
+        }
+    }
+
+    /// Threads still without a name and worth another lookup; counts the attempt.
+    pub fn unnamed(&mut self) -> Vec<(ThreadIdx, u64)> {
+        let mut out = Vec::new();
+        for (i, t) in self.threads.iter().enumerate() {
+            if t.name.is_empty() && self.name_attempts[i] > 0 {
+                self.name_attempts[i] -= 1;
+                out.push((i as ThreadIdx, t.ident));
+            }
+        }
+        out
+    }
+
+    /// Records names found for threads; they go out with the next flush.
+    pub fn set_names(&mut self, names: Vec<(ThreadIdx, String)>) {
+        for (idx, name) in names {
+            if let Some(t) = self.threads.get_mut(idx as usize) {
+                if t.name != name {
+                    t.name = name;
+                    self.fresh_threads.push((idx, t.clone()));
+                }
+            }
         }
     }
 
