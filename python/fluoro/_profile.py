@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import functools
 import sys
 
 from fluoro._native import Profiler
@@ -49,6 +48,8 @@ class _ProfileFactory:
         return active.__exit__(*exc) if active is not None else False
 
     def __call__(self, func: F) -> F:
+        import functools  # here, not at import: `fluoro run` imports fluoro into every target
+
         depth = 0
 
         @functools.wraps(func)

@@ -40,7 +40,5 @@ fn known_threads(py: Python<'_>) -> PyResult<Bound<'_, PyDict>> {
 /// The `threading` module if the target imported it. fluoro never imports it itself: from a
 /// thread other than the main one, that would make `threading.main_thread()` wrong.
 pub fn threading(py: Python<'_>) -> PyResult<Bound<'_, PyAny>> {
-    py.import("sys")?
-        .getattr("modules")?
-        .get_item("threading")
+    py.import("sys")?.getattr("modules")?.get_item("threading")
 }
