@@ -112,9 +112,7 @@ def test_json_holds_the_tables(profile):
 
 def test_run_writes_an_export_directly(tmp_path):
     out = tmp_path / "p.txt"
-    result = fluoro(
-        "run", "-q", "--format", "collapsed", "-o", out, CPU / "shares.py"
-    )
+    result = fluoro("run", "-q", "--format", "collapsed", "-o", out, CPU / "shares.py")
     assert result.returncode == 0
     assert result.stdout == b"done\n"
     assert "work (" in out.read_text()
