@@ -42,6 +42,7 @@ mod tests {
             exact: false,
             start_unix_ns: 1,
             cwd: "/tmp".into(),
+            sys_path: vec!["/usr/lib/python3.11".into()],
         }
     }
 

@@ -109,6 +109,9 @@ pub struct Meta {
     /// Start time, nanoseconds since the Unix epoch.
     pub start_unix_ns: u64,
     pub cwd: String,
+    /// Directories imports came from (`sys.path` at start, stdlib and site-packages), so
+    /// that reports can show `threading.py` rather than the whole path.
+    pub sys_path: Vec<String>,
 }
 
 /// Written last, when the session drains: its absence means the target was killed.

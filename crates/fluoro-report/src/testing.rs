@@ -51,6 +51,7 @@ fn meta() -> Meta {
         exact: true,
         start_unix_ns: 1_700_000_000_000_000_000,
         cwd: CWD.into(),
+        sys_path: vec!["/usr/lib/python3.11".into()],
     }
 }
 

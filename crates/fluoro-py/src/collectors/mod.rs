@@ -59,6 +59,14 @@ impl Collection {
             cwd: std::env::current_dir()
                 .map(|d| d.display().to_string())
                 .unwrap_or_default(),
+            sys_path: py
+                .import("sys")
+                .and_then(|s| s.getattr("path"))
+                .and_then(|p| p.extract::<Vec<String>>())
+                .unwrap_or_default()
+                .into_iter()
+                .filter(|p| p.starts_with('/'))
+                .collect(),
         };
         let recorder = Recorder::new(file, meta)?;
         if plan.exact {

@@ -170,5 +170,9 @@ mod tests {
             "/work/application.py"
         );
         assert_eq!(run.display_path("app.py"), "app.py");
+        assert_eq!(
+            run.display_path("/usr/lib/python3.11/json/decoder.py"),
+            "json/decoder.py"
+        );
     }
 }

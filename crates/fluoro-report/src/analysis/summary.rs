@@ -19,6 +19,8 @@ pub struct RunSummary {
     pub complete: bool,
     pub start_unix_ns: u64,
     pub cwd: String,
+    /// Import roots (`sys.path` at start).
+    pub sys_path: Vec<String>,
     /// The unhandled exception that ended the target, if any.
     pub exception: Option<String>,
 }
@@ -44,20 +46,27 @@ impl RunSummary {
             complete: profile.end.is_some(),
             start_unix_ns: meta.map_or(0, |m| m.start_unix_ns),
             cwd: meta.map(|m| m.cwd.clone()).unwrap_or_default(),
+            sys_path: meta.map(|m| m.sys_path.clone()).unwrap_or_default(),
             exception: profile.end.as_ref().and_then(|e| e.exception.clone()),
         }
     }
 
-    /// `filename` relative to the target's working directory when it lies under it, so
-    /// reports show `app/models.py` rather than a long absolute path.
+    /// `filename` relative to the target's working directory when it lies under it, else to
+    /// the import root it came from, so reports show `app/models.py` and `threading.py`
+    /// rather than long absolute paths.
     pub fn display_path<'a>(&self, filename: &'a str) -> &'a str {
-        if self.cwd.is_empty() {
-            return filename;
-        }
-        filename
-            .strip_prefix(self.cwd.as_str())
-            .and_then(|rest| rest.strip_prefix('/'))
-            .filter(|rest| !rest.is_empty())
-            .unwrap_or(filename)
+        let under = |root: &str| {
+            filename
+                .strip_prefix(root)
+                .and_then(|rest| rest.strip_prefix('/'))
+                .filter(|rest| !rest.is_empty())
+        };
+        // The deepest root wins: a venv inside the working directory shows as its modules.
+        let mut roots: Vec<&str> = std::iter::once(self.cwd.as_str())
+            .chain(self.sys_path.iter().map(String::as_str))
+            .filter(|root| !root.is_empty())
+            .collect();
+        roots.sort_by_key(|r| std::cmp::Reverse(r.len()));
+        roots.into_iter().find_map(under).unwrap_or(filename)
     }
 }
