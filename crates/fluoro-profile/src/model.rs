@@ -123,6 +123,8 @@ pub struct End {
     pub samples: u64,
     /// Ticks at which a thread's stack could not be read (it changed under the reader).
     pub failed_reads: u64,
+    /// CPU time the sampler thread itself used (on its own thread, not the target's).
+    pub sampler_cpu_ns: u64,
     /// Thread names known at the end, by thread index.
     pub thread_names: Vec<(ThreadIdx, String)>,
     /// The unhandled exception that ended the target, if any.

@@ -98,6 +98,18 @@ fn header(out: &mut String, run: &RunSummary, metric: Metric, style: &Style) {
     if let Some(exception) = &run.exception {
         pairs.push(("exception", exception.clone()));
     }
+    if run.sampler_cpu_ns > 0 {
+        let per_sample = run.sampler_cpu_ns / run.samples.max(1);
+        pairs.push((
+            "sampler",
+            format!(
+                "{} CPU on its own thread ({} a sample), {} torn reads dropped",
+                ns(run.sampler_cpu_ns),
+                ns(per_sample),
+                run.failed_reads
+            ),
+        ));
+    }
     out.push_str(&fields(&pairs));
 }
 

@@ -188,6 +188,7 @@ pub fn written(complete: bool) -> Vec<u8> {
             cpu_ns: 980_000_000,
             samples: 150,
             failed_reads: 0,
+            sampler_cpu_ns: 0,
             thread_names: vec![(0, "MainThread".into())],
             exception: None,
         }))

@@ -23,6 +23,10 @@ pub struct RunSummary {
     pub sys_path: Vec<String>,
     /// The unhandled exception that ended the target, if any.
     pub exception: Option<String>,
+    /// CPU time of the sampler's own thread, 0 when unknown.
+    pub sampler_cpu_ns: u64,
+    /// Stack reads dropped because the stack changed under the reader.
+    pub failed_reads: u64,
 }
 
 impl RunSummary {
@@ -48,6 +52,8 @@ impl RunSummary {
             cwd: meta.map(|m| m.cwd.clone()).unwrap_or_default(),
             sys_path: meta.map(|m| m.sys_path.clone()).unwrap_or_default(),
             exception: profile.end.as_ref().and_then(|e| e.exception.clone()),
+            sampler_cpu_ns: profile.end.as_ref().map_or(0, |e| e.sampler_cpu_ns),
+            failed_reads: profile.end.as_ref().map_or(0, |e| e.failed_reads),
         }
     }
 

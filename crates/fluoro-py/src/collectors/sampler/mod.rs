@@ -145,6 +145,7 @@ fn run(mut source: StackSource, recorder: &mut Recorder, interval: Duration, sto
     };
     recorder.add_codes(codes);
     recorder.flush();
+    recorder.sampler_cpu_ns = os::thread_cpu_ns(os::gettid()).unwrap_or(0);
     if let StackSource::Gil(w) = source {
         w.release();
     }

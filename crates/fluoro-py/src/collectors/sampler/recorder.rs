@@ -44,6 +44,8 @@ pub struct Recorder {
     frames: Vec<fluoro_profile::Frame>,
     pub samples: u64,
     pub failed_reads: u64,
+    /// CPU time of the sampler thread, set when it stops.
+    pub sampler_cpu_ns: u64,
     /// The first write error; the run goes on without the profile.
     pub error: Option<String>,
 }
@@ -68,6 +70,7 @@ impl Recorder {
             frames: Vec::new(),
             samples: 0,
             failed_reads: 0,
+            sampler_cpu_ns: 0,
             error: None,
         })
     }
@@ -228,6 +231,7 @@ impl Recorder {
         }
         end.samples = self.samples;
         end.failed_reads = self.failed_reads;
+        end.sampler_cpu_ns = self.sampler_cpu_ns;
         self.write(&Chunk::End(end));
         match self.error {
             Some(e) => Err(e),
