@@ -26,6 +26,8 @@ FIELDS = [
     ("tstate_thread_id", "offsetof(PyThreadState, thread_id)", None, None),
     ("tstate_native_thread_id", "offsetof(PyThreadState, native_thread_id)", (3, 11), None),
     ("tstate_frame", "offsetof(PyThreadState, frame)", None, (3, 10)),
+    ("tstate_datastack_chunk", "offsetof(PyThreadState, datastack_chunk)", (3, 11), None),
+    ("tstate_datastack_top", "offsetof(PyThreadState, datastack_top)", (3, 11), None),
     ("tstate_cframe", "offsetof(PyThreadState, cframe)", (3, 11), (3, 12)),
     ("cframe_current_frame", "offsetof(_PyCFrame, current_frame)", (3, 11), (3, 12)),
     ("tstate_frame", "offsetof(PyThreadState, current_frame)", (3, 13), None),
@@ -61,6 +63,8 @@ FIELDS = [
 OPTIONAL = {
     "tstate_native_thread_id",
     "tstate_frame",
+    "tstate_datastack_chunk",
+    "tstate_datastack_top",
     "tstate_cframe",
     "cframe_current_frame",
     "frame_owner",

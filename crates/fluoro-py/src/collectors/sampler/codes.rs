@@ -32,6 +32,9 @@ pub struct CodeTable {
     fresh: Vec<(CodeId, CodeInfo)>,
     next: CodeId,
     buf: Vec<u8>,
+    /// Code objects already checked during this tick, by address: a recursive stack reads
+    /// its code object once, not once a frame.
+    this_tick: HashMap<usize, CodeId>,
 }
 
 pub fn usize_at(buf: &[u8], at: usize) -> usize {
@@ -57,12 +60,28 @@ impl CodeTable {
             fresh: Vec::new(),
             next: 0,
             buf: vec![0; layout.code_span()],
+            this_tick: HashMap::new(),
         }
+    }
+
+    /// Starts a tick: code objects are checked again, since one may have been freed and its
+    /// memory reused since the last.
+    pub fn next_tick(&mut self) {
+        self.this_tick.clear();
     }
 
     /// The id of the code object at `addr`, resolving it on first sight; `None` when the
     /// memory there is not (or no longer) a code object.
     pub fn resolve(&mut self, addr: usize) -> Option<CodeId> {
+        if let Some(&id) = self.this_tick.get(&addr) {
+            return Some(id);
+        }
+        let id = self.resolve_now(addr)?;
+        self.this_tick.insert(addr, id);
+        Some(id)
+    }
+
+    fn resolve_now(&mut self, addr: usize) -> Option<CodeId> {
         os::read(addr, &mut self.buf).ok()?;
         let l = self.layout;
         if usize_at(&self.buf, l.object_type) != self.code_type {

@@ -24,7 +24,7 @@ use walker::ThreadStack;
 /// How stacks are read.
 pub enum StackSource {
     /// From memory, without the GIL.
-    Memory(walker::Walker),
+    Memory(Box<walker::Walker>),
     /// With the GIL, through `sys._current_frames()`.
     Gil(gil_walker::GilWalker),
 }
@@ -47,9 +47,9 @@ impl StackSource {
                     )
                 };
                 let runtime = os::symbol(c"_PyRuntime");
-                Ok(StackSource::Memory(walker::Walker::new(
+                Ok(StackSource::Memory(Box::new(walker::Walker::new(
                     layout, interp, code_type, runtime,
-                )))
+                ))))
             }
             _ => Ok(StackSource::Gil(gil_walker::GilWalker::new())),
         }

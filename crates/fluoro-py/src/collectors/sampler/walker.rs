@@ -12,6 +12,13 @@ use fluoro_profile::Frame;
 /// More threads or frames than this means a list we read was torn.
 const MAX_THREADS: usize = 4096;
 const MAX_DEPTH: usize = 4096;
+/// The most of a thread's data stack copied, and in how many chunks; frames beyond are read
+/// one by one.
+const MAX_STACK_COPY: usize = 1 << 20;
+const MAX_CHUNKS: usize = 64;
+/// `_PyStackChunk` (3.11-3.13): `previous`, `size`, `top` (the used length in pointers, saved
+/// when a newer chunk was pushed), then the data.
+const CHUNK_HEADER: usize = 24;
 
 /// One thread as seen at one tick.
 #[derive(Debug, Clone)]
@@ -48,6 +55,10 @@ pub struct Walker {
     pub codes: CodeTable,
     tstate_buf: Vec<u8>,
     frame_buf: Vec<u8>,
+    /// The used parts of the current thread's data-stack chunks (3.11+), each copied in one
+    /// read, with their addresses: frames inside them are read from the copies.
+    chunks: Vec<(usize, Vec<u8>)>,
+    chunks_used: usize,
 }
 
 impl Walker {
@@ -78,6 +89,8 @@ impl Walker {
             codes: CodeTable::new(layout, code_type),
             tstate_buf: vec![0; layout.tstate_span()],
             frame_buf: vec![0; layout.frame_span()],
+            chunks: Vec::new(),
+            chunks_used: 0,
         }
     }
 
@@ -99,6 +112,7 @@ impl Walker {
     /// Every thread's stack. Threads with no Python frame are left out.
     pub fn threads(&mut self, out: &mut Vec<ThreadStack>) {
         out.clear();
+        self.codes.next_tick();
         let l = self.layout;
         let Some(mut tstate) = read_usize(self.interp + l.interp_threads_head) else {
             return;
@@ -113,6 +127,7 @@ impl Walker {
                 Some(at) => usize_at(&self.tstate_buf, at) as u64,
                 None => self.tid_of_pthread(ident),
             };
+            self.copy_data_stack();
             let top = self.current_frame();
             let mut stack = ThreadStack {
                 tstate,
@@ -151,10 +166,66 @@ impl Walker {
         (frame != 0).then_some(frame)
     }
 
+    /// Copies the used parts of the thread's data-stack chunks (thread state in
+    /// `tstate_buf`), where the frames of its running functions live on 3.11+: one read a
+    /// chunk instead of one a frame.
+    fn copy_data_stack(&mut self) {
+        self.chunks_used = 0;
+        let (Some(chunk_at), Some(top_at)) = (
+            self.layout.tstate_datastack_chunk,
+            self.layout.tstate_datastack_top,
+        ) else {
+            return;
+        };
+        let mut chunk = usize_at(&self.tstate_buf, chunk_at);
+        let mut used = usize_at(&self.tstate_buf, top_at).wrapping_sub(chunk);
+        let mut copied = 0;
+        while chunk != 0 && self.chunks_used < MAX_CHUNKS {
+            if used <= CHUNK_HEADER || copied + used > MAX_STACK_COPY {
+                return;
+            }
+            if self.chunks.len() == self.chunks_used {
+                self.chunks.push((0, Vec::new()));
+            }
+            let (addr, copy) = &mut self.chunks[self.chunks_used];
+            copy.resize(used, 0);
+            if os::read(chunk, copy).is_err() {
+                return;
+            }
+            *addr = chunk;
+            self.chunks_used += 1;
+            copied += used;
+            // The older chunk's used length is its saved `top`, in pointers after the header.
+            let previous = usize_at(copy, 0);
+            let mut header = [0u8; CHUNK_HEADER];
+            if previous == 0 || os::read(previous, &mut header).is_err() {
+                return;
+            }
+            used = CHUNK_HEADER.saturating_add(usize_at(&header, 16).saturating_mul(8));
+            chunk = previous;
+        }
+    }
+
+    /// Reads the frame at `frame` into `frame_buf`, from a data-stack copy when it lies
+    /// inside one.
+    fn read_frame(&mut self, frame: usize) -> bool {
+        let span = self.frame_buf.len();
+        for (addr, copy) in &self.chunks[..self.chunks_used] {
+            if frame >= *addr {
+                let at = frame - addr;
+                if let Some(bytes) = copy.get(at..at + span) {
+                    self.frame_buf.copy_from_slice(bytes);
+                    return true;
+                }
+            }
+        }
+        os::read(frame, &mut self.frame_buf).is_ok()
+    }
+
     fn walk(&mut self, mut frame: usize, stack: &mut ThreadStack) {
         let l = self.layout;
         while frame != 0 {
-            if stack.frames.len() >= MAX_DEPTH || os::read(frame, &mut self.frame_buf).is_err() {
+            if stack.frames.len() >= MAX_DEPTH || !self.read_frame(frame) {
                 stack.torn = true;
                 return;
             }

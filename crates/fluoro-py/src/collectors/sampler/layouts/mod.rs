@@ -20,6 +20,10 @@ pub struct Layout {
     pub tstate_thread_id: usize,
     pub tstate_native_thread_id: Option<usize>,
     pub tstate_frame: Option<usize>,
+    /// 3.11+: the thread's frames live in chunks of a data stack; the newest chunk and the
+    /// top of the used part, so the sampler can copy a whole stack in one read.
+    pub tstate_datastack_chunk: Option<usize>,
+    pub tstate_datastack_top: Option<usize>,
     pub tstate_cframe: Option<usize>,
     pub cframe_current_frame: Option<usize>,
     pub frame_previous: usize,
@@ -67,6 +71,8 @@ impl Layout {
             self.tstate_native_thread_id,
             self.tstate_frame,
             self.tstate_cframe,
+            self.tstate_datastack_chunk,
+            self.tstate_datastack_top,
         ]
         .into_iter()
         .flatten()

@@ -10,6 +10,8 @@ pub const LAYOUT: Layout = Layout {
     tstate_thread_id: 176,
     tstate_native_thread_id: None,
     tstate_frame: Some(24),
+    tstate_datastack_chunk: None,
+    tstate_datastack_top: None,
     tstate_cframe: None,
     cframe_current_frame: None,
     frame_previous: 24,

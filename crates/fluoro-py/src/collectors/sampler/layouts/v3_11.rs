@@ -10,6 +10,8 @@ pub const LAYOUT: Layout = Layout {
     tstate_thread_id: 152,
     tstate_native_thread_id: Some(160),
     tstate_frame: None,
+    tstate_datastack_chunk: Some(296),
+    tstate_datastack_top: Some(304),
     tstate_cframe: Some(56),
     cframe_current_frame: Some(8),
     frame_previous: 48,

@@ -10,6 +10,8 @@ pub const LAYOUT: Layout = Layout {
     tstate_thread_id: 136,
     tstate_native_thread_id: Some(144),
     tstate_frame: None,
+    tstate_datastack_chunk: Some(232),
+    tstate_datastack_top: Some(240),
     tstate_cframe: Some(56),
     cframe_current_frame: Some(0),
     frame_previous: 8,

@@ -10,6 +10,8 @@ pub const LAYOUT: Layout = Layout {
     tstate_thread_id: 152,
     tstate_native_thread_id: Some(160),
     tstate_frame: Some(72),
+    tstate_datastack_chunk: Some(232),
+    tstate_datastack_top: Some(240),
     tstate_cframe: None,
     cframe_current_frame: None,
     frame_previous: 8,
