@@ -116,3 +116,26 @@ def test_run_writes_an_export_directly(tmp_path):
     assert result.returncode == 0
     assert result.stdout == b"done\n"
     assert "work (" in out.read_text()
+
+
+def test_exact_pstats_counts_equal_cprofile(current, tmp_path):
+    program = CPU / "calls.py"
+    theirs = tmp_path / "cprofile.pstats"
+    result = run([current.python, "-m", "cProfile", "-o", theirs, program])
+    assert result.returncode == 0, result.stderr.decode()
+    ours = tmp_path / "fluoro.pstats"
+    result = fluoro("run", "-q", "--exact", "--format", "pstats", "-o", ours, program)
+    assert result.returncode == 0, result.stderr.decode()
+    assert result.stdout == run([current.python, program]).stdout
+
+    def counts(path):
+        stats = pstats.Stats(str(path)).stats
+        return {
+            (key[1], key[2]): (value[0], value[1])
+            for key, value in stats.items()
+            if key[0] == str(program)
+        }
+
+    expected = counts(theirs)
+    assert len(expected) >= 8, expected
+    assert counts(ours) == expected
