@@ -88,19 +88,20 @@ def test_keyboard_interrupt_ends_by_sigint(current: Interpreter):
 def test_traceback_has_no_fluoro_frame(current: Interpreter):
     got = run([current.fluoro, "run", "raises.py"], cwd=PROGRAMS)
     assert b"Traceback (most recent call last):" in got.stderr
-    assert b"fluoro" not in got.stderr.split(b"\nfluoro: ")[0]
+    assert b"fluoro" not in got.stderr.split("fluoro · ".encode())[0]
     assert got.returncode == 1
 
 
 def test_summary_follows_untouched_output(current: Interpreter):
-    """Without --quiet fluoro adds one summary line to stderr, after the target's bytes."""
+    """Without --quiet fluoro adds its report to stderr, after the target's bytes, ending with
+    a one-line summary."""
     expected = run([current.python, "exit_message.py"], cwd=PROGRAMS)
     got = run([current.fluoro, "run", "exit_message.py"], cwd=PROGRAMS)
     assert got.stdout == expected.stdout
     assert got.stderr.startswith(expected.stderr)
     extra = got.stderr[len(expected.stderr) :].decode()
-    assert extra.startswith("fluoro: exit_message.py ran for ")
-    assert extra.count("\n") == 1
+    assert extra.startswith("fluoro · exit_message.py\n")
+    assert extra.splitlines()[-1].startswith("fluoro: exit_message.py ran for ")
 
 
 def test_summary_names_an_unhandled_exception(current: Interpreter):

@@ -135,8 +135,9 @@ def test_profile_is_written_while_the_run_goes(current, tmp_path):
         size = out.stat().st_size
     finally:
         proc.send_signal(signal.SIGINT)
-        proc.communicate(timeout=30)
+        _, err = proc.communicate(timeout=90)
     assert size > 200
+    assert err.endswith(b"KeyboardInterrupt\n"), err[-300:]
 
 
 @pytest.mark.parametrize(
