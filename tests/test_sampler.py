@@ -99,15 +99,21 @@ def test_summary_names_the_hot_function_and_line(current):
     assert "ran for" in text
 
 
-def test_killed_target_leaves_a_readable_profile(current, tmp_path):
-    out = tmp_path / "killed.fluoro"
+def start_forever(py, out):
+    """Starts forever.py under fluoro, writing its profile to ``out``, once it runs."""
     proc = subprocess.Popen(
-        [current.fluoro, "run", "-q", "-o", out, CPU / "forever.py"],
+        [py.fluoro, "run", "-q", "-o", out, CPU / "forever.py"],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
     )
+    assert proc.stdout.readline() == b"started\n"
+    return proc
+
+
+def test_killed_target_leaves_a_readable_profile(current, tmp_path):
+    out = tmp_path / "killed.fluoro"
+    proc = start_forever(current, out)
     try:
-        assert proc.stdout.readline() == b"started\n"
         time.sleep(0.8)  # several flushes
     finally:
         proc.send_signal(signal.SIGKILL)
@@ -124,13 +130,8 @@ def test_killed_target_leaves_a_readable_profile(current, tmp_path):
 
 def test_profile_is_written_while_the_run_goes(current, tmp_path):
     out = tmp_path / "live.fluoro"
-    proc = subprocess.Popen(
-        [current.fluoro, "run", "-q", "-o", out, CPU / "forever.py"],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-    )
+    proc = start_forever(current, out)
     try:
-        assert proc.stdout.readline() == b"started\n"
         time.sleep(0.6)
         size = out.stat().st_size
     finally:

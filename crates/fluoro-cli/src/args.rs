@@ -1,6 +1,9 @@
 //! The clap definition of every subcommand and flag.
 
+use clap::builder::{PossibleValue, PossibleValuesParser, TypedValueParser};
 use clap::{Args, Parser, Subcommand, ValueEnum};
+pub use fluoro_profile::Metric;
+pub use fluoro_report::Format;
 
 /// See where a Python program's time and memory go, and why.
 #[derive(Debug, Parser)]
@@ -86,10 +89,10 @@ pub struct RunArgs {
     #[arg(short = 'o', long = "output", value_name = "FILE")]
     pub output: Option<String>,
     /// Write -o FILE in this format instead of .fluoro
-    #[arg(long, value_enum, value_name = "FORMAT", requires = "output")]
+    #[arg(long, value_name = "FORMAT", value_parser = format_parser(), requires = "output")]
     pub format: Option<Format>,
     /// What the summary and the export add up
-    #[arg(long, value_enum, default_value_t = Metric::Wall)]
+    #[arg(long, value_parser = metric_parser(), default_value = "wall")]
     pub metric: Metric,
     /// How stacks are read: from memory without the GIL, or with the GIL (the fallback)
     #[arg(long, value_enum, default_value_t = SamplerChoice::Auto)]
@@ -123,43 +126,16 @@ impl RunArgs {
     }
 }
 
-/// Output formats of `fluoro run -o` and `fluoro report`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum Format {
-    /// The terminal summary
-    Text,
-    /// `frame;frame;leaf COUNT` lines, for flamegraph.pl and inferno
-    Collapsed,
-    /// speedscope's JSON file format
-    Speedscope,
-    /// gzipped pprof protobuf, for `go tool pprof`, Pyroscope, Parca
-    Pprof,
-    /// Python's pstats (marshal), for pstats.Stats and snakeviz
-    Pstats,
-    /// fluoro's own JSON
-    Json,
+/// Parses a `--format` value into the formats `fluoro-report` knows, listing them in help.
+fn format_parser() -> impl TypedValueParser<Value = Format> {
+    PossibleValuesParser::new(Format::ALL.map(|f| PossibleValue::new(f.name()).help(f.about())))
+        .try_map(|name| name.parse::<Format>())
 }
 
-impl Format {
-    pub fn name(self) -> &'static str {
-        match self {
-            Format::Text => "text",
-            Format::Collapsed => "collapsed",
-            Format::Speedscope => "speedscope",
-            Format::Pprof => "pprof",
-            Format::Pstats => "pstats",
-            Format::Json => "json",
-        }
-    }
-}
-
-/// What a profile report adds up.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum Metric {
-    /// Wall-clock time of every thread, waiting included
-    Wall,
-    /// CPU time the threads used
-    Cpu,
+/// Parses a `--metric` value.
+fn metric_parser() -> impl TypedValueParser<Value = Metric> {
+    PossibleValuesParser::new(Metric::ALL.map(|m| PossibleValue::new(m.name()).help(m.about())))
+        .try_map(|name| Metric::from_name(&name).ok_or("unknown metric"))
 }
 
 /// How `fluoro run` reads stacks.
@@ -177,10 +153,10 @@ pub struct ReportArgs {
     #[arg(value_name = "FILE")]
     pub file: String,
     /// Output format
-    #[arg(long, value_enum, default_value_t = Format::Text)]
+    #[arg(long, value_parser = format_parser(), default_value = "text")]
     pub format: Format,
     /// What to add up
-    #[arg(long, value_enum, default_value_t = Metric::Wall)]
+    #[arg(long, value_parser = metric_parser(), default_value = "wall")]
     pub metric: Metric,
     /// Write to FILE instead of standard output
     #[arg(short = 'o', long = "output", value_name = "FILE")]

@@ -32,11 +32,29 @@ pub enum Metric {
 }
 
 impl Metric {
+    pub const ALL: [Metric; 2] = [Metric::Wall, Metric::Cpu];
+
+    /// The name users type: `wall`, `cpu`.
     pub fn name(self) -> &'static str {
         match self {
             Metric::Wall => "wall",
             Metric::Cpu => "cpu",
         }
+    }
+
+    /// One line on what the metric adds up, for `--help`.
+    pub fn about(self) -> &'static str {
+        match self {
+            Metric::Wall => "wall-clock time of every thread, waiting included",
+            Metric::Cpu => "CPU time the threads used",
+        }
+    }
+
+    /// The metric named `name` (case-insensitive), if any.
+    pub fn from_name(name: &str) -> Option<Metric> {
+        Metric::ALL
+            .into_iter()
+            .find(|m| m.name().eq_ignore_ascii_case(name))
     }
 
     /// The weight of `w` in nanoseconds.

@@ -109,11 +109,8 @@ impl Profiler {
         self.check_done()?;
         let fmt = report::Format::from_name(format)
             .ok_or_else(|| PyValueError::new_err(format!("unknown format {format:?}")))?;
-        let metric = match metric {
-            "wall" => fluoro_profile::Metric::Wall,
-            "cpu" => fluoro_profile::Metric::Cpu,
-            other => return Err(PyValueError::new_err(format!("unknown metric {other:?}"))),
-        };
+        let metric = fluoro_profile::Metric::from_name(metric)
+            .ok_or_else(|| PyValueError::new_err(format!("unknown metric {metric:?}")))?;
         let data =
             report::render_file(&self.path, fmt, metric, top).map_err(PyRuntimeError::new_err)?;
         Ok(match fmt {

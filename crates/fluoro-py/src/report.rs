@@ -8,25 +8,6 @@ use std::path::Path;
 
 pub use fluoro_report::Format;
 
-/// The export format named on the command line.
-pub fn format(f: fluoro_cli::Format) -> Format {
-    match f {
-        fluoro_cli::Format::Text => Format::Text,
-        fluoro_cli::Format::Collapsed => Format::Collapsed,
-        fluoro_cli::Format::Speedscope => Format::Speedscope,
-        fluoro_cli::Format::Pprof => Format::Pprof,
-        fluoro_cli::Format::Pstats => Format::Pstats,
-        fluoro_cli::Format::Json => Format::Json,
-    }
-}
-
-pub fn metric(m: fluoro_cli::Metric) -> fluoro_profile::Metric {
-    match m {
-        fluoro_cli::Metric::Wall => fluoro_profile::Metric::Wall,
-        fluoro_cli::Metric::Cpu => fluoro_profile::Metric::Cpu,
-    }
-}
-
 /// Reads the profile at `path` and renders it; the error is one line naming the file.
 pub fn render_file(
     path: &Path,
@@ -58,13 +39,8 @@ fn io_reason(e: &std::io::Error) -> String {
 
 /// `fluoro report`.
 pub fn command(args: &ReportArgs) -> Result<i32, Failure> {
-    let data = render_file(
-        Path::new(&args.file),
-        format(args.format),
-        metric(args.metric),
-        args.top,
-    )
-    .map_err(|e| Failure(format!("report: {e}")))?;
+    let data = render_file(Path::new(&args.file), args.format, args.metric, args.top)
+        .map_err(|e| Failure(format!("report: {e}")))?;
     match &args.output {
         Some(out) => std::fs::write(out, &data)
             .map_err(|e| Failure(format!("report: cannot write {out}: {}", io_reason(&e))))?,

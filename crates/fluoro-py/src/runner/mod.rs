@@ -81,10 +81,8 @@ mod metric_name {
     }
 
     pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Metric, D::Error> {
-        match String::deserialize(d)?.as_str() {
-            "cpu" => Ok(Metric::Cpu),
-            _ => Ok(Metric::Wall),
-        }
+        let name = String::deserialize(d)?;
+        Metric::from_name(&name).ok_or_else(|| serde::de::Error::custom(format!("metric {name}")))
     }
 }
 
@@ -146,8 +144,8 @@ fn try_launch(py: Python<'_>, args: &RunArgs) -> Result<Failure, Failure> {
         profile,
         temporary_profile,
         output,
-        format: args.format.map(crate::report::format),
-        metric: crate::report::metric(args.metric),
+        format: args.format,
+        metric: args.metric,
     })
     .map_err(|e| Failure(e.to_string()))?;
     let mut command = std::process::Command::new(&executable);

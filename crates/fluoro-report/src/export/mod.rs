@@ -79,6 +79,18 @@ impl Format {
         self.entry().2
     }
 
+    /// One line on what the format is for, for `--help`.
+    pub fn about(self) -> &'static str {
+        match self {
+            Format::Text => "the terminal summary",
+            Format::Collapsed => "`frame;frame;leaf COUNT` lines, for flamegraph.pl and inferno",
+            Format::Speedscope => "speedscope's JSON file format",
+            Format::Pprof => "gzipped pprof protobuf, for go tool pprof, Pyroscope, Parca",
+            Format::Pstats => "Python's pstats (marshal), for pstats.Stats and snakeviz",
+            Format::Json => "fluoro's own JSON",
+        }
+    }
+
     /// Whether the output is bytes rather than UTF-8 text.
     pub fn is_binary(self) -> bool {
         matches!(self, Format::Pprof | Format::Pstats)
