@@ -1,0 +1,274 @@
+//! One `fluoro bench` run: benchmarks interleaved round by round (so that a machine getting
+//! slower or faster affects them alike), warmups, calibration, and the adaptive stopping
+//! rule: stop once every median's interval is within `precision` of it, or at `max_time`.
+
+use crate::analysis::Sample;
+use crate::bootstrap::Bootstrap;
+use crate::command::{check_command, time_command};
+use crate::error::BenchError;
+use crate::progress::Progress;
+use crate::worker::{probe_interpreter, run_worker, Task};
+use std::time::{Duration, Instant};
+
+/// What one benchmark runs.
+#[derive(Debug, Clone)]
+pub enum Subject {
+    /// A shell command, timed as a whole process.
+    Command(String),
+    /// Python code timed in worker processes of `python`; `statement` is how the report
+    /// shows it (the statement, or `path.py::func`).
+    Python {
+        python: String,
+        interpreter: String,
+        statement: String,
+        task: Task,
+    },
+}
+
+#[derive(Debug, Clone)]
+pub struct Benchmark {
+    pub name: String,
+    pub subject: Subject,
+}
+
+/// How long to measure.
+#[derive(Debug, Clone)]
+pub struct Plan {
+    /// Untimed runs of each command before measuring (at least one is always made, as a
+    /// check); for Python, discarded values at the start of each worker.
+    pub warmup: usize,
+    /// Exactly this many values, no adaptive stopping.
+    pub runs: Option<usize>,
+    pub min_runs: usize,
+    pub max_time: Duration,
+    /// Target relative half-width of each median's interval (0.01 for ± 1 %).
+    pub precision: f64,
+    pub ignore_failure: bool,
+    /// Values each worker process reports.
+    pub values_per_process: usize,
+    /// The worker's Python source.
+    pub worker_source: String,
+}
+
+/// Runs every benchmark; returns their timings, in the order given.
+pub fn run(
+    benchmarks: &[Benchmark],
+    plan: &Plan,
+    boot: &Bootstrap,
+    progress: &Progress,
+) -> Result<Vec<Sample>, BenchError> {
+    let start = Instant::now();
+    let mut samples: Vec<Sample> = Vec::with_capacity(benchmarks.len());
+    let mut probed: Vec<String> = Vec::new();
+    let mut tasks: Vec<Option<Task>> = Vec::new();
+    for b in benchmarks {
+        let mut sample = Sample {
+            name: b.name.clone(),
+            loops: 1,
+            ..Sample::default()
+        };
+        match &b.subject {
+            Subject::Command(command) => {
+                sample.command = Some(command.clone());
+                check_command(command)?;
+                for _ in 1..plan.warmup {
+                    time_command(command, plan.ignore_failure)?;
+                }
+                tasks.push(None);
+            }
+            Subject::Python {
+                python,
+                interpreter,
+                statement,
+                task,
+            } => {
+                if !probed.contains(python) {
+                    probe_interpreter(python)?;
+                    probed.push(python.clone());
+                }
+                sample.statement = Some(statement.clone());
+                sample.interpreter = Some(interpreter.clone());
+                // The first worker calibrates the loop count; the others reuse it.
+                let first = run_worker(python, &plan.worker_source, task, &b.name)?;
+                sample.loops = first.loops;
+                sample.values = first.values;
+                sample.processes = 1;
+                tasks.push(Some(Task {
+                    loops: first.loops,
+                    ..task.clone()
+                }));
+            }
+        }
+        samples.push(sample);
+    }
+
+    let check_boot = Bootstrap {
+        resamples: boot.resamples.min(1000),
+        ..*boot
+    };
+    let mut next_check = plan.min_runs.max(2);
+    loop {
+        let fewest = samples.iter().map(|s| s.values.len()).min().unwrap_or(0);
+        let elapsed = start.elapsed();
+        let widest = if fewest >= next_check || elapsed >= plan.max_time {
+            next_check = (fewest + fewest / 8).max(fewest + 1);
+            Some(widest_interval(&samples, &check_boot))
+        } else {
+            None
+        };
+        progress.update(
+            samples.iter().map(|s| s.values.len() as u64).sum(),
+            elapsed,
+            match widest {
+                Some(w) => format!("{fewest} values, ± {:.2} %", w * 100.0),
+                None => format!("{fewest} values"),
+            },
+        );
+        let done = match plan.runs {
+            Some(runs) => fewest >= runs,
+            None => {
+                fewest >= plan.min_runs
+                    && match widest {
+                        Some(w) if w <= plan.precision => true,
+                        Some(_) if elapsed >= plan.max_time => {
+                            for s in &mut samples {
+                                let w = relative_half_width(s, &check_boot);
+                                if w > plan.precision {
+                                    s.notes.push(format!(
+                                        "precision not reached: the median is ± {:.2} % after {:.1} s (--max-time)",
+                                        w * 100.0,
+                                        elapsed.as_secs_f64()
+                                    ));
+                                }
+                            }
+                            true
+                        }
+                        _ => false,
+                    }
+            }
+        };
+        if done {
+            break;
+        }
+        for (i, b) in benchmarks.iter().enumerate() {
+            let have = samples[i].values.len();
+            if plan.runs.is_some_and(|runs| have >= runs) {
+                continue;
+            }
+            match (&b.subject, &tasks[i]) {
+                (Subject::Command(command), _) => {
+                    let t = time_command(command, plan.ignore_failure)?;
+                    samples[i].values.push(t);
+                }
+                (Subject::Python { python, .. }, Some(task)) => {
+                    let out = run_worker(python, &plan.worker_source, task, &b.name)?;
+                    samples[i].values.extend(out.values);
+                    samples[i].processes += 1;
+                }
+                (Subject::Python { .. }, None) => {}
+            }
+            if let Some(runs) = plan.runs {
+                samples[i].values.truncate(runs);
+            }
+        }
+    }
+    progress.finish();
+    Ok(samples)
+}
+
+fn relative_half_width(sample: &Sample, boot: &Bootstrap) -> f64 {
+    boot.median(&sample.values)
+        .map_or(f64::INFINITY, |i| i.relative_half_width())
+}
+
+/// The widest relative half-width among the samples' median intervals.
+fn widest_interval(samples: &[Sample], boot: &Bootstrap) -> f64 {
+    samples
+        .iter()
+        .map(|s| relative_half_width(s, boot))
+        .fold(0.0, f64::max)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn plan() -> Plan {
+        Plan {
+            warmup: 1,
+            runs: None,
+            min_runs: 5,
+            max_time: Duration::from_secs(20),
+            precision: 0.05,
+            ignore_failure: false,
+            values_per_process: 5,
+            worker_source: String::new(),
+        }
+    }
+
+    fn command(name: &str, cmd: &str) -> Benchmark {
+        Benchmark {
+            name: name.into(),
+            subject: Subject::Command(cmd.into()),
+        }
+    }
+
+    #[test]
+    fn fixed_runs_are_exact() {
+        let p = Plan {
+            runs: Some(3),
+            ..plan()
+        };
+        let s = run(
+            &[command("t", "true")],
+            &p,
+            &Bootstrap::default(),
+            &Progress::hidden(),
+        )
+        .unwrap();
+        assert_eq!(s[0].values.len(), 3);
+    }
+
+    #[test]
+    fn adaptive_runs_stop_when_precise() {
+        let s = run(
+            &[command("a", "sleep 0.02"), command("b", "sleep 0.04")],
+            &plan(),
+            &Bootstrap::default(),
+            &Progress::hidden(),
+        )
+        .unwrap();
+        for x in &s {
+            assert!(x.values.len() >= 5 && x.notes.is_empty(), "{x:?}");
+        }
+    }
+
+    #[test]
+    fn max_time_cuts_short_with_a_note() {
+        let p = Plan {
+            precision: 1e-9,
+            max_time: Duration::from_millis(300),
+            ..plan()
+        };
+        let s = run(
+            &[command("a", "sleep 0.01")],
+            &p,
+            &Bootstrap::default(),
+            &Progress::hidden(),
+        )
+        .unwrap();
+        assert!(s[0].notes[0].contains("precision not reached"), "{s:?}");
+    }
+
+    #[test]
+    fn failing_commands_stop_the_run() {
+        let e = run(
+            &[command("a", "exit 4")],
+            &plan(),
+            &Bootstrap::default(),
+            &Progress::hidden(),
+        )
+        .unwrap_err();
+        assert!(e.to_string().contains("exit code 4"), "{e}");
+    }
+}
