@@ -1,0 +1,167 @@
+//! `fluoro bench` and the statistics behind `fluoro.timeit` / `fluoro.compare`: the plain
+//! `fluoro-bench` crate does the work; this module hands it the worker's source (the file
+//! `fluoro/_bench_worker.py`) and the interpreter fluoro runs in.
+
+use crate::cli::{emit_text, Failure};
+use fluoro_bench::{
+    analyze, render_json, render_text, session, Benchmark, Bootstrap, Plan, Progress, Sample,
+    Subject, Task,
+};
+use fluoro_cli::{function_target, BenchArgs};
+use pyo3::prelude::*;
+use std::time::Duration;
+
+/// A value of Python code is calibrated to take at least this long.
+const MIN_VALUE_TIME: f64 = 0.01;
+
+/// `fluoro bench …`.
+pub fn command(py: Python<'_>, args: &BenchArgs) -> Result<i32, Failure> {
+    let fail = |e: fluoro_bench::BenchError| Failure(format!("bench: {e}"));
+    if args.names.len() > args.targets.len() {
+        return Err(Failure(format!(
+            "bench: {} names for {} benchmarks",
+            args.names.len(),
+            args.targets.len()
+        )));
+    }
+    let python = args.is_python();
+    let benchmarks = if python {
+        python_benchmarks(py, args)?
+    } else {
+        args.targets
+            .iter()
+            .enumerate()
+            .map(|(i, cmd)| Benchmark {
+                name: args.names.get(i).cloned().unwrap_or_else(|| cmd.clone()),
+                subject: Subject::Command(cmd.clone()),
+            })
+            .collect()
+    };
+    let plan = Plan {
+        warmup: args.warmup,
+        runs: args.runs.map(|r| r as usize),
+        min_runs: args
+            .min_runs
+            .map_or(if python { 20 } else { 10 }, |r| r as usize),
+        max_time: Duration::from_secs_f64(args.max_time),
+        precision: args.precision,
+        ignore_failure: args.ignore_failure,
+        values_per_process: args.values as usize,
+        worker_source: if python {
+            worker_source(py)?
+        } else {
+            String::new()
+        },
+    };
+    let total = plan.runs.map(|r| (r * benchmarks.len()) as u64);
+    let progress = Progress::new(total, plan.max_time);
+    let boot = Bootstrap::default();
+    // Measuring spawns processes and waits: let other Python threads run meanwhile.
+    let samples = py
+        .detach(|| session::run(&benchmarks, &plan, &boot, &progress))
+        .map_err(fail)?;
+    let report = analyze(&samples, &boot);
+    if args.json {
+        let text = render_json(&report).map_err(|e| Failure(format!("bench: {e}")))?;
+        Ok(emit_text(&text))
+    } else {
+        Ok(emit_text(&render_text(&report)))
+    }
+}
+
+/// One benchmark per (statement, interpreter); names get the interpreter when there are
+/// several.
+fn python_benchmarks(py: Python<'_>, args: &BenchArgs) -> Result<Vec<Benchmark>, Failure> {
+    let pythons: Vec<String> = if args.python.is_empty() {
+        vec![current_python(py)?]
+    } else {
+        args.python.clone()
+    };
+    let mut out = Vec::new();
+    for python in &pythons {
+        for (i, target) in args.targets.iter().enumerate() {
+            let (stmt, path, func) = match function_target(target) {
+                Some((path, func)) => {
+                    if !std::path::Path::new(path).is_file() {
+                        return Err(Failure(format!("bench: no such file: {path}")));
+                    }
+                    (None, Some(path.to_owned()), Some(func.to_owned()))
+                }
+                None => (Some(target.clone()), None, None),
+            };
+            let base = args.names.get(i).cloned().unwrap_or_else(|| target.clone());
+            let interpreter = if args.python.is_empty() {
+                short_python(python)
+            } else {
+                python.clone()
+            };
+            out.push(Benchmark {
+                name: if pythons.len() > 1 {
+                    format!("{base} [{interpreter}]")
+                } else {
+                    base
+                },
+                subject: Subject::Python {
+                    python: python.clone(),
+                    interpreter,
+                    statement: target.clone(),
+                    task: Task {
+                        setup: args.setup.clone(),
+                        stmt,
+                        path,
+                        func,
+                        loops: args.loops.unwrap_or(0),
+                        values: args.values as usize,
+                        warmups: args.warmup,
+                        gc: !args.no_gc,
+                        min_time: MIN_VALUE_TIME,
+                    },
+                },
+            });
+        }
+    }
+    Ok(out)
+}
+
+fn current_python(py: Python<'_>) -> Result<String, Failure> {
+    Ok(py.import("sys")?.getattr("executable")?.extract()?)
+}
+
+/// `python3.11` for `/venv/bin/python3.11`.
+fn short_python(python: &str) -> String {
+    std::path::Path::new(python)
+        .file_name()
+        .map_or_else(|| python.to_owned(), |n| n.to_string_lossy().into_owned())
+}
+
+/// The source of `fluoro/_bench_worker.py`, which workers run with `-c`.
+fn worker_source(py: Python<'_>) -> Result<String, Failure> {
+    let path: String = py
+        .import("fluoro._bench_worker")?
+        .getattr("__file__")?
+        .extract()?;
+    std::fs::read_to_string(&path)
+        .map_err(|e| Failure(format!("bench: cannot read the worker {path}: {e}")))
+}
+
+/// The report of `fluoro.timeit` / `fluoro.compare`: `samples` is a list of
+/// `(name, values, loops)`; returns `(report as dict, text)`.
+#[pyfunction]
+pub fn _bench_report(
+    py: Python<'_>,
+    samples: Vec<(String, Vec<f64>, u64)>,
+) -> PyResult<(Bound<'_, PyAny>, String)> {
+    let samples: Vec<Sample> = samples
+        .into_iter()
+        .map(|(name, values, loops)| Sample {
+            statement: Some(name.clone()),
+            name,
+            values,
+            loops,
+            processes: 1,
+            ..Sample::default()
+        })
+        .collect();
+    let report = analyze(&samples, &Bootstrap::default());
+    Ok((crate::to_python(py, &report)?, render_text(&report)))
+}
