@@ -12,9 +12,35 @@ The core is Rust (``fluoro._native``); this package re-exports its public API. I
 - ``profile()``: ``with fluoro.profile() as p:`` or ``@fluoro.profile``: the sampler (and with
   ``exact=True`` the exact call counter) around a block or a call; ``p.report(format=...)``,
   ``p.save(path)``. ``Profiler`` is the class behind it.
+- ``timeit(fn, *args, **kwargs)``: calibrated timings of a call in this interpreter, with the
+  median's 95 % interval, MAD, mean ± std and stability warnings (``BenchResult``).
+- ``compare({"name": fn, ...}, *args, **kwargs)``: the same for several functions, interleaved:
+  the fastest, and each other one's ratio to it with a 95 % interval and a Mann-Whitney p-value.
 """
 
 from fluoro._native import Profiler, __version__, env, inspect, sizeof
 from fluoro._profile import profile
 
-__all__ = ["Profiler", "__version__", "env", "inspect", "profile", "sizeof"]
+
+def __getattr__(name: str):
+    # The benchmark API loads on first use: `fluoro run` imports this package into targets.
+    if name in ("timeit", "compare", "BenchResult", "CompareResult", "Comparison"):
+        from fluoro import _bench
+
+        return getattr(_bench, name)
+    raise AttributeError(f"module 'fluoro' has no attribute {name!r}")
+
+
+__all__ = [
+    "BenchResult",
+    "CompareResult",
+    "Comparison",
+    "Profiler",
+    "__version__",
+    "compare",
+    "env",
+    "inspect",
+    "profile",
+    "sizeof",
+    "timeit",
+]

@@ -30,3 +30,7 @@ class Profiler:
         """The text summary, or an export (``pprof`` and ``pstats`` are bytes)."""
     def save(self, path: str | os.PathLike[str]) -> None:
         """Write the ``.fluoro`` profile, readable by ``fluoro report``."""
+
+def _bench_report(samples: list[tuple[str, list[float], int]]) -> tuple[dict, str]:
+    """Statistics of ``fluoro.compare``: ``(name, seconds per call, loops)`` each; returns the
+    report (``results``, ``comparisons``) and its text."""
