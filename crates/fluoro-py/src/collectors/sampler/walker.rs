@@ -101,12 +101,17 @@ impl Walker {
             GilAt::Pointer(at) => read_usize(at)?,
             GilAt::Unknown => return None,
         };
-        let mut buf = [0u8; 8];
-        os::read(gil + self.layout.gil_locked, &mut buf[..4]).ok()?;
-        if i32_at(&buf, 0) == 0 {
+        // `locked` (an int) and `last_holder` (a pointer) sit together: one read for both.
+        let (locked, holder) = (self.layout.gil_locked, self.layout.gil_last_holder);
+        let start = locked.min(holder);
+        let mut buf = [0u8; 32];
+        let span = (locked + 4).max(holder + 8) - start;
+        let buf = buf.get_mut(..span)?;
+        os::read(gil + start, buf).ok()?;
+        if i32_at(buf, locked - start) == 0 {
             return None;
         }
-        read_usize(gil + self.layout.gil_last_holder).filter(|&t| t != 0)
+        Some(usize_at(buf, holder - start)).filter(|&t| t != 0)
     }
 
     /// Every thread's stack. Threads with no Python frame are left out.
