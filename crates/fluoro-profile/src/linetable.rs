@@ -1,12 +1,40 @@
 //! Decoders for `co_linetable`, the table that maps a code object's instructions to lines.
-//! Both return byte-offset ranges; line 0 marks instructions without a line.
+//! `spans_310`/`spans_311` give every entry with its line or `None` (what `co_lines()`
+//! yields); `decode_310`/`decode_311` merge them into byte ranges where line 0 marks
+//! instructions without a line.
 
 use crate::model::LineRange;
 
+/// One entry of a line table: bytes `start..end` are on `line` (`None`: no line).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LineSpan {
+    pub start: u32,
+    pub end: u32,
+    pub line: Option<u32>,
+}
+
+/// CPython 3.10: byte ranges and their lines, merged where the line continues.
+pub fn decode_310(table: &[u8], firstlineno: u32) -> Vec<LineRange> {
+    merge(spans_310(table, firstlineno))
+}
+
+/// CPython 3.11+: byte ranges and their lines, merged where the line continues.
+pub fn decode_311(table: &[u8], firstlineno: u32) -> Vec<LineRange> {
+    merge(spans_311(table, firstlineno))
+}
+
+fn merge(spans: Vec<LineSpan>) -> Vec<LineRange> {
+    let mut ranges: Vec<LineRange> = Vec::with_capacity(spans.len());
+    for s in spans {
+        push(&mut ranges, s.start, s.end, s.line.unwrap_or(0));
+    }
+    ranges
+}
+
 /// CPython 3.10: pairs of (bytes covered: u8, line delta: i8); a delta of -128 means "no line".
 /// The running line starts at `co_firstlineno` (Objects/lnotab_notes.txt of 3.10).
-pub fn decode_310(table: &[u8], firstlineno: u32) -> Vec<LineRange> {
-    let mut ranges: Vec<LineRange> = Vec::with_capacity(table.len() / 2);
+pub fn spans_310(table: &[u8], firstlineno: u32) -> Vec<LineSpan> {
+    let mut spans = Vec::with_capacity(table.len() / 2);
     let mut line = i64::from(firstlineno);
     let mut end = 0u32;
     for pair in table.chunks_exact(2) {
@@ -14,14 +42,20 @@ pub fn decode_310(table: &[u8], firstlineno: u32) -> Vec<LineRange> {
         end += u32::from(pair[0]);
         let delta = pair[1] as i8;
         let this = if delta == -128 {
-            0
+            None
         } else {
             line += i64::from(delta);
-            line.max(0) as u32
+            Some(line.max(0) as u32)
         };
-        push(&mut ranges, start, end, this);
+        if start != end {
+            spans.push(LineSpan {
+                start,
+                end,
+                line: this,
+            });
+        }
     }
-    ranges
+    spans
 }
 
 /// CPython 3.11+: the location table. Each entry starts with a byte `1 CCCC LLL`: code `C`
@@ -29,8 +63,8 @@ pub fn decode_310(table: &[u8], firstlineno: u32) -> Vec<LineRange> {
 /// keep the line (short column forms), 10-12 add `C - 10`, 13 adds a signed varint, 14 adds a
 /// signed varint followed by three more varints (end line, columns), 15 means "no location"
 /// (InternalDocs/locations.md, Objects/locations.md in 3.11).
-pub fn decode_311(table: &[u8], firstlineno: u32) -> Vec<LineRange> {
-    let mut ranges: Vec<LineRange> = Vec::with_capacity(table.len() / 2);
+pub fn spans_311(table: &[u8], firstlineno: u32) -> Vec<LineSpan> {
+    let mut spans = Vec::with_capacity(table.len() / 2);
     let mut line = i64::from(firstlineno);
     let mut at = 0usize;
     let mut offset = 0u32;
@@ -40,33 +74,37 @@ pub fn decode_311(table: &[u8], firstlineno: u32) -> Vec<LineRange> {
         let code = (first >> 3) & 15;
         let units = u32::from(first & 7) + 1;
         let this = match code {
-            15 => 0,
+            15 => None,
             14 => {
                 line += signed_varint(table, &mut at);
                 for _ in 0..3 {
                     varint(table, &mut at);
                 }
-                line
+                Some(line)
             }
             13 => {
                 line += signed_varint(table, &mut at);
-                line
+                Some(line)
             }
             10..=12 => {
                 line += i64::from(code - 10);
                 at += 2;
-                line
+                Some(line)
             }
             _ => {
                 at += 1;
-                line
+                Some(line)
             }
         };
         let start = offset;
         offset += units * 2;
-        push(&mut ranges, start, offset, this.max(0) as u32);
+        spans.push(LineSpan {
+            start,
+            end: offset,
+            line: this.map(|l| l.max(0) as u32),
+        });
     }
-    ranges
+    spans
 }
 
 /// Appends a range, merging it into the previous one when it continues the same line.
