@@ -11,7 +11,7 @@ use serde::Serialize;
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
 pub struct Instruction {
     pub offset: u32,
-    pub opname: String,
+    pub opname: std::borrow::Cow<'static, str>,
     #[serde(skip)]
     pub opcode: u8,
     /// The base opcode this one specializes (itself when it is not specialized).
@@ -93,7 +93,7 @@ pub fn instructions(code: &Code, bytes: &[u8], table: &OpcodeTable) -> Vec<Instr
             .and_then(|s| s.line);
         let mut ins = Instruction {
             offset: here as u32,
-            opname: table.name(opcode).into_owned(),
+            opname: table.name(opcode),
             opcode,
             base: op.base,
             arg,

@@ -136,7 +136,13 @@ mod tests {
     use super::*;
     use crate::decode::{ExceptionEntry, Instruction};
 
-    fn ins(offset: u32, opname: &str, arg: Option<i64>, argrepr: &str, line: u32) -> Instruction {
+    fn ins(
+        offset: u32,
+        opname: &'static str,
+        arg: Option<i64>,
+        argrepr: &str,
+        line: u32,
+    ) -> Instruction {
         Instruction {
             offset,
             opname: opname.into(),
@@ -161,7 +167,7 @@ mod tests {
         ];
         let mut histogram = Histogram::new();
         for i in &instructions {
-            *histogram.entry(i.opname.clone()).or_default() += 1;
+            *histogram.entry(i.opname.to_string()).or_default() += 1;
         }
         CodeReport {
             qualname: "f".into(),

@@ -45,10 +45,16 @@ pub fn disassemble(code: &Rc<Code>, table: &OpcodeTable) -> Vec<CodeReport> {
 
 fn report(code: &Code, table: &OpcodeTable) -> CodeReport {
     let instructions = instructions(code, &code.code, table);
-    let mut histogram = Histogram::new();
+    let mut counts = [0u64; 256];
     for ins in &instructions {
-        *histogram.entry(ins.opname.clone()).or_default() += 1;
+        counts[usize::from(ins.opcode)] += 1;
     }
+    let histogram = counts
+        .iter()
+        .enumerate()
+        .filter(|(_, &n)| n > 0)
+        .map(|(op, &n)| (table.name(op as u8).into_owned(), n))
+        .collect();
     let strings = |v: &[Rc<str>]| v.iter().map(|s| s.to_string()).collect();
     CodeReport {
         qualname: code.qualname.to_string(),
