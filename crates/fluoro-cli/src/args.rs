@@ -28,10 +28,10 @@ pub enum Command {
     Heap(LaterArgs),
     /// Find performance anti-patterns in source files, ranked by measured cost (not built yet)
     Advise(LaterArgs),
-    /// Benchmark commands, statements or interpreters with sound statistics (not built yet)
-    Bench(LaterArgs),
-    /// Disassemble code objects and show bytecode specialization (not built yet)
-    Dis(LaterArgs),
+    /// Benchmark commands or Python code across interpreters, with sound statistics
+    Bench(BenchArgs),
+    /// Disassemble code objects and show bytecode specialization
+    Dis(DisArgs),
     /// Inspect an object: type, sizes, layout, refcount, caching
     Inspect(InspectArgs),
     /// Show the interpreter's state: version, build, flags, GC, allocator pools, process
@@ -186,6 +186,29 @@ pub struct InspectArgs {
 }
 
 #[derive(Debug, Args)]
+pub struct DisArgs {
+    /// What to disassemble: a .py file (compiled by the interpreter), a .pyc of CPython
+    /// 3.10-3.13, MODULE, or MODULE:QUALNAME
+    #[arg(value_name = "TARGET", required_unless_present_any = ["stats", "run"])]
+    pub targets: Vec<String>,
+    /// Print JSON: an array of code objects, each with its instructions
+    #[arg(long)]
+    pub json: bool,
+    /// Compile and import with another interpreter (a path or a name on PATH)
+    #[arg(long, value_name = "PATH")]
+    pub python: Option<String>,
+    /// Opcode histograms of every .py file under DIR, per package
+    #[arg(long, value_name = "DIR")]
+    pub stats: Option<String>,
+    /// Show which instructions the adaptive interpreter specialized (3.11+)
+    #[arg(long)]
+    pub adaptive: bool,
+    /// With --adaptive: run SCRIPT first, then show its hot functions
+    #[arg(long, value_name = "SCRIPT")]
+    pub run: Option<String>,
+}
+
+#[derive(Debug, Args)]
 pub struct EnvArgs {
     /// Print JSON instead of text
     #[arg(long)]
@@ -193,6 +216,99 @@ pub struct EnvArgs {
     /// Describe another interpreter (a path or a name on PATH) instead of this one
     #[arg(long, value_name = "PATH")]
     pub python: Option<String>,
+}
+
+#[derive(Debug, Args)]
+#[command(
+    override_usage = "fluoro bench [OPTIONS] CMD [CMD]...\n       fluoro bench [OPTIONS] -s SETUP STMT [STMT]...\n       fluoro bench [OPTIONS] PATH.py::FUNC [PATH.py::FUNC]...\n       fluoro bench [OPTIONS] --python PYTHON [--python PYTHON]... STMT...",
+    after_help = "Commands run through `sh -c` as whole processes, like hyperfine. Statements and \
+functions run in worker processes of each interpreter, calibrated to 10 ms a value, like pyperf. \
+Benchmarks are interleaved round by round; each stops once its median's 95 % interval is \
+within --precision, or at --max-time. Ratios are against the fastest, with a bootstrap 95 % \
+interval and a Mann-Whitney U p-value; \"no significant difference\" when the interval holds 1."
+)]
+pub struct BenchArgs {
+    /// Shell commands; with -s, --python or PATH.py::FUNC, Python statements or functions
+    #[arg(value_name = "CMD|STMT", required = true)]
+    pub targets: Vec<String>,
+    /// Python statement run before timing each statement (repeatable, like pyperf timeit -s)
+    #[arg(short = 's', long = "setup", value_name = "SETUP")]
+    pub setup: Vec<String>,
+    /// Interpreter to time the statements under (repeatable: the interpreter matrix)
+    #[arg(long = "python", value_name = "PYTHON")]
+    pub python: Vec<String>,
+    /// Name of the benchmark, in order (repeatable; defaults to the command or statement)
+    #[arg(short = 'n', long = "name", value_name = "NAME")]
+    pub names: Vec<String>,
+    /// Untimed runs of each command first; for Python, values discarded in each worker
+    #[arg(short = 'w', long, value_name = "NUM", default_value_t = 1)]
+    pub warmup: usize,
+    /// Exactly NUM runs (values) per benchmark, no adaptive stopping
+    #[arg(short = 'r', long, value_name = "NUM", value_parser = clap::value_parser!(u64).range(2..))]
+    pub runs: Option<u64>,
+    /// At least NUM runs (values) per benchmark [default: 10 for commands, 20 for Python]
+    #[arg(short = 'm', long, value_name = "NUM", value_parser = clap::value_parser!(u64).range(2..))]
+    pub min_runs: Option<u64>,
+    /// Stop once every median's 95 % interval is within PERCENT of it
+    #[arg(long, value_name = "PERCENT", default_value = "1", value_parser = percent_parser)]
+    pub precision: f64,
+    /// Stop after this many seconds even if the precision is not reached (after --min-runs)
+    #[arg(long, value_name = "SECONDS", default_value = "30", value_parser = seconds_parser)]
+    pub max_time: f64,
+    /// Disable the garbage collector while timing Python code, as timeit does
+    #[arg(long)]
+    pub no_gc: bool,
+    /// Values each Python worker process reports
+    #[arg(long, value_name = "NUM", default_value_t = 5, value_parser = clap::value_parser!(u64).range(1..))]
+    pub values: u64,
+    /// Iterations per Python value, instead of calibrating to 10 ms
+    #[arg(long, value_name = "NUM", value_parser = clap::value_parser!(u64).range(1..))]
+    pub loops: Option<u64>,
+    /// Keep going when a command exits with a non-zero status
+    #[arg(short = 'i', long)]
+    pub ignore_failure: bool,
+    /// Print JSON instead of tables
+    #[arg(long)]
+    pub json: bool,
+}
+
+impl BenchArgs {
+    /// Whether the targets are Python code rather than shell commands.
+    pub fn is_python(&self) -> bool {
+        !self.setup.is_empty()
+            || !self.python.is_empty()
+            || self.targets.iter().any(|t| function_target(t).is_some())
+    }
+}
+
+/// `PATH.py::FUNC` split into the file and the function's name.
+pub fn function_target(target: &str) -> Option<(&str, &str)> {
+    let (path, func) = target.rsplit_once("::")?;
+    (path.ends_with(".py") && !func.is_empty() && !func.contains(char::is_whitespace))
+        .then_some((path, func))
+}
+
+/// A percentage such as `1`, `0.5` or `2%`, as a fraction.
+fn percent_parser(s: &str) -> Result<f64, String> {
+    let v: f64 = s
+        .trim()
+        .trim_end_matches('%')
+        .trim()
+        .parse()
+        .map_err(|_| format!("'{s}' is not a percentage"))?;
+    if v > 0.0 && v < 100.0 {
+        Ok(v / 100.0)
+    } else {
+        Err(format!("'{s}' is not between 0 and 100"))
+    }
+}
+
+/// A positive number of seconds.
+fn seconds_parser(s: &str) -> Result<f64, String> {
+    match s.trim().trim_end_matches('s').parse::<f64>() {
+        Ok(v) if v > 0.0 && v.is_finite() => Ok(v),
+        _ => Err(format!("'{s}' is not a positive number of seconds")),
+    }
 }
 
 /// Arguments of a subcommand that is not built yet: taken whole, so that it can answer in one line.

@@ -8,8 +8,8 @@ mod interpreter;
 mod split;
 
 pub use args::{
-    Cli, Command, EnvArgs, Format, InspectArgs, LaterArgs, Metric, ReportArgs, RunArgs,
-    SamplerChoice, Target,
+    function_target, BenchArgs, Cli, Command, DisArgs, EnvArgs, Format, InspectArgs, LaterArgs,
+    Metric, ReportArgs, RunArgs, SamplerChoice, Target,
 };
 pub use interpreter::interpreter_options;
 pub use split::split_run_args;
@@ -257,6 +257,51 @@ mod tests {
         assert_eq!(r.format, Format::Pstats);
         assert_eq!(r.output.as_deref(), Some("p.pstats"));
         assert_eq!(r.top, 5);
+    }
+
+    #[test]
+    fn bench_flags_and_modes() {
+        let Command::Bench(b) = command(&[
+            "fluoro",
+            "bench",
+            "sleep 1",
+            "sleep 2",
+            "-n",
+            "a",
+            "--precision",
+            "0.5%",
+            "--max-time",
+            "5",
+            "--runs",
+            "7",
+            "--json",
+        ]) else {
+            panic!("not bench")
+        };
+        assert_eq!(b.targets, vec!["sleep 1", "sleep 2"]);
+        assert_eq!(b.names, vec!["a"]);
+        assert!((b.precision - 0.005).abs() < 1e-12);
+        assert_eq!((b.max_time, b.runs, b.json), (5.0, Some(7), true));
+        assert!(!b.is_python());
+        let Command::Bench(b) = command(&["fluoro", "bench", "-s", "x=1", "x+1", "--no-gc"]) else {
+            panic!("not bench")
+        };
+        assert!(b.is_python() && b.no_gc && (b.precision - 0.01).abs() < 1e-12);
+        let Command::Bench(b) = command(&["fluoro", "bench", "a.py::f"]) else {
+            panic!("not bench")
+        };
+        assert!(b.is_python());
+        assert_eq!(function_target("dir/a.py::f"), Some(("dir/a.py", "f")));
+        assert_eq!(function_target("echo a::b"), None);
+        for argv in [
+            &["fluoro", "bench"][..],
+            &["fluoro", "bench", "--precision", "0", "x"],
+            &["fluoro", "bench", "--max-time", "-1", "x"],
+            &["fluoro", "bench", "--runs", "1", "x"],
+        ] {
+            let line = usage(argv);
+            assert!(!line.contains('\n'), "{line}");
+        }
     }
 
     #[test]

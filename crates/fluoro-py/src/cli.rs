@@ -1,7 +1,7 @@
 //! The `fluoro` command: parse with `fluoro-cli`, dispatch, and turn every failure into one
 //! line on stderr with exit code 2.
 
-use crate::{env, objects, report, runner};
+use crate::{bench, dis, env, objects, report, runner};
 use fluoro_cli::{Command, Invocation};
 use pyo3::prelude::*;
 use std::io::Write;
@@ -33,8 +33,10 @@ pub fn main(py: Python<'_>, argv: Vec<String>) -> i32 {
     let result = match command {
         Command::Run(args) => Err(runner::launch(py, &args)),
         Command::Env(args) => env::command(py, &args),
+        Command::Dis(args) => dis::command(py, &args),
         Command::Report(args) => report::command(&args),
         Command::Inspect(args) => objects::command(py, &args),
+        Command::Bench(args) => bench::command(py, &args),
         later => Err(Failure(format!("'{}' is not built yet", later.name()))),
     };
     match result {
@@ -49,6 +51,19 @@ fn fail(message: &str) -> i32 {
     2
 }
 
+/// Prints text to stdout; returns exit code 0.
+pub fn emit_text(text: &str) -> i32 {
+    emit_bytes(text.as_bytes())
+}
+
+/// Writes bytes to stdout; returns exit code 0.
+pub fn emit_bytes(data: &[u8]) -> i32 {
+    let mut stdout = std::io::stdout().lock();
+    // A closed pipe (`fluoro env | head`) is not an error worth a message.
+    let _ = stdout.write_all(data).and_then(|()| stdout.flush());
+    0
+}
+
 /// Prints a report to stdout, as text or JSON.
 pub fn emit<T: serde::Serialize>(value: &T, json: bool, text: impl FnOnce(&T) -> String) -> i32 {
     let out = if json {
@@ -59,10 +74,5 @@ pub fn emit<T: serde::Serialize>(value: &T, json: bool, text: impl FnOnce(&T) ->
     } else {
         text(value)
     };
-    let mut stdout = std::io::stdout().lock();
-    // A closed pipe (`fluoro env | head`) is not an error worth a message.
-    let _ = stdout
-        .write_all(out.as_bytes())
-        .and_then(|()| stdout.flush());
-    0
+    emit_text(&out)
 }

@@ -4,8 +4,10 @@
 //! [`interp`] (process-level calls into the C API) and `objects::raw` (reading objects'
 //! references through `tp_traverse`).
 
+mod bench;
 mod cli;
 mod collectors;
+mod dis;
 mod env;
 mod objects;
 mod profiler;
@@ -88,5 +90,6 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(env_report, m)?)?;
     m.add_function(wrap_pyfunction!(_exact_start, m)?)?;
     m.add_function(wrap_pyfunction!(_exact_stop, m)?)?;
+    m.add_function(wrap_pyfunction!(bench::_bench_report, m)?)?;
     Ok(())
 }

@@ -3,7 +3,6 @@
 
 use crate::cli::Failure;
 use fluoro_cli::ReportArgs;
-use std::io::Write;
 use std::path::Path;
 
 pub use fluoro_report::Format;
@@ -44,11 +43,7 @@ pub fn command(args: &ReportArgs) -> Result<i32, Failure> {
     match &args.output {
         Some(out) => std::fs::write(out, &data)
             .map_err(|e| Failure(format!("report: cannot write {out}: {}", io_reason(&e))))?,
-        None => {
-            let mut stdout = std::io::stdout().lock();
-            // A closed pipe (`fluoro report x | head`) is not an error worth a message.
-            let _ = stdout.write_all(&data).and_then(|()| stdout.flush());
-        }
+        None => return Ok(crate::cli::emit_bytes(&data)),
     }
     Ok(0)
 }
