@@ -9,6 +9,11 @@ The core is Rust (``fluoro._native``); this package re-exports its public API. I
   immortality).
 - ``sizeof(obj, deep=False, include_cached=False)``: ``sys.getsizeof``, or the deep size.
 - ``env()``: the interpreter's state, as ``fluoro env --json`` prints it.
+- ``stack()``: every thread's Python frames, innermost first, as
+  ``[{"thread_id", "name", "frames": [{"file", "function", "line", "locals"}]}]``; ``name`` is
+  ``threading``'s when the program imported it (``stack()`` never imports it), else None;
+  ``function`` is the qualified name on 3.11+ (the bare name on 3.10); ``locals`` are the
+  code's local variable names (bound or not).
 - ``profile()``: ``with fluoro.profile() as p:`` or ``@fluoro.profile``: the sampler (and with
   ``exact=True`` the exact call counter) around a block or a call; ``p.report(format=...)``,
   ``p.save(path)``. ``Profiler`` is the class behind it.
@@ -18,7 +23,7 @@ The core is Rust (``fluoro._native``); this package re-exports its public API. I
   the fastest, and each other one's ratio to it with a 95 % interval and a Mann-Whitney p-value.
 """
 
-from fluoro._native import Profiler, __version__, env, inspect, sizeof
+from fluoro._native import Profiler, __version__, env, inspect, sizeof, stack
 from fluoro._profile import profile
 
 
@@ -42,5 +47,6 @@ __all__ = [
     "inspect",
     "profile",
     "sizeof",
+    "stack",
     "timeit",
 ]

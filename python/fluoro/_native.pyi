@@ -16,6 +16,10 @@ def inspect(obj: object, include_cached: bool = False) -> dict:
 def env() -> dict:
     """The interpreter's state (``fluoro env --json``)."""
 
+def stack() -> list[dict]:
+    """Every thread's Python frames, innermost first: ``[{"thread_id", "name", "frames":
+    [{"file", "function", "line", "locals"}]}]``."""
+
 class Profiler:
     """The collectors of ``fluoro run`` around a block: ``with Profiler() as p: ...``."""
 

@@ -13,6 +13,7 @@ mod objects;
 mod profiler;
 mod report;
 mod runner;
+mod stack;
 
 use pyo3::prelude::*;
 
@@ -52,6 +53,15 @@ fn env_report(py: Python<'_>) -> PyResult<Bound<'_, PyAny>> {
     to_python(py, &report)
 }
 
+/// Every thread's Python frames, innermost first: a list of
+/// `{"thread_id", "name", "frames": [{"file", "function", "line", "locals"}]}`.
+#[pyfunction]
+#[pyo3(name = "stack")]
+fn stack_report(py: Python<'_>) -> PyResult<Bound<'_, PyAny>> {
+    let stacks = stack::stacks(py)?;
+    to_python(py, &stacks)
+}
+
 /// Turns a serializable report into plain Python objects (dicts, lists, numbers, strings).
 fn to_python<'py, T: serde::Serialize>(py: Python<'py>, value: &T) -> PyResult<Bound<'py, PyAny>> {
     let text = serde_json::to_string(value)
@@ -88,6 +98,7 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(sizeof, m)?)?;
     m.add_function(wrap_pyfunction!(inspect, m)?)?;
     m.add_function(wrap_pyfunction!(env_report, m)?)?;
+    m.add_function(wrap_pyfunction!(stack_report, m)?)?;
     m.add_function(wrap_pyfunction!(_exact_start, m)?)?;
     m.add_function(wrap_pyfunction!(_exact_stop, m)?)?;
     m.add_function(wrap_pyfunction!(bench::_bench_report, m)?)?;
