@@ -1,8 +1,9 @@
 //! CPython 3.10-3.13 bytecode, read without an interpreter: the `marshal` reader for code
 //! objects and `.pyc` files, per-version opcode tables, the instruction decoder (what
-//! `dis.get_instructions` gives), opcode histograms, and the text and JSON renderers of
-//! `fluoro dis`.
+//! `dis.get_instructions` gives), opcode histograms, the specialization classes of
+//! `fluoro dis --adaptive`, and the text and JSON renderers of `fluoro dis`.
 
+pub mod adaptive;
 pub mod decode;
 pub mod marshal;
 pub mod opcodes;

@@ -203,9 +203,13 @@ pub struct DisArgs {
     /// Show which instructions the adaptive interpreter specialized (3.11+)
     #[arg(long)]
     pub adaptive: bool,
-    /// With --adaptive: run SCRIPT first, then show its hot functions
+    /// With --adaptive: run SCRIPT first (TARGETs are its arguments), then show its hot
+    /// functions
     #[arg(long, value_name = "SCRIPT")]
     pub run: Option<String>,
+    /// With --adaptive: how many functions to show, most specialized instructions first
+    #[arg(long, value_name = "N", default_value_t = 10)]
+    pub top: usize,
 }
 
 #[derive(Debug, Args)]

@@ -2,6 +2,8 @@
 //! bytes (in this process when it is the one, else `PATH -c`), reads `.pyc` files itself,
 //! and decodes everything with `fluoro-bytecode` — one path for every version.
 
+mod adaptive;
+
 use crate::cli::{emit, Failure};
 use fluoro_bytecode::{disassemble, read_pyc, CodeReport, OpcodeTable, StatsReport};
 use pyo3::prelude::*;
@@ -13,8 +15,11 @@ const COMPILE: &str = include_str!("compile.py");
 
 /// `fluoro dis [--json] [--python PATH] [--stats DIR] TARGET...`.
 pub fn command(py: Python<'_>, args: &fluoro_cli::DisArgs) -> Result<i32, Failure> {
-    if args.adaptive || args.run.is_some() {
-        return Err(fail("--adaptive and --run are not built yet"));
+    match (args.adaptive, &args.run) {
+        (true, Some(script)) => return adaptive::command(py, args, script),
+        (true, None) => return Err(fail("--adaptive needs --run SCRIPT")),
+        (false, Some(_)) => return Err(fail("--run needs --adaptive")),
+        (false, None) => {}
     }
     if let Some(dir) = &args.stats {
         let stats = stats(py, args, Path::new(dir))?;

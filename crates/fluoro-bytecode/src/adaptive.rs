@@ -1,0 +1,284 @@
+//! `fluoro dis --adaptive`: which instructions of a run's code objects the adaptive
+//! interpreter (3.11+) specialized and which stayed in their adaptive form, with the reason
+//! the opcode evidence supports.
+//!
+//! The interpreter does not keep history: an instruction that deoptimized too often is put
+//! back in its adaptive form, so "adaptive" covers warming up, failed and deoptimized alike.
+
+use crate::opcodes::OpcodeTable;
+use serde::{Deserialize, Serialize};
+use std::fmt::Write;
+
+/// A code object after the run, as `dis.get_instructions(code, adaptive=True)` shows it.
+#[derive(Debug, Clone, Deserialize)]
+pub struct RunCode {
+    pub qualname: String,
+    pub file: String,
+    pub firstlineno: i64,
+    /// `(offset, opname, line, argrepr)`.
+    pub instructions: Vec<(u32, String, Option<i64>, String)>,
+}
+
+/// What the adaptive interpreter made of one instruction.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Class {
+    /// Replaced by a type-specialized variant.
+    Specialized,
+    /// Its family has specialized variants, but it is in the generic, adaptive form.
+    Adaptive,
+}
+
+/// One instruction of a family the interpreter specializes.
+#[derive(Debug, Clone, Serialize)]
+pub struct AdaptiveInstruction {
+    pub offset: u32,
+    pub opname: String,
+    pub base: String,
+    pub class: Class,
+    pub argrepr: String,
+    /// Why it stayed adaptive, as far as the opcode tells (adaptive ones only).
+    pub reason: Option<String>,
+    /// The family's typed variants (adaptive ones only).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub variants: Vec<String>,
+}
+
+/// The specializable instructions of one source line.
+#[derive(Debug, Clone, Serialize)]
+pub struct AdaptiveLine {
+    pub line: Option<i64>,
+    pub instructions: Vec<AdaptiveInstruction>,
+}
+
+/// One code object's specialization state.
+#[derive(Debug, Clone, Serialize)]
+pub struct AdaptiveCode {
+    pub qualname: String,
+    pub file: String,
+    pub firstlineno: i64,
+    pub specialized: usize,
+    pub adaptive: usize,
+    /// Instructions in a quickened form (specialized, or 3.11's `*_ADAPTIVE`/`*_QUICK`, or a
+    /// superinstruction): zero when the interpreter never warmed the code up.
+    #[serde(skip)]
+    pub quickened: usize,
+    pub lines: Vec<AdaptiveLine>,
+}
+
+/// The report of `fluoro dis --adaptive --run`.
+#[derive(Debug, Clone, Serialize)]
+pub struct AdaptiveReport {
+    pub python: String,
+    /// Code objects the interpreter quickened, most specializable instructions first.
+    pub functions: Vec<AdaptiveCode>,
+}
+
+/// Whether `name` is a quickened form that checks no types (superinstructions, `*_QUICK`,
+/// `RESUME_CHECK`), or 3.11's adaptive form (`*_ADAPTIVE`): neither is a specialization.
+fn untyped(name: &str) -> bool {
+    name.contains("__")
+        || name.ends_with("_QUICK")
+        || name.ends_with("_ADAPTIVE")
+        || name == "RESUME_CHECK"
+}
+
+/// Classifies `opname` in `table`: `None` when its family has no typed specializations.
+pub fn classify(table: &OpcodeTable, opname: &str) -> Option<(Class, &'static str)> {
+    let index = table.ops.iter().position(|o| o.name == opname)?;
+    let base_code = table.ops[index].base;
+    let base = table.op(base_code).name;
+    if !table.family(base_code).any(|n| !untyped(n)) {
+        return None;
+    }
+    if opname == base || untyped(opname) {
+        Some((Class::Adaptive, base))
+    } else {
+        Some((Class::Specialized, base))
+    }
+}
+
+/// The typed variants of family `base`, without the family prefix (`ADD_INT`, ...).
+pub fn variants(table: &OpcodeTable, base: &str) -> Vec<String> {
+    let Some(b) = table.ops.iter().position(|o| o.name == base) else {
+        return Vec::new();
+    };
+    table
+        .family(b as u8)
+        .filter(|n| !untyped(n))
+        .map(|n| {
+            n.strip_prefix(base)
+                .unwrap_or(n)
+                .trim_start_matches('_')
+                .to_owned()
+        })
+        .collect()
+}
+
+/// Why an instruction of family `base` is adaptive, as far as the opcode and its operator
+/// tell: the interpreter keeps no record of the types it saw.
+pub fn reason(base: &str, argrepr: &str) -> String {
+    const COLD: &str = "or it ran too few times since warm-up";
+    match (base, argrepr) {
+        ("BINARY_OP", "+" | "+=") => {
+            format!("operands were not both int, both float or both str (e.g. int/float mixing), {COLD}")
+        }
+        ("BINARY_OP", "-" | "-=" | "*" | "*=") => {
+            format!("operands were not both int or both float (e.g. int/float mixing), {COLD}")
+        }
+        ("BINARY_OP", op) => format!("no specialization exists for '{op}'"),
+        ("COMPARE_OP", _) => {
+            format!("operands were not a same-type pair a variant covers (e.g. int/float mixing), {COLD}")
+        }
+        ("LOAD_ATTR" | "STORE_ATTR" | "LOAD_METHOD", _) => format!(
+            "attribute access not specialized (polymorphic types or unsupported descriptor), {COLD}"
+        ),
+        ("LOAD_GLOBAL", _) => format!(
+            "globals/builtins changed (dict version) or the name is not a plain global, {COLD}"
+        ),
+        _ => format!("specialization failed or deoptimized, {COLD}"),
+    }
+}
+
+/// Classifies every instruction of the run's code objects; keeps those with a quickened
+/// instruction, most specializable instructions first, at most `top`.
+pub fn analyze(table: &OpcodeTable, python: &str, codes: &[RunCode], top: usize) -> AdaptiveReport {
+    let mut functions: Vec<AdaptiveCode> = codes
+        .iter()
+        .map(|code| analyze_code(table, code))
+        .filter(|c| c.quickened > 0)
+        .collect();
+    functions.sort_by(|a, b| {
+        (b.specialized + b.adaptive)
+            .cmp(&(a.specialized + a.adaptive))
+            .then(b.specialized.cmp(&a.specialized))
+            .then(a.firstlineno.cmp(&b.firstlineno))
+    });
+    functions.truncate(top);
+    AdaptiveReport {
+        python: python.to_owned(),
+        functions,
+    }
+}
+
+fn analyze_code(table: &OpcodeTable, code: &RunCode) -> AdaptiveCode {
+    let mut lines: Vec<AdaptiveLine> = Vec::new();
+    let (mut specialized, mut adaptive, mut quickened) = (0, 0, 0);
+    for (offset, opname, line, argrepr) in &code.instructions {
+        if let Some(op) = table.ops.iter().find(|o| o.name == opname) {
+            quickened += usize::from(table.op(op.base).name != op.name);
+        }
+        let Some((class, base)) = classify(table, opname) else {
+            continue;
+        };
+        match class {
+            Class::Specialized => specialized += 1,
+            Class::Adaptive => adaptive += 1,
+        }
+        let entry = AdaptiveInstruction {
+            offset: *offset,
+            opname: opname.clone(),
+            base: base.to_owned(),
+            class,
+            argrepr: argrepr.clone(),
+            reason: (class == Class::Adaptive).then(|| reason(base, argrepr)),
+            variants: match class {
+                Class::Adaptive => variants(table, base),
+                Class::Specialized => Vec::new(),
+            },
+        };
+        match lines.last_mut() {
+            Some(last) if last.line == *line => last.instructions.push(entry),
+            _ => lines.push(AdaptiveLine {
+                line: *line,
+                instructions: vec![entry],
+            }),
+        }
+    }
+    AdaptiveCode {
+        qualname: code.qualname.clone(),
+        file: code.file.clone(),
+        firstlineno: code.firstlineno,
+        specialized,
+        adaptive,
+        quickened,
+        lines,
+    }
+}
+
+/// The text of `fluoro dis --adaptive`: per function, per line, each specializable
+/// instruction; `source` gives a file's lines for the listing.
+pub fn render_adaptive(report: &AdaptiveReport, source: &dyn Fn(&str) -> Vec<String>) -> String {
+    let mut out = String::new();
+    if report.functions.is_empty() {
+        let _ = writeln!(
+            out,
+            "no code object of the script ran often enough to be quickened"
+        );
+        return out;
+    }
+    for code in &report.functions {
+        let text = source(&code.file);
+        let _ = writeln!(
+            out,
+            "{} ({}:{}): {} specialized, {} adaptive",
+            code.qualname, code.file, code.firstlineno, code.specialized, code.adaptive
+        );
+        for line in &code.lines {
+            let src = line
+                .line
+                .and_then(|n| text.get(usize::try_from(n).ok()?.checked_sub(1)?))
+                .map(|s| s.trim())
+                .unwrap_or("");
+            let number = line.line.map(|n| n.to_string()).unwrap_or_default();
+            let _ = writeln!(out, "  {number:>5}  {src}");
+            for i in &line.instructions {
+                let arg = if i.argrepr.is_empty() {
+                    String::new()
+                } else {
+                    format!(" ({})", i.argrepr)
+                };
+                match &i.reason {
+                    None => {
+                        let _ = writeln!(out, "         specialized  {}{arg}", i.opname);
+                    }
+                    Some(r) => {
+                        let _ = writeln!(out, "         adaptive     {}{arg}: {r}", i.opname);
+                    }
+                }
+            }
+        }
+        out.push('\n');
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn classifies_per_version() {
+        let t11 = OpcodeTable::for_version(3, 11).unwrap();
+        let t12 = OpcodeTable::for_version(3, 12).unwrap();
+        assert_eq!(
+            classify(t12, "BINARY_OP_ADD_INT"),
+            Some((Class::Specialized, "BINARY_OP"))
+        );
+        assert_eq!(
+            classify(t12, "BINARY_OP"),
+            Some((Class::Adaptive, "BINARY_OP"))
+        );
+        assert_eq!(
+            classify(t11, "BINARY_OP_ADAPTIVE"),
+            Some((Class::Adaptive, "BINARY_OP"))
+        );
+        assert_eq!(classify(t12, "LOAD_FAST__LOAD_FAST"), None);
+        assert_eq!(classify(t11, "JUMP_BACKWARD_QUICK"), None);
+        assert_eq!(classify(t12, "POP_TOP"), None);
+        assert!(reason("BINARY_OP", "+").contains("int/float mixing"));
+        assert_eq!(reason("BINARY_OP", "/"), "no specialization exists for '/'");
+        assert!(variants(t12, "BINARY_OP").contains(&"ADD_INT".to_owned()));
+        assert!(!variants(t11, "BINARY_OP").contains(&"ADAPTIVE".to_owned()));
+    }
+}

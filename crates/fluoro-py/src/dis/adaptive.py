@@ -1,0 +1,54 @@
+# fluoro dis --adaptive: run as `PYTHON -c <this> OUT SCRIPT [ARGS...]`. Runs SCRIPT as
+# __main__ with its own argv, then writes to OUT the version and, for every code object of the
+# script, `dis.get_instructions(code, adaptive=True)` as [offset, opname, line, argrepr].
+import json
+import os
+import sys
+import traceback
+import types
+
+out_path, script = sys.argv[1], sys.argv[2]
+report = {"version": list(sys.version_info[:2]), "codes": []}
+if sys.version_info >= (3, 11):
+    import dis
+
+    path = os.path.abspath(script)
+    sys.argv = sys.argv[2:]
+    sys.path[0] = os.path.dirname(path)
+    with open(path, "rb") as f:
+        source = f.read()
+    code = compile(source, path, "exec")
+    main = types.ModuleType("__main__")
+    main.__file__ = path
+    main.__builtins__ = __builtins__
+    sys.modules["__main__"] = main
+    try:
+        exec(code, main.__dict__)
+    except SystemExit:
+        pass
+    except BaseException:
+        traceback.print_exc()
+
+    # Functions share their code object with the module's constants, so walking the constants
+    # reaches every code object the run specialized.
+    def walk(c):
+        yield c
+        for k in c.co_consts:
+            if isinstance(k, types.CodeType):
+                yield from walk(k)
+
+    for c in walk(code):
+        instructions = [
+            [i.offset, i.opname, i.positions.lineno, i.argrepr]
+            for i in dis.get_instructions(c, adaptive=True)
+        ]
+        report["codes"].append(
+            {
+                "qualname": c.co_qualname,
+                "file": c.co_filename,
+                "firstlineno": c.co_firstlineno,
+                "instructions": instructions,
+            }
+        )
+with open(out_path, "w") as f:
+    json.dump(report, f)

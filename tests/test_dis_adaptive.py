@@ -1,0 +1,85 @@
+"""`fluoro dis --adaptive --run SCRIPT`: an int-only loop specializes `+` to BINARY_OP_ADD_INT
+and the `i + 0.5` of an int/float-mixing loop stays adaptive, in every 3.11+ interpreter present; 3.10 is
+refused in one line with exit 2."""
+
+from __future__ import annotations
+
+import json
+
+from test_cli import one_line_error
+
+from conftest import Interpreter, fluoro
+
+LOOPS = """\
+import sys
+
+
+def ints(n):
+    total = 0
+    for i in range(n):
+        total = total + i
+    return total
+
+
+def mixed(n):
+    total = 0
+    for i in range(n):
+        total = total + (i + 0.5)
+    return total
+
+
+ints(int(sys.argv[1]))
+mixed(int(sys.argv[1]))
+print("ran with", sys.argv[1:])
+"""
+
+
+def _plus(function: dict, line: int) -> list[dict]:
+    [found] = [entry for entry in function["lines"] if entry["line"] == line]
+    return [i for i in found["instructions"] if i["argrepr"] == "+"]
+
+
+def test_int_loop_specializes_mixed_loop_does_not(any_python: Interpreter, tmp_path):
+    script = tmp_path / "loops.py"
+    script.write_text(LOOPS)
+    result = fluoro("dis", "--adaptive", "--json", "--run", script, "5000", py=any_python)
+    if any_python.version == "3.10":
+        assert result.returncode == 2
+        assert one_line_error(result).startswith("fluoro: dis: --adaptive needs CPython 3.11+")
+        return
+    assert result.returncode == 0, result.stderr.decode()
+    assert "ran with ['5000']" in result.stderr.decode()
+    report = json.loads(result.stdout)
+    assert report["python"] == any_python.version
+    functions = {f["qualname"]: f for f in report["functions"]}
+
+    [add] = _plus(functions["ints"], 7)
+    assert add["opname"] == "BINARY_OP_ADD_INT" and add["class"] == "specialized"
+    assert add["reason"] is None
+
+    # `i + 0.5` (int + float) has no variant; `total + ...` is float + float after the first
+    # iteration, so it may hold ADD_FLOAT, never ADD_INT.
+    mix, outer = _plus(functions["mixed"], 14)
+    assert mix["class"] == "adaptive" and mix["base"] == "BINARY_OP"
+    assert "int/float mixing" in mix["reason"]
+    assert "ADD_INT" in mix["variants"] and "ADD_FLOAT" in mix["variants"]
+    assert outer["opname"] != "BINARY_OP_ADD_INT"
+
+
+def test_text_and_errors(current: Interpreter, tmp_path):
+    script = tmp_path / "loops.py"
+    script.write_text(LOOPS)
+    result = fluoro("dis", "--adaptive", "--run", script, "5000", "--top", "1", py=current)
+    if current.version == "3.10":
+        assert result.returncode == 2
+        return
+    assert result.returncode == 0, result.stderr.decode()
+    text = result.stdout.decode()
+    assert text.count("specialized,") == 1
+    for args, message in [
+        (["--adaptive", "--run", tmp_path / "missing.py"], "missing.py: no such file"),
+        (["--adaptive", "x.py"], "--adaptive needs --run SCRIPT"),
+        (["--run", script], "--run needs --adaptive"),
+    ]:
+        result = fluoro("dis", *args, py=current)
+        assert one_line_error(result, message).startswith("fluoro: dis: ")
