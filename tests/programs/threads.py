@@ -3,7 +3,7 @@ import time
 
 
 def worker(n):
-    time.sleep(0.05 * n)
+    time.sleep(0.2 * (n + 1))
     print("worker", n, "done", flush=True)
 
 

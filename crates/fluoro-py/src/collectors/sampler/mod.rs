@@ -79,6 +79,7 @@ impl Sampler {
         let handle = std::thread::Builder::new()
             .name("fluoro-sampler".into())
             .spawn(move || {
+                os::block_signals();
                 run(source, &mut recorder, interval, &flag);
                 recorder
             })
