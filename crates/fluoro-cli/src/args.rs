@@ -207,7 +207,7 @@ pub struct DisArgs {
     /// functions
     #[arg(long, value_name = "SCRIPT")]
     pub run: Option<String>,
-    /// With --adaptive: how many functions to show, most specialized instructions first
+    /// With --adaptive: how many functions to show, most specializable instructions first
     #[arg(long, value_name = "N", default_value_t = 10)]
     pub top: usize,
 }
