@@ -1,6 +1,6 @@
 """`fluoro dis --adaptive --run SCRIPT`: an int-only loop specializes `+` to BINARY_OP_ADD_INT
-and the `i + 0.5` of an int/float-mixing loop stays adaptive, in every 3.11+ interpreter present; 3.10 is
-refused in one line with exit 2."""
+and the `i + 0.5` of an int/float-mixing loop stays adaptive, in every 3.11+ interpreter
+present; 3.10 is refused in one line with exit 2."""
 
 from __future__ import annotations
 
