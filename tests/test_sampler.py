@@ -105,6 +105,9 @@ def start_forever(py, out):
         [py.fluoro, "run", "-q", "-o", out, CPU / "forever.py"],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
+        # A test run started in the background (`cmd &` in a script) inherits SIGINT ignored,
+        # and Python keeps it so: give the target the default disposition ^C would meet.
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
     )
     assert proc.stdout.readline() == b"started\n"
     return proc
