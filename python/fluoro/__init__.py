@@ -17,13 +17,19 @@ The core is Rust (``fluoro._native``); this package re-exports its public API. I
 - ``profile()``: ``with fluoro.profile() as p:`` or ``@fluoro.profile``: the sampler (and with
   ``exact=True`` the exact call counter) around a block or a call; ``p.report(format=...)``,
   ``p.save(path)``. ``Profiler`` is the class behind it.
+- ``snapshot(label="")``: live GC-tracked objects by type, GC counters and RSS now, as a
+  dict; under ``fluoro run`` it is also recorded in the run's profile, whose report shows what
+  changed between consecutive snapshots (objects by type, traced bytes by line, GC, RSS).
+- ``track()``: ``with fluoro.track() as t:``: what the block allocated (by line), its peak,
+  what it left live, objects by type, RSS and GC changes; ``t.report()``.
 - ``timeit(fn, *args, **kwargs)``: calibrated timings of a call in this interpreter, with the
   median's 95 % interval, MAD, mean ± std and stability warnings (``BenchResult``).
 - ``compare({"name": fn, ...}, *args, **kwargs)``: the same for several functions, interleaved:
   the fastest, and each other one's ratio to it with a 95 % interval and a Mann-Whitney p-value.
 """
 
-from fluoro._native import Profiler, __version__, env, inspect, sizeof, stack
+from fluoro._memory import track
+from fluoro._native import Profiler, __version__, env, inspect, sizeof, snapshot, stack
 from fluoro._profile import profile
 
 
@@ -47,6 +53,8 @@ __all__ = [
     "inspect",
     "profile",
     "sizeof",
+    "snapshot",
     "stack",
     "timeit",
+    "track",
 ]

@@ -23,7 +23,18 @@ def stack() -> list[dict]:
 class Profiler:
     """The collectors of ``fluoro run`` around a block: ``with Profiler() as p: ...``."""
 
-    def __init__(self, rate: int = 100, exact: bool = False, sampler: str = "auto") -> None: ...
+    def __init__(
+        self,
+        rate: int = 100,
+        exact: bool = False,
+        sampler: str = "auto",
+        memory: str = "off",
+        memory_interval: int = 65536,
+        cpu: bool = True,
+    ) -> None:
+        """``memory``: ``"sampled"`` (a sample by bytes, every ``memory_interval`` bytes on
+        average), ``"all"`` (every allocation), ``"gc"`` (collections only) or ``"off"``;
+        ``cpu=False`` records no stack samples."""
     def start(self) -> None:
         """Start collecting."""
     def stop(self) -> None:
@@ -38,3 +49,10 @@ class Profiler:
 def _bench_report(samples: list[tuple[str, list[float], int]]) -> tuple[dict, str]:
     """Statistics of ``fluoro.compare``: ``(name, seconds per call, loops)`` each; returns the
     report (``results``, ``comparisons``) and its text."""
+
+def snapshot(label: str = "") -> dict:
+    """Live GC-tracked objects by type (``types``), ``gc_collections``, ``gc_collected``,
+    ``rss_bytes``, and whether it went into a running profile (``recorded``)."""
+
+def parse_size(text: str) -> int:
+    """``"24 MB"``, ``"64KiB"``… in bytes (binary units)."""

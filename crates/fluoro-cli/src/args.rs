@@ -97,6 +97,17 @@ pub struct RunArgs {
     /// How stacks are read: from memory without the GIL, or with the GIL (the fallback)
     #[arg(long, value_enum, default_value_t = SamplerChoice::Auto)]
     pub sampler: SamplerChoice,
+    /// Which allocations are recorded with their stacks (collections are timed unless
+    /// --cpu-only)
+    #[arg(long, value_enum, default_value_t = MemoryChoice::Sampled)]
+    pub memory: MemoryChoice,
+    /// Mean bytes allocated between two sampled allocations, with --memory=sampled (smaller
+    /// is more precise and costs more)
+    #[arg(long, value_name = "SIZE", default_value = "64KiB", value_parser = size_parser)]
+    pub memory_interval: u64,
+    /// Sample CPU and wall time only: no allocations, no collections
+    #[arg(long)]
+    pub cpu_only: bool,
     /// The script, then the arguments the target sees as sys.argv[1:] (fluoro reads no
     /// option after the script, -m MODULE or -c CODE)
     #[arg(value_name = "ARGS")]
@@ -136,6 +147,24 @@ fn format_parser() -> impl TypedValueParser<Value = Format> {
 fn metric_parser() -> impl TypedValueParser<Value = Metric> {
     PossibleValuesParser::new(Metric::ALL.map(|m| PossibleValue::new(m.name()).help(m.about())))
         .try_map(|name| Metric::from_name(&name).ok_or("unknown metric"))
+}
+
+fn size_parser(text: &str) -> Result<u64, String> {
+    match fluoro_render::parse_size(text)? {
+        0 => Err("the interval must be at least 1 byte".to_owned()),
+        n => Ok(n),
+    }
+}
+
+/// Which allocations `fluoro run` records.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum MemoryChoice {
+    /// A sample by bytes, weighted into unbiased estimates: cheap enough to leave on
+    Sampled,
+    /// Every allocation and free: exact, and slower
+    All,
+    /// None (collections are still timed)
+    Off,
 }
 
 /// How `fluoro run` reads stacks.

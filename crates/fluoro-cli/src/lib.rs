@@ -9,7 +9,7 @@ mod split;
 
 pub use args::{
     function_target, BenchArgs, Cli, Command, DisArgs, EnvArgs, Format, InspectArgs, LaterArgs,
-    Metric, ReportArgs, RunArgs, SamplerChoice, Target,
+    MemoryChoice, Metric, ReportArgs, RunArgs, SamplerChoice, Target,
 };
 pub use interpreter::interpreter_options;
 pub use split::split_run_args;

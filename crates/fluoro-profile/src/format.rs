@@ -5,6 +5,7 @@
 //! leaves whole chunks behind: the profile reads, without its [`End`] chunk. Chunks of a kind
 //! this reader does not know are skipped, so later fluoro versions can add kinds.
 
+use crate::memory::{AllocBatch, AllocEvent, GcEvent, Mark, MemorySettings};
 use crate::model::{
     CodeId, CodeInfo, End, ExactStats, Meta, Sample, StackId, StackNode, ThreadIdx, ThreadInfo,
 };
@@ -48,6 +49,13 @@ pub enum Chunk {
     Samples(Vec<Sample>),
     Exact(ExactStats),
     End(End),
+    /// Allocations and frees, in the order they happened.
+    Allocs(AllocBatch),
+    /// How allocations are recorded.
+    Memory(MemorySettings),
+    Gc(Vec<GcEvent>),
+    /// RSS readings and snapshot marks, in stream order with the allocations.
+    Marks(Vec<Mark>),
 }
 
 impl Chunk {
@@ -60,6 +68,10 @@ impl Chunk {
             Chunk::Samples(_) => 5,
             Chunk::Exact(_) => 6,
             Chunk::End(_) => 7,
+            Chunk::Allocs(_) => 8,
+            Chunk::Memory(_) => 9,
+            Chunk::Gc(_) => 10,
+            Chunk::Marks(_) => 11,
         }
     }
 }
@@ -79,6 +91,107 @@ struct PackedSample {
 struct StacksPayload {
     first: StackId,
     nodes: Vec<StackNode>,
+}
+
+/// Allocator events as stored, encoded by hand (the busiest chunk): the batch time and the
+/// event count as varints, then per event a tag byte (0 allocation, 1 free), the address as a
+/// zigzag varint delta from the previous event's (consecutive blocks lie close together), and
+/// for allocations the thread, size and stack as varints.
+fn encode_allocs(batch: &AllocBatch, out: &mut Vec<u8>) {
+    put_varint(out, batch.time_ns);
+    put_varint(out, batch.events.len() as u64);
+    let mut previous = 0u64;
+    for e in &batch.events {
+        let addr = match *e {
+            AllocEvent::Alloc { addr, .. } | AllocEvent::Free { addr } => addr,
+        };
+        let delta = addr.wrapping_sub(previous) as i64;
+        previous = addr;
+        let zigzag = ((delta << 1) ^ (delta >> 63)) as u64;
+        match *e {
+            AllocEvent::Alloc {
+                thread,
+                size,
+                stack,
+                ..
+            } => {
+                out.push(0);
+                put_varint(out, zigzag);
+                put_varint(out, u64::from(thread));
+                put_varint(out, size);
+                put_varint(out, u64::from(stack));
+            }
+            AllocEvent::Free { .. } => {
+                out.push(1);
+                put_varint(out, zigzag);
+            }
+        }
+    }
+}
+
+fn decode_allocs(payload: &[u8]) -> Result<AllocBatch, postcard::Error> {
+    let mut at = 0;
+    let time_ns = get_varint(payload, &mut at)?;
+    let n = get_varint(payload, &mut at)?;
+    // Every event takes at least two bytes: a count beyond that is corruption.
+    if n > payload.len() as u64 / 2 {
+        return Err(postcard::Error::DeserializeUnexpectedEnd);
+    }
+    let mut events = Vec::with_capacity(n as usize);
+    let mut previous = 0u64;
+    for _ in 0..n {
+        let tag = *payload
+            .get(at)
+            .ok_or(postcard::Error::DeserializeUnexpectedEnd)?;
+        at += 1;
+        let zigzag = get_varint(payload, &mut at)?;
+        let delta = ((zigzag >> 1) as i64) ^ -((zigzag & 1) as i64);
+        previous = previous.wrapping_add(delta as u64);
+        events.push(match tag {
+            0 => {
+                let thread = get_varint(payload, &mut at)?;
+                let size = get_varint(payload, &mut at)?;
+                let stack = get_varint(payload, &mut at)?;
+                AllocEvent::Alloc {
+                    thread: u32::try_from(thread)
+                        .map_err(|_| postcard::Error::DeserializeBadVarint)?,
+                    addr: previous,
+                    size,
+                    stack: u32::try_from(stack)
+                        .map_err(|_| postcard::Error::DeserializeBadVarint)?,
+                }
+            }
+            1 => AllocEvent::Free { addr: previous },
+            _ => return Err(postcard::Error::DeserializeBadEnum),
+        });
+    }
+    if at != payload.len() {
+        return Err(postcard::Error::DeserializeBadEncoding);
+    }
+    Ok(AllocBatch { time_ns, events })
+}
+
+fn put_varint(out: &mut Vec<u8>, mut v: u64) {
+    while v >= 0x80 {
+        out.push((v as u8) | 0x80);
+        v >>= 7;
+    }
+    out.push(v as u8);
+}
+
+fn get_varint(data: &[u8], at: &mut usize) -> Result<u64, postcard::Error> {
+    let mut v = 0u64;
+    for shift in (0..64).step_by(7) {
+        let byte = *data
+            .get(*at)
+            .ok_or(postcard::Error::DeserializeUnexpectedEnd)?;
+        *at += 1;
+        v |= u64::from(byte & 0x7f) << shift;
+        if byte & 0x80 == 0 {
+            return Ok(v);
+        }
+    }
+    Err(postcard::Error::DeserializeBadVarint)
 }
 
 fn to_payload<T: Serialize>(value: &T) -> Vec<u8> {
@@ -117,6 +230,14 @@ pub fn encode(chunk: &Chunk) -> Vec<u8> {
         }
         Chunk::Exact(e) => to_payload(e),
         Chunk::End(e) => to_payload(e),
+        Chunk::Allocs(batch) => {
+            let mut out = Vec::with_capacity(8 + 12 * batch.events.len());
+            encode_allocs(batch, &mut out);
+            out
+        }
+        Chunk::Memory(m) => to_payload(m),
+        Chunk::Gc(g) => to_payload(g),
+        Chunk::Marks(m) => to_payload(m),
     };
     let mut out = Vec::with_capacity(HEADER_LEN + payload.len());
     out.push(chunk.kind());
@@ -256,6 +377,10 @@ fn decode(kind: u8, payload: &[u8]) -> Result<Option<Chunk>, postcard::Error> {
         }
         6 => Chunk::Exact(postcard::from_bytes(payload)?),
         7 => Chunk::End(postcard::from_bytes(payload)?),
+        8 => Chunk::Allocs(decode_allocs(payload)?),
+        9 => Chunk::Memory(postcard::from_bytes(payload)?),
+        10 => Chunk::Gc(postcard::from_bytes(payload)?),
+        11 => Chunk::Marks(postcard::from_bytes(payload)?),
         _ => return Ok(None),
     }))
 }

@@ -4,11 +4,13 @@
 mod format;
 mod interner;
 pub mod linetable;
+mod memory;
 mod model;
 mod profile;
 
 pub use format::{encode, Chunk, ChunkReader, FormatError, ProfileWriter, MAGIC};
 pub use interner::StackInterner;
+pub use memory::*;
 pub use model::*;
 pub use profile::{Metric, Profile, StackWeight};
 
@@ -191,6 +193,40 @@ mod tests {
             data.extend(encode(&chunk));
             let back: Vec<Chunk> = ChunkReader::new(&data).unwrap().collect::<Result<_, _>>().unwrap();
             prop_assert_eq!(back, vec![chunk]);
+        }
+
+        #[test]
+        fn memory_chunks_round_trip(
+            raw in proptest::collection::vec((any::<bool>(), 0u32..3, any::<u64>(), 0u64..1 << 40, 0u32..1000), 0..300),
+            time_ns in any::<u64>(),
+        ) {
+            let events = raw.iter().map(|&(alloc, thread, addr, size, stack)| if alloc {
+                AllocEvent::Alloc { thread, addr, size, stack }
+            } else {
+                AllocEvent::Free { addr }
+            }).collect();
+            let chunks = vec![
+                Chunk::Allocs(AllocBatch { time_ns, events }),
+                Chunk::Memory(MemorySettings { mode: AllocMode::Sampled, mean_bytes: 4096, lost_events: 3, untracked: 1, stopped: true }),
+                Chunk::Gc(vec![GcEvent { thread: 0, stack: 2, start_ns: 5, duration_ns: 7, generation: 2, collected: 9, uncollectable: 1 }]),
+                Chunk::Marks(vec![Mark::Rss { time_ns: 1, rss_bytes: 2 }, Mark::Snapshot(SnapshotMark { label: "x".into(), types: vec![("dict".into(), 3)], ..SnapshotMark::default() })]),
+            ];
+            let mut data = MAGIC.to_vec();
+            for chunk in &chunks {
+                data.extend(encode(chunk));
+            }
+            let back: Vec<Chunk> = ChunkReader::new(&data).unwrap().collect::<Result<_, _>>().unwrap();
+            prop_assert_eq!(back, chunks);
+        }
+
+        #[test]
+        fn corrupt_alloc_payloads_fail_cleanly(bytes in proptest::collection::vec(any::<u8>(), 0..64)) {
+            let mut data = MAGIC.to_vec();
+            data.push(8);
+            data.extend((bytes.len() as u32).to_le_bytes());
+            data.extend(crc32fast::hash(&bytes).to_le_bytes());
+            data.extend(&bytes);
+            let _ = ChunkReader::new(&data).unwrap().collect::<Vec<_>>();
         }
 
         #[test]

@@ -2,6 +2,7 @@
 //! what every renderer and export works from.
 
 use crate::format::{Chunk, ChunkReader, FormatError};
+use crate::memory::{MemoryProfile, Replay, SiteBytes};
 use crate::model::{
     CodeId, CodeInfo, End, ExactStats, Frame, Meta, StackId, StackNode, ThreadIdx, ThreadInfo,
     FLAG_ACTIVE, FLAG_GIL, ROOT,
@@ -20,6 +21,13 @@ pub struct StackWeight {
     pub gil_samples: u64,
     /// Samples taken while the thread was using CPU.
     pub active_samples: u64,
+    /// Bytes allocated (estimated when sampled) and how many allocations.
+    pub alloc_bytes: u64,
+    pub alloc_count: u64,
+    /// Bytes live at the recorded heap's peak.
+    pub peak_bytes: u64,
+    /// Bytes still live when tracking stopped.
+    pub leak_bytes: u64,
 }
 
 /// Which weight of a sample a report adds up.
@@ -29,16 +37,31 @@ pub enum Metric {
     Wall,
     /// CPU time used by the thread.
     Cpu,
+    /// Bytes allocated.
+    Alloc,
+    /// Bytes live when the heap peaked.
+    Peak,
+    /// Bytes still live at the end.
+    Leak,
 }
 
 impl Metric {
-    pub const ALL: [Metric; 2] = [Metric::Wall, Metric::Cpu];
+    pub const ALL: [Metric; 5] = [
+        Metric::Wall,
+        Metric::Cpu,
+        Metric::Alloc,
+        Metric::Peak,
+        Metric::Leak,
+    ];
 
-    /// The name users type: `wall`, `cpu`.
+    /// The name users type: `wall`, `cpu`, `alloc`, `peak`, `leak`.
     pub fn name(self) -> &'static str {
         match self {
             Metric::Wall => "wall",
             Metric::Cpu => "cpu",
+            Metric::Alloc => "alloc",
+            Metric::Peak => "peak",
+            Metric::Leak => "leak",
         }
     }
 
@@ -47,7 +70,24 @@ impl Metric {
         match self {
             Metric::Wall => "wall-clock time of every thread, waiting included",
             Metric::Cpu => "CPU time the threads used",
+            Metric::Alloc => "bytes allocated",
+            Metric::Peak => "bytes live when the heap peaked",
+            Metric::Leak => "bytes still live when the run ended",
         }
+    }
+
+    /// The unit of [`Metric::of`], as profile formats name it.
+    pub fn unit(self) -> &'static str {
+        if self.is_bytes() {
+            "bytes"
+        } else {
+            "nanoseconds"
+        }
+    }
+
+    /// Whether the metric counts bytes (else nanoseconds).
+    pub fn is_bytes(self) -> bool {
+        matches!(self, Metric::Alloc | Metric::Peak | Metric::Leak)
     }
 
     /// The metric named `name` (case-insensitive), if any.
@@ -62,6 +102,9 @@ impl Metric {
         match self {
             Metric::Wall => w.wall_ns,
             Metric::Cpu => w.cpu_ns,
+            Metric::Alloc => w.alloc_bytes,
+            Metric::Peak => w.peak_bytes,
+            Metric::Leak => w.leak_bytes,
         }
     }
 }
@@ -80,6 +123,8 @@ pub struct Profile {
     pub weights: Vec<StackWeight>,
     pub exact: Option<ExactStats>,
     pub samples: u64,
+    /// Allocations, GC and RSS, when memory was recorded.
+    pub memory: Option<MemoryProfile>,
 }
 
 impl Profile {
@@ -93,6 +138,7 @@ impl Profile {
             ..Profile::default()
         };
         let mut index: HashMap<(ThreadIdx, StackId), usize> = HashMap::new();
+        let mut replay: Option<Replay> = None;
         for chunk in ChunkReader::new(data)? {
             match chunk? {
                 Chunk::Meta(meta) => profile.meta = Some(meta),
@@ -145,6 +191,15 @@ impl Profile {
                     }
                 }
                 Chunk::Exact(exact) => profile.exact = Some(exact),
+                Chunk::Allocs(batch) => replay.get_or_insert_with(Replay::new).batch(&batch),
+                Chunk::Memory(settings) => {
+                    replay.get_or_insert_with(Replay::new).settings(settings)
+                }
+                Chunk::Gc(events) => replay.get_or_insert_with(Replay::new).gc(&events),
+                Chunk::Marks(marks) => {
+                    let r = replay.get_or_insert_with(Replay::new);
+                    marks.iter().for_each(|m| r.mark(m));
+                }
                 Chunk::End(end) => {
                     for (idx, name) in &end.thread_names {
                         if let Some(t) = profile.threads.get_mut(*idx as usize) {
@@ -158,8 +213,50 @@ impl Profile {
         if profile.meta.is_none() {
             return Err(FormatError::NoMeta);
         }
+        if let Some(replay) = replay {
+            profile.add_memory(data, replay, &mut index)?;
+        }
         profile.check_references()?;
         Ok(profile)
+    }
+
+    /// Finishes the memory replay (a second pass over the allocations finds what was live at
+    /// the peak) and adds its bytes to the per-stack weights.
+    fn add_memory(
+        &mut self,
+        data: &[u8],
+        replay: Replay,
+        index: &mut HashMap<(ThreadIdx, StackId), usize>,
+    ) -> Result<(), FormatError> {
+        let peak_events = replay.peak_events();
+        let mut memory = replay.finish();
+        // The first pass read every chunk whole: these reads cannot fail.
+        let batches = ChunkReader::new(data)?.filter_map(|chunk| match chunk {
+            Ok(Chunk::Allocs(batch)) => Some(batch),
+            _ => None,
+        });
+        memory.at_peak = Replay::peak_pass(&memory.settings, peak_events, batches);
+        let mut add = |sites: &[SiteBytes], set: fn(&mut StackWeight, &SiteBytes)| {
+            for site in sites {
+                let at = *index.entry((site.thread, site.stack)).or_insert_with(|| {
+                    self.weights.push(StackWeight {
+                        thread: site.thread,
+                        stack: site.stack,
+                        ..StackWeight::default()
+                    });
+                    self.weights.len() - 1
+                });
+                set(&mut self.weights[at], site);
+            }
+        };
+        add(&memory.allocated, |w, s| {
+            w.alloc_bytes = s.bytes;
+            w.alloc_count = s.count;
+        });
+        add(&memory.at_peak, |w, s| w.peak_bytes = s.bytes);
+        add(&memory.at_end, |w, s| w.leak_bytes = s.bytes);
+        self.memory = Some(memory);
+        Ok(())
     }
 
     /// Every stack and weight must name stacks, codes and threads the file defines, so that
@@ -180,6 +277,11 @@ impl Profile {
             }
             if w.thread as usize >= self.threads.len() {
                 return bad(format!("a sample names unknown thread {}", w.thread));
+            }
+        }
+        for gc in self.memory.iter().flat_map(|m| &m.gc) {
+            if gc.stack as usize >= self.stacks.len() || gc.thread as usize >= self.threads.len() {
+                return bad("a collection names an unknown stack or thread".to_owned());
             }
         }
         Ok(())

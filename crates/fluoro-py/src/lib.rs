@@ -69,6 +69,35 @@ fn to_python<'py, T: serde::Serialize>(py: Python<'py>, value: &T) -> PyResult<B
     py.import("json")?.call_method1("loads", (text,))
 }
 
+/// What the program holds now: live GC-tracked objects by type, collections, RSS. Under
+/// `fluoro run` (or inside a profile tracking memory) the snapshot is also recorded in the
+/// profile, in order with the allocations, and the report shows what changed between
+/// consecutive snapshots.
+#[pyfunction]
+#[pyo3(signature = (label = ""))]
+fn snapshot<'py>(py: Python<'py>, label: &str) -> PyResult<Bound<'py, PyAny>> {
+    let (mark, recorded) = collectors::alloc::snapshot(py, label)?;
+    let dict = pyo3::types::PyDict::new(py);
+    dict.set_item("label", &mark.label)?;
+    dict.set_item("recorded", recorded)?;
+    let types = pyo3::types::PyDict::new(py);
+    for (name, n) in &mark.types {
+        types.set_item(name, n)?;
+    }
+    dict.set_item("types", types)?;
+    dict.set_item("gc_collections", mark.gc_collections.to_vec())?;
+    dict.set_item("gc_collected", mark.gc_collected.to_vec())?;
+    dict.set_item("rss_bytes", mark.rss_bytes)?;
+    Ok(dict.into_any())
+}
+
+/// Parses a size as users write it (`24 MB`, `64KiB`); binary units, as pytest-memray reads
+/// them.
+#[pyfunction]
+fn parse_size(text: &str) -> PyResult<u64> {
+    fluoro_render::parse_size(text).map_err(pyo3::exceptions::PyValueError::new_err)
+}
+
 /// Starts a `fluoro run` session inside the target interpreter (called by the boot hook).
 #[pyfunction]
 fn _boot(py: Python<'_>, config: &str) -> PyResult<()> {
@@ -102,5 +131,7 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(_exact_start, m)?)?;
     m.add_function(wrap_pyfunction!(_exact_stop, m)?)?;
     m.add_function(wrap_pyfunction!(bench::_bench_report, m)?)?;
+    m.add_function(wrap_pyfunction!(snapshot, m)?)?;
+    m.add_function(wrap_pyfunction!(parse_size, m)?)?;
     Ok(())
 }

@@ -21,8 +21,30 @@ pub struct Profiler {
 #[pymethods]
 impl Profiler {
     #[new]
-    #[pyo3(signature = (rate = 100, exact = false, sampler = "auto"))]
-    fn new(rate: u32, exact: bool, sampler: &str) -> PyResult<Profiler> {
+    #[pyo3(signature = (rate = 100, exact = false, sampler = "auto", memory = "off", memory_interval = crate::collectors::alloc::DEFAULT_MEAN_BYTES, cpu = true))]
+    fn new(
+        rate: u32,
+        exact: bool,
+        sampler: &str,
+        memory: &str,
+        memory_interval: u64,
+        cpu: bool,
+    ) -> PyResult<Profiler> {
+        use crate::collectors::alloc::MemoryPlan;
+        let memory = match memory {
+            "sampled" if memory_interval > 0 => MemoryPlan::Sampled {
+                mean: memory_interval,
+            },
+            "sampled" => return Err(PyValueError::new_err("memory_interval must be positive")),
+            "all" => MemoryPlan::All,
+            "gc" => MemoryPlan::GcOnly,
+            "off" => MemoryPlan::Off,
+            other => {
+                return Err(PyValueError::new_err(format!(
+                    "memory must be 'sampled', 'all', 'gc' or 'off', not {other:?}"
+                )))
+            }
+        };
         if !(1..=10_000).contains(&rate) {
             return Err(PyValueError::new_err("rate must be between 1 and 10000 Hz"));
         }
@@ -49,6 +71,8 @@ impl Profiler {
                 exact,
                 gil_sampler,
                 warn: true,
+                cpu,
+                memory,
             },
             path,
             running: None,

@@ -2,7 +2,7 @@
 
 mod units;
 
-pub use units::{bytes, percent, seconds};
+pub use units::{bytes, parse_size, percent, seconds};
 
 use comfy_table::{CellAlignment, ContentArrangement, LineStyle, Table, TableStyle};
 

@@ -15,6 +15,37 @@ pub fn bytes(n: u64) -> String {
     format!("{value:.1} {}", UNITS[unit])
 }
 
+/// Parses a size as users write it: `100`, `100 B`, `64KiB`, `24 MB`, `1.5 GB`. Units are
+/// binary whatever their spelling (`KB` = `KiB` = `K` = 1024 bytes), as pytest-memray's
+/// markers read them, and case does not matter.
+pub fn parse_size(text: &str) -> Result<u64, String> {
+    let t = text.trim().trim_start_matches('+');
+    let split = t
+        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+        .unwrap_or(t.len());
+    let (number, unit) = t.split_at(split);
+    let value: f64 = number
+        .parse()
+        .map_err(|_| format!("{text:?} is not a size (like 512, 64KiB or 24 MB)"))?;
+    let power = match unit.trim().to_ascii_lowercase().as_str() {
+        "" | "b" => 0,
+        "k" | "kb" | "kib" => 1,
+        "m" | "mb" | "mib" => 2,
+        "g" | "gb" | "gib" => 3,
+        "t" | "tb" | "tib" => 4,
+        other => {
+            return Err(format!(
+                "{text:?}: unknown size unit {other:?} (B, KB, MB, GB, TB)"
+            ))
+        }
+    };
+    let bytes = value * 1024f64.powi(power);
+    if !bytes.is_finite() || bytes > u64::MAX as f64 {
+        return Err(format!("{text:?} is too large"));
+    }
+    Ok(bytes.round() as u64)
+}
+
 /// A duration in the unit that keeps three significant figures or so.
 pub fn seconds(s: f64) -> String {
     let a = s.abs();
@@ -62,5 +93,21 @@ mod tests {
             let s = bytes(n);
             proptest::prop_assert!(s.ends_with('B'));
         }
+    }
+}
+
+#[cfg(test)]
+mod size_tests {
+    use super::parse_size;
+
+    #[test]
+    fn reads_sizes_as_users_write_them() {
+        assert_eq!(parse_size("100"), Ok(100));
+        assert_eq!(parse_size("100 B"), Ok(100));
+        assert_eq!(parse_size("64KiB"), Ok(65536));
+        assert_eq!(parse_size("24 MB"), Ok(24 << 20));
+        assert_eq!(parse_size("+1.5 gb"), Ok(3 << 29));
+        assert!(parse_size("12 parsecs").is_err());
+        assert!(parse_size("MB").is_err());
     }
 }

@@ -6,6 +6,7 @@
 
 pub mod analysis;
 pub mod export;
+mod memory;
 mod source;
 mod terminal;
 #[cfg(test)]

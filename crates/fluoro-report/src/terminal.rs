@@ -8,7 +8,7 @@ use crate::analysis::{
 use crate::source::SourceFiles;
 use crate::{RenderError, RenderOptions};
 use fluoro_profile::{ExactFunction, ExactStats, Metric, Profile};
-use fluoro_render::{fields, percent, seconds, table};
+use fluoro_render::{bytes, fields, percent, seconds, table};
 use std::fmt::Write;
 use std::path::PathBuf;
 
@@ -22,12 +22,12 @@ pub(crate) fn render(profile: &Profile, options: &RenderOptions) -> Result<Vec<u
 }
 
 /// Section titles in bold and locations dimmed, when colour is on.
-struct Style {
+pub(crate) struct Style {
     color: bool,
 }
 
 impl Style {
-    fn title(&self, text: &str) -> String {
+    pub(crate) fn title(&self, text: &str) -> String {
         if self.color {
             format!("\x1b[1m{text}\x1b[0m")
         } else {
@@ -44,14 +44,26 @@ impl Style {
     }
 }
 
-fn ns(value: u64) -> String {
+pub(crate) fn ns(value: u64) -> String {
     seconds(value as f64 / 1e9)
 }
 
-fn metric_words(metric: Metric) -> &'static str {
+/// A value of `metric`: a duration, or bytes for the memory metrics.
+pub(crate) fn amount(metric: Metric, value: u64) -> String {
+    if metric.is_bytes() {
+        bytes(value)
+    } else {
+        ns(value)
+    }
+}
+
+pub(crate) fn metric_words(metric: Metric) -> &'static str {
     match metric {
         Metric::Wall => "wall time",
         Metric::Cpu => "CPU time",
+        Metric::Alloc => "bytes allocated",
+        Metric::Peak => "bytes live at the peak",
+        Metric::Leak => "bytes live at the end",
     }
 }
 
@@ -69,12 +81,19 @@ fn summary(profile: &Profile, options: &RenderOptions) -> String {
         );
     }
     if profile.total(options.metric) == 0 && profile.samples == 0 {
-        out.push_str("\nNo samples were recorded.\n");
+        if profile.memory.is_none() {
+            out.push_str("\nNo samples were recorded.\n");
+        }
     } else {
-        threads(&mut out, profile, &style);
+        if profile.samples > 0 {
+            threads(&mut out, profile, &style);
+        }
         functions(&mut out, profile, &run, options, &style);
         tree(&mut out, profile, &run, options.metric, &style);
         lines(&mut out, profile, &run, options, &style);
+    }
+    if let Some(memory) = &profile.memory {
+        crate::memory::render(&mut out, profile, memory, &run, options, &style);
     }
     if let Some(exact) = &profile.exact {
         exact_table(&mut out, exact, &run, options.top, &style);
@@ -113,7 +132,7 @@ fn header(out: &mut String, run: &RunSummary, metric: Metric, style: &Style) {
     out.push_str(&fields(&pairs));
 }
 
-fn section(out: &mut String, title: &str, body: &str, style: &Style) {
+pub(crate) fn section(out: &mut String, title: &str, body: &str, style: &Style) {
     let _ = write!(out, "\n{}\n{body}", style.title(title));
     if !body.ends_with('\n') {
         out.push('\n');
@@ -143,7 +162,7 @@ fn threads(out: &mut String, profile: &Profile, style: &Style) {
 }
 
 /// `qualname` and `file:line` of a function, paths shown relative to the working directory.
-fn location(run: &RunSummary, key: &FunctionKey<'_>) -> String {
+pub(crate) fn location(run: &RunSummary, key: &FunctionKey<'_>) -> String {
     format!("{}:{}", run.display_path(key.filename), key.firstlineno)
 }
 
@@ -158,7 +177,16 @@ fn functions(
     let mut rows = function_table(profile, options.metric);
     let words = metric_words(options.metric);
     let by_self = |f: &FunctionStats<'_>| (f.self_ns, f.total_ns);
-    let body = function_rows(&rows, by_self, ["self", "total"], total, run, options.top);
+    let metric = options.metric;
+    let body = function_rows(
+        &rows,
+        by_self,
+        ["self", "total"],
+        total,
+        run,
+        options.top,
+        metric,
+    );
     section(out, &format!("Top functions by self {words}"), &body, style);
     rows.sort_by(|a, b| {
         (b.total_ns, b.self_ns)
@@ -166,7 +194,15 @@ fn functions(
             .then_with(|| a.key.cmp(&b.key))
     });
     let by_total = |f: &FunctionStats<'_>| (f.total_ns, f.self_ns);
-    let body = function_rows(&rows, by_total, ["total", "self"], total, run, options.top);
+    let body = function_rows(
+        &rows,
+        by_total,
+        ["total", "self"],
+        total,
+        run,
+        options.top,
+        metric,
+    );
     section(
         out,
         &format!("Top functions by total {words}"),
@@ -177,13 +213,14 @@ fn functions(
 
 /// A function table whose first two numbers are `columns(f)`, named `names`; rows whose
 /// first number is 0 are left out.
-fn function_rows(
+pub(crate) fn function_rows(
     rows: &[FunctionStats<'_>],
     columns: impl Fn(&FunctionStats<'_>) -> (u64, u64),
     names: [&str; 2],
     total: u64,
     run: &RunSummary,
     top: usize,
+    metric: Metric,
 ) -> String {
     let cells = rows
         .iter()
@@ -192,9 +229,9 @@ fn function_rows(
         .map(|f| {
             let (first, second) = columns(f);
             vec![
-                ns(first),
+                amount(metric, first),
                 percent(share(first, total)),
-                ns(second),
+                amount(metric, second),
                 percent(share(second, total)),
                 f.key.qualname.to_string(),
                 location(run, &f.key),
@@ -224,13 +261,13 @@ fn tree(out: &mut String, profile: &Profile, run: &RunSummary, metric: Metric, s
         let _ = writeln!(
             body,
             "{}  {}  {}",
-            ns(root.total_ns),
+            amount(metric, root.total_ns),
             percent(share(root.total_ns, total)),
             style.title(&t.name)
         );
         for (i, child) in root.children.iter().enumerate() {
             let last = i + 1 == root.children.len();
-            tree_node(&mut body, child, "", last, total, run, style);
+            tree_node(&mut body, child, "", last, total, run, metric, style);
         }
     }
     if hidden_threads > 0 {
@@ -249,6 +286,7 @@ fn tree(out: &mut String, profile: &Profile, run: &RunSummary, metric: Metric, s
 }
 
 /// Draws `node` and its subtree with box-drawing guides; iterative so depth costs no stack.
+#[allow(clippy::too_many_arguments)]
 fn tree_node(
     out: &mut String,
     node: &CallNode<'_>,
@@ -256,6 +294,7 @@ fn tree_node(
     last: bool,
     total: u64,
     run: &RunSummary,
+    metric: Metric,
     style: &Style,
 ) {
     let mut pending: Vec<(&CallNode<'_>, String, bool)> = vec![(node, prefix.to_string(), last)];
@@ -272,7 +311,7 @@ fn tree_node(
         let _ = writeln!(
             out,
             "{prefix}{branch}{}  {}  {name}  {}",
-            ns(node.total_ns),
+            amount(metric, node.total_ns),
             percent(share(node.total_ns, total)),
             style.dim(&place)
         );
@@ -307,7 +346,7 @@ fn lines(
                 .map(|t| truncate(t, SOURCE_WIDTH))
                 .unwrap_or_default();
             vec![
-                ns(l.self_ns),
+                amount(options.metric, l.self_ns),
                 percent(share(l.self_ns, total)),
                 format!("{}:{}", run.display_path(l.filename), l.line),
                 l.qualname.to_string(),
@@ -325,7 +364,7 @@ fn lines(
 }
 
 /// `text` cut to `width` characters, with an ellipsis when cut.
-fn truncate(text: &str, width: usize) -> String {
+pub(crate) fn truncate(text: &str, width: usize) -> String {
     if text.chars().count() <= width {
         text.to_string()
     } else {

@@ -2,8 +2,9 @@
 //! recursion, several lines per function, exact statistics, and source files to read.
 
 use fluoro_profile::{
-    Chunk, CodeInfo, End, ExactEdge, ExactFunction, ExactStats, Frame, LineRange, Meta, Profile,
-    ProfileWriter, Sample, StackInterner, ThreadInfo, FLAG_ACTIVE, FLAG_GIL,
+    AllocBatch, AllocEvent, AllocMode, Chunk, CodeInfo, End, ExactEdge, ExactFunction, ExactStats,
+    Frame, GcEvent, LineRange, Mark, MemorySettings, Meta, Profile, ProfileWriter, Sample,
+    SnapshotMark, StackInterner, ThreadInfo, FLAG_ACTIVE, FLAG_GIL,
 };
 use std::path::PathBuf;
 
@@ -200,6 +201,78 @@ pub fn written(complete: bool) -> Vec<u8> {
 /// The complete fixture, read back.
 pub fn fixture() -> Profile {
     Profile::from_bytes(&written(true)).expect("the fixture reads")
+}
+
+/// The fixture with memory records: every allocation recorded, a peak, leftovers, two
+/// snapshots, RSS readings and three collections.
+pub fn fixture_with_memory() -> Profile {
+    let mut data = written(true);
+    let alloc = |addr, size, stack| AllocEvent::Alloc {
+        thread: 0,
+        addr,
+        size,
+        stack,
+    };
+    let snapshot = |time_ns, label: &str, dicts, parsers, rss_bytes| {
+        Mark::Snapshot(SnapshotMark {
+            time_ns,
+            label: label.into(),
+            types: vec![("dict".into(), dicts), ("Parser".into(), parsers)],
+            gc_collections: [3, 1, 0],
+            gc_collected: [10, 2, 0],
+            rss_bytes,
+        })
+    };
+    let gc = |start_ns, duration_ns, generation| GcEvent {
+        thread: 0,
+        stack: 8,
+        start_ns,
+        duration_ns,
+        generation,
+        collected: 5,
+        uncollectable: 0,
+    };
+    // Stack 8 is Parser.parse (work.py:12), stack 5 the base case of fib (work.py:2).
+    let chunks = [
+        Chunk::Memory(MemorySettings {
+            mode: AllocMode::All,
+            stopped: true,
+            ..MemorySettings::default()
+        }),
+        Chunk::Marks(vec![Mark::Rss {
+            time_ns: 50_000_000,
+            rss_bytes: 10 << 20,
+        }]),
+        Chunk::Allocs(AllocBatch {
+            time_ns: 100_000_000,
+            events: vec![
+                alloc(0x1000, 1000, 8),
+                alloc(0x2000, 50_000, 5),
+                alloc(0x3000, 300, 8),
+            ],
+        }),
+        Chunk::Marks(vec![snapshot(150_000_000, "before", 10, 1, 10 << 20)]),
+        Chunk::Allocs(AllocBatch {
+            time_ns: 200_000_000,
+            events: vec![AllocEvent::Free { addr: 0x2000 }, alloc(0x4000, 2000, 8)],
+        }),
+        Chunk::Marks(vec![
+            snapshot(250_000_000, "after", 12, 3, 12 << 20),
+            Mark::Rss {
+                time_ns: 260_000_000,
+                rss_bytes: 12 << 20,
+            },
+        ]),
+        Chunk::Gc(vec![
+            gc(120_000_000, 400_000, 0),
+            gc(180_000_000, 100_000, 0),
+            gc(220_000_000, 2_000_000, 2),
+        ]),
+    ];
+    for chunk in &chunks {
+        data.extend_from_slice(&fluoro_profile::encode(chunk));
+    }
+    Profile::from_bytes(&data).expect("the memory fixture reads")
 }
 
 /// The fixture of a run killed before it drained: no End chunk, no exact statistics.

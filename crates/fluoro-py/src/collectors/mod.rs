@@ -2,10 +2,12 @@
 //! hook. Each produces records of `fluoro-profile`; a [`Collection`] starts them together and
 //! streams what they record to one `.fluoro` file.
 
+pub mod alloc;
 pub mod exact;
 pub mod names;
 pub mod sampler;
 
+use alloc::{Drain, MemoryPlan, MemoryTracking};
 use fluoro_profile::{End, Meta};
 use pyo3::prelude::*;
 use sampler::{Recorder, Sampler, StackSource};
@@ -23,11 +25,15 @@ pub struct Plan {
     pub gil_sampler: bool,
     /// Say so on stderr when the GIL-free sampler is not available.
     pub warn: bool,
+    /// Sample stacks for CPU and wall time (off: memory only).
+    pub cpu: bool,
+    pub memory: MemoryPlan,
 }
 
 /// Running collectors and the profile they stream to.
 pub struct Collection {
     sampler: Option<Sampler>,
+    memory: Option<MemoryTracking>,
     exact: bool,
     wall_start: Instant,
     cpu_start: f64,
@@ -49,7 +55,7 @@ impl Collection {
             argv: plan.argv.clone(),
             python: Python::version_str().to_owned(),
             pid: std::process::id(),
-            rate_hz: plan.rate,
+            rate_hz: if plan.cpu { plan.rate } else { 0 },
             sampler: source.name().to_owned(),
             exact: plan.exact,
             start_unix_ns: SystemTime::now()
@@ -68,13 +74,31 @@ impl Collection {
                 .filter(|p| p.starts_with('/'))
                 .collect(),
         };
-        let recorder = Recorder::new(file, meta)?;
+        let mut recorder = Recorder::new(file, meta)?;
+        let memory = match (plan.memory, source.frame_reader()) {
+            (MemoryPlan::Off, _) => None,
+            (memory, Some(reader)) => Some(MemoryTracking::start(py, memory, reader)?),
+            (_, None) => {
+                if plan.warn {
+                    eprintln!("fluoro: memory is not tracked without the memory reader");
+                }
+                None
+            }
+        };
+        if let Some(settings) = memory.as_ref().and_then(MemoryTracking::settings) {
+            recorder.push_memory(fluoro_profile::Chunk::Memory(settings));
+        }
         if plan.exact {
             exact::start(py)?;
         }
-        let sampler = Sampler::start(source, recorder, plan.rate);
+        let drain = memory
+            .as_ref()
+            .map(|_| Drain::new(plan.memory == MemoryPlan::All));
+        let rate = if plan.cpu { plan.rate } else { 0 };
+        let sampler = Sampler::start(source, recorder, rate, drain);
         Ok(Collection {
             sampler: Some(sampler),
+            memory,
             exact: plan.exact,
             wall_start: Instant::now(),
             cpu_start: process_time(py),
@@ -90,6 +114,7 @@ impl Collection {
         } else {
             None
         };
+        let memory = self.memory.take().and_then(|m| m.stop(py));
         let recorder = self
             .sampler
             .take()
@@ -98,6 +123,7 @@ impl Collection {
         let thread_names = names::thread_names(py, &recorder.thread_idents());
         recorder.finish(
             exact,
+            memory,
             End {
                 wall_ns: (wall * 1e9) as u64,
                 cpu_ns: (cpu * 1e9) as u64,

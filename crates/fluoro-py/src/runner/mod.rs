@@ -37,6 +37,7 @@ pub struct BootConfig {
     pub quiet: bool,
     pub rate: u32,
     pub exact: bool,
+    pub memory: crate::collectors::alloc::MemoryPlan,
     /// Read stacks with the GIL even where a memory layout exists.
     pub gil_sampler: bool,
     /// Absolute path of the streamed `.fluoro` profile.
@@ -49,6 +50,22 @@ pub struct BootConfig {
     pub format: Option<crate::report::Format>,
     #[serde(with = "metric_name")]
     pub metric: fluoro_profile::Metric,
+}
+
+/// What `--memory`, `--memory-interval` and `--cpu-only` ask for.
+fn memory_plan(args: &RunArgs) -> crate::collectors::alloc::MemoryPlan {
+    use crate::collectors::alloc::MemoryPlan;
+    use fluoro_cli::MemoryChoice;
+    if args.cpu_only {
+        return MemoryPlan::Off;
+    }
+    match args.memory {
+        MemoryChoice::Sampled => MemoryPlan::Sampled {
+            mean: args.memory_interval,
+        },
+        MemoryChoice::All => MemoryPlan::All,
+        MemoryChoice::Off => MemoryPlan::GcOnly,
+    }
 }
 
 /// Formats and metrics travel by name.
@@ -140,6 +157,7 @@ fn try_launch(py: Python<'_>, args: &RunArgs) -> Result<Failure, Failure> {
         quiet: args.quiet,
         rate: args.rate,
         exact: args.exact,
+        memory: memory_plan(args),
         gil_sampler: args.sampler == fluoro_cli::SamplerChoice::Gil,
         profile,
         temporary_profile,

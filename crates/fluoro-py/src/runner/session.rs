@@ -27,6 +27,8 @@ impl Session {
             exact: config.exact,
             gil_sampler: config.gil_sampler,
             warn: !config.quiet,
+            cpu: true,
+            memory: config.memory,
         };
         let collection = match std::fs::File::create(&config.profile) {
             Ok(file) => Some(Collection::start(py, &plan, file)?),

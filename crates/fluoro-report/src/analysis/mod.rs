@@ -3,12 +3,14 @@
 
 mod functions;
 mod lines;
+mod memory;
 mod summary;
 mod threads;
 mod tree;
 
 pub use functions::{function_table, FunctionStats};
 pub use lines::{line_table, LineStats};
+pub use memory::{by_line, LineBytes};
 pub use summary::RunSummary;
 pub use threads::{thread_table, ThreadStats};
 pub use tree::{call_tree, CallNode};

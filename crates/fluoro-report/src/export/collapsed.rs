@@ -2,7 +2,8 @@
 //!
 //! Each frame is `qualname (path:line)` with the line that frame was executing, so a flame
 //! graph separates the call sites within a function. COUNT is samples for wall time and
-//! microseconds for CPU time (a sample's CPU share varies, and the tools want integers).
+//! microseconds for CPU time (a sample's CPU share varies, and the tools want integers), and
+//! bytes for the memory metrics.
 
 use crate::analysis::RunSummary;
 use crate::{RenderError, RenderOptions};
@@ -37,15 +38,16 @@ pub(crate) fn render(profile: &Profile, options: &RenderOptions) -> Result<Vec<u
         }
         let value = match options.metric {
             Metric::Wall => w.samples,
-            Metric::Cpu => w.cpu_ns,
+            metric => metric.of(w),
         };
         *stacks.entry(line).or_default() += value;
     }
     let mut out = String::new();
     for (stack, value) in stacks {
+        // Wall counts samples, CPU microseconds, memory metrics bytes.
         let count = match options.metric {
-            Metric::Wall => value,
             Metric::Cpu => (value + 500) / 1000,
+            _ => value,
         };
         if count > 0 {
             let _ = writeln!(out, "{stack} {count}");

@@ -23,6 +23,9 @@ struct Report<'p> {
     /// Heaviest self time first.
     lines: Vec<Line<'p>>,
     exact: Option<Exact<'p>>,
+    /// Allocations, peak, leaks, GC and snapshots, when memory was recorded.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    memory: Option<super::json_memory::Memory<'p>>,
 }
 
 #[derive(Serialize)]
@@ -173,6 +176,10 @@ pub(crate) fn render(profile: &Profile, options: &RenderOptions) -> Result<Vec<u
         functions,
         lines,
         exact: profile.exact.as_ref().map(exact),
+        memory: profile
+            .memory
+            .as_ref()
+            .map(|m| super::json_memory::memory(profile, m)),
     };
     let mut out = serde_json::to_vec_pretty(&report)?;
     out.push(b'\n');

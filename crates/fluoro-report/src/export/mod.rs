@@ -2,6 +2,7 @@
 
 mod collapsed;
 mod json;
+mod json_memory;
 mod marshal;
 mod pprof;
 mod pstats;

@@ -10,7 +10,7 @@ use crate::analysis::{FunctionKey, RunSummary};
 use crate::{RenderError, RenderOptions};
 use flate2::write::GzEncoder;
 use flate2::Compression;
-use fluoro_profile::{CodeInfo, Profile};
+use fluoro_profile::{CodeInfo, Metric, Profile};
 use std::collections::HashMap;
 use std::io::Write;
 
@@ -185,15 +185,22 @@ fn system_name(code: &CodeInfo) -> &str {
 pub fn build(profile: &Profile, options: &RenderOptions) -> PprofProfile {
     let run = RunSummary::of(profile);
     let metric = options.metric.name();
+    let unit = options.metric.unit();
     let mut strings = Strings::new();
+    // Time metrics count samples beside their nanoseconds; byte metrics count allocations.
+    let counted = if options.metric.is_bytes() {
+        "allocations"
+    } else {
+        "samples"
+    };
     let sample_type = vec![
         ValueType {
-            r#type: strings.id("samples"),
+            r#type: strings.id(counted),
             unit: strings.id("count"),
         },
         ValueType {
             r#type: strings.id(metric),
-            unit: strings.id("nanoseconds"),
+            unit: strings.id(unit),
         },
     ];
     let thread_key = strings.id("thread");
@@ -203,6 +210,15 @@ pub fn build(profile: &Profile, options: &RenderOptions) -> PprofProfile {
     let mut location_ids: HashMap<(u64, u32), u64> = HashMap::new();
     let mut samples = Vec::new();
     for w in &profile.weights {
+        let value = options.metric.of(w);
+        let count = match options.metric {
+            Metric::Wall | Metric::Cpu => w.samples,
+            Metric::Alloc => w.alloc_count,
+            Metric::Peak | Metric::Leak => 0,
+        };
+        if count == 0 && value == 0 {
+            continue;
+        }
         let frames = profile.frames(w.stack);
         let mut location_id = Vec::with_capacity(frames.len());
         for &frame in frames.iter().rev() {
@@ -236,7 +252,7 @@ pub fn build(profile: &Profile, options: &RenderOptions) -> PprofProfile {
         }
         samples.push(Sample {
             location_id,
-            value: vec![signed(w.samples), signed(options.metric.of(w))],
+            value: vec![signed(count), signed(value)],
             label: vec![Label {
                 key: thread_key,
                 str: strings.id(&profile.thread_name(w.thread)),
@@ -259,9 +275,9 @@ pub fn build(profile: &Profile, options: &RenderOptions) -> PprofProfile {
     }];
     let period_type = Some(ValueType {
         r#type: strings.id(metric),
-        unit: strings.id("nanoseconds"),
+        unit: strings.id(unit),
     });
-    let period = if run.rate_hz == 0 {
+    let period = if run.rate_hz == 0 || options.metric.is_bytes() {
         0
     } else {
         1_000_000_000 / i64::from(run.rate_hz)
@@ -301,7 +317,6 @@ mod tests {
     use super::*;
     use crate::testing;
     use flate2::read::GzDecoder;
-    use fluoro_profile::Metric;
     use prost::Message;
     use std::io::Read;
 

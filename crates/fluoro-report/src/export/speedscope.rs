@@ -90,7 +90,7 @@ pub(crate) fn render(profile: &Profile, options: &RenderOptions) -> Result<Vec<u
         profiles.push(Sampled {
             kind: "sampled",
             name: profile.thread_name(thread as u32),
-            unit: "nanoseconds",
+            unit: options.metric.unit(),
             start_value: 0,
             end_value,
             samples,

@@ -64,6 +64,11 @@ impl CodeTable {
         }
     }
 
+    /// The address of `PyCode_Type`.
+    pub fn code_type(&self) -> usize {
+        self.code_type
+    }
+
     /// Starts a tick: code objects are checked again, since one may have been freed and its
     /// memory reused since the last.
     pub fn next_tick(&mut self) {

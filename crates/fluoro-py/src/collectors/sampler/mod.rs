@@ -7,13 +7,15 @@
 
 mod codes;
 mod gil_walker;
-mod layouts;
+pub mod layouts;
 pub mod os;
 mod recorder;
 mod walker;
 
+pub use codes::CodeTable;
 pub use recorder::Recorder;
 
+use super::alloc::Drain;
 use pyo3::prelude::*;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -55,6 +57,15 @@ impl StackSource {
         }
     }
 
+    /// What the allocation hook needs to read the allocating thread's stack: only the
+    /// memory reader knows the interpreter's layout.
+    pub fn frame_reader(&self) -> Option<super::alloc::FrameReader> {
+        match self {
+            StackSource::Memory(w) => Some(w.frame_reader()),
+            StackSource::Gil(_) => None,
+        }
+    }
+
     /// `memory-reader` or `gil`, as the profile's header records it.
     pub fn name(&self) -> &'static str {
         match self {
@@ -71,16 +82,25 @@ pub struct Sampler {
 }
 
 impl Sampler {
-    /// Starts sampling at `rate_hz` into `recorder`.
-    pub fn start(source: StackSource, mut recorder: Recorder, rate_hz: u32) -> Sampler {
+    /// Starts sampling at `rate_hz` into `recorder`, draining the allocation hook's records
+    /// too when given a [`Drain`]. A rate of 0 samples no stacks (memory only).
+    pub fn start(
+        source: StackSource,
+        mut recorder: Recorder,
+        rate_hz: u32,
+        drain: Option<Drain>,
+    ) -> Sampler {
         let stop = Arc::new(AtomicBool::new(false));
         let flag = Arc::clone(&stop);
-        let interval = Duration::from_nanos(1_000_000_000 / u64::from(rate_hz.max(1)));
+        let sample = rate_hz > 0;
+        // Without stack samples, the thread still ticks to drain memory records.
+        let tick_hz = if sample { rate_hz } else { 100 };
+        let interval = Duration::from_nanos(1_000_000_000 / u64::from(tick_hz));
         let handle = std::thread::Builder::new()
             .name("fluoro-sampler".into())
             .spawn(move || {
                 os::block_signals();
-                run(source, &mut recorder, interval, &flag);
+                run(source, drain, &mut recorder, interval, sample, &flag);
                 recorder
             })
             .ok();
@@ -101,14 +121,31 @@ impl Sampler {
 /// for, and only while some thread is unnamed).
 const NAMING_EVERY: Duration = Duration::from_millis(250);
 
-fn run(mut source: StackSource, recorder: &mut Recorder, interval: Duration, stop: &AtomicBool) {
+/// With the allocation hook recording everything, the ring is drained at least this often
+/// between ticks, so that the target rarely waits for room.
+const DRAIN_EVERY: Duration = Duration::from_millis(2);
+
+fn run(
+    mut source: StackSource,
+    mut drain: Option<Drain>,
+    recorder: &mut Recorder,
+    interval: Duration,
+    sample: bool,
+    stop: &AtomicBool,
+) {
     let mut stacks: Vec<ThreadStack> = Vec::new();
     let mut next = Instant::now() + interval;
     let mut last_naming = Instant::now();
     while !stop.load(Ordering::SeqCst) {
         let now = Instant::now();
         if now < next {
-            std::thread::park_timeout(next - now);
+            match (&mut drain, &mut source) {
+                (Some(d), StackSource::Memory(w)) if d.frequent => {
+                    std::thread::park_timeout((next - now).min(DRAIN_EVERY));
+                    d.tick(&mut w.codes, recorder, Instant::now());
+                }
+                _ => std::thread::park_timeout(next - now),
+            }
             continue;
         }
         // Ticks missed while the machine was busy are skipped, not caught up: the next
@@ -119,26 +156,42 @@ fn run(mut source: StackSource, recorder: &mut Recorder, interval: Duration, sto
             next + interval
         };
         let gil = match &mut source {
-            StackSource::Memory(w) => {
+            StackSource::Memory(w) if sample => {
                 w.threads(&mut stacks);
                 w.gil_holder()
             }
-            StackSource::Gil(w) => {
+            StackSource::Gil(w) if sample => {
                 w.threads(&mut stacks);
                 None
             }
+            StackSource::Memory(w) => {
+                w.codes.next_tick();
+                None
+            }
+            StackSource::Gil(_) => None,
         };
+        let now = Instant::now();
+        if let (Some(d), StackSource::Memory(w)) = (&mut drain, &mut source) {
+            d.tick(&mut w.codes, recorder, now);
+        }
         let codes = match &mut source {
             StackSource::Memory(w) => w.codes.take_fresh(),
             StackSource::Gil(w) => w.take_fresh(),
         };
         recorder.add_codes(codes);
-        let now = Instant::now();
-        recorder.record(now, &stacks, gil, interval);
+        if sample {
+            recorder.record(now, &stacks, gil, interval);
+        } else {
+            recorder.flush_if_due(now);
+        }
         if now.saturating_duration_since(last_naming) >= NAMING_EVERY {
             last_naming = now;
             name_threads(recorder, stop);
         }
+    }
+    // The hook was removed before the stop was asked for: this drain gets its last records.
+    if let (Some(d), StackSource::Memory(w)) = (&mut drain, &mut source) {
+        d.tick(&mut w.codes, recorder, Instant::now());
     }
     let codes = match &mut source {
         StackSource::Memory(w) => w.codes.take_fresh(),
@@ -161,6 +214,8 @@ fn name_threads(recorder: &mut Recorder, stop: &AtomicBool) {
     }
     // The session stops this thread from an atexit handler, before the interpreter
     // finalizes, and releases the GIL while it waits: attaching here cannot outlive it.
-    let names = Python::attach(|py| super::names::thread_names(py, &unnamed));
+    // What Python allocates for the lookup is fluoro's, not the target's.
+    let names =
+        super::alloc::paused(|| Python::attach(|py| super::names::thread_names(py, &unnamed)));
     recorder.set_names(names);
 }

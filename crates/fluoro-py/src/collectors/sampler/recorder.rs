@@ -5,7 +5,7 @@
 use super::os;
 use super::walker::ThreadStack;
 use fluoro_profile::{
-    Chunk, CodeId, CodeInfo, End, ExactStats, Meta, ProfileWriter, Sample, StackInterner,
+    Chunk, CodeId, CodeInfo, End, ExactStats, Meta, ProfileWriter, Sample, StackId, StackInterner,
     ThreadIdx, ThreadInfo, FLAG_ACTIVE, FLAG_GIL,
 };
 use std::collections::HashMap;
@@ -40,6 +40,10 @@ pub struct Recorder {
     fresh_threads: Vec<(ThreadIdx, ThreadInfo)>,
     fresh_codes: Vec<(CodeId, CodeInfo)>,
     pending: Vec<Sample>,
+    /// Memory records, in the order they happened (allocations, marks, collections).
+    pending_memory: Vec<Chunk>,
+    /// The stack standing for allocations made with no Python frame to blame.
+    native_stack: Option<StackId>,
     last_flush: Instant,
     frames: Vec<fluoro_profile::Frame>,
     pub samples: u64,
@@ -66,6 +70,8 @@ impl Recorder {
             fresh_threads: Vec::new(),
             fresh_codes: Vec::new(),
             pending: Vec::new(),
+            pending_memory: Vec::new(),
+            native_stack: None,
             last_flush: now,
             frames: Vec::new(),
             samples: 0,
@@ -123,6 +129,11 @@ impl Recorder {
             });
             self.samples += 1;
         }
+        self.flush_if_due(now);
+    }
+
+    /// Flushes when the last flush is old enough.
+    pub fn flush_if_due(&mut self, now: Instant) {
         if now.saturating_duration_since(self.last_flush) >= FLUSH_EVERY {
             self.flush();
         }
@@ -160,6 +171,65 @@ impl Recorder {
             })
     }
 
+    /// Nanoseconds from the session's start to `now`.
+    pub fn elapsed_ns(&self, now: Instant) -> u64 {
+        now.saturating_duration_since(self.start).as_nanos() as u64
+    }
+
+    /// A time measured by [`crate::collectors::alloc::clock_ns`], as nanoseconds since the
+    /// session started.
+    pub fn session_ns(&self, clock_ns: u64) -> u64 {
+        clock_ns.saturating_sub(crate::collectors::alloc::clock_ns(self.start))
+    }
+
+    /// The index of the thread with this thread state, added on first sight.
+    pub fn thread_for(&mut self, tstate: usize, ident: u64) -> ThreadIdx {
+        if let Some(slot) = self.slots.get(&(tstate, ident)) {
+            return slot.idx;
+        }
+        let now = Instant::now();
+        let stack = ThreadStack {
+            tstate,
+            ident,
+            native_id: 0,
+            frames: Vec::new(),
+            torn: false,
+        };
+        self.slot(&stack, now, Duration::ZERO, None).idx
+    }
+
+    /// The id of a stack given outermost frame first; an empty stack gets a stand-in frame
+    /// (`<no Python frame>`), so that every recorded stack has a frame to show.
+    pub fn intern(&mut self, frames: &[fluoro_profile::Frame]) -> StackId {
+        if frames.is_empty() {
+            if let Some(id) = self.native_stack {
+                return id;
+            }
+            let code = CodeId::MAX;
+            self.fresh_codes.push((
+                code,
+                CodeInfo {
+                    filename: "<native>".into(),
+                    name: "<no Python frame>".into(),
+                    qualname: "<no Python frame>".into(),
+                    firstlineno: 0,
+                    lines: Vec::new(),
+                },
+            ));
+            let id = self
+                .stacks
+                .intern(std::iter::once(fluoro_profile::Frame { code, offset: 0 }));
+            self.native_stack = Some(id);
+            return id;
+        }
+        self.stacks.intern(frames.iter().copied())
+    }
+
+    /// Queues a memory chunk; it goes out with the next flush, after the definitions.
+    pub fn push_memory(&mut self, chunk: Chunk) {
+        self.pending_memory.push(chunk);
+    }
+
     /// Writes everything buffered, definitions before the samples that use them.
     pub fn flush(&mut self) {
         self.last_flush = Instant::now();
@@ -176,6 +246,7 @@ impl Recorder {
         if !self.pending.is_empty() {
             chunks.push(Chunk::Samples(std::mem::take(&mut self.pending)));
         }
+        chunks.append(&mut self.pending_memory);
         for chunk in chunks {
             self.write(&chunk);
         }
@@ -224,7 +295,15 @@ impl Recorder {
     }
 
     /// Writes the exact statistics (if any) and the end record.
-    pub fn finish(mut self, exact: Option<ExactStats>, mut end: End) -> Result<(), String> {
+    pub fn finish(
+        mut self,
+        exact: Option<ExactStats>,
+        memory: Option<fluoro_profile::MemorySettings>,
+        mut end: End,
+    ) -> Result<(), String> {
+        if let Some(memory) = memory {
+            self.pending_memory.push(Chunk::Memory(memory));
+        }
         self.flush();
         if let Some(exact) = exact {
             self.write(&Chunk::Exact(exact));

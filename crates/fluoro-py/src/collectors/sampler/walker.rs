@@ -94,6 +94,15 @@ impl Walker {
         }
     }
 
+    /// What the allocation hook needs to read its own thread's stack the way this walker
+    /// reads others'.
+    pub fn frame_reader(&self) -> crate::collectors::alloc::FrameReader {
+        crate::collectors::alloc::FrameReader {
+            layout: self.layout,
+            code_type: self.codes.code_type(),
+        }
+    }
+
     /// The thread state holding the GIL, if any.
     pub fn gil_holder(&self) -> Option<usize> {
         let gil = match self.gil {

@@ -1,0 +1,72 @@
+"""Overhead of fluoro's memory tracking and of the memory profilers it is measured against:
+wall time of each program profiled / bare.
+
+    python benches/memory_overhead.py [--quick] [--rounds 5] [--programs allocs,calls,...]
+                                      [--tools fluoro,fluoro-all,tracemalloc,memray,scalene]
+                                      [--json FILE] [--no-install]
+
+`fluoro-100` is `fluoro run` as users get it: CPU samples at 100 Hz, allocations sampled by bytes
+(every 64 KiB on average) and every collection timed; `fluoro-all` records every allocation
+(`--memory=all`); `fluoro-cpu` is `--cpu-only`, for reference. The peers: tracemalloc with one
+frame (`python -X tracemalloc=1`), `memray run` (Python frames, no native ones), and Scalene
+with its memory profiling on. The programs, rounds and the table are those of
+benches/cpu_overhead.py, whose machinery this reuses.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+import bench_env
+import cpu_overhead
+from bench_env import BENCH_ENV, Program, bin_in, python_in
+
+TOOLS = ["fluoro", "fluoro-all", "fluoro-cpu", "tracemalloc", "memray", "scalene"]
+DEFAULT_PROGRAMS = "allocs,calls,loops,nbody,richards,json_dumps,deltablue,raytrace"
+
+bench_env.PEERS.setdefault("memray", "memray")
+
+
+def tool_command(tool: str, program: Program, scratch: Path) -> list[str]:
+    python = str(python_in(BENCH_ENV))
+    target = [str(program.script), *program.args]
+    profile = str(scratch / "profile.fluoro")
+    fluoro = [str(bin_in(BENCH_ENV, "fluoro")), "run", "-q", "-o", profile]
+    if tool == "bare":
+        return [python, *target]
+    if tool.removeprefix("fluoro-").isdigit():
+        return [*fluoro, "--rate", tool.removeprefix("fluoro-"), *target]
+    if tool == "fluoro-all":
+        return [*fluoro, "--memory=all", *target]
+    if tool == "fluoro-cpu":
+        return [*fluoro, "--cpu-only", *target]
+    if tool == "tracemalloc":
+        return [python, "-X", "tracemalloc=1", *target]
+    if tool == "memray":
+        out = scratch / "memray.bin"
+        out.unlink(missing_ok=True)
+        memray = str(bin_in(BENCH_ENV, "memray"))
+        return [memray, "run", "-q", "-f", "-o", str(out), *target]
+    if tool == "scalene":
+        extra = ["---", *program.args] if program.args else []
+        scalene = str(bin_in(BENCH_ENV, "scalene"))
+        return [scalene, "run", "-o", os.devnull, str(program.script), *extra]
+    raise ValueError(f"unknown tool {tool}")
+
+
+def main(argv: list[str]) -> int:
+    cpu_overhead.tool_command = tool_command
+    cpu_overhead.ALL_TOOLS = TOOLS
+    if "--rates" not in argv:
+        argv = [*argv, "--rates", "100"]
+    if "--tools" not in argv:
+        argv = [*argv, "--tools", ",".join(TOOLS)]
+    if "--programs" not in argv and "--quick" not in argv:
+        argv = [*argv, "--programs", DEFAULT_PROGRAMS]
+    return cpu_overhead.main(argv)
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

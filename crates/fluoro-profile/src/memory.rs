@@ -1,0 +1,504 @@
+//! Memory records — sampled or complete allocations, garbage collections, RSS and snapshot
+//! marks — and the replay that turns them into allocation sites, the peak, what was left at the
+//! end, a heap timeline and snapshot diffs.
+//!
+//! Sampled allocations are weighted so that sums are unbiased: with a mean sampling interval of
+//! `T` bytes, an allocation of `s` bytes is sampled with probability `p = 1 - exp(-s/T)` and
+//! stands for `s/p` bytes and `1/p` allocations.
+
+use crate::model::{StackId, ThreadIdx, ROOT};
+use serde::{Deserialize, Serialize};
+use std::collections::HashMap;
+
+/// Whether every allocation was recorded or a sample by bytes.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub enum AllocMode {
+    #[default]
+    Sampled,
+    All,
+}
+
+impl AllocMode {
+    pub fn name(self) -> &'static str {
+        match self {
+            AllocMode::Sampled => "sampled",
+            AllocMode::All => "all",
+        }
+    }
+}
+
+/// How allocations were recorded; written when tracking starts and again, with its counters,
+/// when it stops (the last one read wins).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MemorySettings {
+    pub mode: AllocMode,
+    /// Mean sampling interval in bytes; 0 when every allocation was recorded.
+    pub mean_bytes: u64,
+    /// Events dropped because the hook's buffer stayed full (they are not in the figures).
+    pub lost_events: u64,
+    /// Sampled allocations whose frees could not be followed (the address table was full).
+    pub untracked: u64,
+    /// Whether tracking stopped normally (false while running or when the target was killed).
+    pub stopped: bool,
+}
+
+impl MemorySettings {
+    /// Estimated (bytes, count) an allocation of `size` bytes stands for.
+    pub fn weight(&self, size: u64) -> (f64, f64) {
+        if self.mean_bytes == 0 || self.mode == AllocMode::All {
+            return (size as f64, 1.0);
+        }
+        let p = -(-(size.max(1) as f64) / self.mean_bytes as f64).exp_m1();
+        (size as f64 / p, 1.0 / p)
+    }
+}
+
+/// One allocator event, in the order the interpreter made them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AllocEvent {
+    /// A recorded allocation (sampled, or every one) and the stack that made it.
+    Alloc {
+        thread: ThreadIdx,
+        addr: u64,
+        size: u64,
+        stack: StackId,
+    },
+    /// A recorded allocation at `addr` was freed (frees of unrecorded addresses are ignored).
+    Free { addr: u64 },
+}
+
+/// Events drained from the hook together, at `time_ns` since the session started.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AllocBatch {
+    pub time_ns: u64,
+    pub events: Vec<AllocEvent>,
+}
+
+/// One garbage collection.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct GcEvent {
+    /// The thread whose allocation triggered it, and that thread's stack then ([`ROOT`] when
+    /// it had no Python frame).
+    pub thread: ThreadIdx,
+    pub stack: StackId,
+    pub start_ns: u64,
+    pub duration_ns: u64,
+    pub generation: u8,
+    pub collected: u64,
+    pub uncollectable: u64,
+}
+
+/// A point on the run's timeline that is not an allocation.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Mark {
+    /// The process's resident set size.
+    Rss { time_ns: u64, rss_bytes: u64 },
+    /// `fluoro.snapshot(label)` was called here (after every allocation event before it).
+    Snapshot(SnapshotMark),
+}
+
+/// What a snapshot saw besides allocations.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SnapshotMark {
+    pub time_ns: u64,
+    pub label: String,
+    /// Live objects the cycle collector tracks, by type name.
+    pub types: Vec<(String, u64)>,
+    /// Collections so far, per generation.
+    pub gc_collections: [u64; 3],
+    /// Objects collected so far, per generation.
+    pub gc_collected: [u64; 3],
+    pub rss_bytes: u64,
+}
+
+/// Estimated bytes and allocations of one (thread, stack).
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct SiteBytes {
+    pub thread: ThreadIdx,
+    pub stack: StackId,
+    pub bytes: u64,
+    pub count: u64,
+}
+
+/// The heap (estimated from what was recorded) and RSS at one time.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct HeapPoint {
+    pub time_ns: u64,
+    pub heap_bytes: u64,
+}
+
+/// Allocations of sizes in `(upper/2, upper]`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct SizeClass {
+    pub upper: u64,
+    pub count: u64,
+    pub bytes: u64,
+}
+
+/// A snapshot with what was live at it.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Snapshot {
+    pub mark: SnapshotMark,
+    pub heap_bytes: u64,
+    pub live: Vec<SiteBytes>,
+}
+
+/// Everything the memory records of a run add up to.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct MemoryProfile {
+    pub settings: MemorySettings,
+    /// Whether any allocation was recorded.
+    pub tracked: bool,
+    pub allocated_bytes: u64,
+    pub allocated_count: u64,
+    /// Allocated bytes per (thread, stack).
+    pub allocated: Vec<SiteBytes>,
+    /// The highest the recorded heap went, when, and what was live then.
+    pub peak_bytes: u64,
+    pub peak_time_ns: u64,
+    pub at_peak: Vec<SiteBytes>,
+    /// Still allocated when tracking stopped: the leak candidates.
+    pub live_end_bytes: u64,
+    pub at_end: Vec<SiteBytes>,
+    pub heap: Vec<HeapPoint>,
+    /// `(time_ns, rss_bytes)`.
+    pub rss: Vec<(u64, u64)>,
+    pub size_classes: Vec<SizeClass>,
+    pub gc: Vec<GcEvent>,
+    pub snapshots: Vec<Snapshot>,
+}
+
+#[derive(Clone, Copy)]
+struct Live {
+    thread: ThreadIdx,
+    stack: StackId,
+    bytes: f64,
+    count: f64,
+}
+
+/// Replays memory records in stream order. Feed it every memory chunk, then [`finish`]; the
+/// peak's sites need a second pass over the allocations ([`Replay::peak_pass`]).
+///
+/// [`finish`]: Replay::finish
+#[derive(Default)]
+pub struct Replay {
+    settings: MemorySettings,
+    live: HashMap<u64, Live>,
+    heap: f64,
+    events: u64,
+    allocated: HashMap<(ThreadIdx, StackId), (f64, f64)>,
+    size_classes: HashMap<u32, (f64, f64)>,
+    peak: f64,
+    /// Events replayed when the peak was reached.
+    peak_events: u64,
+    peak_time_ns: u64,
+    heap_points: Vec<HeapPoint>,
+    rss: Vec<(u64, u64)>,
+    gc: Vec<GcEvent>,
+    snapshots: Vec<Snapshot>,
+}
+
+impl Replay {
+    pub fn new() -> Replay {
+        Replay::default()
+    }
+
+    pub fn settings(&mut self, settings: MemorySettings) {
+        self.settings = settings;
+    }
+
+    pub fn batch(&mut self, batch: &AllocBatch) {
+        for event in &batch.events {
+            self.event(event);
+            if self.heap > self.peak {
+                self.peak = self.heap;
+                self.peak_events = self.events;
+                self.peak_time_ns = batch.time_ns;
+            }
+        }
+        self.heap_points.push(HeapPoint {
+            time_ns: batch.time_ns,
+            heap_bytes: self.heap.max(0.0).round() as u64,
+        });
+    }
+
+    fn event(&mut self, event: &AllocEvent) {
+        self.events += 1;
+        match *event {
+            AllocEvent::Alloc {
+                thread,
+                addr,
+                size,
+                stack,
+            } => {
+                let (bytes, count) = self.settings.weight(size);
+                let site = self.allocated.entry((thread, stack)).or_default();
+                site.0 += bytes;
+                site.1 += count;
+                let class = self.size_classes.entry(size_class(size)).or_default();
+                class.0 += bytes;
+                class.1 += count;
+                self.heap += bytes;
+                let old = self.live.insert(
+                    addr,
+                    Live {
+                        thread,
+                        stack,
+                        bytes,
+                        count,
+                    },
+                );
+                // An address reused without its free recorded: the old block is gone.
+                if let Some(old) = old {
+                    self.heap -= old.bytes;
+                }
+            }
+            AllocEvent::Free { addr } => {
+                if let Some(old) = self.live.remove(&addr) {
+                    self.heap -= old.bytes;
+                }
+            }
+        }
+    }
+
+    pub fn gc(&mut self, events: &[GcEvent]) {
+        self.gc.extend_from_slice(events);
+    }
+
+    pub fn mark(&mut self, mark: &Mark) {
+        match mark {
+            Mark::Rss { time_ns, rss_bytes } => self.rss.push((*time_ns, *rss_bytes)),
+            Mark::Snapshot(mark) => self.snapshots.push(Snapshot {
+                mark: mark.clone(),
+                heap_bytes: self.heap.max(0.0).round() as u64,
+                live: group(&self.live),
+            }),
+        }
+    }
+
+    /// Events to replay, in a fresh [`Replay`], to stand at the peak.
+    pub fn peak_events(&self) -> u64 {
+        self.peak_events
+    }
+
+    /// Replays allocation batches from the start until the peak; returns what was live then.
+    /// `batches` must yield the same batches, in the same order, as the first pass.
+    pub fn peak_pass<B: std::borrow::Borrow<AllocBatch>>(
+        settings: &MemorySettings,
+        peak_events: u64,
+        batches: impl IntoIterator<Item = B>,
+    ) -> Vec<SiteBytes> {
+        let mut replay = Replay {
+            settings: settings.clone(),
+            ..Replay::default()
+        };
+        'outer: for batch in batches {
+            for event in &batch.borrow().events {
+                if replay.events >= peak_events {
+                    break 'outer;
+                }
+                replay.event(event);
+            }
+        }
+        group(&replay.live)
+    }
+
+    /// The totals, with `at_peak` empty (fill it from [`Replay::peak_pass`]).
+    pub fn finish(self) -> MemoryProfile {
+        let mut allocated: Vec<SiteBytes> = self
+            .allocated
+            .iter()
+            .map(|(&(thread, stack), &(bytes, count))| SiteBytes {
+                thread,
+                stack,
+                bytes: bytes.round() as u64,
+                count: count.round() as u64,
+            })
+            .collect();
+        allocated.sort_by(|a, b| b.bytes.cmp(&a.bytes).then(a.stack.cmp(&b.stack)));
+        let mut size_classes: Vec<SizeClass> = self
+            .size_classes
+            .iter()
+            .map(|(&class, &(bytes, count))| SizeClass {
+                upper: 1u64 << class,
+                count: count.round() as u64,
+                bytes: bytes.round() as u64,
+            })
+            .collect();
+        size_classes.sort_by_key(|c| c.upper);
+        let at_end = group(&self.live);
+        MemoryProfile {
+            tracked: self.events > 0,
+            allocated_bytes: allocated.iter().map(|s| s.bytes).sum(),
+            allocated_count: allocated.iter().map(|s| s.count).sum(),
+            allocated,
+            peak_bytes: self.peak.max(0.0).round() as u64,
+            peak_time_ns: self.peak_time_ns,
+            at_peak: Vec::new(),
+            live_end_bytes: at_end.iter().map(|s| s.bytes).sum(),
+            at_end,
+            heap: self.heap_points,
+            rss: self.rss,
+            size_classes,
+            gc: self.gc,
+            snapshots: self.snapshots,
+            settings: self.settings,
+        }
+    }
+}
+
+/// `log2` of the smallest power of two at or above `size`.
+fn size_class(size: u64) -> u32 {
+    if size <= 1 {
+        0
+    } else {
+        64 - (size - 1).leading_zeros()
+    }
+}
+
+/// Live blocks summed per (thread, stack), largest first.
+fn group(live: &HashMap<u64, Live>) -> Vec<SiteBytes> {
+    let mut sums: HashMap<(ThreadIdx, StackId), (f64, f64)> = HashMap::new();
+    for l in live.values() {
+        let s = sums.entry((l.thread, l.stack)).or_default();
+        s.0 += l.bytes;
+        s.1 += l.count;
+    }
+    let mut out: Vec<SiteBytes> = sums
+        .into_iter()
+        .map(|((thread, stack), (bytes, count))| SiteBytes {
+            thread,
+            stack,
+            bytes: bytes.round() as u64,
+            count: count.round() as u64,
+        })
+        .filter(|s| s.bytes > 0)
+        .collect();
+    out.sort_by(|a, b| b.bytes.cmp(&a.bytes).then(a.stack.cmp(&b.stack)));
+    out
+}
+
+impl GcEvent {
+    /// Whether the collection's trigger stack is known.
+    pub fn has_stack(&self) -> bool {
+        self.stack != ROOT
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn alloc(addr: u64, size: u64, stack: StackId) -> AllocEvent {
+        AllocEvent::Alloc {
+            thread: 0,
+            addr,
+            size,
+            stack,
+        }
+    }
+
+    fn run(settings: MemorySettings, batches: &[AllocBatch]) -> MemoryProfile {
+        let mut replay = Replay::new();
+        replay.settings(settings.clone());
+        for b in batches {
+            replay.batch(b);
+        }
+        let peak = replay.peak_events();
+        let mut profile = replay.finish();
+        profile.at_peak = Replay::peak_pass(&settings, peak, batches);
+        profile
+    }
+
+    fn all() -> MemorySettings {
+        MemorySettings {
+            mode: AllocMode::All,
+            ..MemorySettings::default()
+        }
+    }
+
+    #[test]
+    fn finds_the_peak_and_what_was_left() {
+        let batches = vec![
+            AllocBatch {
+                time_ns: 10,
+                events: vec![alloc(1, 100, 1), alloc(2, 1000, 2)],
+            },
+            AllocBatch {
+                time_ns: 20,
+                events: vec![
+                    AllocEvent::Free { addr: 2 },
+                    alloc(3, 50, 1),
+                    AllocEvent::Free { addr: 99 },
+                ],
+            },
+        ];
+        let p = run(all(), &batches);
+        assert_eq!(p.allocated_bytes, 1150);
+        assert_eq!(p.allocated_count, 3);
+        assert_eq!(p.peak_bytes, 1100);
+        assert_eq!(p.peak_time_ns, 10);
+        assert_eq!(p.at_peak.len(), 2);
+        assert_eq!(p.at_peak[0].stack, 2);
+        assert_eq!(p.live_end_bytes, 150);
+        assert_eq!(p.at_end.len(), 1);
+        assert_eq!((p.at_end[0].stack, p.at_end[0].count), (1, 2));
+        assert_eq!(
+            p.heap,
+            vec![
+                HeapPoint {
+                    time_ns: 10,
+                    heap_bytes: 1100
+                },
+                HeapPoint {
+                    time_ns: 20,
+                    heap_bytes: 150
+                }
+            ]
+        );
+        let classes: Vec<(u64, u64)> = p.size_classes.iter().map(|c| (c.upper, c.count)).collect();
+        assert_eq!(classes, vec![(64, 1), (128, 1), (1024, 1)]);
+    }
+
+    #[test]
+    fn snapshots_see_the_heap_at_their_place_in_the_stream() {
+        let mut replay = Replay::new();
+        replay.settings(all());
+        replay.batch(&AllocBatch {
+            time_ns: 1,
+            events: vec![alloc(1, 10, 1)],
+        });
+        replay.mark(&Mark::Snapshot(SnapshotMark {
+            label: "a".into(),
+            ..SnapshotMark::default()
+        }));
+        replay.batch(&AllocBatch {
+            time_ns: 2,
+            events: vec![alloc(2, 30, 2), AllocEvent::Free { addr: 1 }],
+        });
+        replay.mark(&Mark::Snapshot(SnapshotMark {
+            label: "b".into(),
+            ..SnapshotMark::default()
+        }));
+        let p = replay.finish();
+        assert_eq!(p.snapshots[0].heap_bytes, 10);
+        assert_eq!(p.snapshots[1].heap_bytes, 30);
+        assert_eq!(p.snapshots[1].live[0].stack, 2);
+    }
+
+    #[test]
+    fn sampled_weights_are_unbiased() {
+        let s = MemorySettings {
+            mode: AllocMode::Sampled,
+            mean_bytes: 1000,
+            ..MemorySettings::default()
+        };
+        // A huge allocation is always sampled and stands for itself.
+        let (bytes, count) = s.weight(1_000_000);
+        assert!((bytes - 1e6).abs() < 1.0 && (count - 1.0).abs() < 1e-9);
+        // A small one stands for about mean/size allocations of its size.
+        let (bytes, count) = s.weight(10);
+        assert!((bytes - 1005.0).abs() < 1.0, "{bytes}");
+        assert!((count - 100.5).abs() < 0.1, "{count}");
+    }
+}

@@ -1,0 +1,239 @@
+//! The sampler thread's side of the hook: turns the ring's raw records into allocation
+//! batches, collections and marks, with code objects resolved and stacks interned by the same
+//! tables as the CPU samples, so one stack id means one stack in both.
+
+use super::hook::{self, parse_header, ALLOC, FREE, GC_START, GC_STOP, MARK, STACK_HEAD};
+use crate::collectors::sampler::{CodeTable, Recorder};
+use fluoro_profile::{
+    AllocBatch, AllocEvent, Chunk, Frame, GcEvent, Mark, SnapshotMark, StackId, ThreadIdx,
+};
+use rustc_hash::FxHashMap;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+/// Snapshot marks waiting for the drain, by the index their ring record carries.
+static MARKS: Mutex<Vec<Option<SnapshotMark>>> = Mutex::new(Vec::new());
+
+/// Parks a snapshot's contents for the drain; returns the index to push in its record.
+pub fn park_mark(mark: SnapshotMark) -> u64 {
+    let mut marks = MARKS.lock().unwrap_or_else(|e| e.into_inner());
+    marks.push(Some(mark));
+    (marks.len() - 1) as u64
+}
+
+fn take_mark(index: u64) -> Option<SnapshotMark> {
+    let mut marks = MARKS.lock().unwrap_or_else(|e| e.into_inner());
+    marks.get_mut(index as usize).and_then(Option::take)
+}
+
+/// A fixed point all collectors measure time from, so that times taken on the target's
+/// threads and on the sampler's agree.
+pub fn clock_ns(at: Instant) -> u64 {
+    static BASE: std::sync::OnceLock<Instant> = std::sync::OnceLock::new();
+    let base = *BASE.get_or_init(Instant::now);
+    at.saturating_duration_since(base).as_nanos() as u64
+}
+
+/// How often the process's RSS is read.
+const RSS_EVERY: Duration = Duration::from_millis(20);
+/// Events buffered before they go to the file, between the recorder's own flushes.
+const BATCH_EVENTS: usize = 1 << 16;
+
+pub struct Drain {
+    /// Every allocation is recorded: drain between the sampler's ticks too.
+    pub frequent: bool,
+    words: Vec<u64>,
+    /// Thread index by thread state.
+    threads: FxHashMap<u64, ThreadIdx>,
+    /// Stack id by the hash the hook sent with its frames, for records that send only the hash.
+    stacks: FxHashMap<u64, StackId>,
+    events: Vec<AllocEvent>,
+    gc_open: Option<GcEvent>,
+    gc_done: Vec<GcEvent>,
+    frames: Vec<Frame>,
+    last_rss: Option<Instant>,
+    page_size: u64,
+}
+
+impl Drain {
+    pub fn new(frequent: bool) -> Drain {
+        Drain {
+            frequent,
+            words: Vec::new(),
+            threads: FxHashMap::default(),
+            stacks: FxHashMap::default(),
+            events: Vec::new(),
+            gc_open: None,
+            gc_done: Vec::new(),
+            frames: Vec::new(),
+            last_rss: None,
+            page_size: procfs::page_size(),
+        }
+    }
+
+    /// Moves everything the hook recorded since the last call into the profile.
+    pub fn tick(&mut self, codes: &mut CodeTable, recorder: &mut Recorder, now: Instant) {
+        let time_ns = recorder.elapsed_ns(now);
+        if self
+            .last_rss
+            .is_none_or(|t| now.duration_since(t) >= RSS_EVERY)
+        {
+            self.last_rss = Some(now);
+            if let Some(rss) = self.rss() {
+                recorder.push_memory(Chunk::Marks(vec![Mark::Rss {
+                    time_ns,
+                    rss_bytes: rss,
+                }]));
+            }
+        }
+        hook::shared_for(false).ring.drain(&mut self.words);
+        if self.words.is_empty() {
+            return;
+        }
+        let words = std::mem::take(&mut self.words);
+        let mut at = 0;
+        while at < words.len() {
+            let (kind, n, known) = parse_header(words[at]);
+            let Some(used) = self.record(kind, n, known, &words[at..], codes, recorder, time_ns)
+            else {
+                // A record cut short cannot happen with a consistent ring; stop reading
+                // rather than misread what follows.
+                break;
+            };
+            at += used;
+        }
+        self.words = words;
+        self.flush_batch(recorder, time_ns);
+        if !self.gc_done.is_empty() {
+            recorder.push_memory(Chunk::Gc(std::mem::take(&mut self.gc_done)));
+        }
+    }
+
+    /// Handles one record; returns how many words it used.
+    #[allow(clippy::too_many_arguments)]
+    fn record(
+        &mut self,
+        kind: u64,
+        n: usize,
+        known: bool,
+        w: &[u64],
+        codes: &mut CodeTable,
+        recorder: &mut Recorder,
+        time_ns: u64,
+    ) -> Option<usize> {
+        match kind {
+            ALLOC => {
+                let used = STACK_HEAD + if known { 0 } else { 2 * n };
+                let w = w.get(..used)?;
+                let (thread, stack) = self.stack(w, known, codes, recorder);
+                self.events.push(AllocEvent::Alloc {
+                    thread,
+                    addr: w[3],
+                    size: w[4],
+                    stack,
+                });
+                if self.events.len() >= BATCH_EVENTS {
+                    self.flush_batch(recorder, time_ns);
+                    recorder.flush();
+                }
+                Some(used)
+            }
+            FREE => {
+                self.events.push(AllocEvent::Free { addr: *w.get(1)? });
+                Some(2)
+            }
+            GC_START => {
+                let used = STACK_HEAD + if known { 0 } else { 2 * n };
+                let w = w.get(..used)?;
+                let (thread, stack) = self.stack(w, known, codes, recorder);
+                let start_ns = recorder.session_ns(w[3]);
+                self.gc_open = Some(GcEvent {
+                    thread,
+                    stack,
+                    start_ns,
+                    duration_ns: 0,
+                    generation: w[4] as u8,
+                    collected: 0,
+                    uncollectable: 0,
+                });
+                Some(used)
+            }
+            GC_STOP => {
+                let w = w.get(..6)?;
+                if let Some(mut gc) = self.gc_open.take() {
+                    gc.duration_ns = w[3];
+                    gc.collected = w[4];
+                    gc.uncollectable = w[5];
+                    self.gc_done.push(gc);
+                }
+                Some(6)
+            }
+            MARK => {
+                let w = w.get(..4)?;
+                if let Some(mut mark) = take_mark(w[3]) {
+                    // Everything before the mark goes out before it.
+                    self.flush_batch(recorder, time_ns);
+                    mark.time_ns = recorder.session_ns(mark.time_ns);
+                    recorder.push_memory(Chunk::Marks(vec![Mark::Snapshot(mark)]));
+                }
+                Some(4)
+            }
+            _ => None,
+        }
+    }
+
+    fn flush_batch(&mut self, recorder: &mut Recorder, time_ns: u64) {
+        if !self.events.is_empty() {
+            recorder.push_memory(Chunk::Allocs(AllocBatch {
+                time_ns,
+                events: std::mem::take(&mut self.events),
+            }));
+        }
+    }
+
+    /// The thread index and stack id of a stack record (`w` is the whole record).
+    fn stack(
+        &mut self,
+        w: &[u64],
+        known: bool,
+        codes: &mut CodeTable,
+        recorder: &mut Recorder,
+    ) -> (ThreadIdx, StackId) {
+        let (tstate, ident, hash) = (w[1], w[2], w[5]);
+        let thread = match self.threads.get(&tstate) {
+            Some(&t) => t,
+            None => {
+                let t = recorder.thread_for(tstate as usize, ident);
+                self.threads.insert(tstate, t);
+                t
+            }
+        };
+        if let Some(&stack) = self.stacks.get(&hash) {
+            return (thread, stack);
+        }
+        if known {
+            // Its frames were in a record that was lost: nothing to name it by.
+            return (thread, recorder.intern(&[]));
+        }
+        self.frames.clear();
+        for pair in w[STACK_HEAD..].chunks_exact(2).rev() {
+            if let Some(code) = codes.resolve(pair[0] as usize) {
+                self.frames.push(Frame {
+                    code,
+                    offset: pair[1] as u32,
+                });
+            }
+        }
+        let stack = recorder.intern(&self.frames);
+        if hash != 0 {
+            self.stacks.insert(hash, stack);
+        }
+        (thread, stack)
+    }
+
+    fn rss(&self) -> Option<u64> {
+        let statm = std::fs::read_to_string("/proc/self/statm").ok()?;
+        let pages: u64 = statm.split_whitespace().nth(1)?.parse().ok()?;
+        Some(pages * self.page_size)
+    }
+}

@@ -1,0 +1,624 @@
+//! The allocator hook: wrappers around the RAW, MEM and OBJ domains installed with
+//! `PyMem_SetAllocator`, which decide cheaply whether an allocation is recorded and, when it
+//! is, push it with its Python stack into the [`Ring`]. Nothing here allocates.
+//!
+//! Sampling is by bytes: each thread counts down a byte budget drawn from an exponential
+//! distribution; the allocation that crosses zero is recorded (a Poisson process over the
+//! allocated bytes, so estimates from the samples are unbiased). Frees cost one load from the
+//! [`LiveSet`] filter unless the block was sampled.
+
+use super::frames::{FrameReader, MAX_FRAMES};
+use super::live::{self, LiveSet};
+use super::ring::Ring;
+use pyo3::ffi::{PyMemAllocatorDomain, PyMemAllocatorEx};
+use std::cell::{Cell, UnsafeCell};
+use std::ffi::c_void;
+use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, AtomicU8, Ordering};
+use std::sync::OnceLock;
+
+/// Record kinds, in the low byte of a record's first word; the frame count is in bits 8..24
+/// and [`KNOWN_STACK`] says the record carries only its stack's hash, the frames having gone
+/// with an earlier record.
+///
+/// Records with a stack (ALLOC, GC_START) are `[header, tstate, ident, field, field, hash,
+/// frames...]`, frames as (code object, offset) pairs, innermost first. FREE is `[header,
+/// addr]`; GC_STOP `[header, 0, 0, duration, collected, uncollectable]`; MARK `[header, 0, 0,
+/// index]`.
+pub const ALLOC: u64 = 1;
+pub const FREE: u64 = 2;
+pub const GC_START: u64 = 3;
+pub const GC_STOP: u64 = 4;
+pub const MARK: u64 = 5;
+pub const KNOWN_STACK: u64 = 1 << 24;
+/// Words of a stack record before its frames.
+pub const STACK_HEAD: usize = 6;
+
+pub fn header(kind: u64, frames: usize, known: bool) -> u64 {
+    kind | ((frames as u64) << 8) | if known { KNOWN_STACK } else { 0 }
+}
+
+pub fn parse_header(word: u64) -> (u64, usize, bool) {
+    (
+        word & 0xff,
+        ((word >> 8) & 0xffff) as usize,
+        word & KNOWN_STACK != 0,
+    )
+}
+
+const OFF: u8 = 0;
+const SAMPLED: u8 = 1;
+const ALL_MODE: u8 = 2;
+/// No allocator wrappers, but collections and marks are recorded.
+const EVENTS: u8 = 3;
+
+/// What the hook shares with the drain; made once and reused by every tracking session.
+pub struct Shared {
+    pub ring: Ring,
+    pub live: LiveSet,
+    pub untracked: AtomicU64,
+    /// Mean sampling interval in bytes, as f64 bits.
+    mean: AtomicU64,
+    rng: AtomicU64,
+    /// Changes at every start, so threads drop per-thread state from an earlier session.
+    generation: AtomicU64,
+    reader: OnceLock<FrameReader>,
+}
+
+static SHARED: OnceLock<Shared> = OnceLock::new();
+
+// What every allocation and free reads, in plain statics rather than behind the `OnceLock`.
+static MODE: AtomicU8 = AtomicU8::new(OFF);
+/// Bytes left before the next sample. One budget for all threads: MEM and OBJ allocations are
+/// made holding the GIL, one thread at a time, and a Poisson process over their interleaved
+/// bytes samples each thread's as fairly as one per thread would, without a thread-local
+/// lookup (slow in a dlopened library) on every allocation.
+static BUDGET: AtomicI64 = AtomicI64::new(0);
+/// Set while a MEM or OBJ allocator runs: pymalloc hands large blocks to the RAW domain, whose
+/// hook must not record the same block twice. Only the GIL holder sets it.
+static NESTED: AtomicBool = AtomicBool::new(false);
+
+/// Ring sizes in words: recording every allocation needs room for the bursts between drains.
+const RING_WORDS_ALL: usize = 1 << 22;
+const RING_WORDS_SAMPLED: usize = 1 << 18;
+
+/// The shared state, made by the first session (sized for its mode).
+pub fn shared_for(all: bool) -> &'static Shared {
+    SHARED.get_or_init(|| Shared {
+        ring: Ring::new(if all {
+            RING_WORDS_ALL
+        } else {
+            RING_WORDS_SAMPLED
+        }),
+        live: LiveSet::new(1 << 18),
+        untracked: AtomicU64::new(0),
+        mean: AtomicU64::new(0),
+        rng: AtomicU64::new(0x2545_F491_4F6C_DD1D),
+        generation: AtomicU64::new(0),
+        reader: OnceLock::new(),
+    })
+}
+
+fn shared() -> &'static Shared {
+    shared_for(false)
+}
+
+/// Stack hashes a thread remembers having sent in full (direct-mapped).
+const SENT_SLOTS: usize = 64;
+
+/// Per-thread state, touched only when something is recorded: one thread-local access then.
+struct ThreadState {
+    /// Set while fluoro's own code runs on this thread: its allocations are not the target's.
+    paused: Cell<bool>,
+    /// The session `sent` belongs to.
+    generation: Cell<u64>,
+    sent: UnsafeCell<[u64; SENT_SLOTS]>,
+    /// The stack being recorded.
+    frames: UnsafeCell<[u64; 2 * MAX_FRAMES]>,
+}
+
+thread_local! {
+    static THREAD: ThreadState = const {
+        ThreadState {
+            paused: Cell::new(false),
+            generation: Cell::new(0),
+            sent: UnsafeCell::new([0; SENT_SLOTS]),
+            frames: UnsafeCell::new([0; 2 * MAX_FRAMES]),
+        }
+    };
+}
+
+/// Runs `f` with this thread's allocations left out of the record (fluoro's own work).
+pub fn paused<T>(f: impl FnOnce() -> T) -> T {
+    let before = THREAD.with(|t| t.paused.replace(true));
+    let out = f();
+    THREAD.with(|t| t.paused.set(before));
+    out
+}
+
+/// The interpreter's allocators as they were before ours, per domain; our wrappers get a
+/// pointer to theirs as `ctx`.
+struct Originals(UnsafeCell<[PyMemAllocatorEx; 3]>);
+// SAFETY: written only by `install`/`uninstall`, with the GIL held and before our wrappers
+// are installed (or after they are removed); read-only while they are installed.
+unsafe impl Sync for Originals {}
+
+static ORIGINALS: Originals = Originals(UnsafeCell::new(
+    [PyMemAllocatorEx {
+        ctx: std::ptr::null_mut(),
+        malloc: None,
+        calloc: None,
+        realloc: None,
+        free: None,
+    }; 3],
+));
+
+const DOMAINS: [PyMemAllocatorDomain; 3] = [
+    PyMemAllocatorDomain::PYMEM_DOMAIN_RAW,
+    PyMemAllocatorDomain::PYMEM_DOMAIN_MEM,
+    PyMemAllocatorDomain::PYMEM_DOMAIN_OBJ,
+];
+
+/// Resets the shared state for a new session.
+fn begin(s: &Shared, reader: FrameReader, mean_bytes: u64) {
+    let _ = s.reader.set(reader);
+    // Leftovers of an earlier session (records pushed while it stopped) are dropped.
+    let mut scratch = Vec::new();
+    s.ring.drain(&mut scratch);
+    s.live.clear();
+    s.untracked.store(0, Ordering::Relaxed);
+    s.ring.lost.store(0, Ordering::Relaxed);
+    let mean = mean_bytes as f64;
+    s.mean.store(mean.to_bits(), Ordering::Relaxed);
+    BUDGET.store(next_exponential(s, mean), Ordering::Relaxed);
+    NESTED.store(false, Ordering::Relaxed);
+    s.generation.fetch_add(1, Ordering::Relaxed);
+}
+
+/// Records collections and marks only. Call with the GIL held, while not installed.
+pub fn install_events_only(reader: FrameReader) {
+    let s = shared_for(false);
+    begin(s, reader, 0);
+    MODE.store(EVENTS, Ordering::Release);
+}
+
+/// Starts recording: every allocation when `mean_bytes` is 0, else a sample by bytes.
+/// Call with the GIL held, while not installed.
+///
+/// A sample only needs the MEM and OBJ domains (every Python object and buffer comes through
+/// them, large blocks included); recording everything wraps RAW too, like tracemalloc.
+pub fn install(reader: FrameReader, mean_bytes: u64) {
+    let all = mean_bytes == 0;
+    let s = shared_for(all);
+    begin(s, reader, mean_bytes);
+    MODE.store(if all { ALL_MODE } else { SAMPLED }, Ordering::Release);
+    // SAFETY: the GIL is held, so no allocator call of the MEM/OBJ domains is in flight, and
+    // `ORIGINALS` is written before our wrappers (which read it) are installed. RAW calls
+    // made meanwhile by threads without the GIL use whichever allocator they read, both valid.
+    unsafe {
+        let originals = &mut *ORIGINALS.0.get();
+        for (i, &domain) in DOMAINS.iter().enumerate() {
+            pyo3::ffi::PyMem_GetAllocator(domain, &mut originals[i]);
+            let ctx = (&mut originals[i] as *mut PyMemAllocatorEx).cast();
+            let mut ours = match (i, all) {
+                (0, false) => continue,
+                (0, true) => PyMemAllocatorEx {
+                    ctx,
+                    malloc: Some(raw_malloc),
+                    calloc: Some(raw_calloc),
+                    realloc: Some(raw_realloc),
+                    free: Some(raw_free),
+                },
+                (_, false) => PyMemAllocatorEx {
+                    ctx,
+                    malloc: Some(malloc::<false>),
+                    calloc: Some(calloc::<false>),
+                    realloc: Some(realloc::<false>),
+                    free: Some(free::<false>),
+                },
+                (_, true) => PyMemAllocatorEx {
+                    ctx,
+                    malloc: Some(malloc::<true>),
+                    calloc: Some(calloc::<true>),
+                    realloc: Some(realloc::<true>),
+                    free: Some(free::<true>),
+                },
+            };
+            pyo3::ffi::PyMem_SetAllocator(domain, &mut ours);
+        }
+    }
+}
+
+/// Stops recording and puts the interpreter's allocators back. Call with the GIL held.
+pub fn uninstall() {
+    let mode = MODE.swap(OFF, Ordering::AcqRel);
+    if mode == EVENTS || mode == OFF {
+        return;
+    }
+    // SAFETY: the GIL is held; the originals saved by `install` are valid allocators. Our
+    // wrappers may still run for a moment on RAW calls without the GIL; they only read
+    // `ORIGINALS`, which is not written here.
+    unsafe {
+        let originals = &mut *ORIGINALS.0.get();
+        for (i, &domain) in DOMAINS.iter().enumerate() {
+            if i == 0 && mode != ALL_MODE {
+                continue;
+            }
+            let mut original = originals[i];
+            pyo3::ffi::PyMem_SetAllocator(domain, &mut original);
+        }
+    }
+}
+
+/// Records lost to a full ring, and sampled allocations whose frees could not be followed.
+pub fn counters() -> (u64, u64) {
+    let s = shared();
+    (
+        s.ring.lost.load(Ordering::Relaxed),
+        s.untracked.load(Ordering::Relaxed),
+    )
+}
+
+/// Whether the hook is recording.
+pub fn installed() -> bool {
+    MODE.load(Ordering::Acquire) != OFF
+}
+
+fn original(ctx: *mut c_void) -> &'static PyMemAllocatorEx {
+    // SAFETY: `ctx` is the pointer `install` gave PyMem_SetAllocator: an element of the
+    // static `ORIGINALS`, not written while wrappers are installed.
+    unsafe { &*(ctx as *const PyMemAllocatorEx) }
+}
+
+/// Calls a MEM or OBJ allocator; when RAW is wrapped too (`ALL`), flags the call so that the
+/// RAW blocks pymalloc takes for it are not recorded a second time.
+#[inline(always)]
+fn call<const ALL: bool, T>(f: impl FnOnce() -> T) -> T {
+    if !ALL {
+        return f();
+    }
+    NESTED.store(true, Ordering::Relaxed);
+    let out = f();
+    NESTED.store(false, Ordering::Relaxed);
+    out
+}
+
+// MEM and OBJ: called holding the GIL.
+extern "C" fn malloc<const ALL: bool>(ctx: *mut c_void, size: usize) -> *mut c_void {
+    let o = original(ctx);
+    let p = call::<ALL, _>(|| o.malloc.map_or(std::ptr::null_mut(), |f| f(o.ctx, size)));
+    if !p.is_null() {
+        on_alloc::<ALL>(p as u64, size as u64, true);
+    }
+    p
+}
+
+extern "C" fn calloc<const ALL: bool>(
+    ctx: *mut c_void,
+    nelem: usize,
+    elsize: usize,
+) -> *mut c_void {
+    let o = original(ctx);
+    let p = call::<ALL, _>(|| {
+        o.calloc
+            .map_or(std::ptr::null_mut(), |f| f(o.ctx, nelem, elsize))
+    });
+    if !p.is_null() {
+        on_alloc::<ALL>(p as u64, nelem.saturating_mul(elsize) as u64, true);
+    }
+    p
+}
+
+extern "C" fn realloc<const ALL: bool>(
+    ctx: *mut c_void,
+    ptr: *mut c_void,
+    size: usize,
+) -> *mut c_void {
+    let o = original(ctx);
+    if !ptr.is_null() {
+        on_free::<ALL>(ptr as u64);
+    }
+    let p = call::<ALL, _>(|| {
+        o.realloc
+            .map_or(std::ptr::null_mut(), |f| f(o.ctx, ptr, size))
+    });
+    if !p.is_null() {
+        on_alloc::<ALL>(p as u64, size as u64, true);
+    }
+    p
+}
+
+extern "C" fn free<const ALL: bool>(ctx: *mut c_void, ptr: *mut c_void) {
+    let o = original(ctx);
+    if !ptr.is_null() {
+        // Recorded before the block is released, so that its address cannot be handed to
+        // another thread and sampled before this free is in the ring.
+        on_free::<ALL>(ptr as u64);
+    }
+    if let Some(f) = o.free {
+        call::<ALL, _>(|| f(o.ctx, ptr));
+    }
+}
+
+/// Whether a RAW call comes from inside a MEM/OBJ allocator: the flag is up and this thread
+/// holds the GIL (a thread without it cannot be inside one).
+fn nested_raw() -> bool {
+    // SAFETY: PyGILState_Check only reads thread-local and runtime state; callable from any
+    // thread, with or without the GIL.
+    NESTED.load(Ordering::Relaxed) && unsafe { pyo3::ffi::PyGILState_Check() } != 0
+}
+
+// RAW (wrapped only when recording everything): may be called without the GIL.
+extern "C" fn raw_malloc(ctx: *mut c_void, size: usize) -> *mut c_void {
+    let o = original(ctx);
+    let p = o.malloc.map_or(std::ptr::null_mut(), |f| f(o.ctx, size));
+    if !p.is_null() && !nested_raw() {
+        on_alloc::<true>(p as u64, size as u64, false);
+    }
+    p
+}
+
+extern "C" fn raw_calloc(ctx: *mut c_void, nelem: usize, elsize: usize) -> *mut c_void {
+    let o = original(ctx);
+    let p = o
+        .calloc
+        .map_or(std::ptr::null_mut(), |f| f(o.ctx, nelem, elsize));
+    if !p.is_null() && !nested_raw() {
+        on_alloc::<true>(p as u64, nelem.saturating_mul(elsize) as u64, false);
+    }
+    p
+}
+
+extern "C" fn raw_realloc(ctx: *mut c_void, ptr: *mut c_void, size: usize) -> *mut c_void {
+    let o = original(ctx);
+    let outer = !nested_raw();
+    if !ptr.is_null() && outer {
+        on_free::<true>(ptr as u64);
+    }
+    let p = o
+        .realloc
+        .map_or(std::ptr::null_mut(), |f| f(o.ctx, ptr, size));
+    if !p.is_null() && outer {
+        on_alloc::<true>(p as u64, size as u64, false);
+    }
+    p
+}
+
+extern "C" fn raw_free(ctx: *mut c_void, ptr: *mut c_void) {
+    let o = original(ctx);
+    if !ptr.is_null() && !nested_raw() {
+        on_free::<true>(ptr as u64);
+    }
+    if let Some(f) = o.free {
+        f(o.ctx, ptr);
+    }
+}
+
+#[inline(always)]
+fn on_alloc<const ALL: bool>(addr: u64, size: u64, has_gil: bool) {
+    if ALL {
+        if MODE.load(Ordering::Relaxed) == ALL_MODE {
+            record_alloc(shared(), addr, size, has_gil);
+        }
+        return;
+    }
+    // The GIL serializes this read-modify-write (MEM and OBJ calls hold it).
+    let left = BUDGET.load(Ordering::Relaxed) - size as i64;
+    BUDGET.store(left, Ordering::Relaxed);
+    if left <= 0 {
+        sample(addr, size);
+    }
+}
+
+#[inline(always)]
+fn on_free<const ALL: bool>(addr: u64) {
+    if ALL {
+        // Every free goes out, fluoro's own included: a free of a block the record never saw
+        // allocated is ignored when the record is read.
+        if MODE.load(Ordering::Relaxed) == ALL_MODE {
+            let s = shared();
+            s.ring.lock();
+            s.ring
+                .push_parts(&[header(FREE, 0, false), addr], &[], true);
+            s.ring.unlock();
+        }
+    } else if live::may_contain(addr) {
+        let s = shared();
+        s.ring.lock();
+        if s.live.remove(addr) {
+            s.ring
+                .push_parts(&[header(FREE, 0, false), addr], &[], false);
+        }
+        s.ring.unlock();
+    }
+}
+
+/// The budget crossed zero: this allocation is sampled (unless it is fluoro's own), and a new
+/// budget is drawn from the end of it.
+#[cold]
+#[inline(never)]
+fn sample(addr: u64, size: u64) {
+    if MODE.load(Ordering::Relaxed) != SAMPLED {
+        return;
+    }
+    let s = shared();
+    let mean = f64::from_bits(s.mean.load(Ordering::Relaxed));
+    BUDGET.store(next_exponential(s, mean), Ordering::Relaxed);
+    record_alloc(s, addr, size, true);
+}
+
+/// An exponential draw of mean `mean` from a xorshift generator.
+fn next_exponential(s: &Shared, mean: f64) -> i64 {
+    let mut x = s.rng.load(Ordering::Relaxed);
+    x ^= x << 13;
+    x ^= x >> 7;
+    x ^= x << 17;
+    s.rng.store(x, Ordering::Relaxed);
+    let u = ((x >> 11) as f64 + 1.0) / (1u64 << 53) as f64;
+    (-u.ln() * mean).min(i64::MAX as f64 / 2.0) as i64 + 1
+}
+
+#[cold]
+#[inline(never)]
+fn record_alloc(s: &'static Shared, addr: u64, size: u64, has_gil: bool) {
+    THREAD.with(|t| {
+        if t.paused.get() {
+            return;
+        }
+        let stack = capture(s, t, has_gil);
+        let head = stack.head(ALLOC, [addr, size]);
+        let all = MODE.load(Ordering::Relaxed) == ALL_MODE;
+        s.ring.lock();
+        let kept = all || s.live.insert(addr);
+        if !kept {
+            s.untracked.fetch_add(1, Ordering::Relaxed);
+        }
+        let pushed = kept && push_stack_record(s, t, &head, &stack, all);
+        if kept && !pushed && !all {
+            s.live.remove(addr);
+        }
+        s.ring.unlock();
+    });
+}
+
+/// The calling thread's stack, captured into its `frames` buffer.
+struct Captured {
+    frames: usize,
+    hash: u64,
+    /// Sent in full before, in this session: the hash is enough.
+    known: bool,
+    tstate: u64,
+    ident: u64,
+}
+
+impl Captured {
+    const NONE: Captured = Captured {
+        frames: 0,
+        hash: 0,
+        known: false,
+        tstate: 0,
+        ident: 0,
+    };
+
+    fn head(&self, kind: u64, fields: [u64; 2]) -> [u64; STACK_HEAD] {
+        let frames = if self.known { 0 } else { self.frames };
+        [
+            header(kind, frames, self.known),
+            self.tstate,
+            self.ident,
+            fields[0],
+            fields[1],
+            self.hash,
+        ]
+    }
+}
+
+/// Pushes a stack record (ring lock held): its head, then its frames unless known.
+fn push_stack_record(
+    s: &'static Shared,
+    t: &ThreadState,
+    head: &[u64; STACK_HEAD],
+    stack: &Captured,
+    wait: bool,
+) -> bool {
+    // SAFETY: the buffers are this thread's own and nothing else refers to them while this
+    // runs (it is not reentrant: nothing here allocates).
+    let (frames, sent) = unsafe { (&*t.frames.get(), &mut *t.sent.get()) };
+    let body: &[u64] = if stack.known {
+        &[]
+    } else {
+        &frames[..2 * stack.frames]
+    };
+    let pushed = s.ring.push_parts(head, body, wait);
+    if pushed && !stack.known && stack.hash != 0 {
+        sent[stack.hash as usize % SENT_SLOTS] = stack.hash;
+    }
+    pushed
+}
+
+/// Captures the calling thread's stack into its `frames` buffer. No stack without the GIL.
+fn capture(s: &'static Shared, t: &ThreadState, has_gil: bool) -> Captured {
+    let Some(reader) = s.reader.get() else {
+        return Captured::NONE;
+    };
+    // SAFETY: with the GIL held, the unchecked current thread state is this thread's own
+    // (3.10/3.11 keep the GIL holder's; 3.12+ a thread-local). Without it, PyGILState_Check
+    // and PyGILState_GetThisThreadState only read thread-local and runtime state.
+    let tstate = unsafe {
+        if has_gil {
+            pyo3::ffi::compat::PyThreadState_GetUnchecked() as usize
+        } else if pyo3::ffi::PyGILState_Check() == 0 {
+            return Captured::NONE;
+        } else {
+            pyo3::ffi::PyGILState_GetThisThreadState() as usize
+        }
+    };
+    if tstate == 0 {
+        return Captured::NONE;
+    }
+    // SAFETY: the buffers are this thread's own and nothing else refers to them while this
+    // runs (it is not reentrant: nothing here allocates).
+    let (frames, sent) = unsafe { (&mut *t.frames.get(), &mut *t.sent.get()) };
+    // SAFETY: `tstate` is this thread's own thread state and the thread holds the GIL
+    // (checked above for RAW calls; MEM and OBJ calls require it).
+    let n = unsafe { reader.capture(tstate, frames) };
+    // SAFETY: the thread state is live (see above); `tstate_thread_id` is inside it.
+    let ident = unsafe {
+        std::ptr::read_unaligned((tstate + reader.layout.tstate_thread_id) as *const u64)
+    };
+    let generation = s.generation.load(Ordering::Relaxed);
+    if t.generation.replace(generation) != generation {
+        sent.fill(0);
+    }
+    let hash = stack_hash(&frames[..2 * n]);
+    Captured {
+        frames: n,
+        hash,
+        known: hash != 0 && sent[hash as usize % SENT_SLOTS] == hash,
+        tstate: tstate as u64,
+        ident,
+    }
+}
+
+/// A 64-bit hash of a stack's words, never 0 for a non-empty stack (0 means no stack).
+fn stack_hash(words: &[u64]) -> u64 {
+    if words.is_empty() {
+        return 0;
+    }
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for &w in words {
+        h = (h.rotate_left(5) ^ w).wrapping_mul(0x517c_c1b7_2722_0a95);
+    }
+    h ^= h >> 29;
+    h.max(1)
+}
+
+/// Pushes a record made outside the allocator: a collection starting (with the calling
+/// thread's stack), or one ending, or a snapshot mark (see the record layouts above). Call
+/// with the GIL held.
+pub fn push_event(kind: u64, with_stack: bool, fields: &[u64]) -> bool {
+    let s = shared();
+    if !installed() {
+        return false;
+    }
+    let pushed = if with_stack {
+        THREAD.with(|t| {
+            let stack = capture(s, t, true);
+            let f = |i: usize| fields.get(i).copied().unwrap_or(0);
+            let head = stack.head(kind, [f(0), f(1)]);
+            s.ring.lock();
+            let pushed = push_stack_record(s, t, &head, &stack, true);
+            s.ring.unlock();
+            pushed
+        })
+    } else {
+        let mut record = [0u64; 6];
+        record[0] = header(kind, 0, false);
+        let n = fields.len().min(3);
+        record[3..3 + n].copy_from_slice(&fields[..n]);
+        s.ring.lock();
+        let pushed = s.ring.push_parts(&record[..3 + n], &[], true);
+        s.ring.unlock();
+        pushed
+    };
+    pushed
+}

@@ -1,0 +1,269 @@
+"""Memory under ``fluoro run``: allocation sites against tracemalloc, sampled estimates, the
+peak, leaks, collections, snapshots, exports by bytes, ``fluoro.track()`` and the pytest
+markers."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import textwrap
+
+import pytest
+
+from conftest import PROGRAMS, fluoro, interpreter, run
+
+MEMORY = PROGRAMS / "memory"
+
+
+def memory_json(tmp_path, program, *options, py=None, args=()):
+    out = tmp_path / "run.json"
+    result = fluoro(
+        "run",
+        "-q",
+        *options,
+        "-o",
+        out,
+        "--format",
+        "json",
+        MEMORY / program,
+        *args,
+        py=py,
+    )
+    assert result.returncode == 0, result.stderr.decode()
+    return json.loads(out.read_text())["memory"], result
+
+
+def by_line(lines, program):
+    path = str(MEMORY / program)
+    return {x["line"]: x["bytes"] for x in lines if x["file"] == path}
+
+
+@pytest.mark.parametrize("version", ["3.10", "3.11", "3.12", "3.13"])
+def test_every_allocation_matches_tracemalloc_per_line(tmp_path, version):
+    py = interpreter(version)
+    traced = run([py.python, MEMORY / "retained.py", "--tracemalloc"])
+    assert traced.returncode == 0, traced.stderr.decode()
+    expected = {int(k): v for k, v in json.loads(traced.stdout).items()}
+    memory, _ = memory_json(tmp_path, "retained.py", "--memory=all", py=py)
+    assert memory["mode"] == "all"
+    assert memory["lost_events"] == 0
+    got = by_line(memory["leak_lines"], "retained.py")
+    total = sum(expected.values())
+    compared = 0
+    for line, size in expected.items():
+        if size < 0.01 * total:
+            continue
+        compared += 1
+        assert abs(got.get(line, 0) - size) <= 0.02 * size, (line, got.get(line), size)
+    assert compared >= 5
+
+
+def test_sampled_estimates_of_live_bytes_are_within_ten_percent(tmp_path):
+    traced = run([interpreter("3.11").python, MEMORY / "retained.py", "--tracemalloc"])
+    expected = {int(k): v for k, v in json.loads(traced.stdout).items()}
+    memory, _ = memory_json(tmp_path, "retained.py", "--memory-interval", "256")
+    assert memory["mode"] == "sampled" and memory["mean_bytes"] == 256
+    got = by_line(memory["leak_lines"], "retained.py")
+    total = sum(expected.values())
+    for line, size in expected.items():
+        if size >= 0.01 * total:
+            assert abs(got.get(line, 0) - size) <= 0.10 * size, (line, got.get(line), size)
+
+
+def test_default_sampling_estimates_allocated_bytes(tmp_path):
+    memory, _ = memory_json(tmp_path, "churn.py")
+    assert memory["mode"] == "sampled" and memory["mean_bytes"] == 65536
+    got = by_line(memory["alloc_lines"], "churn.py")
+    lists = 300000 * (56 + 600 * 8)
+    blobs = 300000 * (32 + 1000 + 1)
+    assert abs(got[7] - lists) <= 0.10 * lists, got
+    assert abs(got[8] - blobs) <= 0.10 * blobs, got
+
+
+def test_a_planted_leak_is_found_at_its_line(tmp_path):
+    memory, result = memory_json(tmp_path, "leak.py")
+    leaked = 4096 * (16384 + 1 + 56)
+    assert memory["leak_lines"][0]["file"] == str(MEMORY / "leak.py")
+    assert memory["leak_lines"][0]["line"] == 13
+    assert abs(memory["leak_lines"][0]["bytes"] - leaked) <= 0.10 * leaked
+    assert result.stdout.strip() == b"%d" % (16384 * sum_body())
+
+
+def sum_body():
+    return len("".join(str(j) for j in range(200)))
+
+
+def test_freeing_everything_leaves_no_leak(tmp_path):
+    memory, _ = memory_json(tmp_path, "no_leak.py", "--memory=all")
+    program = by_line(memory["leak_lines"], "no_leak.py")
+    assert sum(program.values()) < 64 * 1024, program
+    assert memory["peak_bytes"] > 40_000_000
+
+
+def test_a_temporary_spike_is_the_peak(tmp_path):
+    memory, _ = memory_json(tmp_path, "spike.py")
+    spike = 1000 * (100000 + 1 + 56)
+    top = memory["peak_lines"][0]
+    assert (top["file"], top["line"]) == (str(MEMORY / "spike.py"), 7)
+    assert abs(top["bytes"] - spike) <= 0.10 * spike
+    baseline = 1000 * (10000 + 1 + 56)
+    assert abs(memory["peak_bytes"] - (spike + baseline)) <= 0.10 * (spike + baseline)
+    assert memory["live_end_bytes"] < 0.2 * spike
+
+
+def test_collections_are_timed_and_traced_to_the_allocating_code(tmp_path):
+    memory, result = memory_json(tmp_path, "cycles.py", "--memory=off")
+    gc = memory["gc"]
+    assert gc["collections"] >= 100
+    assert sum(gc["per_generation"]) == gc["collections"]
+    assert gc["collected"] >= 200000 * 2 * 0.9
+    assert all(e["duration_ns"] > 0 for e in gc["events"])
+    assert gc["max_ns"] >= gc["p99_ns"] >= gc["p50_ns"] > 0
+    report = fluoro("run", "--memory=off", MEMORY / "cycles.py", cwd=MEMORY).stderr.decode()
+    assert "Garbage collection" in report
+    assert "cycles.py:13" in report or "cycles.py:14" in report, report
+
+
+def test_snapshots_diff_objects_and_traced_bytes(tmp_path):
+    memory, _ = memory_json(tmp_path, "cycles.py")
+    first, second = memory["snapshots"]
+    assert (first["label"], second["label"]) == ("before", "after")
+    grew = second["types"].get("Node", 0) - first["types"].get("Node", 0)
+    assert grew >= 3000
+    report = fluoro("run", MEMORY / "cycles.py", cwd=MEMORY).stderr.decode()
+    assert 'Snapshot "before" → "after"' in report
+    assert "Node" in report
+
+
+@pytest.mark.parametrize("fmt", ["collapsed", "speedscope", "pprof", "json"])
+@pytest.mark.parametrize("metric", ["alloc", "peak", "leak"])
+def test_exports_weigh_stacks_in_bytes(tmp_path, fmt, metric):
+    out = tmp_path / f"out.{fmt}"
+    result = fluoro(
+        "run",
+        "-q",
+        "--memory=all",
+        "--metric",
+        metric,
+        "-o",
+        out,
+        "--format",
+        fmt,
+        MEMORY / "leak.py",
+        "8",
+    )
+    assert result.returncode == 0, result.stderr.decode()
+    leaked = 512 * (16384 + 1 + 56)
+    if fmt == "collapsed":
+        rows = [line.rsplit(" ", 1) for line in out.read_text().splitlines()]
+        handle = sum(int(n) for stack, n in rows if "leak.py:13" in stack)
+        assert handle >= leaked * (0.99 if metric != "alloc" else 0.99)
+    elif fmt == "speedscope":
+        doc = json.loads(out.read_text())
+        assert {p["unit"] for p in doc["profiles"]} == {"bytes"}
+        assert sum(sum(p["weights"]) for p in doc["profiles"]) >= leaked
+    elif fmt == "json":
+        doc = json.loads(out.read_text())
+        assert doc["metric"] == metric
+        assert doc["lines"][0]["self_ns"] >= leaked
+    else:
+        top = subprocess.run(
+            ["go", "tool", "pprof", "-top", "-sample_index=" + metric, str(out)],
+            capture_output=True,
+            text=True,
+        )
+        if top.returncode != 0 and "not found" in top.stderr:
+            pytest.skip("go tool pprof is not installed")
+        assert top.returncode == 0, top.stderr
+        assert "handle" in top.stdout
+
+
+def test_track_measures_a_block_without_fluoro_run(tmp_path):
+    program = tmp_path / "block.py"
+    program.write_text(
+        textwrap.dedent(
+            """
+            import fluoro
+
+            class Item:
+                pass
+
+            with fluoro.track() as t:
+                items = [Item() for _ in range(2000)]
+                blobs = [bytearray(1000) for _ in range(1000)]
+                junk = [bytearray(1000) for _ in range(1000)]
+                del junk
+            print(t.live_bytes, t.peak_bytes, t.types.get("Item"), t.lines[0]["line"])
+            print(t.report())
+            """
+        )
+    )
+    result = run([interpreter("3.11").python, program])
+    assert result.returncode == 0, result.stderr.decode()
+    live, peak, items, top_line = result.stdout.split(b"\n")[0].split()
+    blobs = 1000 * (1000 + 1 + 56)
+    assert blobs < int(live) < blobs * 1.5
+    assert int(peak) > int(live) + 0.9 * blobs
+    assert int(items) == 2000
+    assert int(top_line) in (9, 10)
+    assert b"objects by type" in result.stdout
+
+
+PYTEST_MODULE = """
+import pytest
+
+KEEP = []
+
+@pytest.mark.limit_memory("1 MB")
+def test_big_peak():
+    data = [bytearray(100_000) for _ in range(100)]
+    del data
+
+@pytest.mark.limit_memory("1 MB")
+def test_small_peak():
+    data = [bytearray(1000) for _ in range(100)]
+    del data
+
+@pytest.mark.limit_leaks("1 MB")
+def test_leaks():
+    KEEP.extend(bytearray(100_000) for _ in range(50))
+
+@pytest.mark.limit_leaks("1 MB")
+def test_cleans_up():
+    data = [bytearray(100_000) for _ in range(50)]
+    del data
+
+def test_unmarked():
+    KEEP.extend(bytearray(100_000) for _ in range(50))
+"""
+
+
+def test_pytest_markers_fail_tests_over_their_limits(tmp_path):
+    (tmp_path / "test_limits.py").write_text(PYTEST_MODULE)
+    result = run(
+        [interpreter("3.11").python, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-rf"],
+        cwd=tmp_path,
+    )
+    out = result.stdout.decode()
+    assert result.returncode == 1, out
+    assert "2 failed, 3 passed" in out
+    assert "test_big_peak" in out and "test_leaks" in out
+    assert "over its limit of 1.0 MiB" in out
+    assert "test_limits.py:8" in out, out
+    assert "over its leak limit of 1.0 MiB" in out
+    assert "test_limits.py:18" in out, out
+
+
+def test_memory_off_and_cpu_only(tmp_path):
+    memory, _ = memory_json(tmp_path, "spike.py", "--memory=off")
+    assert memory["allocated_bytes"] == 0 and memory["gc"]["collections"] >= 0
+    out = tmp_path / "cpu.json"
+    result = fluoro("run", "-q", "--cpu-only", "-o", out, "--format", "json", MEMORY / "spike.py")
+    assert result.returncode == 0
+    assert "memory" not in json.loads(out.read_text())
+
+
+def test_bad_interval_is_a_usage_error():
+    result = fluoro("run", "--memory-interval", "lots", "-c", "pass")
+    assert result.returncode == 2
+    assert result.stderr.decode().count("\n") == 1
