@@ -8,6 +8,7 @@
 use crate::model::{
     CodeId, CodeInfo, End, ExactStats, Meta, Sample, StackId, StackNode, ThreadIdx, ThreadInfo,
 };
+use crate::patterns::PatternStats;
 use serde::{Deserialize, Serialize};
 use std::io::Write;
 
@@ -48,6 +49,8 @@ pub enum Chunk {
     Samples(Vec<Sample>),
     Exact(ExactStats),
     End(End),
+    /// `fluoro.patterns` instances alive at the end; appended after [`End`] by the session.
+    Patterns(Vec<PatternStats>),
 }
 
 impl Chunk {
@@ -60,6 +63,7 @@ impl Chunk {
             Chunk::Samples(_) => 5,
             Chunk::Exact(_) => 6,
             Chunk::End(_) => 7,
+            Chunk::Patterns(_) => 12,
         }
     }
 }
@@ -117,6 +121,7 @@ pub fn encode(chunk: &Chunk) -> Vec<u8> {
         }
         Chunk::Exact(e) => to_payload(e),
         Chunk::End(e) => to_payload(e),
+        Chunk::Patterns(p) => to_payload(p),
     };
     let mut out = Vec::with_capacity(HEADER_LEN + payload.len());
     out.push(chunk.kind());
@@ -256,6 +261,7 @@ fn decode(kind: u8, payload: &[u8]) -> Result<Option<Chunk>, postcard::Error> {
         }
         6 => Chunk::Exact(postcard::from_bytes(payload)?),
         7 => Chunk::End(postcard::from_bytes(payload)?),
+        12 => Chunk::Patterns(postcard::from_bytes(payload)?),
         _ => return Ok(None),
     }))
 }

@@ -6,6 +6,7 @@ use crate::model::{
     CodeId, CodeInfo, End, ExactStats, Frame, Meta, StackId, StackNode, ThreadIdx, ThreadInfo,
     FLAG_ACTIVE, FLAG_GIL, ROOT,
 };
+use crate::patterns::PatternStats;
 use std::collections::HashMap;
 
 /// What one (thread, stack) pair accumulated over the run.
@@ -80,6 +81,8 @@ pub struct Profile {
     pub weights: Vec<StackWeight>,
     pub exact: Option<ExactStats>,
     pub samples: u64,
+    /// `fluoro.patterns` instances alive at the end of the run.
+    pub patterns: Vec<PatternStats>,
 }
 
 impl Profile {
@@ -145,6 +148,7 @@ impl Profile {
                     }
                 }
                 Chunk::Exact(exact) => profile.exact = Some(exact),
+                Chunk::Patterns(patterns) => profile.patterns = patterns,
                 Chunk::End(end) => {
                     for (idx, name) in &end.thread_names {
                         if let Some(t) = profile.threads.get_mut(*idx as usize) {

@@ -6,6 +6,7 @@
 
 pub mod analysis;
 pub mod export;
+mod patterns;
 mod source;
 mod terminal;
 #[cfg(test)]

@@ -23,6 +23,9 @@ struct Report<'p> {
     /// Heaviest self time first.
     lines: Vec<Line<'p>>,
     exact: Option<Exact<'p>>,
+    /// `fluoro.patterns` instances alive at the end; left out when the run used none.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    patterns: Vec<crate::patterns::PatternJson<'p>>,
 }
 
 #[derive(Serialize)]
@@ -173,6 +176,7 @@ pub(crate) fn render(profile: &Profile, options: &RenderOptions) -> Result<Vec<u
         functions,
         lines,
         exact: profile.exact.as_ref().map(exact),
+        patterns: crate::patterns::json(&profile.patterns),
     };
     let mut out = serde_json::to_vec_pretty(&report)?;
     out.push(b'\n');
