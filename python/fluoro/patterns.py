@@ -271,8 +271,11 @@ class WeakValueCache(Generic[K, V]):
         self.factory = factory
         self.name = name or _name_of(factory)
         self._entries: dict[K, _Entry] = {}
-        # Reentrant: a value may die, and its callback run, while this thread holds the lock.
+        # Entries change under `_lock`, reentrant because a value may die, and its callback
+        # run, while this thread holds it. Hits read without it (a dict lookup is atomic) and
+        # count under `_count`, held for one addition only, so threads meet briefly.
         self._lock = threading.RLock()
+        self._count = threading.Lock()
         self._hits = self._misses = self._evictions = 0
         cache = weakref.ref(self)
 
@@ -290,29 +293,35 @@ class WeakValueCache(Generic[K, V]):
                 del self._entries[entry.key]
                 self._evictions += 1
 
+    def _alive(self, key: K) -> V | None:
+        entry = self._entries.get(key)
+        return None if entry is None else entry()
+
     def get(self, key: K) -> V:
-        with self._lock:
-            entry = self._entries.get(key)
-            if entry is not None:
-                value = entry()
-                if value is not None:
-                    self._hits += 1
-                    return value
-            self._misses += 1
-            value = self.factory(key)
-            try:
-                self._entries[key] = _Entry(value, self._on_death, key)
-            except TypeError:
-                raise TypeError(
-                    f"WeakValueCache values must support weak references; "
-                    f"{type(value).__name__} objects do not"
-                ) from None
-            return value
+        value = self._alive(key)
+        if value is None:
+            with self._lock:
+                value = self._alive(key)  # another thread may have made it meanwhile
+                if value is None:
+                    return self._make(key)
+        with self._count:
+            self._hits += 1
+        return value
+
+    def _make(self, key: K) -> V:
+        self._misses += 1
+        value = self.factory(key)
+        try:
+            self._entries[key] = _Entry(value, self._on_death, key)
+        except TypeError:
+            raise TypeError(
+                f"WeakValueCache values must support weak references; "
+                f"{type(value).__name__} objects do not"
+            ) from None
+        return value
 
     def __contains__(self, key: object) -> bool:
-        with self._lock:
-            entry = self._entries.get(key)  # type: ignore[call-overload]
-            return entry is not None and entry() is not None
+        return self._alive(key) is not None  # type: ignore[arg-type]
 
     def __len__(self) -> int:
         with self._lock:
