@@ -26,7 +26,7 @@ class Parser:
 
     def parse(self, frame, schema):
         self.values.extend(struct.unpack_from("<4I", frame))
-        return dict(zip(schema.fields, self.values))
+        return dict(zip(schema.fields, self.values, strict=False))
 
 
 class Catalog:

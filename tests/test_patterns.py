@@ -22,6 +22,26 @@ class Thing:
         self.dirty = False
 
 
+def in_threads(target, count: int) -> list[BaseException]:
+    """Runs ``target(i)`` in ``count`` threads at once; returns what they raised."""
+    errors: list[BaseException] = []
+    start = threading.Barrier(count)
+
+    def run(i: int) -> None:
+        try:
+            start.wait()
+            target(i)
+        except BaseException as e:  # reported by the caller, not lost in the thread
+            errors.append(e)
+
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(count)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return errors
+
+
 # ObjectPool
 
 
@@ -90,26 +110,15 @@ def test_pool_item_releases_on_exceptions():
 
 def test_pool_under_hammering_threads():
     pool = ObjectPool(list, max_size=8, reset=list.clear)
-    errors: list[BaseException] = []
-    start = threading.Barrier(8)
 
-    def hammer() -> None:
-        try:
-            start.wait()
-            for i in range(2000):
-                with pool.item() as xs:
-                    # an object is never handed to two threads at once
-                    assert xs == []
-                    xs.append(i)
-        except BaseException as e:  # reported below, not lost in the thread
-            errors.append(e)
+    def hammer(_: int) -> None:
+        for i in range(2000):
+            with pool.item() as xs:
+                # an object is never handed to two threads at once
+                assert xs == []
+                xs.append(i)
 
-    threads = [threading.Thread(target=hammer) for _ in range(8)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    assert errors == []
+    assert in_threads(hammer, 8) == []
     s = pool.stats()
     assert s.created + s.reused == 8 * 2000
     assert s.in_use == 0
@@ -165,16 +174,12 @@ def test_cache_under_threads_makes_each_key_once():
     keep: dict[int, Thing] = {}
     cache: WeakValueCache[int, Thing] = WeakValueCache(lambda k: made.append(k) or Thing(k))
 
-    def hammer() -> None:
+    def hammer(_: int) -> None:
         for i in range(3000):
             value = cache.get(i % 50)
             keep.setdefault(value.key, value)
 
-    threads = [threading.Thread(target=hammer) for _ in range(6)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
+    assert in_threads(hammer, 6) == []
     assert sorted(made) == list(range(50))
     s = cache.stats()
     assert s.hits + s.misses == 6 * 3000 and s.misses == 50
@@ -304,28 +309,20 @@ def test_idle_blocks_are_trimmed():
 
 def test_buffer_pool_under_hammering_threads():
     pool = BufferPool(max_size=1 << 16)
-    errors: list[BaseException] = []
 
     def hammer(seed: int) -> None:
-        try:
-            for i in range(3000):
-                n = 64 + (seed * 977 + i * 131) % 8000
-                with pool.acquire(n) as buf:
-                    mark = bytes([seed]) * 8
-                    buf[:8] = mark
-                    buf[-8:] = mark
-                    time.sleep(0) if i % 100 == 0 else None
-                    # nobody else wrote into a block this thread holds
-                    assert bytes(buf[:8]) == mark and bytes(buf[-8:]) == mark
-        except BaseException as e:
-            errors.append(e)
+        for i in range(3000):
+            n = 64 + (seed * 977 + i * 131) % 8000
+            with pool.acquire(n) as buf:
+                mark = bytes([seed]) * 8
+                buf[:8] = mark
+                buf[-8:] = mark
+                if i % 100 == 0:
+                    time.sleep(0)
+                # nobody else wrote into a block this thread holds
+                assert bytes(buf[:8]) == mark and bytes(buf[-8:]) == mark
 
-    threads = [threading.Thread(target=hammer, args=(s,)) for s in range(8)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    assert errors == []
+    assert in_threads(hammer, 8) == []
     classes = pool.size_classes()
     assert sum(c["acquired"] for c in classes) == 8 * 3000
     assert sum(c["in_use"] for c in classes) == 0

@@ -98,6 +98,22 @@ def _snapshot() -> list[tuple[str, str, str, list[tuple[str, str, float]], Any]]
     return out
 
 
+class _Pattern:
+    """What every pattern shares: a kind and a name for the report, a repr with its stats."""
+
+    _kind: str
+    name: str | None
+
+    def stats(self) -> object:
+        raise NotImplementedError
+
+    def _display_name(self) -> str:
+        return self.name or "(unnamed)"
+
+    def __repr__(self) -> str:
+        return f"<{self._kind} {self._display_name()!r} {self.stats()}>"
+
+
 @dataclass(frozen=True)
 class PoolStats:
     """An ``ObjectPool``'s figures."""
@@ -133,7 +149,7 @@ class _Item(Generic[T]):
         self._pool.release(self._obj)
 
 
-class ObjectPool(Generic[T]):
+class ObjectPool(_Pattern, Generic[T]):
     """Reuses objects made by ``factory()``; keeps at most ``max_size`` idle ones."""
 
     _kind = "ObjectPool"
@@ -227,12 +243,6 @@ class ObjectPool(Generic[T]):
                 discarded=self._discarded,
             )
 
-    def _display_name(self) -> str:
-        return self.name
-
-    def __repr__(self) -> str:
-        return f"<ObjectPool {self.name!r} {self.stats()}>"
-
 
 @dataclass(frozen=True)
 class CacheStats:
@@ -262,7 +272,7 @@ class _Entry(weakref.ref):
         super().__init__(value, callback)
 
 
-class WeakValueCache(Generic[K, V]):
+class WeakValueCache(_Pattern, Generic[K, V]):
     """``get(key)``: the live cached value, or ``factory(key)``, cached while it lives."""
 
     _kind = "WeakValueCache"
@@ -342,12 +352,6 @@ class WeakValueCache(Generic[K, V]):
                 size=len(self),
             )
 
-    def _display_name(self) -> str:
-        return self.name
-
-    def __repr__(self) -> str:
-        return f"<WeakValueCache {self.name!r} {self.stats()}>"
-
 
 @dataclass(frozen=True)
 class LazyStats:
@@ -362,7 +366,7 @@ class LazyStats:
     largest: int = _unit("bytes")
 
 
-class lazy(Generic[T]):  # noqa: N801 (a decorator, named like property)
+class lazy(_Pattern, Generic[T]):  # noqa: N801 (a decorator, named like property)
     """A cached property: computed on first access, stored in the instance's ``__dict__``,
     with the load time and deep size of the value recorded."""
 
@@ -426,9 +430,6 @@ class lazy(Generic[T]):  # noqa: N801 (a decorator, named like property)
                 largest=self._largest,
             )
 
-    def _display_name(self) -> str:
-        return self.name
-
 
 @dataclass(frozen=True)
 class BufferPoolStats:
@@ -445,7 +446,7 @@ class BufferPoolStats:
     """Idle blocks released to the allocator."""
 
 
-class BufferPool(_native.BufferPool):
+class BufferPool(_native.BufferPool, _Pattern):
     """Writable buffers from power-of-two size classes (64 B up to ``max_size``), reused
     across requests; free blocks idle for ``idle_seconds`` are released. Thread-safe.
 
@@ -474,9 +475,3 @@ class BufferPool(_native.BufferPool):
             free_bytes=sum(c["free"] * c["size"] for c in classes),
             **total,
         )
-
-    def _display_name(self) -> str:
-        return self.name or "(unnamed)"
-
-    def __repr__(self) -> str:
-        return f"<BufferPool {self._display_name()!r} {self.stats()}>"
