@@ -221,6 +221,17 @@ mod tests {
     }
 
     #[test]
+    fn patterns_are_listed_only_when_the_run_used_them() {
+        let mut profile = testing::fixture();
+        assert!(parsed(&profile).get("patterns").is_none());
+        profile.patterns = crate::patterns::tests::fixture();
+        let v = parsed(&profile);
+        assert_eq!(v["patterns"][0]["kind"], "ObjectPool");
+        assert_eq!(v["patterns"][0]["stats"]["reused"], 96);
+        assert_eq!(v["patterns"][4]["size_classes"][0]["high_water"], 2);
+    }
+
+    #[test]
     fn a_cut_short_run_has_no_exact_and_is_incomplete() {
         let v = parsed(&testing::fixture_cut_short());
         assert_eq!(v["complete"], false);
