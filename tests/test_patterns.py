@@ -285,6 +285,18 @@ def test_a_view_keeps_its_block_until_every_slice_is_gone():
     assert pool.stats().in_use == 0 and pool.stats().free == 1
 
 
+def test_a_view_outlives_its_pool_and_a_released_view_refuses_access():
+    pool = BufferPool()
+    view = pool.acquire(1000)
+    del pool
+    gc.collect()
+    view[:] = b"z" * 1000  # the block is the view's until it is released
+    assert bytes(view[-3:]) == b"zzz"
+    view.release()
+    with pytest.raises(ValueError):
+        view[0]
+
+
 def test_numpy_style_consumers_see_the_same_bytes():
     pool = BufferPool()
     with pool.acquire(8) as buf:
