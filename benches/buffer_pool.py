@@ -1,10 +1,11 @@
 """BufferPool against `bytearray(n)` and against a pure-Python pool, in the same run.
 
-    python benches/buffer_pool.py [--rounds 7] [--ops 20000] [--sizes 64,4096,65536,1048576]
+    python benches/buffer_pool.py [--rounds 31] [--ops 2000] [--sizes 64,4096,65536,1048576]
 
 One operation: get a buffer of n bytes, write its first and last byte, give it back (drop it,
 for bytearray). Each round times every contender once per size, interleaved; a cell is the
-median over rounds of the time per operation. Ratios are BufferPool's time over the peer's
+median over rounds of the time per operation. Cells are short (a few ms at most) so that on a
+shared machine a preemption spoils a few cells, which the median drops, rather than all. Ratios are BufferPool's time over the peer's
 (below 1: BufferPool is faster). `zero=True` makes BufferPool clear reused blocks, as
 `bytearray(n)` always does; the pure-Python pool, like BufferPool by default, does not.
 """
@@ -88,8 +89,8 @@ CONTENDERS: dict[str, Callable[[int, int], float]] = {
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--rounds", type=int, default=7)
-    parser.add_argument("--ops", type=int, default=20000)
+    parser.add_argument("--rounds", type=int, default=31)
+    parser.add_argument("--ops", type=int, default=2000)
     parser.add_argument("--sizes", default="64,4096,65536,1048576")
     args = parser.parse_args()
     sizes = [int(s) for s in args.sizes.split(",")]
@@ -97,7 +98,7 @@ def main() -> None:
     for _ in range(args.rounds):
         for n in sizes:
             # fewer operations for large sizes, so that each cell takes similar time
-            ops = max(200, args.ops * 4096 // max(n, 4096))
+            ops = max(50, args.ops * 4096 // max(n, 4096))
             for name, fn in CONTENDERS.items():
                 times.setdefault((name, n), []).append(fn(n, ops))
     print(
