@@ -5,9 +5,10 @@
 One operation: get a buffer of n bytes, write its first and last byte, give it back (drop it,
 for bytearray). Each round times every contender once per size, interleaved; a cell is the
 median over rounds of the time per operation. Cells are short (a few ms at most) so that on a
-shared machine a preemption spoils a few cells, which the median drops, rather than all. Ratios are BufferPool's time over the peer's
-(below 1: BufferPool is faster). `zero=True` makes BufferPool clear reused blocks, as
-`bytearray(n)` always does; the pure-Python pool, like BufferPool by default, does not.
+shared machine a preemption spoils a few cells, which the median drops, rather than all.
+Ratios are BufferPool's time over the peer's (below 1: BufferPool is faster). `zero=True`
+makes BufferPool clear reused blocks, as `bytearray(n)` always does; the pure-Python pool, like
+BufferPool by default, does not.
 """
 
 from __future__ import annotations
