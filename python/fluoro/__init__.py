@@ -26,6 +26,10 @@ The core is Rust (``fluoro._native``); this package re-exports its public API. I
   median's 95 % interval, MAD, mean ± std and stability warnings (``BenchResult``).
 - ``compare({"name": fn, ...}, *args, **kwargs)``: the same for several functions, interleaved:
   the fastest, and each other one's ratio to it with a 95 % interval and a Mann-Whitney p-value.
+
+``fluoro.patterns`` (imported on its own, never by this package, so that ``fluoro run`` can
+tell a program used it) has ``ObjectPool``, ``WeakValueCache``, ``lazy`` and ``BufferPool``:
+pools and caches whose statistics ``fluoro run`` reports.
 """
 
 from fluoro._memory import track

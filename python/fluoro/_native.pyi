@@ -56,3 +56,32 @@ def snapshot(label: str = "") -> dict:
 
 def parse_size(text: str) -> int:
     """``"24 MB"``, ``"64KiB"``… in bytes (binary units)."""
+
+class BufferPool:
+    """Writable buffers from power-of-two size classes (64 B up to ``max_size``); see
+    ``fluoro.patterns.BufferPool``, which adds statistics and registration."""
+
+    def __init__(
+        self, max_size: int = 1 << 26, idle_seconds: float = 2.0, name: str | None = None
+    ) -> None: ...
+    def acquire(self, size: int, zero: bool = False) -> memoryview:
+        """A writable view of ``size`` bytes; its block returns to the pool when the view and
+        its slices are released or collected."""
+    def trim(self) -> int:
+        """Release free blocks idle for ``idle_seconds``; returns how many."""
+    def clear(self) -> int:
+        """Release every free block; returns how many."""
+    def size_classes(self) -> list[dict[str, int | float]]:
+        """Per size class that served a request: ``size``, ``in_use``, ``free``,
+        ``high_water``, ``acquired``, ``reused``, ``trimmed``, ``fragmentation``."""
+    @property
+    def max_size(self) -> int: ...
+    @property
+    def idle_seconds(self) -> float: ...
+    @property
+    def name(self) -> str | None: ...
+
+class PooledBuffer:
+    """The owner of one pooled block, exported through the buffer protocol."""
+
+    def __len__(self) -> int: ...

@@ -9,6 +9,7 @@ use crate::memory::{AllocBatch, AllocEvent, GcEvent, Mark, MemorySettings};
 use crate::model::{
     CodeId, CodeInfo, End, ExactStats, Meta, Sample, StackId, StackNode, ThreadIdx, ThreadInfo,
 };
+use crate::patterns::PatternStats;
 use serde::{Deserialize, Serialize};
 use std::io::Write;
 
@@ -56,6 +57,8 @@ pub enum Chunk {
     Gc(Vec<GcEvent>),
     /// RSS readings and snapshot marks, in stream order with the allocations.
     Marks(Vec<Mark>),
+    /// `fluoro.patterns` instances alive at the end; appended after [`End`] by the session.
+    Patterns(Vec<PatternStats>),
 }
 
 impl Chunk {
@@ -72,6 +75,7 @@ impl Chunk {
             Chunk::Memory(_) => 9,
             Chunk::Gc(_) => 10,
             Chunk::Marks(_) => 11,
+            Chunk::Patterns(_) => 12,
         }
     }
 }
@@ -238,6 +242,7 @@ pub fn encode(chunk: &Chunk) -> Vec<u8> {
         Chunk::Memory(m) => to_payload(m),
         Chunk::Gc(g) => to_payload(g),
         Chunk::Marks(m) => to_payload(m),
+        Chunk::Patterns(p) => to_payload(p),
     };
     let mut out = Vec::with_capacity(HEADER_LEN + payload.len());
     out.push(chunk.kind());
@@ -381,6 +386,7 @@ fn decode(kind: u8, payload: &[u8]) -> Result<Option<Chunk>, postcard::Error> {
         9 => Chunk::Memory(postcard::from_bytes(payload)?),
         10 => Chunk::Gc(postcard::from_bytes(payload)?),
         11 => Chunk::Marks(postcard::from_bytes(payload)?),
+        12 => Chunk::Patterns(postcard::from_bytes(payload)?),
         _ => return Ok(None),
     }))
 }

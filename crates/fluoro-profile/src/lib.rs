@@ -6,12 +6,14 @@ mod interner;
 pub mod linetable;
 mod memory;
 mod model;
+mod patterns;
 mod profile;
 
 pub use format::{encode, Chunk, ChunkReader, FormatError, ProfileWriter, MAGIC};
 pub use interner::StackInterner;
 pub use memory::*;
 pub use model::*;
+pub use patterns::{Figure, PatternStats, SizeClassStats, Unit};
 pub use profile::{Metric, Profile, StackWeight};
 
 #[cfg(test)]
@@ -165,6 +167,26 @@ mod tests {
         chunk.extend_from_slice(payload);
         data.extend_from_slice(&chunk);
         assert_eq!(Profile::from_bytes(&data).unwrap().samples, 1);
+    }
+
+    #[test]
+    fn patterns_after_the_end_are_read() {
+        let mut data = written(&[sample(0, 1, 5)]);
+        let stats = vec![PatternStats {
+            kind: "ObjectPool".into(),
+            name: "Parser".into(),
+            site: "app.py:3".into(),
+            figures: vec![Figure {
+                name: "created".into(),
+                unit: Unit::Count,
+                value: 2.0,
+            }],
+            size_classes: Vec::new(),
+        }];
+        data.extend(encode(&Chunk::Patterns(stats.clone())));
+        let p = Profile::from_bytes(&data).unwrap();
+        assert_eq!(p.patterns, stats);
+        assert!(p.end.is_some());
     }
 
     #[test]

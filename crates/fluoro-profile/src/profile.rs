@@ -7,6 +7,7 @@ use crate::model::{
     CodeId, CodeInfo, End, ExactStats, Frame, Meta, StackId, StackNode, ThreadIdx, ThreadInfo,
     FLAG_ACTIVE, FLAG_GIL, ROOT,
 };
+use crate::patterns::PatternStats;
 use std::collections::HashMap;
 
 /// What one (thread, stack) pair accumulated over the run.
@@ -125,6 +126,8 @@ pub struct Profile {
     pub samples: u64,
     /// Allocations, GC and RSS, when memory was recorded.
     pub memory: Option<MemoryProfile>,
+    /// `fluoro.patterns` instances alive at the end of the run.
+    pub patterns: Vec<PatternStats>,
 }
 
 impl Profile {
@@ -200,6 +203,7 @@ impl Profile {
                     let r = replay.get_or_insert_with(Replay::new);
                     marks.iter().for_each(|m| r.mark(m));
                 }
+                Chunk::Patterns(patterns) => profile.patterns = patterns,
                 Chunk::End(end) => {
                     for (idx, name) in &end.thread_names {
                         if let Some(t) = profile.threads.get_mut(*idx as usize) {

@@ -10,6 +10,7 @@ mod collectors;
 mod dis;
 mod env;
 mod objects;
+mod patterns;
 mod profiler;
 mod report;
 mod runner;
@@ -124,6 +125,8 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(_boot, m)?)?;
     m.add_class::<runner::Session>()?;
     m.add_class::<profiler::Profiler>()?;
+    m.add_class::<patterns::BufferPool>()?;
+    m.add_class::<patterns::PooledBuffer>()?;
     m.add_function(wrap_pyfunction!(sizeof, m)?)?;
     m.add_function(wrap_pyfunction!(inspect, m)?)?;
     m.add_function(wrap_pyfunction!(env_report, m)?)?;

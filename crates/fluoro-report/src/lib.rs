@@ -7,6 +7,7 @@
 pub mod analysis;
 pub mod export;
 mod memory;
+mod patterns;
 mod source;
 mod terminal;
 #[cfg(test)]

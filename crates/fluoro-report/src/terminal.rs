@@ -98,6 +98,10 @@ fn summary(profile: &Profile, options: &RenderOptions) -> String {
     if let Some(exact) = &profile.exact {
         exact_table(&mut out, exact, &run, options.top, &style);
     }
+    if !profile.patterns.is_empty() {
+        let body = crate::patterns::text(&profile.patterns, &run);
+        section(&mut out, "Patterns", &body, &style);
+    }
     out
 }
 
@@ -489,6 +493,18 @@ mod tests {
             .replace("\x1b[2m", "")
             .replace("\x1b[0m", "");
         assert_eq!(stripped, text(&profile, &plain));
+    }
+
+    #[test]
+    fn patterns_follow_the_tables() {
+        let mut profile = testing::fixture();
+        let plain = text(&profile, &RenderOptions::default());
+        assert!(!plain.contains("Patterns"));
+        profile.patterns = crate::patterns::tests::fixture();
+        let out = text(&profile, &RenderOptions::default());
+        let at = out.find("\nPatterns\n").expect("a Patterns section");
+        assert!(out[..at].starts_with(&plain[..plain.len() - 1]));
+        assert!(out[at..].contains("Parser"));
     }
 
     #[test]

@@ -63,6 +63,7 @@ impl Session {
         flush_python_streams(py);
         let (wall, cpu) = match stopped {
             Ok(times) => {
+                crate::patterns::record(py, Path::new(&self.config.profile));
                 self.report();
                 times
             }

@@ -26,6 +26,9 @@ struct Report<'p> {
     /// Allocations, peak, leaks, GC and snapshots, when memory was recorded.
     #[serde(skip_serializing_if = "Option::is_none")]
     memory: Option<super::json_memory::Memory<'p>>,
+    /// `fluoro.patterns` instances alive at the end; left out when the run used none.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    patterns: Vec<crate::patterns::PatternJson<'p>>,
 }
 
 #[derive(Serialize)]
@@ -180,6 +183,7 @@ pub(crate) fn render(profile: &Profile, options: &RenderOptions) -> Result<Vec<u
             .memory
             .as_ref()
             .map(|m| super::json_memory::memory(profile, m)),
+        patterns: crate::patterns::json(&profile.patterns),
     };
     let mut out = serde_json::to_vec_pretty(&report)?;
     out.push(b'\n');
@@ -221,6 +225,17 @@ mod tests {
             .collect();
         assert!(selfs.windows(2).all(|w| w[0] >= w[1]));
         assert_eq!(selfs.iter().sum::<u64>(), 1_500_000_000);
+    }
+
+    #[test]
+    fn patterns_are_listed_only_when_the_run_used_them() {
+        let mut profile = testing::fixture();
+        assert!(parsed(&profile).get("patterns").is_none());
+        profile.patterns = crate::patterns::tests::fixture();
+        let v = parsed(&profile);
+        assert_eq!(v["patterns"][0]["kind"], "ObjectPool");
+        assert_eq!(v["patterns"][0]["stats"]["reused"], 96);
+        assert_eq!(v["patterns"][4]["size_classes"][0]["high_water"], 2);
     }
 
     #[test]
