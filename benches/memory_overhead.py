@@ -8,8 +8,10 @@ wall time of each program profiled / bare.
 `fluoro-100` is `fluoro run` as users get it: CPU samples at 100 Hz, allocations sampled by bytes
 (every 64 KiB on average) and every collection timed; `fluoro-all` records every allocation
 (`--memory=all`); `fluoro-cpu` is `--cpu-only`, for reference. The peers: tracemalloc with one
-frame (`python -X tracemalloc=1`), `memray run` (Python frames, no native ones), and Scalene
-with its memory profiling on. The programs, rounds and the table are those of
+frame (`python -X tracemalloc=1`), `memray run` (Python frames, no native ones; by default it
+sees only what reaches malloc, not pymalloc's small blocks), `memray-py` (`memray run
+--trace-python-allocators`: every allocation, what `fluoro-all` records), and Scalene with its
+memory profiling on. The programs, rounds and the table are those of
 benches/cpu_overhead.py, whose machinery this reuses.
 """
 
@@ -23,7 +25,7 @@ import bench_env
 import cpu_overhead
 from bench_env import BENCH_ENV, Program, bin_in, python_in
 
-TOOLS = ["fluoro", "fluoro-all", "fluoro-cpu", "tracemalloc", "memray", "scalene"]
+TOOLS = ["fluoro", "fluoro-all", "fluoro-cpu", "tracemalloc", "memray", "memray-py", "scalene"]
 DEFAULT_PROGRAMS = "allocs,calls,loops,nbody,richards,json_dumps,deltablue,raytrace"
 
 bench_env.PEERS.setdefault("memray", "memray")
@@ -44,11 +46,13 @@ def tool_command(tool: str, program: Program, scratch: Path) -> list[str]:
         return [*fluoro, "--cpu-only", *target]
     if tool == "tracemalloc":
         return [python, "-X", "tracemalloc=1", *target]
-    if tool == "memray":
+    if tool in ("memray", "memray-py"):
         out = scratch / "memray.bin"
         out.unlink(missing_ok=True)
-        memray = str(bin_in(BENCH_ENV, "memray"))
-        return [memray, "run", "-q", "-f", "-o", str(out), *target]
+        memray = [str(bin_in(BENCH_ENV, "memray")), "run", "-q", "-f", "-o", str(out)]
+        if tool == "memray-py":  # every pymalloc allocation too, as --memory=all records
+            memray.append("--trace-python-allocators")
+        return [*memray, *target]
     if tool == "scalene":
         extra = ["---", *program.args] if program.args else []
         scalene = str(bin_in(BENCH_ENV, "scalene"))

@@ -1,6 +1,6 @@
 """A small program with a slow spot and a hungry one, to try fluoro on.
 
-    fluoro run examples/word_stats.py
+fluoro run examples/word_stats.py
 """
 
 import random

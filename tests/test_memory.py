@@ -267,3 +267,11 @@ def test_bad_interval_is_a_usage_error():
     result = fluoro("run", "--memory-interval", "lots", "-c", "pass")
     assert result.returncode == 2
     assert result.stderr.decode().count("\n") == 1
+
+
+@pytest.mark.parametrize("mode", ["sampled", "all"])
+def test_forked_children_run_untracked_and_unharmed(mode):
+    bare = run([interpreter("3.11").python, PROGRAMS / "mp_fork.py"])
+    result = fluoro("run", "-q", f"--memory={mode}", PROGRAMS / "mp_fork.py", timeout=60)
+    assert result.returncode == 0, result.stderr.decode()
+    assert result.stdout == bare.stdout

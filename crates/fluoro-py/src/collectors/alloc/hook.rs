@@ -181,6 +181,27 @@ pub fn install_events_only(reader: FrameReader) {
     MODE.store(EVENTS, Ordering::Release);
 }
 
+/// In a child made by `fork()`: nothing drains the ring there, and a lock held by a thread that
+/// did not survive the fork stays held. The hook stands down: wrappers pass calls through.
+extern "C" fn after_fork_in_child() {
+    MODE.store(OFF, Ordering::Relaxed);
+    live::forget_all();
+    if let Some(s) = SHARED.get() {
+        s.ring.unlock();
+    }
+}
+
+/// Registers [`after_fork_in_child`], once.
+fn watch_forks() {
+    static WATCHING: std::sync::Once = std::sync::Once::new();
+    WATCHING.call_once(|| {
+        // SAFETY: registers a plain function; the handler only stores to atomics.
+        unsafe {
+            libc::pthread_atfork(None, None, Some(after_fork_in_child));
+        }
+    });
+}
+
 /// Starts recording: every allocation when `mean_bytes` is 0, else a sample by bytes.
 /// Call with the GIL held, while not installed.
 ///
@@ -189,6 +210,7 @@ pub fn install_events_only(reader: FrameReader) {
 pub fn install(reader: FrameReader, mean_bytes: u64) {
     let all = mean_bytes == 0;
     let s = shared_for(all);
+    watch_forks();
     begin(s, reader, mean_bytes);
     MODE.store(if all { ALL_MODE } else { SAMPLED }, Ordering::Release);
     // SAFETY: the GIL is held, so no allocator call of the MEM/OBJ domains is in flight, and

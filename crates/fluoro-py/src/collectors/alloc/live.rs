@@ -33,6 +33,12 @@ pub fn may_contain(addr: u64) -> bool {
     FILTER[b >> 6].load(Ordering::Relaxed) & (1 << (b & 63)) != 0
 }
 
+/// Makes every address look unsampled, so that frees stop consulting the set (after a fork,
+/// where the set's lock may be held by a thread that no longer exists).
+pub fn forget_all() {
+    FILTER.iter().for_each(|f| f.store(0, Ordering::Relaxed));
+}
+
 /// Counts `addr`'s bucket up or down (lock held), keeping its bit in step.
 fn count(addr: u64, up: bool) {
     let b = bucket(addr);

@@ -2,6 +2,7 @@
 //! collections through `gc.callbacks`, RSS, and snapshot marks. The hook records into a ring
 //! that the sampler thread drains ([`Drain`]) into the same profile as the CPU samples.
 
+mod census;
 mod drain;
 mod frames;
 mod hook;
@@ -14,8 +15,7 @@ pub use hook::paused;
 
 use fluoro_profile::{AllocMode, MemorySettings, SnapshotMark};
 use pyo3::prelude::*;
-use pyo3::types::{PyDict, PyList};
-use std::collections::HashMap;
+use pyo3::types::PyDict;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Mutex;
 use std::time::Instant;
@@ -144,27 +144,7 @@ fn gc_callback(phase: &str, info: &Bound<'_, PyDict>) {
 pub fn snapshot(py: Python<'_>, label: &str) -> PyResult<(SnapshotMark, bool)> {
     paused(|| {
         let gc = py.import("gc")?;
-        let objects = gc.call_method0("get_objects")?.cast_into::<PyList>()?;
-        let mut by_type: HashMap<usize, (Bound<'_, PyAny>, u64)> = HashMap::new();
-        for obj in objects.iter() {
-            let ty = obj.get_type();
-            by_type
-                .entry(ty.as_ptr() as usize)
-                .or_insert_with(|| (ty.into_any(), 0))
-                .1 += 1;
-        }
-        drop(objects);
-        let mut types: Vec<(String, u64)> = by_type
-            .into_values()
-            .map(|(ty, n)| {
-                let name = ty
-                    .getattr("__qualname__")
-                    .and_then(|q| q.extract::<String>())
-                    .unwrap_or_else(|_| "?".into());
-                (name, n)
-            })
-            .collect();
-        types.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+        let types = census::by_type(py)?;
         let mut mark = SnapshotMark {
             time_ns: clock_ns(Instant::now()),
             label: label.to_owned(),
