@@ -78,8 +78,30 @@ def test_text_and_errors(current: Interpreter, tmp_path):
     assert text.count("specialized,") == 1
     for args, message in [
         (["--adaptive", "--run", tmp_path / "missing.py"], "missing.py: no such file"),
-        (["--adaptive", "x.py"], "--adaptive needs --run SCRIPT"),
+        (["--adaptive", "x.py"], "--adaptive needs --run SCRIPT, or a profile"),
         (["--run", script], "--run needs --adaptive"),
     ]:
         result = fluoro("dis", *args, py=current)
         assert one_line_error(result, message).startswith("fluoro: dis: ")
+
+
+def test_from_a_profile_of_fluoro_run(any_python: Interpreter, tmp_path):
+    script = tmp_path / "loops.py"
+    script.write_text(LOOPS)
+    profile = tmp_path / "run.fluoro"
+    run = fluoro("run", "--adaptive", "-o", profile, script, "1000000", py=any_python)
+    assert run.returncode == 0, run.stderr.decode()
+    assert b"ran with ['1000000']" in run.stdout
+    shown = fluoro("dis", "--adaptive", "--json", profile, py=any_python)
+    if any_python.version == "3.10":
+        assert "--adaptive needs CPython 3.11+" in run.stderr.decode()
+        assert one_line_error(shown, "holds no bytecode").startswith("fluoro: dis: ")
+        return
+    assert "Specialization of the hottest functions" in run.stderr.decode()
+    assert shown.returncode == 0, shown.stderr.decode()
+    report = json.loads(shown.stdout)
+    functions = {f["qualname"]: f for f in report["functions"]}
+    [add] = _plus(functions["ints"], 7)
+    assert add["opname"] == "BINARY_OP_ADD_INT"
+    mix, _ = _plus(functions["mixed"], 14)
+    assert mix["class"] == "adaptive" and "int/float mixing" in mix["reason"]

@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 use std::fmt::Write;
 
 /// A code object after the run, as `dis.get_instructions(code, adaptive=True)` shows it.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
 pub struct RunCode {
     pub qualname: String,
     pub file: String,
@@ -83,6 +83,33 @@ fn untyped(name: &str) -> bool {
         || name == "RESUME_CHECK"
 }
 
+/// A live code object's run-time view from its marshalled form (`marshal.dumps(code)`) and its
+/// quickened bytes (`code._co_code_adaptive`, 3.11+): each instruction's line and argument as
+/// `dis` shows them, under the name of the opcode the adaptive interpreter put in its place.
+pub fn run_code(
+    table: &OpcodeTable,
+    marshalled: &[u8],
+    adaptive: &[u8],
+) -> Result<RunCode, crate::MarshalError> {
+    let code = crate::load_code(marshalled, table)?;
+    let instructions = crate::instructions(&code, &code.code, table)
+        .into_iter()
+        .map(|ins| {
+            let opname = adaptive
+                .get(ins.offset as usize)
+                .map(|&op| table.name(op).into_owned())
+                .unwrap_or_else(|| ins.opname.to_string());
+            (ins.offset, opname, ins.line.map(i64::from), ins.argrepr)
+        })
+        .collect();
+    Ok(RunCode {
+        qualname: code.qualname.to_string(),
+        file: code.filename.to_string(),
+        firstlineno: i64::from(code.firstlineno),
+        instructions,
+    })
+}
+
 /// Classifies `opname` in `table`: `None` when its family has no typed specializations.
 pub fn classify(table: &OpcodeTable, opname: &str) -> Option<(Class, &'static str)> {
     let index = table.ops.iter().position(|o| o.name == opname)?;
@@ -143,18 +170,30 @@ pub fn reason(base: &str, argrepr: &str) -> String {
 /// Classifies every instruction of the run's code objects; keeps those with a quickened
 /// instruction, most specializable instructions first, at most `top`.
 pub fn analyze(table: &OpcodeTable, python: &str, codes: &[RunCode], top: usize) -> AdaptiveReport {
-    let mut functions: Vec<AdaptiveCode> = codes
-        .iter()
-        .map(|code| analyze_code(table, code))
-        .filter(|c| c.quickened > 0)
-        .collect();
-    functions.sort_by(|a, b| {
+    let mut report = analyze_in_order(table, python, codes, usize::MAX);
+    report.functions.sort_by(|a, b| {
         (b.specialized + b.adaptive)
             .cmp(&(a.specialized + a.adaptive))
             .then(b.specialized.cmp(&a.specialized))
             .then(a.firstlineno.cmp(&b.firstlineno))
     });
-    functions.truncate(top);
+    report.functions.truncate(top);
+    report
+}
+
+/// [`analyze`], keeping the order `codes` come in (hottest first, from a profile).
+pub fn analyze_in_order(
+    table: &OpcodeTable,
+    python: &str,
+    codes: &[RunCode],
+    top: usize,
+) -> AdaptiveReport {
+    let functions: Vec<AdaptiveCode> = codes
+        .iter()
+        .map(|code| analyze_code(table, code))
+        .filter(|c| c.quickened > 0)
+        .take(top)
+        .collect();
     AdaptiveReport {
         python: python.to_owned(),
         functions,

@@ -108,6 +108,11 @@ pub struct RunArgs {
     /// Sample CPU and wall time only: no allocations, no collections
     #[arg(long)]
     pub cpu_only: bool,
+    /// At the end, record which instructions of the hottest functions the adaptive
+    /// interpreter specialized (3.11+) and show them; `fluoro dis --adaptive PROFILE` reads
+    /// them back
+    #[arg(long)]
+    pub adaptive: bool,
     /// The script, then the arguments the target sees as sys.argv[1:] (fluoro reads no
     /// option after the script, -m MODULE or -c CODE)
     #[arg(value_name = "ARGS")]
@@ -229,7 +234,8 @@ pub struct DisArgs {
     /// Opcode histograms of every .py file under DIR, per package
     #[arg(long, value_name = "DIR")]
     pub stats: Option<String>,
-    /// Show which instructions the adaptive interpreter specialized (3.11+)
+    /// Show which instructions the adaptive interpreter specialized (3.11+): of a script run
+    /// with --run, or of the profile of `fluoro run --adaptive` given as TARGET
     #[arg(long)]
     pub adaptive: bool,
     /// With --adaptive: run SCRIPT first (TARGETs are its arguments), then show its hot

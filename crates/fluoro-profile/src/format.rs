@@ -7,7 +7,8 @@
 
 use crate::memory::{AllocBatch, AllocEvent, GcEvent, Mark, MemorySettings};
 use crate::model::{
-    CodeId, CodeInfo, End, ExactStats, Meta, Sample, StackId, StackNode, ThreadIdx, ThreadInfo,
+    AdaptiveCode, CodeId, CodeInfo, End, ExactStats, Meta, Sample, StackId, StackNode, ThreadIdx,
+    ThreadInfo,
 };
 use crate::patterns::PatternStats;
 use serde::{Deserialize, Serialize};
@@ -59,6 +60,9 @@ pub enum Chunk {
     Marks(Vec<Mark>),
     /// `fluoro.patterns` instances alive at the end; appended after [`End`] by the session.
     Patterns(Vec<PatternStats>),
+    /// The hot functions' quickened bytecode at the end (`fluoro run --adaptive`); appended
+    /// after [`End`].
+    Adaptive(Vec<AdaptiveCode>),
 }
 
 impl Chunk {
@@ -76,6 +80,7 @@ impl Chunk {
             Chunk::Gc(_) => 10,
             Chunk::Marks(_) => 11,
             Chunk::Patterns(_) => 12,
+            Chunk::Adaptive(_) => 13,
         }
     }
 }
@@ -243,6 +248,7 @@ pub fn encode(chunk: &Chunk) -> Vec<u8> {
         Chunk::Gc(g) => to_payload(g),
         Chunk::Marks(m) => to_payload(m),
         Chunk::Patterns(p) => to_payload(p),
+        Chunk::Adaptive(a) => to_payload(a),
     };
     let mut out = Vec::with_capacity(HEADER_LEN + payload.len());
     out.push(chunk.kind());
@@ -250,6 +256,15 @@ pub fn encode(chunk: &Chunk) -> Vec<u8> {
     out.extend_from_slice(&crc32fast::hash(&payload).to_le_bytes());
     out.extend_from_slice(&payload);
     out
+}
+
+/// Appends one chunk to the `.fluoro` file at `path` (what the session adds after the end
+/// record).
+pub fn append(path: &std::path::Path, chunk: &Chunk) -> std::io::Result<()> {
+    std::fs::OpenOptions::new()
+        .append(true)
+        .open(path)
+        .and_then(|mut f| f.write_all(&encode(chunk)))
 }
 
 /// Appends chunks to a `.fluoro` stream, each in one write, flushed.
@@ -387,6 +402,7 @@ fn decode(kind: u8, payload: &[u8]) -> Result<Option<Chunk>, postcard::Error> {
         10 => Chunk::Gc(postcard::from_bytes(payload)?),
         11 => Chunk::Marks(postcard::from_bytes(payload)?),
         12 => Chunk::Patterns(postcard::from_bytes(payload)?),
+        13 => Chunk::Adaptive(postcard::from_bytes(payload)?),
         _ => return Ok(None),
     }))
 }

@@ -9,7 +9,7 @@ mod model;
 mod patterns;
 mod profile;
 
-pub use format::{encode, Chunk, ChunkReader, FormatError, ProfileWriter, MAGIC};
+pub use format::{append, encode, Chunk, ChunkReader, FormatError, ProfileWriter, MAGIC};
 pub use interner::StackInterner;
 pub use memory::*;
 pub use model::*;

@@ -167,3 +167,14 @@ pub struct ExactEdge {
     pub tottime_ns: u64,
     pub cumtime_ns: u64,
 }
+
+/// A hot function's bytecode as the adaptive interpreter (3.11+) left it at the end of the run:
+/// `(offset, opname, line, argrepr)` per instruction, as `dis.get_instructions(code,
+/// adaptive=True)` gives them.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AdaptiveCode {
+    pub qualname: String,
+    pub file: String,
+    pub firstlineno: i64,
+    pub instructions: Vec<(u32, String, Option<i64>, String)>,
+}

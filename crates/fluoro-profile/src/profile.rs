@@ -128,6 +128,8 @@ pub struct Profile {
     pub memory: Option<MemoryProfile>,
     /// `fluoro.patterns` instances alive at the end of the run.
     pub patterns: Vec<PatternStats>,
+    /// The hot functions' quickened bytecode at the end (`fluoro run --adaptive`).
+    pub adaptive: Vec<crate::model::AdaptiveCode>,
 }
 
 impl Profile {
@@ -204,6 +206,7 @@ impl Profile {
                     marks.iter().for_each(|m| r.mark(m));
                 }
                 Chunk::Patterns(patterns) => profile.patterns = patterns,
+                Chunk::Adaptive(codes) => profile.adaptive = codes,
                 Chunk::End(end) => {
                     for (idx, name) in &end.thread_names {
                         if let Some(t) = profile.threads.get_mut(*idx as usize) {

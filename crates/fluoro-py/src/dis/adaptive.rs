@@ -4,7 +4,9 @@
 
 use super::fail;
 use crate::cli::{emit, Failure};
-use fluoro_bytecode::adaptive::{analyze, render_adaptive, RunCode};
+use fluoro_bytecode::adaptive::{
+    analyze, analyze_in_order, render_adaptive, AdaptiveReport, RunCode,
+};
 use fluoro_bytecode::OpcodeTable;
 use pyo3::prelude::*;
 use serde::Deserialize;
@@ -66,10 +68,75 @@ pub fn command(py: Python<'_>, args: &fluoro_cli::DisArgs, script: &str) -> Resu
         ))
     })?;
     let report = analyze(table, &format!("{major}.{minor}"), &report.codes, args.top);
+    Ok(emit(&report, args.json, render))
+}
+
+fn render(report: &AdaptiveReport) -> String {
     let source = |file: &str| -> Vec<String> {
         std::fs::read_to_string(file)
             .map(|s| s.lines().map(str::to_owned).collect())
             .unwrap_or_default()
     };
-    Ok(emit(&report, args.json, |r| render_adaptive(r, &source)))
+    render_adaptive(report, &source)
+}
+
+/// The specialization state recorded by `fluoro run --adaptive` in `profile`, hottest
+/// functions first; `None` when it holds none.
+pub fn from_profile(
+    profile: &fluoro_profile::Profile,
+    top: usize,
+) -> Result<AdaptiveReport, String> {
+    let python = profile
+        .meta
+        .as_ref()
+        .map(|m| m.python.as_str())
+        .unwrap_or("");
+    let version: Vec<u8> = python
+        .split(|c: char| !c.is_ascii_digit())
+        .take(2)
+        .filter_map(|p| p.parse().ok())
+        .collect();
+    let &[major, minor] = version.as_slice() else {
+        return Err(format!("the profile names no CPython version ({python:?})"));
+    };
+    let table = OpcodeTable::for_version(major, minor)
+        .ok_or_else(|| format!("CPython {major}.{minor} is not supported (3.11-3.13 are)"))?;
+    let codes: Vec<RunCode> = profile
+        .adaptive
+        .iter()
+        .map(|c| RunCode {
+            qualname: c.qualname.clone(),
+            file: c.file.clone(),
+            firstlineno: c.firstlineno,
+            instructions: c.instructions.clone(),
+        })
+        .collect();
+    Ok(analyze_in_order(
+        table,
+        &format!("{major}.{minor}"),
+        &codes,
+        top,
+    ))
+}
+
+/// `fluoro dis --adaptive PROFILE.fluoro`.
+pub fn profile_command(args: &fluoro_cli::DisArgs, path: &str) -> Result<i32, Failure> {
+    let data = std::fs::read(path).map_err(|e| fail(&format!("cannot read {path}: {e}")))?;
+    let profile = fluoro_profile::Profile::from_bytes(&data)
+        .map_err(|e| fail(&format!("cannot read {path}: {e}")))?;
+    if profile.adaptive.is_empty() {
+        return Err(fail(&format!(
+            "{path} holds no bytecode: record it with `fluoro run --adaptive -o {path} ...` (CPython 3.11+)"
+        )));
+    }
+    let report = from_profile(&profile, args.top).map_err(|e| fail(&e))?;
+    Ok(emit(&report, args.json, render))
+}
+
+/// The text `fluoro run --adaptive` prints after its summary.
+pub fn render_profile(profile: &fluoro_profile::Profile, top: usize) -> Option<String> {
+    if profile.adaptive.is_empty() {
+        return None;
+    }
+    from_profile(profile, top).ok().map(|r| render(&r))
 }

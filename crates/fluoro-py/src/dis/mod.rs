@@ -2,7 +2,8 @@
 //! bytes (in this process when it is the one, else `PATH -c`), reads `.pyc` files itself,
 //! and decodes everything with `fluoro-bytecode` — one path for every version.
 
-mod adaptive;
+pub mod adaptive;
+pub mod capture;
 
 use crate::cli::{emit, Failure};
 use fluoro_bytecode::{disassemble, read_pyc, CodeReport, OpcodeTable, StatsReport};
@@ -17,7 +18,14 @@ const COMPILE: &str = include_str!("compile.py");
 pub fn command(py: Python<'_>, args: &fluoro_cli::DisArgs) -> Result<i32, Failure> {
     match (args.adaptive, &args.run) {
         (true, Some(script)) => return adaptive::command(py, args, script),
-        (true, None) => return Err(fail("--adaptive needs --run SCRIPT")),
+        (true, None) => match args.targets.as_slice() {
+            [path] if path.ends_with(".fluoro") => return adaptive::profile_command(args, path),
+            _ => {
+                return Err(fail(
+                    "--adaptive needs --run SCRIPT, or a profile of `fluoro run --adaptive`",
+                ))
+            }
+        },
         (false, Some(_)) => return Err(fail("--run needs --adaptive")),
         (false, None) => {}
     }

@@ -11,10 +11,9 @@ mod size_classes;
 
 pub use buffers::{BufferPool, PooledBuffer};
 
-use fluoro_profile::{encode, Chunk, Figure, PatternStats, Unit};
+use fluoro_profile::{Chunk, Figure, PatternStats, Unit};
 use pyo3::prelude::*;
 use pyo3::types::PyDict;
-use std::io::Write;
 use std::path::Path;
 
 /// What `fluoro.patterns._snapshot()` returns per live instance: kind, name, where it was
@@ -33,12 +32,7 @@ pub fn record(py: Python<'_>, path: &Path) {
     match snapshot(py) {
         Ok(stats) if stats.is_empty() => {}
         Ok(stats) => {
-            let chunk = encode(&Chunk::Patterns(stats));
-            let appended = std::fs::OpenOptions::new()
-                .append(true)
-                .open(path)
-                .and_then(|mut f| f.write_all(&chunk));
-            if let Err(e) = appended {
+            if let Err(e) = fluoro_profile::append(path, &Chunk::Patterns(stats)) {
                 eprintln!("fluoro: cannot write {}: {e}", path.display());
             }
         }

@@ -38,6 +38,8 @@ pub struct BootConfig {
     pub rate: u32,
     pub exact: bool,
     pub memory: crate::collectors::alloc::MemoryPlan,
+    /// Record the hot functions' quickened bytecode at the end.
+    pub adaptive: bool,
     /// Read stacks with the GIL even where a memory layout exists.
     pub gil_sampler: bool,
     /// Absolute path of the streamed `.fluoro` profile.
@@ -158,6 +160,7 @@ fn try_launch(py: Python<'_>, args: &RunArgs) -> Result<Failure, Failure> {
         rate: args.rate,
         exact: args.exact,
         memory: memory_plan(args),
+        adaptive: args.adaptive,
         gil_sampler: args.sampler == fluoro_cli::SamplerChoice::Gil,
         profile,
         temporary_profile,

@@ -64,6 +64,9 @@ impl Session {
         let (wall, cpu) = match stopped {
             Ok(times) => {
                 crate::patterns::record(py, Path::new(&self.config.profile));
+                if self.config.adaptive {
+                    crate::dis::capture::record(py, Path::new(&self.config.profile));
+                }
                 self.report();
                 times
             }
@@ -100,6 +103,15 @@ impl Session {
                 Ok(text) => eprint!("{}", String::from_utf8_lossy(&text)),
                 Err(e) => eprintln!("fluoro: {e}"),
             }
+            if c.adaptive {
+                let shown = std::fs::read(profile)
+                    .ok()
+                    .and_then(|data| fluoro_profile::Profile::from_bytes(&data).ok())
+                    .and_then(|p| crate::dis::adaptive::render_profile(&p, ADAPTIVE_SHOWN));
+                if let Some(text) = shown {
+                    eprint!("\nSpecialization of the hottest functions (by self time)\n{text}");
+                }
+            }
         }
         if let (Some(format), Some(output)) = (c.format, &c.output) {
             match report::render_file(profile, format, c.metric, 15) {
@@ -116,6 +128,9 @@ impl Session {
         }
     }
 }
+
+/// Functions `fluoro run --adaptive` shows after its summary.
+const ADAPTIVE_SHOWN: usize = 5;
 
 /// The type name of the exception the interpreter reported as unhandled (`sys.last_type`).
 fn unhandled_exception(py: Python<'_>) -> Option<String> {
