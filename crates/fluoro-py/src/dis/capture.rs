@@ -51,7 +51,7 @@ fn capture(py: Python<'_>, path: &Path, major: u8, minor: u8) -> PyResult<Vec<Ad
         Metric::Wall
     };
     let mut rows = function_table(&profile, metric);
-    rows.sort_by(|a, b| (b.self_ns, b.total_ns).cmp(&(a.self_ns, a.total_ns)));
+    rows.sort_by_key(|f| std::cmp::Reverse((f.self_ns, f.total_ns)));
     let wanted: HashMap<Key, usize> = rows
         .iter()
         .filter(|f| f.total_ns > 0)
