@@ -1,0 +1,78 @@
+//! FLU124: a `for` loop whose only work is `acc.append(...)`.
+
+use super::Rule;
+use crate::checker::{finding, Context};
+use crate::diagnostic::Finding;
+use crate::kinds::Kind;
+use crate::patterns::{method_call, name_of};
+use ruff_python_ast::{Expr, Stmt};
+use ruff_text_size::Ranged;
+
+pub const RULE: Rule = Rule {
+    code: "FLU124",
+    name: "append-loop",
+    summary: "Loop that only appends to a list: a list comprehension does it faster",
+    docs: DOCS,
+    fixable: false,
+    needs_profile: false,
+    stmt: Some(check),
+    expr: None,
+};
+
+const DOCS: &str = r#"
+## What
+`for x in xs: acc.append(f(x))`, optionally under one `if`, where `acc` is a list and the
+loop does nothing else.
+
+## Why
+Each iteration of the loop looks up `acc` and its `append` method (`LOAD_ATTR` /
+`LOAD_METHOD`), then makes a method call (`CALL`) that enters `list.append`. A comprehension
+compiles the same loop to a `LIST_APPEND` instruction that appends straight to the list on
+the stack, with no lookup and no call: typically 30–50 % faster for simple bodies. From 3.12
+comprehensions are also inlined (PEP 709) with no function frame.
+
+## Fix
+`acc = [f(x) for x in xs]` (or `if cond`), or `acc.extend(f(x) for x in xs)` / `acc += [...]`
+when `acc` already holds items.
+
+## When not to
+Loops that also break, handle exceptions or have side effects whose order matters; the
+comprehension is only the same when the loop is a pure map/filter.
+"#;
+
+/// `acc.append(value)` as a statement, with `acc` a list.
+fn appends<'a>(cx: &Context<'_>, stmt: &'a Stmt) -> Option<&'a Expr> {
+    let Stmt::Expr(e) = stmt else { return None };
+    let (receiver, "append", call) = method_call(&e.value)? else {
+        return None;
+    };
+    (call.arguments.args.len() == 1
+        && name_of(receiver).is_some()
+        && cx.kind(receiver) == Kind::List)
+        .then_some(receiver)
+}
+
+fn check(cx: &Context<'_>, stmt: &Stmt, out: &mut Vec<Finding>) {
+    let Stmt::For(f) = stmt else { return };
+    if f.is_async || !f.orelse.is_empty() {
+        return;
+    }
+    let [only] = f.body.as_slice() else { return };
+    let receiver = match only {
+        Stmt::If(i) if i.elif_else_clauses.is_empty() => match i.body.as_slice() {
+            [inner] => appends(cx, inner),
+            _ => None,
+        },
+        other => appends(cx, other),
+    };
+    if let Some(receiver) = receiver {
+        out.push(finding(
+            &RULE,
+            stmt.range(),
+            format!(
+                "loop only appends to `{}`; a list comprehension avoids the method lookup and call per item",
+                cx.text(receiver.range())
+            ),
+        ));
+    }
+}

@@ -1,0 +1,73 @@
+//! FLU101: `x in some_list` inside a loop.
+
+use super::Rule;
+use crate::checker::{finding, Context};
+use crate::diagnostic::Finding;
+use crate::kinds::Kind;
+use ruff_python_ast::{CmpOp, Expr};
+use ruff_text_size::Ranged;
+
+pub const RULE: Rule = Rule {
+    code: "FLU101",
+    name: "list-membership-in-loop",
+    summary: "Membership test on a list inside a loop or comprehension",
+    docs: DOCS,
+    fixable: false,
+    needs_profile: false,
+    stmt: None,
+    expr: Some(check),
+};
+
+const DOCS: &str = r#"
+## What
+`x in items` (or `not in`) where `items` is a list (a list display, a comprehension, or a
+name bound only to lists in the same scope), evaluated on every iteration of a loop.
+
+## Why
+`list.__contains__` (`list_contains` in Objects/listobject.c) compares `x` with every element
+in turn, calling `PyObject_RichCompare` for each: O(n) per test, so O(n·m) for the loop. A set
+or dict hashes `x` once and probes its table: O(1) on average. A list display of constants is
+folded to a tuple constant, still scanned linearly; a set display of constants is folded to a
+frozenset constant.
+
+## Fix
+Build a set once, before the loop (`allowed = set(items)`), or write the literal as a set
+(`x in {"a", "b", "c"}`).
+
+## When not to
+Unhashable elements (lists, dicts) cannot go in a set. For two or three elements a scan is as
+fast as hashing; a tuple of a few constants is not flagged.
+"#;
+
+fn check(cx: &Context<'_>, expr: &Expr, out: &mut Vec<Finding>) {
+    let Expr::Compare(cmp) = expr else { return };
+    if !cx.in_loop() {
+        return;
+    }
+    for (op, right) in cmp.ops.iter().zip(cmp.comparators.iter()) {
+        if !matches!(op, CmpOp::In | CmpOp::NotIn) {
+            continue;
+        }
+        let what = match right {
+            Expr::List(l) if l.elts.len() >= 2 => "a list display",
+            Expr::ListComp(_) => "a list comprehension",
+            Expr::Name(n) if cx.kind(right) == Kind::List => {
+                out.push(finding(
+                    &RULE,
+                    expr.range(),
+                    format!(
+                        "`in {}` scans the list on every iteration; test membership in a set built once",
+                        n.id
+                    ),
+                ));
+                continue;
+            }
+            _ => continue,
+        };
+        out.push(finding(
+            &RULE,
+            expr.range(),
+            format!("`in` {what} scans it on every iteration; use a set"),
+        ));
+    }
+}
