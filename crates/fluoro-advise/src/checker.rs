@@ -32,6 +32,8 @@ pub struct LoopFrame<'a> {
     pub targets: Vec<&'a str>,
     pub assigned: HashSet<&'a str>,
     pub mutated: HashSet<&'a str>,
+    /// The loop's body can leave it early (`return` or `break`): a retry or search loop.
+    pub exits: bool,
 }
 
 impl LoopFrame<'_> {
@@ -325,6 +327,7 @@ impl<'a> Walker<'a> {
             targets: Vec::new(),
             assigned: HashSet::new(),
             mutated: HashSet::new(),
+            exits: false,
         });
         self.cx.loops.len() - 1
     }
@@ -349,6 +352,7 @@ impl<'a> Walker<'a> {
         }
         frame.assigned = effects.assigned;
         frame.mutated = effects.mutated;
+        frame.exits = effects.exits;
         for (i, g) in generators.iter().enumerate() {
             if i > 0 {
                 self.visit_expr(&g.iter);
@@ -435,6 +439,7 @@ impl<'a> Visitor<'a> for Walker<'a> {
                 names_bound(&f.target, &mut frame.targets);
                 frame.assigned = effects.assigned;
                 frame.mutated = effects.mutated;
+                frame.exits = effects.exits;
                 self.visit_expr(&f.target);
                 self.visit_body(&f.body);
                 self.cx.loops.pop();
@@ -448,6 +453,7 @@ impl<'a> Visitor<'a> for Walker<'a> {
                 let frame = &mut self.cx.loops[at];
                 frame.assigned = effects.assigned;
                 frame.mutated = effects.mutated;
+                frame.exits = effects.exits;
                 self.visit_expr(&w.test);
                 self.visit_body(&w.body);
                 self.cx.loops.pop();
@@ -503,6 +509,7 @@ const PURE_BUILTINS: &[&str] = &[
 struct Effects<'a> {
     assigned: HashSet<&'a str>,
     mutated: HashSet<&'a str>,
+    exits: bool,
 }
 
 /// The leftmost name of `a.b[c].d`.
@@ -550,6 +557,10 @@ impl<'a> Visitor<'a> for Effects<'a> {
                 for n in &g.names {
                     self.mutated.insert(n.id.as_str());
                 }
+            }
+            Stmt::Return(_) | Stmt::Break(_) => {
+                self.exits = true;
+                visitor::walk_stmt(self, stmt);
             }
             _ => visitor::walk_stmt(self, stmt),
         }

@@ -33,11 +33,11 @@ impl Kind {
     pub fn binary(left: Kind, op: Operator, right: Kind) -> Kind {
         use Kind::*;
         match (left, op, right) {
-            (Str, Operator::Add, Str) => Str,
-            (Str, Operator::Mod, _) => Str,
-            (Bytes, Operator::Add, Bytes) => Bytes,
-            (List, Operator::Add, List) => List,
-            (Tuple, Operator::Add, Tuple) => Tuple,
+            // A sequence plus anything is that sequence or a TypeError.
+            (Str, Operator::Add | Operator::Mod, _) => Str,
+            (Bytes, Operator::Add | Operator::Mod, _) => Bytes,
+            (List, Operator::Add, _) => List,
+            (Tuple, Operator::Add, _) => Tuple,
             (Int | Float, Operator::Div, Int | Float) => Float,
             (Int, Operator::Add | Operator::Sub | Operator::Mult | Operator::FloorDiv, Int) => Int,
             (Float, Operator::Add | Operator::Sub | Operator::Mult, Int | Float)
@@ -123,8 +123,6 @@ impl<'a> Scope<'a> {
                 if let Expr::Name(n) = a.target.as_ref() {
                     let before = self.get(n.id.as_str()).unwrap_or(Kind::Unknown);
                     let after = Kind::binary(before, a.op, self.expr_kind(&a.value));
-                    // `acc += [x]` keeps a list a list, whatever the right side is.
-                    let after = if before == Kind::List { Kind::List } else { after };
                     self.bind(n.id.as_str(), after);
                 }
             }

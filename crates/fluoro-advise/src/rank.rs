@@ -19,6 +19,18 @@ pub struct FileCosts {
 }
 
 impl FileCosts {
+    /// Costs from `(line, self ns)` pairs, out of a run of `run_ns`.
+    pub fn from_lines(lines: impl IntoIterator<Item = (u32, u64)>, run_ns: u64) -> Self {
+        let mut costs = FileCosts {
+            lines: HashMap::new(),
+            run_ns,
+        };
+        for (line, ns) in lines {
+            *costs.lines.entry(line).or_default() += ns;
+        }
+        costs
+    }
+
     /// Self time of lines `first..=last`.
     pub fn ns(&self, first: u32, last: u32) -> u64 {
         if last.saturating_sub(first) as usize > self.lines.len() {

@@ -37,8 +37,8 @@ loop, or pace with a rate limiter shared by the workers.
 
 ## When not to
 Requests that must be ordered (each depends on the previous answer), servers that rate-limit
-you, and retry loops (`for attempt in range(5): ... time.sleep(backoff)`), which are not
-flagged.
+you, and retry or search loops (any loop that can `return` or `break` early, such as
+`for attempt in range(5): ... time.sleep(backoff)`), which are not flagged.
 "#;
 
 const NETWORK: &[&str] = &[
@@ -63,7 +63,10 @@ fn check(cx: &Context<'_>, expr: &Expr, out: &mut Vec<Finding>) {
     let Some(frame) = cx.innermost_loop() else {
         return;
     };
-    if frame.kind == LoopKind::While || cx.function().is_some_and(|f| f.def.is_async) {
+    if frame.kind == LoopKind::While
+        || frame.exits
+        || cx.function().is_some_and(|f| f.def.is_async)
+    {
         return;
     }
     let over_items = frame.iter.is_some_and(|it| !is_range_call(it));

@@ -48,10 +48,15 @@ fn check(cx: &Context<'_>, expr: &Expr, out: &mut Vec<Finding>) {
             continue;
         }
         let receiver_text = cx.text(receiver.range());
+        let mapping = if is_atom(receiver) {
+            receiver_text.to_owned()
+        } else {
+            format!("({receiver_text})")
+        };
         let mut f = finding(
             &RULE,
             right.range(),
-            format!("`in {receiver_text}.keys()` builds a keys view to do a dict lookup; use `in {receiver_text}`"),
+            format!("`in {mapping}.keys()` builds a keys view to do a dict lookup; use `in {mapping}`"),
         );
         if is_atom(receiver) {
             f.fix = Some(Edit::replace(right.range(), receiver_text));

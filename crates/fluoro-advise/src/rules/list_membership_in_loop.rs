@@ -49,8 +49,8 @@ fn check(cx: &Context<'_>, expr: &Expr, out: &mut Vec<Finding>) {
             continue;
         }
         let what = match right {
-            Expr::List(l) if l.elts.len() >= 2 => "a list display",
-            Expr::ListComp(_) => "a list comprehension",
+            Expr::List(l) if l.elts.len() >= 2 => "`in [...]` scans the list",
+            Expr::ListComp(_) => "`in [... for ...]` builds and scans a list",
             Expr::Name(n) if cx.kind(right) == Kind::List => {
                 out.push(finding(
                     &RULE,
@@ -67,7 +67,7 @@ fn check(cx: &Context<'_>, expr: &Expr, out: &mut Vec<Finding>) {
         out.push(finding(
             &RULE,
             expr.range(),
-            format!("`in` {what} scans it on every iteration; use a set"),
+            format!("{what} on every iteration; use a set"),
         ));
     }
 }

@@ -61,12 +61,16 @@ fn check_call(cx: &Context<'_>, expr: &Expr, out: &mut Vec<Finding>) {
         _ => false,
     };
     if front && call.arguments.keywords.is_empty() && receiver_may_be_list(cx, receiver) {
-        let instead = if method == "pop" { "popleft()" } else { "appendleft(x)" };
+        let (call, instead) = if method == "pop" {
+            ("pop(0)", "popleft()")
+        } else {
+            ("insert(0, ...)", "appendleft(x)")
+        };
         out.push(finding(
             &RULE,
             expr.range(),
             format!(
-                "`{}.{method}(0…)` in a loop shifts every element; use collections.deque and {instead}",
+                "`{}.{call}` in a loop shifts every element; use collections.deque and {instead}",
                 cx.text(receiver.range())
             ),
         ));

@@ -131,7 +131,7 @@ fn check(cx: &Context<'_>, stmt: &Stmt, out: &mut Vec<Finding>) {
             &RULE,
             def.name.range(),
             format!(
-                "`{}` calls itself {} times on overlapping subproblems without a cache; add @functools.cache",
+                "`{}` calls itself from {} places on overlapping subproblems without a cache; add @functools.cache",
                 def.name.id,
                 finder.calls.len()
             ),
