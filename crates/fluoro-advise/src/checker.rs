@@ -136,11 +136,9 @@ impl<'a> Context<'a> {
                     None => !path.contains('.') && name == path && !self.shadowed(name),
                 }
             }
-            Expr::Attribute(a) => path
-                .rsplit_once('.')
-                .is_some_and(|(prefix, attr)| {
-                    a.attr.id.as_str() == attr && self.resolves_to(&a.value, prefix)
-                }),
+            Expr::Attribute(a) => path.rsplit_once('.').is_some_and(|(prefix, attr)| {
+                a.attr.id.as_str() == attr && self.resolves_to(&a.value, prefix)
+            }),
             _ => false,
         }
     }
@@ -167,7 +165,9 @@ impl<'a> Context<'a> {
             | Expr::NumberLiteral(_)
             | Expr::BooleanLiteral(_)
             | Expr::NoneLiteral(_) => true,
-            Expr::BinOp(b) => self.invariant_in(&b.left, frame) && self.invariant_in(&b.right, frame),
+            Expr::BinOp(b) => {
+                self.invariant_in(&b.left, frame) && self.invariant_in(&b.right, frame)
+            }
             Expr::UnaryOp(u) => self.invariant_in(&u.operand, frame),
             Expr::Tuple(t) => t.elts.iter().all(|e| self.invariant_in(e, frame)),
             _ => false,
@@ -491,17 +491,67 @@ impl<'a> Visitor<'a> for Walker<'a> {
 
 /// Methods that only read their receiver: calling them does not change it.
 const READ_METHODS: &[&str] = &[
-    "count", "index", "get", "keys", "values", "items", "copy", "startswith", "endswith",
-    "find", "rfind", "split", "join", "format", "lower", "upper", "strip", "issubset",
-    "issuperset", "isdisjoint", "union", "intersection", "difference", "__contains__",
-    "__getitem__", "__len__",
+    "count",
+    "index",
+    "get",
+    "keys",
+    "values",
+    "items",
+    "copy",
+    "startswith",
+    "endswith",
+    "find",
+    "rfind",
+    "split",
+    "join",
+    "format",
+    "lower",
+    "upper",
+    "strip",
+    "issubset",
+    "issuperset",
+    "isdisjoint",
+    "union",
+    "intersection",
+    "difference",
+    "__contains__",
+    "__getitem__",
+    "__len__",
 ];
 
 /// Builtins that do not change their arguments.
 const PURE_BUILTINS: &[&str] = &[
-    "len", "sorted", "set", "frozenset", "list", "tuple", "dict", "sum", "min", "max", "any",
-    "all", "str", "int", "float", "bool", "abs", "isinstance", "print", "repr", "enumerate",
-    "zip", "range", "reversed", "map", "filter", "iter", "hash", "id", "type", "round",
+    "len",
+    "sorted",
+    "set",
+    "frozenset",
+    "list",
+    "tuple",
+    "dict",
+    "sum",
+    "min",
+    "max",
+    "any",
+    "all",
+    "str",
+    "int",
+    "float",
+    "bool",
+    "abs",
+    "isinstance",
+    "print",
+    "repr",
+    "enumerate",
+    "zip",
+    "range",
+    "reversed",
+    "map",
+    "filter",
+    "iter",
+    "hash",
+    "id",
+    "type",
+    "round",
 ];
 
 /// Names rebound and names possibly changed in place by a loop's code.
@@ -535,7 +585,8 @@ impl<'a> Visitor<'a> for Effects<'a> {
             Stmt::Import(i) => {
                 for alias in &i.names {
                     let bound = alias.asname.as_ref().unwrap_or(&alias.name).id.as_str();
-                    self.assigned.insert(bound.split('.').next().unwrap_or(bound));
+                    self.assigned
+                        .insert(bound.split('.').next().unwrap_or(bound));
                 }
             }
             Stmt::ImportFrom(i) => {

@@ -168,7 +168,9 @@ pub fn advise_paths(
         advice.fixed += result.fixed;
         warnings.extend(result.warning);
         match result.outcome {
-            Some(FileOutcome::Checked { diagnostics, .. }) => advice.diagnostics.extend(diagnostics),
+            Some(FileOutcome::Checked { diagnostics, .. }) => {
+                advice.diagnostics.extend(diagnostics)
+            }
             Some(FileOutcome::SyntaxError {
                 path,
                 line,

@@ -116,7 +116,10 @@ impl<'a> Scope<'a> {
                 self.walrus(&a.value);
             }
             Stmt::AnnAssign(a) => {
-                let kind = a.value.as_deref().map_or(Kind::Unknown, |v| self.expr_kind(v));
+                let kind = a
+                    .value
+                    .as_deref()
+                    .map_or(Kind::Unknown, |v| self.expr_kind(v));
                 self.bind_target(&a.target, kind);
             }
             Stmt::AugAssign(a) => {

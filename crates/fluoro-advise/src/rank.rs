@@ -86,6 +86,11 @@ impl LineCosts {
         }
     }
 
+    /// The canonical paths of the files the profile sampled.
+    pub fn paths(&self) -> impl Iterator<Item = &Path> {
+        self.files.keys().map(PathBuf::as_path)
+    }
+
     /// The costs of the file at `path`, if the profile sampled it.
     pub fn file(&self, path: &Path) -> Option<&FileCosts> {
         self.files.get(&canonicalize(path))
@@ -118,10 +123,7 @@ pub struct Ranked {
 pub fn rank(diagnostics: &mut [Diagnostic], costs: &LineCosts) {
     for d in diagnostics.iter_mut() {
         let (ns, share) = match costs.file(Path::new(&d.path)) {
-            Some(file) => (
-                file.ns(d.line, d.end_line),
-                file.share(d.line, d.end_line),
-            ),
+            Some(file) => (file.ns(d.line, d.end_line), file.share(d.line, d.end_line)),
             None => (0, 0.0),
         };
         d.cost = Some(Cost {

@@ -43,7 +43,11 @@ fn each_rule_reports_exactly_the_marked_lines() {
             .map(|(i, _)| i as u32 + 1)
             .collect();
         assert!(!marked.is_empty(), "{}: fixture marks no line", rule.code);
-        assert_eq!(lines, marked, "{} ({}) reported other lines", rule.code, rule.name);
+        assert_eq!(
+            lines, marked,
+            "{} ({}) reported other lines",
+            rule.code, rule.name
+        );
 
         let mut report: String = found
             .iter()
@@ -53,7 +57,12 @@ fn each_rule_reports_exactly_the_marked_lines() {
             })
             .collect();
         let edits: Vec<_> = found.iter().filter_map(|d| d.fix.as_ref()).collect();
-        assert_eq!(rule.fixable, !edits.is_empty(), "{}: fixable flag vs fixes", rule.code);
+        assert_eq!(
+            rule.fixable,
+            !edits.is_empty(),
+            "{}: fixable flag vs fixes",
+            rule.code
+        );
         if !edits.is_empty() {
             let (fixed, applied) = fluoro_advise::fix::apply(&source, &edits);
             assert_eq!(applied, edits.len());
@@ -83,7 +92,11 @@ fn measured_rules_stay_quiet_without_a_profile() {
     for rule in RULES.iter().filter(|r| r.needs_profile) {
         let source = fixture(&format!("{}.py", rule.code));
         let only = RuleSet::from_selectors(&[rule.code.to_owned()], &[]).unwrap();
-        assert!(diagnostics(&source, &only, None).is_empty(), "{}", rule.code);
+        assert!(
+            diagnostics(&source, &only, None).is_empty(),
+            "{}",
+            rule.code
+        );
     }
 }
 

@@ -8,8 +8,8 @@ mod interpreter;
 mod split;
 
 pub use args::{
-    function_target, BenchArgs, Cli, Command, DisArgs, EnvArgs, Format, InspectArgs, LaterArgs,
-    Metric, ReportArgs, RunArgs, SamplerChoice, Target,
+    function_target, AdviseArgs, AdviseFormat, BenchArgs, Cli, Command, DisArgs, EnvArgs, Format,
+    InspectArgs, LaterArgs, Metric, ReportArgs, RunArgs, SamplerChoice, Target,
 };
 pub use interpreter::interpreter_options;
 pub use split::split_run_args;

@@ -4,7 +4,11 @@ use crate::files::Advice;
 use serde_json::json;
 
 pub fn render_json(advice: &Advice) -> String {
-    let fixable = advice.diagnostics.iter().filter(|d| d.fix.is_some()).count();
+    let fixable = advice
+        .diagnostics
+        .iter()
+        .filter(|d| d.fix.is_some())
+        .count();
     let value = json!({
         "findings": advice.diagnostics,
         "syntax_errors": advice.syntax_errors,

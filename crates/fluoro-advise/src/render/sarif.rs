@@ -41,7 +41,8 @@ pub fn render_sarif(advice: &Advice, version: &str) -> String {
                 }],
             });
             if let Some(cost) = d.cost {
-                result["properties"] = json!({ "measuredNs": cost.ns, "share": cost.share, "cold": cost.cold });
+                result["properties"] =
+                    json!({ "measuredNs": cost.ns, "share": cost.share, "cold": cost.cold });
             }
             result
         })

@@ -27,13 +27,22 @@ pub fn render_text(advice: &Advice, ranked_by: Option<&str>) -> String {
             if cost.cold {
                 let _ = write!(out, "  [cold: {:.1} %]", cost.share * 100.0);
             } else {
-                let _ = write!(out, "  [{:.1} % · {}]", cost.share * 100.0, duration(cost.ns));
+                let _ = write!(
+                    out,
+                    "  [{:.1} % · {}]",
+                    cost.share * 100.0,
+                    duration(cost.ns)
+                );
             }
         }
         out.push('\n');
     }
     let n = advice.diagnostics.len();
-    let fixable = advice.diagnostics.iter().filter(|d| d.fix.is_some()).count();
+    let fixable = advice
+        .diagnostics
+        .iter()
+        .filter(|d| d.fix.is_some())
+        .count();
     let files = advice.files;
     let file_word = if files == 1 { "file" } else { "files" };
     if n == 0 {
@@ -60,7 +69,12 @@ pub fn render_text(advice: &Advice, ranked_by: Option<&str>) -> String {
     }
     if advice.fixed > 0 {
         let s = if advice.fixed == 1 { "" } else { "s" };
-        let _ = writeln!(out, "Applied {} fix{}.", advice.fixed, if s.is_empty() { "" } else { "es" });
+        let _ = writeln!(
+            out,
+            "Applied {} fix{}.",
+            advice.fixed,
+            if s.is_empty() { "" } else { "es" }
+        );
     }
     out
 }

@@ -63,9 +63,7 @@ fn check(cx: &Context<'_>, expr: &Expr, out: &mut Vec<Finding>) {
     let Some(frame) = cx.innermost_loop() else {
         return;
     };
-    if frame.kind == LoopKind::While
-        || frame.exits
-        || cx.function().is_some_and(|f| f.def.is_async)
+    if frame.kind == LoopKind::While || frame.exits || cx.function().is_some_and(|f| f.def.is_async)
     {
         return;
     }

@@ -50,7 +50,9 @@ fn check(cx: &Context<'_>, expr: &Expr, out: &mut Vec<Finding>) {
     let mut f = finding(
         &RULE,
         expr.range(),
-        format!("`{name}()` in a loop is a global lookup and a call; `{literal}` is one instruction"),
+        format!(
+            "`{name}()` in a loop is a global lookup and a call; `{literal}` is one instruction"
+        ),
     );
     f.fix = Some(Edit::replace(expr.range(), literal));
     out.push(f);

@@ -56,7 +56,9 @@ fn check(cx: &Context<'_>, expr: &Expr, out: &mut Vec<Finding>) {
         let mut f = finding(
             &RULE,
             right.range(),
-            format!("`in {mapping}.keys()` builds a keys view to do a dict lookup; use `in {mapping}`"),
+            format!(
+                "`in {mapping}.keys()` builds a keys view to do a dict lookup; use `in {mapping}`"
+            ),
         );
         if is_atom(receiver) {
             f.fix = Some(Edit::replace(right.range(), receiver_text));

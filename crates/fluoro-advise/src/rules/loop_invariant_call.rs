@@ -10,7 +10,8 @@ use ruff_text_size::Ranged;
 pub const RULE: Rule = Rule {
     code: "FLU112",
     name: "loop-invariant-call",
-    summary: "O(n) reduction (`sum`, `max`, `min`, `any`, `all`) recomputed on unchanging data in a loop",
+    summary:
+        "O(n) reduction (`sum`, `max`, `min`, `any`, `all`) recomputed on unchanging data in a loop",
     docs: DOCS,
     fixable: false,
     needs_profile: false,

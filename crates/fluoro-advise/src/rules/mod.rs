@@ -218,7 +218,8 @@ mod tests {
         let sel = |s: &[&str], i: &[&str]| {
             let s: Vec<String> = s.iter().map(|x| x.to_string()).collect();
             let i: Vec<String> = i.iter().map(|x| x.to_string()).collect();
-            RuleSet::from_selectors(&s, &i).map(|set| set.rules().map(|r| r.code).collect::<Vec<_>>())
+            RuleSet::from_selectors(&s, &i)
+                .map(|set| set.rules().map(|r| r.code).collect::<Vec<_>>())
         };
         assert_eq!(sel(&["FLU101"], &[]).unwrap(), vec!["FLU101"]);
         assert_eq!(sel(&["FLU11"], &["FLU111", "FLU112"]).unwrap().len(), 8);

@@ -48,11 +48,17 @@ fn derived(expr: &Expr, params: &[&str]) -> bool {
         Expr::BinOp(b) => {
             matches!(
                 b.op,
-                Operator::Sub | Operator::Add | Operator::FloorDiv | Operator::RShift | Operator::Mult
+                Operator::Sub
+                    | Operator::Add
+                    | Operator::FloorDiv
+                    | Operator::RShift
+                    | Operator::Mult
             ) && derived(&b.left, params)
                 && derived(&b.right, params)
         }
-        Expr::Subscript(s) => matches!(s.slice.as_ref(), Expr::Slice(_)) && derived(&s.value, params),
+        Expr::Subscript(s) => {
+            matches!(s.slice.as_ref(), Expr::Slice(_)) && derived(&s.value, params)
+        }
         _ => false,
     }
 }
@@ -120,7 +126,10 @@ fn check(cx: &Context<'_>, stmt: &Stmt, out: &mut Vec<Finding>) {
     let all_derived = finder.calls.iter().all(|c| {
         !c.arguments.args.is_empty()
             && c.arguments.args.iter().all(|a| derived(a, &params))
-            && c.arguments.keywords.iter().all(|k| derived(&k.value, &params))
+            && c.arguments
+                .keywords
+                .iter()
+                .all(|k| derived(&k.value, &params))
     });
     let any_shrinks = finder
         .calls
