@@ -8,16 +8,13 @@ use crate::patterns::{method_call, name_of};
 use ruff_python_ast::{Expr, Stmt};
 use ruff_text_size::Ranged;
 
-pub const RULE: Rule = Rule {
-    code: "FLU124",
-    name: "append-loop",
-    summary: "Loop that only appends to a list: a list comprehension does it faster",
-    docs: DOCS,
-    fixable: false,
-    needs_profile: false,
-    stmt: Some(check),
-    expr: None,
-};
+pub const RULE: Rule = Rule::new(
+    "FLU124",
+    "append-loop",
+    "Loop that only appends to a list: a list comprehension does it faster",
+    DOCS,
+)
+.on_stmt(check);
 
 const DOCS: &str = r#"
 ## What

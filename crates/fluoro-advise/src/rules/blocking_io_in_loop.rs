@@ -7,16 +7,13 @@ use crate::patterns::is_range_call;
 use ruff_python_ast::Expr;
 use ruff_text_size::Ranged;
 
-pub const RULE: Rule = Rule {
-    code: "FLU116",
-    name: "sequential-blocking-io",
-    summary: "Blocking network request or sleep in a loop over items, one at a time",
-    docs: DOCS,
-    fixable: false,
-    needs_profile: false,
-    stmt: None,
-    expr: Some(check),
-};
+pub const RULE: Rule = Rule::new(
+    "FLU116",
+    "sequential-blocking-io",
+    "Blocking network request or sleep in a loop over items, one at a time",
+    DOCS,
+)
+.on_expr(check);
 
 const DOCS: &str = r#"
 ## What

@@ -7,16 +7,13 @@ use crate::patterns::{double_index, is_range_call};
 use ruff_python_ast::{Expr, ExprContext};
 use ruff_text_size::Ranged;
 
-pub const RULE: Rule = Rule {
-    code: "FLU113",
-    name: "column-major-traversal",
-    summary: "Nested list indexed `m[i][j]` with the row index in the inner loop",
-    docs: DOCS,
-    fixable: false,
-    needs_profile: false,
-    stmt: None,
-    expr: Some(check),
-};
+pub const RULE: Rule = Rule::new(
+    "FLU113",
+    "column-major-traversal",
+    "Nested list indexed `m[i][j]` with the row index in the inner loop",
+    DOCS,
+)
+.on_expr(check);
 
 const DOCS: &str = r#"
 ## What

@@ -6,16 +6,14 @@ use crate::diagnostic::{Edit, Finding};
 use ruff_python_ast::Expr;
 use ruff_text_size::Ranged;
 
-pub const RULE: Rule = Rule {
-    code: "FLU128",
-    name: "empty-constructor-in-loop",
-    summary: "`list()`/`dict()`/`tuple()` called in a loop where a literal is cheaper",
-    docs: DOCS,
-    fixable: true,
-    needs_profile: false,
-    stmt: None,
-    expr: Some(check),
-};
+pub const RULE: Rule = Rule::new(
+    "FLU128",
+    "empty-constructor-in-loop",
+    "`list()`/`dict()`/`tuple()` called in a loop where a literal is cheaper",
+    DOCS,
+)
+.on_expr(check)
+.fixable();
 
 const DOCS: &str = r#"
 ## What

@@ -8,16 +8,13 @@ use crate::patterns::{method_call, name_of};
 use ruff_python_ast::Expr;
 use ruff_text_size::Ranged;
 
-pub const RULE: Rule = Rule {
-    code: "FLU105",
-    name: "count-index-in-loop",
-    summary: "`list.count()` or `list.index()` called inside a loop",
-    docs: DOCS,
-    fixable: false,
-    needs_profile: false,
-    stmt: None,
-    expr: Some(check),
-};
+pub const RULE: Rule = Rule::new(
+    "FLU105",
+    "count-index-in-loop",
+    "`list.count()` or `list.index()` called inside a loop",
+    DOCS,
+)
+.on_expr(check);
 
 const DOCS: &str = r#"
 ## What

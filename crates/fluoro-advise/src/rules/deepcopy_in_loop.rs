@@ -6,16 +6,13 @@ use crate::diagnostic::Finding;
 use ruff_python_ast::Expr;
 use ruff_text_size::Ranged;
 
-pub const RULE: Rule = Rule {
-    code: "FLU110",
-    name: "deepcopy-in-loop",
-    summary: "`copy.deepcopy` called inside a loop",
-    docs: DOCS,
-    fixable: false,
-    needs_profile: false,
-    stmt: None,
-    expr: Some(check),
-};
+pub const RULE: Rule = Rule::new(
+    "FLU110",
+    "deepcopy-in-loop",
+    "`copy.deepcopy` called inside a loop",
+    DOCS,
+)
+.on_expr(check);
 
 const DOCS: &str = r#"
 ## What

@@ -7,16 +7,15 @@ use crate::patterns::{is_atom, method_call};
 use ruff_python_ast::{Expr, Stmt};
 use ruff_text_size::Ranged;
 
-pub const RULE: Rule = Rule {
-    code: "FLU126",
-    name: "dict-keys-iteration",
-    summary: "`for k in d.keys()` instead of `for k in d`",
-    docs: DOCS,
-    fixable: true,
-    needs_profile: false,
-    stmt: Some(check_for),
-    expr: Some(check_comprehension),
-};
+pub const RULE: Rule = Rule::new(
+    "FLU126",
+    "dict-keys-iteration",
+    "`for k in d.keys()` instead of `for k in d`",
+    DOCS,
+)
+.on_stmt(check_for)
+.on_expr(check_comprehension)
+.fixable();
 
 const DOCS: &str = r#"
 ## What

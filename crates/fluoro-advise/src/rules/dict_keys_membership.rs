@@ -7,16 +7,14 @@ use crate::patterns::{is_atom, method_call};
 use ruff_python_ast::{CmpOp, Expr};
 use ruff_text_size::Ranged;
 
-pub const RULE: Rule = Rule {
-    code: "FLU119",
-    name: "dict-keys-membership",
-    summary: "`key in d.keys()` instead of `key in d`",
-    docs: DOCS,
-    fixable: true,
-    needs_profile: false,
-    stmt: None,
-    expr: Some(check),
-};
+pub const RULE: Rule = Rule::new(
+    "FLU119",
+    "dict-keys-membership",
+    "`key in d.keys()` instead of `key in d`",
+    DOCS,
+)
+.on_expr(check)
+.fixable();
 
 const DOCS: &str = r#"
 ## What

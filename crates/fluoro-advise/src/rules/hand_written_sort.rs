@@ -7,16 +7,13 @@ use crate::patterns::int_value;
 use ruff_python_ast::{Expr, Operator, Stmt};
 use ruff_text_size::Ranged;
 
-pub const RULE: Rule = Rule {
-    code: "FLU114",
-    name: "hand-written-sort",
-    summary: "Adjacent elements swapped in nested loops: a hand-written O(n²) sort",
-    docs: DOCS,
-    fixable: false,
-    needs_profile: false,
-    stmt: Some(check),
-    expr: None,
-};
+pub const RULE: Rule = Rule::new(
+    "FLU114",
+    "hand-written-sort",
+    "Adjacent elements swapped in nested loops: a hand-written O(n²) sort",
+    DOCS,
+)
+.on_stmt(check);
 
 const DOCS: &str = r#"
 ## What

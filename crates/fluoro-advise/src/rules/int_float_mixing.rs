@@ -7,16 +7,15 @@ use crate::kinds::Kind;
 use ruff_python_ast::{self as ast, Expr, Number, Operator, Stmt};
 use ruff_text_size::Ranged;
 
-pub const RULE: Rule = Rule {
-    code: "FLU123",
-    name: "int-float-mixing",
-    summary: "Float variable combined with an int literal in a loop, blocking 3.11+ specialization",
-    docs: DOCS,
-    fixable: true,
-    needs_profile: false,
-    stmt: Some(check_aug),
-    expr: Some(check_binop),
-};
+pub const RULE: Rule = Rule::new(
+    "FLU123",
+    "int-float-mixing",
+    "Float variable combined with an int literal in a loop, blocking 3.11+ specialization",
+    DOCS,
+)
+.on_stmt(check_aug)
+.on_expr(check_binop)
+.fixable();
 
 const DOCS: &str = r#"
 ## What

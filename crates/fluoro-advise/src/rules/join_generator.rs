@@ -8,16 +8,14 @@ use crate::patterns::{method_call, only_arg};
 use ruff_python_ast::Expr;
 use ruff_text_size::Ranged;
 
-pub const RULE: Rule = Rule {
-    code: "FLU129",
-    name: "join-generator",
-    summary: "`str.join` over a generator expression instead of a list comprehension",
-    docs: DOCS,
-    fixable: true,
-    needs_profile: false,
-    stmt: None,
-    expr: Some(check),
-};
+pub const RULE: Rule = Rule::new(
+    "FLU129",
+    "join-generator",
+    "`str.join` over a generator expression instead of a list comprehension",
+    DOCS,
+)
+.on_expr(check)
+.fixable();
 
 const DOCS: &str = r#"
 ## What

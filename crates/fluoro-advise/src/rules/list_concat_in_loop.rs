@@ -8,16 +8,13 @@ use crate::patterns::name_of;
 use ruff_python_ast::{Expr, Operator, Stmt};
 use ruff_text_size::Ranged;
 
-pub const RULE: Rule = Rule {
-    code: "FLU103",
-    name: "list-concat-in-loop",
-    summary: "List rebuilt by `acc = acc + [...]` in a loop",
-    docs: DOCS,
-    fixable: false,
-    needs_profile: false,
-    stmt: Some(check),
-    expr: None,
-};
+pub const RULE: Rule = Rule::new(
+    "FLU103",
+    "list-concat-in-loop",
+    "List rebuilt by `acc = acc + [...]` in a loop",
+    DOCS,
+)
+.on_stmt(check);
 
 const DOCS: &str = r#"
 ## What

@@ -7,21 +7,19 @@ use crate::kinds::Kind;
 use ruff_python_ast::{CmpOp, Expr};
 use ruff_text_size::Ranged;
 
-pub const RULE: Rule = Rule {
-    code: "FLU101",
-    name: "list-membership-in-loop",
-    summary: "Membership test on a list inside a loop or comprehension",
-    docs: DOCS,
-    fixable: false,
-    needs_profile: false,
-    stmt: None,
-    expr: Some(check),
-};
+pub const RULE: Rule = Rule::new(
+    "FLU101",
+    "list-membership-in-loop",
+    "Membership test on a list inside a loop or comprehension",
+    DOCS,
+)
+.on_expr(check);
 
 const DOCS: &str = r#"
 ## What
-`x in items` (or `not in`) where `items` is a list (a list display, a comprehension, or a
-name bound only to lists in the same scope), evaluated on every iteration of a loop.
+`x in items` (or `not in`) where `items` is a list (a list display of five or more
+elements, a comprehension, or a name bound only to lists in the same scope), evaluated on
+every iteration of a loop.
 
 ## Why
 `list.__contains__` (`list_contains` in Objects/listobject.c) compares `x` with every element
@@ -35,9 +33,13 @@ Build a set once, before the loop (`allowed = set(items)`), or write the literal
 (`x in {"a", "b", "c"}`).
 
 ## When not to
-Unhashable elements (lists, dicts) cannot go in a set. For two or three elements a scan is as
-fast as hashing; a tuple of a few constants is not flagged.
+Unhashable elements (lists, dicts) cannot go in a set. For a few elements a scan is as
+fast as hashing: short list displays and tuples are not flagged.
 "#;
+
+/// A list display this long is worth a set: shorter ones scan as fast as they hash (a display
+/// of constants is compiled to a tuple constant, the same as the quiet tuple case).
+const MIN_DISPLAY: usize = 5;
 
 fn check(cx: &Context<'_>, expr: &Expr, out: &mut Vec<Finding>) {
     let Expr::Compare(cmp) = expr else { return };
@@ -49,7 +51,7 @@ fn check(cx: &Context<'_>, expr: &Expr, out: &mut Vec<Finding>) {
             continue;
         }
         let what = match right {
-            Expr::List(l) if l.elts.len() >= 2 => "`in [...]` scans the list",
+            Expr::List(l) if l.elts.len() >= MIN_DISPLAY => "`in [...]` scans the list",
             Expr::ListComp(_) => "`in [... for ...]` builds and scans a list",
             Expr::Name(n) if cx.kind(right) == Kind::List => {
                 out.push(finding(

@@ -7,16 +7,14 @@ use crate::patterns::only_arg;
 use ruff_python_ast::Expr;
 use ruff_text_size::Ranged;
 
-pub const RULE: Rule = Rule {
-    code: "FLU120",
-    name: "list-built-to-reduce",
-    summary: "List comprehension built only to be reduced by `sum`/`min`/`max`/`any`/`all`",
-    docs: DOCS,
-    fixable: true,
-    needs_profile: false,
-    stmt: None,
-    expr: Some(check),
-};
+pub const RULE: Rule = Rule::new(
+    "FLU120",
+    "list-built-to-reduce",
+    "List comprehension built only to be reduced by `sum`/`min`/`max`/`any`/`all`",
+    DOCS,
+)
+.on_expr(check)
+.fixable();
 
 const DOCS: &str = r#"
 ## What

@@ -7,17 +7,13 @@ use crate::patterns::only_arg;
 use ruff_python_ast::Expr;
 use ruff_text_size::Ranged;
 
-pub const RULE: Rule = Rule {
-    code: "FLU112",
-    name: "loop-invariant-call",
-    summary:
-        "O(n) reduction (`sum`, `max`, `min`, `any`, `all`) recomputed on unchanging data in a loop",
-    docs: DOCS,
-    fixable: false,
-    needs_profile: false,
-    stmt: None,
-    expr: Some(check),
-};
+pub const RULE: Rule = Rule::new(
+    "FLU112",
+    "loop-invariant-call",
+    "O(n) reduction (`sum`, `max`, `min`, `any`, `all`) recomputed on unchanging data in a loop",
+    DOCS,
+)
+.on_expr(check);
 
 const DOCS: &str = r#"
 ## What

@@ -6,16 +6,13 @@ use crate::diagnostic::Finding;
 use ruff_python_ast::Expr;
 use ruff_text_size::Ranged;
 
-pub const RULE: Rule = Rule {
-    code: "FLU127",
-    name: "map-lambda",
-    summary: "`map`/`filter` with a lambda: a Python function call per element",
-    docs: DOCS,
-    fixable: false,
-    needs_profile: false,
-    stmt: None,
-    expr: Some(check),
-};
+pub const RULE: Rule = Rule::new(
+    "FLU127",
+    "map-lambda",
+    "`map`/`filter` with a lambda: a Python function call per element",
+    DOCS,
+)
+.on_expr(check);
 
 const DOCS: &str = r#"
 ## What

@@ -6,16 +6,14 @@ use crate::diagnostic::Finding;
 use ruff_python_ast::{Expr, Stmt};
 use ruff_text_size::Ranged;
 
-pub const RULE: Rule = Rule {
-    code: "FLU122",
-    name: "missing-slots",
-    summary: "Class whose construction is measurably hot has no `__slots__` (needs --profile)",
-    docs: DOCS,
-    fixable: false,
-    needs_profile: true,
-    stmt: Some(check),
-    expr: None,
-};
+pub const RULE: Rule = Rule::new(
+    "FLU122",
+    "missing-slots",
+    "Class whose construction is measurably hot has no `__slots__` (needs --profile)",
+    DOCS,
+)
+.on_stmt(check)
+.needs_profile();
 
 /// Share of the profile's time in `__init__` from which instances count as many.
 const HOT_SHARE: f64 = 0.01;

@@ -52,6 +52,51 @@ pub struct Rule {
     pub expr: Option<ExprCheck>,
 }
 
+impl Rule {
+    /// A rule with no checks yet, no fix, needing no profile.
+    pub const fn new(
+        code: &'static str,
+        name: &'static str,
+        summary: &'static str,
+        docs: &'static str,
+    ) -> Rule {
+        Rule {
+            code,
+            name,
+            summary,
+            docs,
+            fixable: false,
+            needs_profile: false,
+            stmt: None,
+            expr: None,
+        }
+    }
+
+    /// Checks every statement with `check`.
+    pub const fn on_stmt(mut self, check: StmtCheck) -> Rule {
+        self.stmt = Some(check);
+        self
+    }
+
+    /// Checks every expression with `check`.
+    pub const fn on_expr(mut self, check: ExprCheck) -> Rule {
+        self.expr = Some(check);
+        self
+    }
+
+    /// Offers safe fixes.
+    pub const fn fixable(mut self) -> Rule {
+        self.fixable = true;
+        self
+    }
+
+    /// Fires only with a measured profile.
+    pub const fn needs_profile(mut self) -> Rule {
+        self.needs_profile = true;
+        self
+    }
+}
+
 /// Every rule, in code order.
 pub static RULES: &[&Rule] = &[
     &list_membership_in_loop::RULE,

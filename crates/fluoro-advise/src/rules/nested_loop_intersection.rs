@@ -7,16 +7,14 @@ use crate::patterns::name_of;
 use ruff_python_ast::{CmpOp, Expr, Stmt};
 use ruff_text_size::Ranged;
 
-pub const RULE: Rule = Rule {
-    code: "FLU106",
-    name: "nested-loop-intersection",
-    summary: "Nested loops comparing elements for equality: a set intersection by hand",
-    docs: DOCS,
-    fixable: false,
-    needs_profile: false,
-    stmt: Some(check_loops),
-    expr: Some(check_comprehension),
-};
+pub const RULE: Rule = Rule::new(
+    "FLU106",
+    "nested-loop-intersection",
+    "Nested loops comparing elements for equality: a set intersection by hand",
+    DOCS,
+)
+.on_stmt(check_loops)
+.on_expr(check_comprehension);
 
 const DOCS: &str = r#"
 ## What

@@ -8,16 +8,14 @@ use crate::patterns::{int_value, method_call};
 use ruff_python_ast::{Expr, Stmt};
 use ruff_text_size::Ranged;
 
-pub const RULE: Rule = Rule {
-    code: "FLU104",
-    name: "list-front-operation-in-loop",
-    summary: "`pop(0)`, `insert(0, x)` or `del xs[0]` on a list in a loop (use a deque)",
-    docs: DOCS,
-    fixable: false,
-    needs_profile: false,
-    stmt: Some(check_del),
-    expr: Some(check_call),
-};
+pub const RULE: Rule = Rule::new(
+    "FLU104",
+    "list-front-operation-in-loop",
+    "`pop(0)`, `insert(0, x)` or `del xs[0]` on a list in a loop (use a deque)",
+    DOCS,
+)
+.on_stmt(check_del)
+.on_expr(check_call);
 
 const DOCS: &str = r#"
 ## What

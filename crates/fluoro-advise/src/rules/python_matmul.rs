@@ -7,16 +7,13 @@ use crate::patterns::double_index;
 use ruff_python_ast::{Expr, Operator};
 use ruff_text_size::Ranged;
 
-pub const RULE: Rule = Rule {
-    code: "FLU121",
-    name: "python-matmul",
-    summary: "Matrix multiplication in pure Python loops (`a[i][k] * b[k][j]`)",
-    docs: DOCS,
-    fixable: false,
-    needs_profile: false,
-    stmt: None,
-    expr: Some(check),
-};
+pub const RULE: Rule = Rule::new(
+    "FLU121",
+    "python-matmul",
+    "Matrix multiplication in pure Python loops (`a[i][k] * b[k][j]`)",
+    DOCS,
+)
+.on_expr(check);
 
 const DOCS: &str = r#"
 ## What

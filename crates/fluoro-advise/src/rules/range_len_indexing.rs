@@ -8,16 +8,13 @@ use ruff_python_ast::visitor::{self, Visitor};
 use ruff_python_ast::{Expr, ExprContext, Stmt};
 use ruff_text_size::Ranged;
 
-pub const RULE: Rule = Rule {
-    code: "FLU125",
-    name: "range-len-indexing",
-    summary: "`for i in range(len(xs))` that only uses `xs[i]`",
-    docs: DOCS,
-    fixable: false,
-    needs_profile: false,
-    stmt: Some(check),
-    expr: None,
-};
+pub const RULE: Rule = Rule::new(
+    "FLU125",
+    "range-len-indexing",
+    "`for i in range(len(xs))` that only uses `xs[i]`",
+    DOCS,
+)
+.on_stmt(check);
 
 const DOCS: &str = r#"
 ## What
@@ -40,6 +37,7 @@ struct IndexUses<'a> {
     seq: &'a str,
     only_subscripts: bool,
     writes_seq: bool,
+    subscripts: usize,
 }
 
 impl<'a> Visitor<'a> for IndexUses<'a> {
@@ -48,6 +46,7 @@ impl<'a> Visitor<'a> for IndexUses<'a> {
             Expr::Subscript(s)
                 if name_of(&s.value) == Some(self.seq) && name_of(&s.slice) == Some(self.index) =>
             {
+                self.subscripts += 1;
                 if s.ctx != ExprContext::Load {
                     self.writes_seq = true;
                 }
@@ -86,9 +85,10 @@ fn check(cx: &Context<'_>, stmt: &Stmt, out: &mut Vec<Finding>) {
         seq,
         only_subscripts: true,
         writes_seq: false,
+        subscripts: 0,
     };
     uses.visit_body(&f.body);
-    if uses.only_subscripts && !uses.writes_seq {
+    if uses.only_subscripts && !uses.writes_seq && uses.subscripts > 0 {
         out.push(finding(
             &RULE,
             f.iter.range(),

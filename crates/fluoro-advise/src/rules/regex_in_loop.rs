@@ -6,16 +6,13 @@ use crate::diagnostic::Finding;
 use ruff_python_ast::Expr;
 use ruff_text_size::Ranged;
 
-pub const RULE: Rule = Rule {
-    code: "FLU108",
-    name: "regex-in-loop",
-    summary: "`re.compile` or `re.match(...)` with a pattern string inside a loop",
-    docs: DOCS,
-    fixable: false,
-    needs_profile: false,
-    stmt: None,
-    expr: Some(check),
-};
+pub const RULE: Rule = Rule::new(
+    "FLU108",
+    "regex-in-loop",
+    "`re.compile` or `re.match(...)` with a pattern string inside a loop",
+    DOCS,
+)
+.on_expr(check);
 
 const DOCS: &str = r#"
 ## What

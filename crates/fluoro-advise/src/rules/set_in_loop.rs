@@ -7,16 +7,13 @@ use crate::patterns::only_arg;
 use ruff_python_ast::Expr;
 use ruff_text_size::Ranged;
 
-pub const RULE: Rule = Rule {
-    code: "FLU107",
-    name: "set-rebuilt-in-loop",
-    summary: "`set(...)` of an unchanging collection rebuilt on every iteration",
-    docs: DOCS,
-    fixable: false,
-    needs_profile: false,
-    stmt: None,
-    expr: Some(check),
-};
+pub const RULE: Rule = Rule::new(
+    "FLU107",
+    "set-rebuilt-in-loop",
+    "`set(...)` of an unchanging collection rebuilt on every iteration",
+    DOCS,
+)
+.on_expr(check);
 
 const DOCS: &str = r#"
 ## What

@@ -6,16 +6,13 @@ use crate::diagnostic::Finding;
 use ruff_python_ast::Expr;
 use ruff_text_size::Ranged;
 
-pub const RULE: Rule = Rule {
-    code: "FLU117",
-    name: "blocking-call-in-async",
-    summary: "`time.sleep` or a blocking request inside `async def` stalls the event loop",
-    docs: DOCS,
-    fixable: false,
-    needs_profile: false,
-    stmt: None,
-    expr: Some(check),
-};
+pub const RULE: Rule = Rule::new(
+    "FLU117",
+    "blocking-call-in-async",
+    "`time.sleep` or a blocking request inside `async def` stalls the event loop",
+    DOCS,
+)
+.on_expr(check);
 
 const DOCS: &str = r#"
 ## What

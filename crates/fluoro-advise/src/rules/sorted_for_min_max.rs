@@ -7,16 +7,14 @@ use crate::patterns::int_value;
 use ruff_python_ast::{Expr, ExprContext};
 use ruff_text_size::Ranged;
 
-pub const RULE: Rule = Rule {
-    code: "FLU115",
-    name: "sorted-for-min-max",
-    summary: "`sorted(x)[0]` or `sorted(x)[-1]` instead of `min(x)` / `max(x)`",
-    docs: DOCS,
-    fixable: true,
-    needs_profile: false,
-    stmt: None,
-    expr: Some(check),
-};
+pub const RULE: Rule = Rule::new(
+    "FLU115",
+    "sorted-for-min-max",
+    "`sorted(x)[0]` or `sorted(x)[-1]` instead of `min(x)` / `max(x)`",
+    DOCS,
+)
+.on_expr(check)
+.fixable();
 
 const DOCS: &str = r#"
 ## What

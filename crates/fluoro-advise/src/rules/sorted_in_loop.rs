@@ -6,16 +6,13 @@ use crate::diagnostic::Finding;
 use ruff_python_ast::Expr;
 use ruff_text_size::Ranged;
 
-pub const RULE: Rule = Rule {
-    code: "FLU109",
-    name: "sorted-in-loop",
-    summary: "`sorted(...)` of an unchanging collection re-sorted on every iteration",
-    docs: DOCS,
-    fixable: false,
-    needs_profile: false,
-    stmt: None,
-    expr: Some(check),
-};
+pub const RULE: Rule = Rule::new(
+    "FLU109",
+    "sorted-in-loop",
+    "`sorted(...)` of an unchanging collection re-sorted on every iteration",
+    DOCS,
+)
+.on_expr(check);
 
 const DOCS: &str = r#"
 ## What

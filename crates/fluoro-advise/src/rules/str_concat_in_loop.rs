@@ -8,16 +8,13 @@ use crate::patterns::name_of;
 use ruff_python_ast::{Expr, Operator, Stmt};
 use ruff_text_size::Ranged;
 
-pub const RULE: Rule = Rule {
-    code: "FLU102",
-    name: "str-concat-in-loop",
-    summary: "String or bytes built by repeated concatenation in a loop",
-    docs: DOCS,
-    fixable: false,
-    needs_profile: false,
-    stmt: Some(check),
-    expr: None,
-};
+pub const RULE: Rule = Rule::new(
+    "FLU102",
+    "str-concat-in-loop",
+    "String or bytes built by repeated concatenation in a loop",
+    DOCS,
+)
+.on_stmt(check);
 
 const DOCS: &str = r#"
 ## What
