@@ -79,7 +79,9 @@ def main() -> None:
         print(f"{k:7} median {med[k]:.3f} s  min {min(v):.3f} s  max {max(v):.3f} s  ({RUNS} runs)")
     print(f"findings: fluoro {count(fluoro)}, ruff PERF {count(ruff)}")
     ratio = med["fluoro"] / med["ruff"]
-    print(f"ratio fluoro / ruff: {ratio:.2f}  (floor: <= 2.00) {'met' if ratio <= 2 else 'NOT met'}")
+    print(
+        f"ratio fluoro / ruff: {ratio:.2f}  (floor: <= 2.00) {'met' if ratio <= 2 else 'NOT met'}"
+    )
 
 
 if __name__ == "__main__":

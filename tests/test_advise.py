@@ -140,7 +140,7 @@ def test_fix_rewrites_in_place_and_keeps_behaviour(tmp_path):
     result = fluoro("advise", path, "--fix")
     assert "Applied 2 fixes." in result.stdout.decode(), result
     text = path.read_text()
-    assert "min(xs)" in text and "p in d if" in text
+    assert "min(xs)" in text and "if p in d)" in text
     after = run([sys.executable, path])
     assert after.stdout == before.stdout
     again = fluoro("advise", path, "--fix")
