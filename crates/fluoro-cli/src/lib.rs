@@ -186,6 +186,30 @@ mod tests {
     }
 
     #[test]
+    fn advise_selectors_split_on_commas_and_measure_needs_fix() {
+        let Command::Advise(a) = command(&[
+            "fluoro",
+            "advise",
+            "src",
+            "--select",
+            "FLU1,FLU2",
+            "--ignore",
+            "FLU104",
+        ]) else {
+            panic!("not advise")
+        };
+        assert_eq!(a.select, ["FLU1", "FLU2"]);
+        assert_eq!(a.ignore, ["FLU104"]);
+        assert_eq!(a.paths, ["src"]);
+        let line = usage(&["fluoro", "advise", ".", "--measure", "python app.py"]);
+        assert!(line.contains("--fix"), "{line}");
+        let Command::Advise(a) = command(&["fluoro", "advise"]) else {
+            panic!("not advise")
+        };
+        assert_eq!(a.paths, ["."]);
+    }
+
+    #[test]
     fn later_commands_take_any_arguments() {
         let Command::Heap(later) = command(&["fluoro", "heap", "summary", "x.fheap", "--json"])
         else {
