@@ -31,6 +31,9 @@ pub struct LoopFrame<'a> {
     /// Names bound by the loop's targets.
     pub targets: Vec<&'a str>,
     pub assigned: HashSet<&'a str>,
+    /// Names given a fresh value in the loop (assigned other than by accumulating into
+    /// themselves with `x += ...` or `x = x + ...`): per-iteration temporaries.
+    pub rebound: HashSet<&'a str>,
     pub mutated: HashSet<&'a str>,
     /// The loop's body can leave it early (`return` or `break`): a retry or search loop.
     pub exits: bool,
@@ -326,6 +329,7 @@ impl<'a> Walker<'a> {
             iter,
             targets: Vec::new(),
             assigned: HashSet::new(),
+            rebound: HashSet::new(),
             mutated: HashSet::new(),
             exits: false,
         });
@@ -351,6 +355,7 @@ impl<'a> Walker<'a> {
             names_bound(&g.target, &mut frame.targets);
         }
         frame.assigned = effects.assigned;
+        frame.rebound = effects.rebound;
         frame.mutated = effects.mutated;
         frame.exits = effects.exits;
         for (i, g) in generators.iter().enumerate() {
@@ -438,6 +443,7 @@ impl<'a> Visitor<'a> for Walker<'a> {
                 let frame = &mut self.cx.loops[at];
                 names_bound(&f.target, &mut frame.targets);
                 frame.assigned = effects.assigned;
+                frame.rebound = effects.rebound;
                 frame.mutated = effects.mutated;
                 frame.exits = effects.exits;
                 self.visit_expr(&f.target);
@@ -452,6 +458,7 @@ impl<'a> Visitor<'a> for Walker<'a> {
                 effects.visit_body(&w.body);
                 let frame = &mut self.cx.loops[at];
                 frame.assigned = effects.assigned;
+                frame.rebound = effects.rebound;
                 frame.mutated = effects.mutated;
                 frame.exits = effects.exits;
                 self.visit_expr(&w.test);
@@ -558,8 +565,29 @@ const PURE_BUILTINS: &[&str] = &[
 #[derive(Default)]
 struct Effects<'a> {
     assigned: HashSet<&'a str>,
+    rebound: HashSet<&'a str>,
     mutated: HashSet<&'a str>,
     exits: bool,
+}
+
+/// `x += ...` or `x = x + ...`: the name `x` accumulates rather than being rebound.
+fn accumulates(stmt: &Stmt) -> Option<&str> {
+    match stmt {
+        Stmt::AugAssign(a) => crate::patterns::name_of(&a.target),
+        Stmt::Assign(a) if a.targets.len() == 1 => {
+            let target = crate::patterns::name_of(&a.targets[0])?;
+            match a.value.as_ref() {
+                Expr::BinOp(b)
+                    if crate::patterns::name_of(&b.left) == Some(target)
+                        || crate::patterns::name_of(&b.right) == Some(target) =>
+                {
+                    Some(target)
+                }
+                _ => None,
+            }
+        }
+        _ => None,
+    }
 }
 
 /// The leftmost name of `a.b[c].d`.
@@ -575,6 +603,16 @@ pub fn base_name(expr: &Expr) -> Option<&str> {
 
 impl<'a> Visitor<'a> for Effects<'a> {
     fn visit_stmt(&mut self, stmt: &'a Stmt) {
+        if let Some(name) = accumulates(stmt) {
+            // Walked as usual, then the accumulator is taken back out of `rebound`, unless
+            // something else in the loop rebinds it too.
+            let was_rebound = self.rebound.contains(name);
+            visitor::walk_stmt(self, stmt);
+            if !was_rebound {
+                self.rebound.remove(name);
+            }
+            return;
+        }
         match stmt {
             Stmt::FunctionDef(f) => {
                 self.assigned.insert(f.name.id.as_str());
@@ -621,6 +659,7 @@ impl<'a> Visitor<'a> for Effects<'a> {
         match expr {
             Expr::Name(n) if !matches!(n.ctx, ExprContext::Load) => {
                 self.assigned.insert(n.id.as_str());
+                self.rebound.insert(n.id.as_str());
             }
             Expr::Attribute(ast::ExprAttribute { value, ctx, .. })
             | Expr::Subscript(ast::ExprSubscript { value, ctx, .. })

@@ -44,6 +44,9 @@ fn check(cx: &Context<'_>, stmt: &Stmt, out: &mut Vec<Finding>) {
     let Some(target) = name_of(&a.targets[0]) else {
         return;
     };
+    if cx.loops.last().is_some_and(|l| l.rebound.contains(target)) {
+        return;
+    }
     let Expr::BinOp(b) = a.value.as_ref() else {
         return;
     };

@@ -33,7 +33,8 @@ anywhere else, and other interpreters (PyPy) do not have it.
 Collect the pieces in a list and `"".join(pieces)` once, or write to an `io.StringIO`.
 
 ## When not to
-A handful of iterations, or a local str that nothing else references (the shortcut keeps it
+A string that starts afresh on every iteration (`line = ""` in the loop, then a couple of
+`+=`) is not an accumulator and is not flagged. A handful of iterations, or a local str that nothing else references (the shortcut keeps it
 linear on CPython).
 "#;
 
@@ -60,6 +61,14 @@ fn check(cx: &Context<'_>, stmt: &Stmt, out: &mut Vec<Finding>) {
         _ => return,
     };
     let target_kind = match target {
+        Expr::Name(n)
+            if cx
+                .loops
+                .last()
+                .is_some_and(|l| l.rebound.contains(n.id.as_str())) =>
+        {
+            return
+        }
         Expr::Name(_) => cx.kind(target),
         Expr::Attribute(_) => Kind::Unknown,
         _ => return,
