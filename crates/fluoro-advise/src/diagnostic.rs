@@ -64,7 +64,16 @@ impl Diagnostic {
             end_col,
             code: finding.rule.code,
             name: finding.rule.name,
-            message: finding.message,
+            // Source quoted in a message may span lines: one line per diagnostic.
+            message: if finding.message.contains('\n') {
+                finding
+                    .message
+                    .split_whitespace()
+                    .collect::<Vec<_>>()
+                    .join(" ")
+            } else {
+                finding.message
+            },
             fix: finding.fix,
             cost: None,
         }

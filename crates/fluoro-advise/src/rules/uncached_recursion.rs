@@ -17,9 +17,9 @@ pub const RULE: Rule = Rule::new(
 
 const DOCS: &str = r#"
 ## What
-A function that calls itself two or more times with arguments derived arithmetically from
-its own parameters (`fib(n - 1) + fib(n - 2)`, `f(s[1:], t)`), with no `functools.cache` /
-`lru_cache`. Recursion over a tree (`walk(node.left)`, `for c in node.children: walk(c)`)
+A function that calls itself two or more times with arguments derived from its own
+parameters, each call making one of them smaller (`fib(n - 1) + fib(n - 2)`, `f(n // 2)`,
+`f(s[1:], t)`), with no `functools.cache` / `lru_cache`. Recursion over a tree (`walk(node.left)`, `for c in node.children: walk(c)`)
 is not flagged: each call gets a different, smaller piece.
 
 ## Why
@@ -60,9 +60,14 @@ fn derived(expr: &Expr, params: &[&str]) -> bool {
     }
 }
 
-/// Whether an argument differs from a plain parameter (the subproblem shrinks).
+/// Whether an argument makes the subproblem smaller: `n - 1`, `n // 2`, `n >> 1`, `s[1:]`.
+/// (`depth + 1` grows a counter, as parsers and walkers do, and is not taken as a subproblem.)
 fn shrinks(expr: &Expr) -> bool {
-    matches!(expr, Expr::BinOp(_) | Expr::Subscript(_))
+    match expr {
+        Expr::BinOp(b) => matches!(b.op, Operator::Sub | Operator::FloorDiv | Operator::RShift),
+        Expr::Subscript(_) => true,
+        _ => false,
+    }
 }
 
 struct SelfCalls<'a> {
