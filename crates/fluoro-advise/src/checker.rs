@@ -65,7 +65,7 @@ pub struct Import<'a> {
 /// What rules can ask about the node they are called on.
 pub struct Context<'a> {
     pub source: &'a str,
-    pub index: LineIndex,
+    pub index: &'a LineIndex,
     pub loops: Vec<LoopFrame<'a>>,
     pub functions: Vec<FunctionFrame<'a>>,
     pub module: Scope<'a>,
@@ -212,6 +212,7 @@ pub fn finding(rule: &'static Rule, range: TextRange, message: impl Into<String>
 /// Runs the enabled rules over a parsed module.
 pub fn check_module<'a>(
     source: &'a str,
+    index: &'a LineIndex,
     module: &'a ast::ModModule,
     rules: &RuleSet,
     costs: Option<&'a FileCosts>,
@@ -221,7 +222,7 @@ pub fn check_module<'a>(
     let mut walker = Walker {
         cx: Context {
             source,
-            index: LineIndex::new(source),
+            index,
             loops: Vec::new(),
             functions: Vec::new(),
             module: Scope::of_body(&module.body, None),

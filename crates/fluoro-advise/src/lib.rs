@@ -46,8 +46,8 @@ pub fn advise_source(
             };
         }
     };
-    let findings = checker::check_module(source, parsed.syntax(), rules, costs);
     let index = LineIndex::new(source);
+    let findings = checker::check_module(source, &index, parsed.syntax(), rules, costs);
     let diagnostics = findings
         .into_iter()
         .filter(|f| !index.suppressed(source, f.range.start().to_usize(), f.rule.code))
