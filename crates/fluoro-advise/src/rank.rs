@@ -86,6 +86,20 @@ impl LineCosts {
         }
     }
 
+    /// Costs given per file (paths are canonicalized).
+    pub fn from_files(files: impl IntoIterator<Item = (PathBuf, FileCosts)>) -> Self {
+        let files: HashMap<PathBuf, FileCosts> = files
+            .into_iter()
+            .map(|(path, costs)| (canonicalize(&path), costs))
+            .collect();
+        let run_ns = files.values().map(|f| f.run_ns).max().unwrap_or(0);
+        LineCosts {
+            files,
+            metric: None,
+            run_ns,
+        }
+    }
+
     /// The canonical paths of the files the profile sampled.
     pub fn paths(&self) -> impl Iterator<Item = &Path> {
         self.files.keys().map(PathBuf::as_path)
