@@ -248,3 +248,12 @@ def test_no_crash_on_any_stdlib_or_site_packages_file(root):
     assert report["summary"]["files"] > 50
     for line in err.splitlines():
         assert line.startswith("fluoro: "), line
+
+
+def test_deeply_nested_generated_code_does_not_crash(tmp_path):
+    (tmp_path / "sum.py").write_text("x = " + " + ".join(["1"] * 200_000) + "\n")
+    (tmp_path / "neg.py").write_text("x = " + "-" * 100_000 + "1\n")
+    (tmp_path / "ok.py").write_text(GOOD)
+    result = fluoro("advise", tmp_path, timeout=300)
+    assert result.returncode == 0, result
+    assert result.stdout.decode() == "No findings in 3 files.\n"

@@ -8,6 +8,11 @@ use crate::rules::RuleSet;
 use rayon::prelude::*;
 use std::path::{Path, PathBuf};
 
+/// Stack of each worker thread. The parser and the tree walk recurse once per nesting level,
+/// and generated files nest expressions thousands deep (a 200,000-term sum needs ~200 MiB):
+/// the memory is only reserved, pages are touched as deep as a file goes.
+const WORKER_STACK: usize = 512 << 20;
+
 /// Everything one `fluoro advise` run found.
 #[derive(Debug, Default)]
 pub struct Advice {
@@ -156,10 +161,22 @@ pub fn advise_paths(
     fix: bool,
 ) -> Advice {
     let (files, mut warnings) = discover(paths, config);
-    let results: Vec<FileResult> = files
-        .par_iter()
-        .map(|path| advise_file(path, rules, costs, fix))
-        .collect();
+    let advise_all = || -> Vec<FileResult> {
+        files
+            .par_iter()
+            .map(|path| advise_file(path, rules, costs, fix))
+            .collect()
+    };
+    let results = match rayon::ThreadPoolBuilder::new()
+        .stack_size(WORKER_STACK)
+        .build()
+    {
+        Ok(pool) => pool.install(advise_all),
+        Err(e) => {
+            warnings.push(format!("advising with default stacks: {e}"));
+            advise_all()
+        }
+    };
     let mut advice = Advice {
         files: files.len(),
         ..Advice::default()
