@@ -18,8 +18,10 @@ pub const RULE: Rule = Rule::new(
 
 const DOCS: &str = r#"
 ## What
-`for a in xs: for b in ys: if a == b: ...`, or the comprehension
-`[a for a in xs for b in ys if a == b]`: every pair is compared to find common elements.
+`for a in xs: for b in ys: if a == b: ...` (the inner loop holding only that `if`), or the
+comprehension `[a for a in xs for b in ys if a == b]`: every pair is compared to find common
+elements. All pairs of one collection (`for u in nodes: for v in nodes`) and diagonal skips
+(`if u == v: continue`) are not flagged.
 
 ## Why
 The inner loop runs len(xs)·len(ys) times, each a `COMPARE_OP` dispatch and a rich
@@ -46,7 +48,7 @@ fn equal_pair(test: &Expr, a: &str, b: &str) -> bool {
     (l == Some(a) && r == Some(b)) || (l == Some(b) && r == Some(a))
 }
 
-fn check_loops(_cx: &Context<'_>, stmt: &Stmt, out: &mut Vec<Finding>) {
+fn check_loops(cx: &Context<'_>, stmt: &Stmt, out: &mut Vec<Finding>) {
     let Stmt::For(outer) = stmt else { return };
     let Some(a) = name_of(&outer.target) else {
         return;
@@ -56,10 +58,15 @@ fn check_loops(_cx: &Context<'_>, stmt: &Stmt, out: &mut Vec<Finding>) {
         let Some(b) = name_of(&inner.target) else {
             continue;
         };
-        let hit = inner
-            .body
-            .iter()
-            .any(|s| matches!(s, Stmt::If(i) if equal_pair(&i.test, a, b)));
+        // All pairs of one collection (`for u in nodes: for v in nodes`) is not an
+        // intersection; neither is skipping the diagonal (`if u == v: continue`).
+        if cx.text(inner.iter.range()) == cx.text(outer.iter.range()) {
+            continue;
+        }
+        let hit = matches!(inner.body.as_slice(), [Stmt::If(i)]
+            if i.elif_else_clauses.is_empty()
+                && equal_pair(&i.test, a, b)
+                && !matches!(i.body.first(), Some(Stmt::Continue(_))));
         if hit {
             out.push(finding(
                 &RULE,
@@ -70,7 +77,7 @@ fn check_loops(_cx: &Context<'_>, stmt: &Stmt, out: &mut Vec<Finding>) {
     }
 }
 
-fn check_comprehension(_cx: &Context<'_>, expr: &Expr, out: &mut Vec<Finding>) {
+fn check_comprehension(cx: &Context<'_>, expr: &Expr, out: &mut Vec<Finding>) {
     let generators = match expr {
         Expr::ListComp(c) => &c.generators,
         Expr::SetComp(c) => &c.generators,
@@ -83,7 +90,8 @@ fn check_comprehension(_cx: &Context<'_>, expr: &Expr, out: &mut Vec<Finding>) {
     let (Some(a), Some(b)) = (name_of(&first.target), name_of(&second.target)) else {
         return;
     };
-    if second.ifs.iter().any(|t| equal_pair(t, a, b)) {
+    let same_collection = cx.text(first.iter.range()) == cx.text(second.iter.range());
+    if !same_collection && second.ifs.iter().any(|t| equal_pair(t, a, b)) {
         out.push(finding(
             &RULE,
             expr.range(),
