@@ -22,11 +22,13 @@ const DOCS: &str = r#"
 loop does nothing else.
 
 ## Why
-Each iteration of the loop looks up `acc` and its `append` method (`LOAD_ATTR` /
-`LOAD_METHOD`), then makes a method call (`CALL`) that enters `list.append`. A comprehension
-compiles the same loop to a `LIST_APPEND` instruction that appends straight to the list on
-the stack, with no lookup and no call: typically 30–50 % faster for simple bodies. From 3.12
-comprehensions are also inlined (PEP 709) with no function frame.
+Each iteration of the loop looks up `acc` and its `append` method (`LOAD_METHOD` /
+`LOAD_ATTR`), then calls it. A comprehension compiles the same loop to a `LIST_APPEND`
+instruction that appends straight to the list on the stack, with no lookup and no call; from
+3.12 comprehensions are also inlined (PEP 709), with no function frame. Measured for 1,000
+elements and `x * 2` on this project's (loaded) machine: 51–54 µs vs 31–36 µs on 3.10,
+28–39 µs vs 20–21 µs on 3.12; on 3.11, which specializes the `append` call, only 34–36 µs vs
+32–35 µs.
 
 ## Fix
 `acc = [f(x) for x in xs]` (or `if cond`), or `acc.extend(f(x) for x in xs)` / `acc += [...]`

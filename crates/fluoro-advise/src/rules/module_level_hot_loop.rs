@@ -26,8 +26,9 @@ unless measured.
 In a function, local variables live in the frame's fast-locals array and are read with
 `LOAD_FAST` by index. At module level every variable is a key in the module's `__dict__`:
 `LOAD_NAME`/`STORE_NAME` (or `LOAD_GLOBAL`) hash the name and probe the dict on every
-access, and the specialising interpreter (3.11+) can do less with them. The same loop body
-typically runs 20–40 % faster inside a function.
+access, and the specialising interpreter (3.11+) can do less with them. Measured on 3.11 on this
+project's (loaded) machine, `for i in range(2_000_000): total += i * 2` took 182–244 ms at
+module level and 75–138 ms in a function.
 
 ## Fix
 Move the loop into a function (`def main(): ...`) and call it; keep module level for
