@@ -30,8 +30,9 @@ Every instance of a class without `__slots__` carries a `__dict__`: on 3.11+ a v
 shared-key layout, materialised as a full dict (a hash table of 100+ bytes) as soon as the
 attributes diverge, plus the object header and a weakref slot. With `__slots__` the
 attributes live at fixed offsets in the object itself, read and written through member
-descriptors. Measured with tracemalloc on 3.11, a three-attribute instance takes 104 bytes
-without `__slots__` and 64 with; more once the instance's `__dict__` is materialised.
+descriptors. Measured with tracemalloc on 3.11, a list of 100,000 three-attribute instances
+took 104 bytes an element without `__slots__` and 64 with (the list's pointer included);
+more once an instance's `__dict__` is materialised.
 
 ## Fix
 `__slots__ = ("x", "y", ...)` listing every attribute, or `@dataclass(slots=True)` (3.10+).
