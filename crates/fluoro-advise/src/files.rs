@@ -200,6 +200,9 @@ pub fn advise_paths(
         }
     }
     advice.warnings = warnings;
+    advice
+        .diagnostics
+        .sort_by(|a, b| (&a.path, a.line, a.col).cmp(&(&b.path, b.line, b.col)));
     if let Some(costs) = costs {
         crate::rank::rank(&mut advice.diagnostics, costs);
     }

@@ -28,18 +28,7 @@ pub fn command(args: &AdviseArgs) -> Result<i32, Failure> {
         return Ok(emit_text(&text));
     }
     let paths: Vec<PathBuf> = args.paths.iter().map(PathBuf::from).collect();
-    let config = Config::discover(&paths[0])
-        .map_err(|e| Failure(format!("advise: {e}")))?
-        .unwrap_or_default();
-    let select = if args.select.is_empty() {
-        config.select.clone()
-    } else {
-        args.select.clone()
-    };
-    let mut ignore = config.ignore.clone();
-    ignore.extend(args.ignore.iter().cloned());
-    let rules =
-        RuleSet::from_selectors(&select, &ignore).map_err(|e| Failure(format!("advise: {e}")))?;
+    let (rules, config) = configured_rules(&paths[0], &args.select, &args.ignore)?;
     for path in &paths {
         if !path.exists() {
             return Err(Failure(format!(
@@ -63,6 +52,28 @@ pub fn command(args: &AdviseArgs) -> Result<i32, Failure> {
         false,
     );
     Ok(i32::from(!advice.diagnostics.is_empty()))
+}
+
+/// The `[tool.fluoro]` configuration found from `start`, and the rules it and the command
+/// line enable: `--select` replaces the configured selection, `--ignore` adds to it.
+fn configured_rules(
+    start: &Path,
+    select: &[String],
+    ignore: &[String],
+) -> Result<(RuleSet, Config), Failure> {
+    let config = Config::discover(start)
+        .map_err(|e| Failure(format!("advise: {e}")))?
+        .unwrap_or_default();
+    let select = if select.is_empty() {
+        config.select.clone()
+    } else {
+        select.to_vec()
+    };
+    let mut ignored = config.ignore.clone();
+    ignored.extend(ignore.iter().cloned());
+    let rules =
+        RuleSet::from_selectors(&select, &ignored).map_err(|e| Failure(format!("advise: {e}")))?;
+    Ok((rules, config))
 }
 
 /// Reads a `.fluoro` profile into per-line costs; errors name the file.
@@ -127,12 +138,14 @@ pub fn after_run(profile: &Path, metric: Metric, script: Option<&str>) {
         eprintln!("fluoro: advise: no profiled source file of the program to advise");
         return;
     }
-    let advice = advise_paths(
-        &files,
-        &RuleSet::all(),
-        &Config::default(),
-        Some(&costs),
-        false,
-    );
+    let (rules, config) = match roots.first().map(|cwd| configured_rules(cwd, &[], &[])) {
+        Some(Ok(found)) => found,
+        Some(Err(Failure(message))) => {
+            eprintln!("fluoro: {message}");
+            return;
+        }
+        None => (RuleSet::all(), Config::default()),
+    };
+    let advice = advise_paths(&files, &rules, &config, Some(&costs), false);
     report(&advice, AdviseFormat::Text, Some(metric), true);
 }
