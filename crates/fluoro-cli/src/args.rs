@@ -347,7 +347,8 @@ pub struct AdviseArgs {
     /// With --profile: the time the ranking adds up
     #[arg(long, value_parser = metric_parser(), default_value = "wall")]
     pub metric: Metric,
-    /// With --fix: apply the fixes to a scratch copy and benchmark CMD before and after
+    /// With --fix: apply the fixes to a scratch copy of PATH and benchmark CMD run from PATH
+    /// and from the copy (use paths relative to PATH in CMD)
     #[arg(long, value_name = "CMD", requires = "fix")]
     pub measure: Option<String>,
     /// With --measure: stop benchmarking after this many seconds
