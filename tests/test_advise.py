@@ -257,3 +257,16 @@ def test_deeply_nested_generated_code_does_not_crash(tmp_path):
     result = fluoro("advise", tmp_path, timeout=300)
     assert result.returncode == 0, result
     assert result.stdout.decode() == "No findings in 3 files.\n"
+
+
+def test_missing_slots_needs_the_profile(tmp_path):
+    prog = tmp_path / "prog.py"
+    shutil.copy(PROGRAMS / "advise_instances.py", prog)
+    quiet = fluoro("advise", prog, "--select", "FLU122")
+    assert quiet.returncode == 0, quiet
+    profile = tmp_path / "run.fluoro"
+    assert fluoro("run", "-q", "-o", profile, prog).returncode == 0
+    result = fluoro("advise", prog, "--select", "FLU122", "--profile", profile)
+    assert result.returncode == 1, result
+    (line,) = result.stdout.decode().splitlines()[:-2]
+    assert LINE.match(line)["line"] == "4" and "Point.__init__" in line, line
