@@ -13,6 +13,9 @@ use std::path::{Path, PathBuf};
 /// the memory is only reserved, pages are touched as deep as a file goes.
 const WORKER_STACK: usize = 512 << 20;
 
+/// Most rounds of fixing one file (each re-advises the fixed source).
+const FIX_PASSES: usize = 10;
+
 /// Everything one `fluoro advise` run found.
 #[derive(Debug, Default)]
 pub struct Advice {
@@ -119,35 +122,41 @@ fn advise_file(path: &Path, rules: &RuleSet, costs: Option<&LineCosts>, fix: boo
             fixed: 0,
         };
     }
-    let FileOutcome::Checked { diagnostics, .. } = &outcome else {
-        return FileResult {
-            outcome: Some(outcome),
-            warning: None,
-            fixed: 0,
+    // Fixes that overlap or that another fix uncovers are applied in further passes, as long
+    // as each pass applies something.
+    let (mut current, mut outcome, mut fixed) = (source.clone(), outcome, 0);
+    for _ in 0..FIX_PASSES {
+        let FileOutcome::Checked { diagnostics, .. } = &outcome else {
+            break;
         };
+        let edits: Vec<_> = diagnostics.iter().filter_map(|d| d.fix.as_ref()).collect();
+        let (next, applied) = crate::fix::apply(&current, &edits);
+        if applied == 0 {
+            break;
+        }
+        fixed += applied;
+        outcome = crate::advise_source(&shown, &next, rules, file_costs);
+        current = next;
+    }
+    let warning = if fixed > 0 {
+        std::fs::write(path, &current)
+            .err()
+            .map(|e| format!("cannot write fixes to {shown}: {e}"))
+    } else {
+        None
     };
-    let edits: Vec<_> = diagnostics.iter().filter_map(|d| d.fix.as_ref()).collect();
-    if edits.is_empty() {
+    if warning.is_some() {
+        // Nothing was written: report the file as it is.
         return FileResult {
-            outcome: Some(outcome),
-            warning: None,
+            outcome: Some(crate::advise_source(&shown, &source, rules, file_costs)),
+            warning,
             fixed: 0,
         };
     }
-    let (fixed_source, applied) = crate::fix::apply(&source, &edits);
-    if let Err(e) = std::fs::write(path, &fixed_source) {
-        return FileResult {
-            outcome: Some(outcome),
-            warning: Some(format!("cannot write fixes to {shown}: {e}")),
-            fixed: 0,
-        };
-    }
-    // What is left after the fixes, located in the new source.
-    let outcome = crate::advise_source(&shown, &fixed_source, rules, file_costs);
     FileResult {
         outcome: Some(outcome),
         warning: None,
-        fixed: applied,
+        fixed,
     }
 }
 
@@ -207,4 +216,30 @@ pub fn advise_paths(
         crate::rank::rank(&mut advice.diagnostics, costs);
     }
     advice
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn nested_fixes_are_applied_over_several_passes() {
+        let dir = std::env::temp_dir().join(format!("fluoro-advise-fix-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("m.py");
+        // join-generator's fix contains dict-keys-iteration's: two passes.
+        std::fs::write(&path, "s = ''.join(str(k) for k in d.keys())\n").unwrap();
+        let advice = advise_paths(
+            std::slice::from_ref(&path),
+            &RuleSet::all(),
+            &Config::default(),
+            None,
+            true,
+        );
+        let fixed = std::fs::read_to_string(&path).unwrap();
+        std::fs::remove_dir_all(&dir).unwrap();
+        assert_eq!(fixed, "s = ''.join([str(k) for k in d])\n");
+        assert_eq!(advice.fixed, 2);
+        assert!(advice.diagnostics.is_empty(), "{:?}", advice.diagnostics);
+    }
 }
