@@ -323,18 +323,24 @@ impl<'a> Walker<'a> {
         self.cx.loops = self.cx.saved_loops.pop().unwrap_or_default();
     }
 
-    fn push_loop(&mut self, kind: LoopKind, range: TextRange, iter: Option<&'a Expr>) -> usize {
+    fn push_loop(
+        &mut self,
+        kind: LoopKind,
+        range: TextRange,
+        iter: Option<&'a Expr>,
+        targets: Vec<&'a str>,
+        effects: Effects<'a>,
+    ) {
         self.cx.loops.push(LoopFrame {
             kind,
             range,
             iter,
-            targets: Vec::new(),
-            assigned: HashSet::new(),
-            rebound: HashSet::new(),
-            mutated: HashSet::new(),
-            exits: false,
+            targets,
+            assigned: effects.assigned,
+            rebound: effects.rebound,
+            mutated: effects.mutated,
+            exits: effects.exits,
         });
-        self.cx.loops.len() - 1
     }
 
     fn comprehension(&mut self, expr: &'a Expr, generators: &'a [ast::Comprehension]) {
@@ -342,7 +348,6 @@ impl<'a> Walker<'a> {
             return;
         };
         self.visit_expr(&first.iter);
-        let at = self.push_loop(LoopKind::Comprehension, expr.range(), Some(&first.iter));
         let mut effects = Effects::default();
         for g in generators {
             effects.visit_expr(&g.target);
@@ -351,14 +356,18 @@ impl<'a> Walker<'a> {
             }
         }
         effects.visit_expr(expr);
-        let frame = &mut self.cx.loops[at];
+        let mut targets = Vec::new();
         for g in generators {
-            names_bound(&g.target, &mut frame.targets);
+            names_bound(&g.target, &mut targets);
         }
-        frame.assigned = effects.assigned;
-        frame.rebound = effects.rebound;
-        frame.mutated = effects.mutated;
-        frame.exits = effects.exits;
+        let range = expr.range();
+        self.push_loop(
+            LoopKind::Comprehension,
+            range,
+            Some(&first.iter),
+            targets,
+            effects,
+        );
         for (i, g) in generators.iter().enumerate() {
             if i > 0 {
                 self.visit_expr(&g.iter);
@@ -437,31 +446,22 @@ impl<'a> Visitor<'a> for Walker<'a> {
             }
             Stmt::For(f) => {
                 self.visit_expr(&f.iter);
-                let at = self.push_loop(LoopKind::For, stmt.range(), Some(&f.iter));
                 let mut effects = Effects::default();
                 effects.visit_expr(&f.target);
                 effects.visit_body(&f.body);
-                let frame = &mut self.cx.loops[at];
-                names_bound(&f.target, &mut frame.targets);
-                frame.assigned = effects.assigned;
-                frame.rebound = effects.rebound;
-                frame.mutated = effects.mutated;
-                frame.exits = effects.exits;
+                let mut targets = Vec::new();
+                names_bound(&f.target, &mut targets);
+                self.push_loop(LoopKind::For, stmt.range(), Some(&f.iter), targets, effects);
                 self.visit_expr(&f.target);
                 self.visit_body(&f.body);
                 self.cx.loops.pop();
                 self.visit_body(&f.orelse);
             }
             Stmt::While(w) => {
-                let at = self.push_loop(LoopKind::While, stmt.range(), None);
                 let mut effects = Effects::default();
                 effects.visit_expr(&w.test);
                 effects.visit_body(&w.body);
-                let frame = &mut self.cx.loops[at];
-                frame.assigned = effects.assigned;
-                frame.rebound = effects.rebound;
-                frame.mutated = effects.mutated;
-                frame.exits = effects.exits;
+                self.push_loop(LoopKind::While, stmt.range(), None, Vec::new(), effects);
                 self.visit_expr(&w.test);
                 self.visit_body(&w.body);
                 self.cx.loops.pop();
