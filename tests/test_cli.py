@@ -41,7 +41,7 @@ def test_every_subcommand_has_help(name):
     assert result.stdout
 
 
-@pytest.mark.parametrize("name", ["heap", "advise", "runs"])
+@pytest.mark.parametrize("name", ["heap", "runs"])
 def test_unbuilt_subcommands_say_so(name):
     one_line_error(fluoro(name, "anything", "--flag"), name, "not built yet")
 

@@ -26,8 +26,8 @@ pub enum Command {
     Report(ReportArgs),
     /// Analyse a .fheap heap snapshot: census, retained sizes, paths, cycles (not built yet)
     Heap(LaterArgs),
-    /// Find performance anti-patterns in source files, ranked by measured cost (not built yet)
-    Advise(LaterArgs),
+    /// Find performance anti-patterns in source files, ranked by measured cost
+    Advise(AdviseArgs),
     /// Benchmark commands or Python code across interpreters, with sound statistics
     Bench(BenchArgs),
     /// Disassemble code objects and show bytecode specialization
@@ -113,6 +113,9 @@ pub struct RunArgs {
     /// them back
     #[arg(long)]
     pub adaptive: bool,
+    /// After the run, advise the profiled source files, ranked by this run's measured time
+    #[arg(long)]
+    pub advise: bool,
     /// The script, then the arguments the target sees as sys.argv[1:] (fluoro reads no
     /// option after the script, -m MODULE or -c CODE)
     #[arg(value_name = "ARGS")]
@@ -348,6 +351,61 @@ fn seconds_parser(s: &str) -> Result<f64, String> {
         Ok(v) if v > 0.0 && v.is_finite() => Ok(v),
         _ => Err(format!("'{s}' is not a positive number of seconds")),
     }
+}
+
+#[derive(Debug, Args)]
+#[command(
+    after_help = "Exit status: 0 when there are no findings, 1 when there are, 2 on bad usage or \
+input. Configuration is read from [tool.fluoro] (select, ignore, exclude) in the nearest \
+pyproject.toml above the first PATH. A line ending in `# noqa` or `# noqa: FLU101` is not \
+reported."
+)]
+pub struct AdviseArgs {
+    /// Files or directories to advise (directories are walked, respecting .gitignore)
+    #[arg(value_name = "PATH", default_value = ".")]
+    pub paths: Vec<String>,
+    /// Output format
+    #[arg(long, value_enum, default_value_t = AdviseFormat::Text)]
+    pub format: AdviseFormat,
+    /// Enable only these rules: codes, prefixes (FLU1), names, or ALL (comma-separated)
+    #[arg(long, value_name = "RULES", value_delimiter = ',')]
+    pub select: Vec<String>,
+    /// Disable these rules: codes, prefixes or names (comma-separated)
+    #[arg(long, value_name = "RULES", value_delimiter = ',')]
+    pub ignore: Vec<String>,
+    /// Apply the safe fixes in place and print how many were applied
+    #[arg(long)]
+    pub fix: bool,
+    /// Rank findings by the measured time of their lines in this .fluoro CPU profile
+    #[arg(long, value_name = "FILE")]
+    pub profile: Option<String>,
+    /// With --profile: the time the ranking adds up
+    #[arg(long, value_parser = metric_parser(), default_value = "wall")]
+    pub metric: Metric,
+    /// With --fix: apply the fixes to a scratch copy of PATH and benchmark CMD run from PATH
+    /// and from the copy (use paths relative to PATH in CMD)
+    #[arg(long, value_name = "CMD", requires = "fix")]
+    pub measure: Option<String>,
+    /// With --measure: stop benchmarking after this many seconds
+    #[arg(long, value_name = "SECONDS", default_value = "30", value_parser = seconds_parser)]
+    pub max_time: f64,
+    /// Show a rule's documentation: what, why, the fix, when not to apply it
+    #[arg(long, value_name = "CODE", exclusive = true)]
+    pub explain: Option<String>,
+    /// List every rule with its code, name and summary
+    #[arg(long, exclusive = true)]
+    pub list_rules: bool,
+}
+
+/// Output formats of `fluoro advise`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum AdviseFormat {
+    /// path:line:col: CODE message lines, then a summary
+    Text,
+    /// One JSON object: findings, syntax errors, warnings, summary
+    Json,
+    /// SARIF 2.1.0, for code-scanning tools
+    Sarif,
 }
 
 /// Arguments of a subcommand that is not built yet: taken whole, so that it can answer in one line.

@@ -8,8 +8,8 @@ mod interpreter;
 mod split;
 
 pub use args::{
-    function_target, BenchArgs, Cli, Command, DisArgs, EnvArgs, Format, InspectArgs, LaterArgs,
-    MemoryChoice, Metric, ReportArgs, RunArgs, SamplerChoice, Target,
+    function_target, AdviseArgs, AdviseFormat, BenchArgs, Cli, Command, DisArgs, EnvArgs, Format,
+    InspectArgs, LaterArgs, MemoryChoice, Metric, ReportArgs, RunArgs, SamplerChoice, Target,
 };
 pub use interpreter::interpreter_options;
 pub use split::split_run_args;
@@ -183,6 +183,30 @@ mod tests {
             panic!()
         };
         assert!(version.starts_with("fluoro "));
+    }
+
+    #[test]
+    fn advise_selectors_split_on_commas_and_measure_needs_fix() {
+        let Command::Advise(a) = command(&[
+            "fluoro",
+            "advise",
+            "src",
+            "--select",
+            "FLU1,FLU2",
+            "--ignore",
+            "FLU104",
+        ]) else {
+            panic!("not advise")
+        };
+        assert_eq!(a.select, ["FLU1", "FLU2"]);
+        assert_eq!(a.ignore, ["FLU104"]);
+        assert_eq!(a.paths, ["src"]);
+        let line = usage(&["fluoro", "advise", ".", "--measure", "python app.py"]);
+        assert!(line.contains("--fix"), "{line}");
+        let Command::Advise(a) = command(&["fluoro", "advise"]) else {
+            panic!("not advise")
+        };
+        assert_eq!(a.paths, ["."]);
     }
 
     #[test]

@@ -4,6 +4,7 @@
 //! [`interp`] (process-level calls into the C API) and `objects::raw` (reading objects'
 //! references through `tp_traverse`).
 
+mod advise;
 mod bench;
 mod cli;
 mod collectors;

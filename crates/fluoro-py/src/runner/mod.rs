@@ -52,6 +52,9 @@ pub struct BootConfig {
     pub format: Option<crate::report::Format>,
     #[serde(with = "metric_name")]
     pub metric: fluoro_profile::Metric,
+    /// Advise the program's profiled sources at the end (`--advise`).
+    #[serde(default)]
+    pub advise: bool,
 }
 
 /// What `--memory`, `--memory-interval` and `--cpu-only` ask for.
@@ -167,6 +170,7 @@ fn try_launch(py: Python<'_>, args: &RunArgs) -> Result<Failure, Failure> {
         output,
         format: args.format,
         metric: args.metric,
+        advise: args.advise,
     })
     .map_err(|e| Failure(e.to_string()))?;
     let mut command = std::process::Command::new(&executable);

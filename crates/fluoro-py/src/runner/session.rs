@@ -113,6 +113,9 @@ impl Session {
                 }
             }
         }
+        if c.advise {
+            crate::advise::after_run(profile, c.metric, c.argv.first().map(String::as_str));
+        }
         if let (Some(format), Some(output)) = (c.format, &c.output) {
             match report::render_file(profile, format, c.metric, 15) {
                 Ok(data) => {
