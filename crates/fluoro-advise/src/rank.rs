@@ -1,5 +1,6 @@
-//! Findings ranked by measured cost: the self time a CPU profile recorded on the lines each
-//! finding covers, its share of the whole run, and whether it is cold.
+//! Findings ranked by measured cost: the self time a profile recorded on the lines each
+//! finding covers and, when the run tracked memory, the bytes they allocated; each one's
+//! share of the whole run, and whether it is cold (a small share of both).
 
 use crate::diagnostic::Diagnostic;
 use fluoro_profile::{Metric, Profile};
@@ -16,14 +17,17 @@ pub struct FileCosts {
     lines: HashMap<u32, u64>,
     /// The whole profile's time, so shares are of the run, not of the file.
     run_ns: u64,
+    /// Bytes allocated per line, and by the whole run (0 when memory was not tracked).
+    bytes: HashMap<u32, u64>,
+    run_bytes: u64,
 }
 
 impl FileCosts {
     /// Costs from `(line, self ns)` pairs, out of a run of `run_ns`.
     pub fn from_lines(lines: impl IntoIterator<Item = (u32, u64)>, run_ns: u64) -> Self {
         let mut costs = FileCosts {
-            lines: HashMap::new(),
             run_ns,
+            ..FileCosts::default()
         };
         for (line, ns) in lines {
             *costs.lines.entry(line).or_default() += ns;
@@ -42,6 +46,22 @@ impl FileCosts {
         } else {
             (first..=last).filter_map(|l| self.lines.get(&l)).sum()
         }
+    }
+
+    /// Bytes allocated on lines `first..=last`, and their share of the run's.
+    pub fn bytes(&self, first: u32, last: u32) -> (u64, f64) {
+        let bytes: u64 = self
+            .bytes
+            .iter()
+            .filter(|(l, _)| (first..=last).contains(*l))
+            .map(|(_, b)| b)
+            .sum();
+        let share = if self.run_bytes == 0 {
+            0.0
+        } else {
+            bytes as f64 / self.run_bytes as f64
+        };
+        (bytes, share)
     }
 
     /// Share of the run's time spent on lines `first..=last`.
@@ -74,10 +94,29 @@ impl LineCosts {
                 .or_insert_with(|| canonicalize(Path::new(row.filename)))
                 .clone();
             let file = files.entry(path).or_insert_with(|| FileCosts {
-                lines: HashMap::new(),
                 run_ns,
+                ..FileCosts::default()
             });
             *file.lines.entry(row.line).or_default() += row.self_ns;
+        }
+        // Bytes allocated per line, when the run tracked memory.
+        let run_bytes = profile.total(Metric::Alloc);
+        if run_bytes > 0 {
+            for row in fluoro_report::analysis::line_table(profile, Metric::Alloc) {
+                if row.self_ns == 0 {
+                    continue;
+                }
+                let path = canonical
+                    .entry(row.filename)
+                    .or_insert_with(|| canonicalize(Path::new(row.filename)))
+                    .clone();
+                let file = files.entry(path).or_insert_with(|| FileCosts {
+                    run_ns,
+                    ..FileCosts::default()
+                });
+                file.run_bytes = run_bytes;
+                *file.bytes.entry(row.line).or_default() += row.self_ns;
+            }
         }
         LineCosts {
             files,
@@ -122,8 +161,19 @@ pub struct Cost {
     pub ns: u64,
     /// Share of the whole run's time, 0–1.
     pub share: f64,
-    /// Under [`COLD_SHARE`] of the run: fixing it will not show.
+    /// Bytes the lines allocated, and their share of the run's allocations (0 when the run
+    /// did not track memory).
+    pub bytes: u64,
+    pub bytes_share: f64,
+    /// Under [`COLD_SHARE`] of the run's time and of its allocations: fixing it will not show.
     pub cold: bool,
+}
+
+impl Cost {
+    /// What ranks a finding: the larger of its time and allocation shares.
+    pub fn weight(&self) -> f64 {
+        self.share.max(self.bytes_share)
+    }
 }
 
 /// Findings in order of measured cost, heaviest first.
@@ -136,19 +186,28 @@ pub struct Ranked {
 /// Sets each diagnostic's cost from `costs` and sorts heaviest first (ties keep file order).
 pub fn rank(diagnostics: &mut [Diagnostic], costs: &LineCosts) {
     for d in diagnostics.iter_mut() {
-        let (ns, share) = match costs.file(Path::new(&d.path)) {
-            Some(file) => (file.ns(d.line, d.end_line), file.share(d.line, d.end_line)),
-            None => (0, 0.0),
+        let (ns, share, (bytes, bytes_share)) = match costs.file(Path::new(&d.path)) {
+            Some(file) => (
+                file.ns(d.line, d.end_line),
+                file.share(d.line, d.end_line),
+                file.bytes(d.line, d.end_line),
+            ),
+            None => (0, 0.0, (0, 0.0)),
         };
         d.cost = Some(Cost {
             ns,
             share,
-            cold: share < COLD_SHARE,
+            bytes,
+            bytes_share,
+            cold: share < COLD_SHARE && bytes_share < COLD_SHARE,
         });
     }
     diagnostics.sort_by(|a, b| {
-        let cost = |d: &Diagnostic| d.cost.map_or(0, |c| c.ns);
-        cost(b).cmp(&cost(a))
+        let weight = |d: &Diagnostic| d.cost.map_or(0.0, |c| c.weight());
+        weight(b).total_cmp(&weight(a)).then_with(|| {
+            let ns = |d: &Diagnostic| d.cost.map_or(0, |c| c.ns);
+            ns(b).cmp(&ns(a))
+        })
     });
 }
 
@@ -161,7 +220,10 @@ mod tests {
         let file = FileCosts {
             lines: HashMap::from([(3, 100), (4, 300), (10, 600)]),
             run_ns: 2000,
+            bytes: HashMap::from([(4, 50), (9, 150)]),
+            run_bytes: 1000,
         };
+        assert_eq!(file.bytes(3, 4), (50, 0.05));
         assert_eq!(file.ns(3, 4), 400);
         assert_eq!(file.ns(1, 100), 1000);
         assert_eq!(file.ns(5, 9), 0);

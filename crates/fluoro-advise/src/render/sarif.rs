@@ -42,7 +42,7 @@ pub fn render_sarif(advice: &Advice, version: &str) -> String {
             });
             if let Some(cost) = d.cost {
                 result["properties"] =
-                    json!({ "measuredNs": cost.ns, "share": cost.share, "cold": cost.cold });
+                    json!({ "measuredNs": cost.ns, "share": cost.share, "allocatedBytes": cost.bytes, "allocationShare": cost.bytes_share, "cold": cost.cold });
             }
             result
         })

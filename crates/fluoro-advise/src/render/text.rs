@@ -29,10 +29,19 @@ pub fn render_text(advice: &Advice, ranked_by: Option<&str>) -> String {
             } else {
                 let _ = write!(
                     out,
-                    "  [{:.1} % · {}]",
+                    "  [{:.1} % · {}",
                     cost.share * 100.0,
                     duration(cost.ns)
                 );
+                if cost.bytes > 0 {
+                    let _ = write!(
+                        out,
+                        " · {:.1} % of allocations, {}",
+                        cost.bytes_share * 100.0,
+                        fluoro_render::bytes(cost.bytes)
+                    );
+                }
+                out.push(']');
             }
         }
         out.push('\n');
