@@ -38,3 +38,16 @@ class Profiler:
 def _bench_report(samples: list[tuple[str, list[float], int]]) -> tuple[dict, str]:
     """Statistics of ``fluoro.compare``: ``(name, seconds per call, loops)`` each; returns the
     report (``results``, ``comparisons``) and its text."""
+
+def _heap_snapshot(path: str | None = None) -> dict[str, Any]:
+    """Walk this interpreter's heap; write the ``.fheap`` file when ``path`` is given; return
+    the census (``fluoro heap summary --json``), plus ``path`` and ``file_bytes``."""
+
+def _heap_report(
+    what: str,
+    files: list[str],
+    top: int = 20,
+    type_name: str | None = None,
+    id: int | None = None,
+) -> dict[str, Any]:
+    """``fluoro heap WHAT --json`` on saved snapshots: summary, dominators, cycles, path, diff."""

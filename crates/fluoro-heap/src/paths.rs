@@ -1,5 +1,7 @@
 //! "Why alive": the shortest chain of references from a root to an object, found by a
-//! breadth-first search from all roots at once, and written the way the code would reach it:
+//! breadth-first search from the named roots (`sys.modules`) at once, then from the other
+//! roots (objects held from outside the graph: running frames, C code) for what the named
+//! ones do not reach; written the way the code would reach it:
 //! `sys.modules['app'] → .CACHE → dict['users'] → list[3] → app.User`.
 
 use crate::dominators::NONE;
@@ -33,27 +35,33 @@ impl RootPaths {
         let mut seen = vec![false; n];
         let mut queue = VecDeque::new();
         let mut order = Vec::new();
-        for (i, root) in graph.roots.iter().enumerate() {
-            let r = root.node as usize;
-            if !seen[r] {
-                seen[r] = true;
-                root_entry[r] = i as u32;
-                queue.push_back(root.node);
-            }
-        }
         let mut found = None;
-        while let Some(v) = queue.pop_front() {
-            order.push(v);
-            if wanted(v) {
-                found = Some(v);
-                break;
-            }
-            for &w in graph.targets(v) {
-                if !seen[w as usize] {
-                    seen[w as usize] = true;
-                    parent[w as usize] = v;
-                    queue.push_back(w);
+        // Named roots (sys.modules) first, to the end; then the others for what is left.
+        for named in [true, false] {
+            for (i, root) in graph.roots.iter().enumerate() {
+                let r = root.node as usize;
+                if root.label.is_some() == named && !seen[r] {
+                    seen[r] = true;
+                    root_entry[r] = i as u32;
+                    queue.push_back(root.node);
                 }
+            }
+            while let Some(v) = queue.pop_front() {
+                order.push(v);
+                if wanted(v) {
+                    found = Some(v);
+                    break;
+                }
+                for &w in graph.targets(v) {
+                    if !seen[w as usize] {
+                        seen[w as usize] = true;
+                        parent[w as usize] = v;
+                        queue.push_back(w);
+                    }
+                }
+            }
+            if found.is_some() {
+                break;
             }
         }
         (

@@ -49,6 +49,9 @@ pub struct BootConfig {
     pub format: Option<crate::report::Format>,
     #[serde(with = "metric_name")]
     pub metric: fluoro_profile::Metric,
+    /// Heap snapshots and the --gc-cycles diagnosis.
+    #[serde(default)]
+    pub heap: crate::heap::run::HeapRun,
 }
 
 /// Formats and metrics travel by name.
@@ -146,6 +149,7 @@ fn try_launch(py: Python<'_>, args: &RunArgs) -> Result<Failure, Failure> {
         output,
         format: args.format,
         metric: args.metric,
+        heap: crate::heap::run::HeapRun::from_args(args)?,
     })
     .map_err(|e| Failure(e.to_string()))?;
     let mut command = std::process::Command::new(&executable);
