@@ -1,6 +1,7 @@
 """Type stubs for fluoro's Rust extension."""
 
 import os
+from typing import Any
 
 __version__: str
 

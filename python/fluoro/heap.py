@@ -46,9 +46,7 @@ def path(
     return _native._heap_report("path", [os.fspath(file)], type_name=type, id=id)
 
 
-def diff(
-    a: str | os.PathLike[str], b: str | os.PathLike[str], top: int = 20
-) -> dict[str, Any]:
+def diff(a: str | os.PathLike[str], b: str | os.PathLike[str], top: int = 20) -> dict[str, Any]:
     """Growth from snapshot ``a`` to ``b``, by type and by retainer."""
     return _native._heap_report("diff", [os.fspath(a), os.fspath(b)], top=top)
 
