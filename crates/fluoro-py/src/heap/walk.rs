@@ -25,7 +25,10 @@ const GC_HEAD: u64 = 16;
 /// 3.11+: the managed dict (and 3.12+ weakref) pointers before the object, counted by
 /// sys.getsizeof.
 const PREHEADER: u64 = 16;
+/// `Py_TPFLAGS_MANAGED_WEAKREF` (3.12+) and `Py_TPFLAGS_MANAGED_DICT` (3.11+), spelled out:
+/// the bindings for 3.10 do not name them.
 const MANAGED_WEAKREF: u64 = 1 << 3;
+const MANAGED_DICT: u64 = 1 << 4;
 
 /// How `sys.getsizeof` gets an object's size, decided once per type.
 enum SizeOf {
@@ -201,11 +204,11 @@ impl<'py> Walker<'py> {
                 (*tp).tp_is_gc.is_some(),
             )
         };
-        let managed_dict = self.minor >= 11 && flags & ffi::Py_TPFLAGS_MANAGED_DICT != 0;
+        let managed_dict = self.minor >= 11 && flags & MANAGED_DICT != 0;
         let mut extra = if gc { GC_HEAD } else { 0 };
         let preheader = match self.minor {
-            11 => ffi::Py_TPFLAGS_MANAGED_DICT,
-            12.. => ffi::Py_TPFLAGS_MANAGED_DICT | MANAGED_WEAKREF,
+            11 => MANAGED_DICT,
+            12.. => MANAGED_DICT | MANAGED_WEAKREF,
             _ => 0,
         };
         if flags & preheader != 0 {
