@@ -47,12 +47,12 @@ impl Dominators {
 pub fn dominators(graph: &HeapGraph) -> Dominators {
     let n = graph.len();
     // Depth-first preorder numbers: 0 is the virtual root, 1.. the reachable nodes. Every
-    // edge met on the way is kept as (source number, target number), so the predecessor
-    // lists below need no second pass over the graph.
+    // edge met on the way but the tree edges is kept as (source number, target number), so
+    // the predecessor lists below need no second pass over the graph.
     let mut number = vec![0u32; n];
     let mut vertex: Vec<NodeIndex> = vec![NONE];
     let mut parent: Vec<u32> = vec![0];
-    let mut edges: Vec<(u32, u32)> = Vec::with_capacity(graph.edge_count() + graph.roots.len());
+    let mut edges: Vec<(u32, u32)> = Vec::new();
     let mut stack: Vec<(u32, usize, usize)> = Vec::new();
     for root in &graph.roots {
         let r = root.node as usize;
@@ -62,8 +62,9 @@ pub fn dominators(graph: &HeapGraph) -> Dominators {
             parent.push(0);
             let targets = graph.edge_range(root.node);
             stack.push((number[r], targets.start, targets.end));
+        } else {
+            edges.push((0, number[r]));
         }
-        edges.push((0, number[r]));
         while let Some((v, next, end)) = stack.last_mut() {
             if *next == *end {
                 stack.pop();
@@ -73,13 +74,16 @@ pub fn dominators(graph: &HeapGraph) -> Dominators {
             *next += 1;
             let v = *v;
             if number[w] == 0 {
+                // A tree edge: its source, the parent, is where the semi-dominator search
+                // starts, so it is not kept as a predecessor.
                 number[w] = vertex.len() as u32;
                 vertex.push(w as NodeIndex);
                 parent.push(v);
                 let targets = graph.edge_range(w as NodeIndex);
                 stack.push((number[w], targets.start, targets.end));
+            } else {
+                edges.push((v, number[w]));
             }
-            edges.push((v, number[w]));
         }
     }
     drop(number);
@@ -107,7 +111,7 @@ pub fn dominators(graph: &HeapGraph) -> Dominators {
     // fields of one vertex sit together: path compression touches them at once.
     let mut forest: Vec<Forest> = (0..count as u32)
         .map(|v| Forest {
-            semi: v,
+            semi: parent[v as usize],
             label: v,
             ancestor: UNLINKED,
         })
