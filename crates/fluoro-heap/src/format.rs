@@ -73,8 +73,14 @@ fn put_str(out: &mut Vec<u8>, s: &str) {
 pub fn write(graph: &HeapGraph, out: &mut impl Write) -> std::io::Result<u64> {
     let n = graph.len();
     // Nodes go out sorted by id; `new_index[old]` is a node's position in the file.
-    let mut order: Vec<NodeIndex> = (0..n as NodeIndex).collect();
-    order.sort_unstable_by_key(|&i| graph.nodes[i as usize].id);
+    let mut by_id: Vec<(u64, NodeIndex)> = graph
+        .nodes
+        .iter()
+        .enumerate()
+        .map(|(i, node)| (node.id, i as NodeIndex))
+        .collect();
+    by_id.sort_unstable();
+    let order: Vec<NodeIndex> = by_id.into_iter().map(|(_, i)| i).collect();
     let mut new_index = vec![0 as NodeIndex; n];
     for (pos, &old) in order.iter().enumerate() {
         new_index[old as usize] = pos as NodeIndex;

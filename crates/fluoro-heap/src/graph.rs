@@ -153,6 +153,14 @@ impl GraphBuilder {
         b
     }
 
+    /// Makes room for this many more nodes and edges.
+    pub fn reserve(&mut self, nodes: usize, edges: usize) {
+        self.graph.nodes.reserve(nodes);
+        self.graph.edge_start.reserve(nodes);
+        self.graph.edge_target.reserve(edges);
+        self.graph.edge_label.reserve(edges);
+    }
+
     /// The index of a type name, added on first use.
     pub fn type_index(&mut self, name: &str) -> u32 {
         intern(&mut self.graph.types, &mut self.type_ids, name)

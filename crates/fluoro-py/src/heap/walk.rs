@@ -426,6 +426,12 @@ pub fn snapshot(py: Python<'_>) -> PyResult<HeapGraph> {
     ] {
         *held.entry(handle as usize).or_default() += 1;
     }
+    // Room for the tracked objects and as many untracked ones (str, int...) they reach.
+    let expected = 2 * tracked.len() + 1024;
+    w.index.reserve(expected);
+    w.objects.reserve(expected);
+    w.found.reserve(expected);
+    w.builder.reserve(expected, 2 * expected);
     for item in tracked.iter() {
         w.node_of(item.as_ptr());
     }
