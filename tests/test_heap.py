@@ -156,6 +156,33 @@ def test_path_reads_like_the_code(current, tmp_path):
     ]
 
 
+@pytest.mark.parametrize("version", ["3.10", "3.11", "3.12", "3.13"])
+def test_instance_attributes_are_labelled(version, tmp_path):
+    """Through a __dict__ (3.10, or once asked for) and inline values (3.11+) alike."""
+    py = python_of(version)
+    out = run_main(
+        py,
+        tmp_path,
+        """
+        import app, fluoro.heap
+
+        class Registry:
+            def __init__(self):
+                self.name = "registry"
+                self.members = [app.User(0)]
+
+        plain, asked = Registry(), Registry()
+        vars(asked)
+        fluoro.heap.snapshot("snap.fheap")
+        print(id(plain.members[0]), id(asked.members[0]))
+        """,
+    )
+    for name, oid in zip(("plain", "asked"), out.split(), strict=True):
+        report = heap_json(py, "path", "snap.fheap", "--id", oid, cwd=tmp_path)
+        expected = f"sys.modules['__main__'] → .{name} → .members → list[0] → app.User"
+        assert report["text"] == expected
+
+
 def test_slots_are_labelled_and_cycles_found(current, tmp_path):
     partner = run_main(
         current,

@@ -50,6 +50,8 @@ struct TypeInfo {
     members: Vec<(isize, u32)>,
     /// Where the instance dict pointer is, if any: a byte offset from the object.
     dict_at: Option<isize>,
+    /// 3.11+: labels of the attributes kept inline (the type's shared dict keys, in order).
+    inline: Vec<u32>,
     heap_type: bool,
 }
 
@@ -241,7 +243,13 @@ impl<'py> Walker<'py> {
                 base = (*base).tp_base;
             }
         }
+        let inline = if managed_dict && flags & ffi::Py_TPFLAGS_HEAPTYPE != 0 {
+            self.inline_attributes(tp)
+        } else {
+            Vec::new()
+        };
         Ok(TypeInfo {
+            inline,
             index,
             size_of,
             extra,
@@ -250,6 +258,43 @@ impl<'py> Walker<'py> {
             dict_at,
             heap_type: flags & ffi::Py_TPFLAGS_HEAPTYPE != 0,
         })
+    }
+
+    /// The labels of the attributes instances keep inline: the names in the type's shared
+    /// dict keys, in entry order, which is the order `tp_traverse` visits the values in.
+    fn inline_attributes(&mut self, tp: *mut ffi::PyTypeObject) -> Vec<u32> {
+        let mut labels = Vec::new();
+        // SAFETY: `tp` is a live heap type (checked by the caller), so it is a
+        // PyHeapTypeObject. Its ht_cached_keys is NULL or a PyDictKeysObject laid out, on
+        // 3.11-3.13 default builds, as: dk_refcnt (8 bytes), dk_log2_size, dk_log2_index_bytes,
+        // dk_kind (1 byte each), dk_version (4, at 12), dk_usable (8, at 16), dk_nentries (8,
+        // at 24), the index table (1 << dk_log2_index_bytes bytes, at 32), then the entries,
+        // (key, value) pointer pairs for str-keyed (shared) keys.
+        unsafe {
+            let keys = (*(tp as *mut ffi::PyHeapTypeObject)).ht_cached_keys as *const u8;
+            if keys.is_null() || !(11..=13).contains(&self.minor) {
+                return labels;
+            }
+            let log2_index_bytes = *keys.add(9);
+            let kind = *keys.add(10);
+            let entries_count = *(keys.add(24) as *const isize);
+            // dk_kind 0 is a general table; shared keys are 1 (unicode) or 2 (split).
+            if kind == 0 || log2_index_bytes > 40 || !(0..4096).contains(&entries_count) {
+                return labels;
+            }
+            let entries = keys.add(32 + (1usize << log2_index_bytes)) as *const [Object; 2];
+            for i in 0..entries_count as usize {
+                let key = (*entries.add(i))[0];
+                match (!key.is_null()).then(|| key_label(key)).flatten() {
+                    Some(k) => {
+                        let name = k.trim_start_matches("['").trim_end_matches("']");
+                        labels.push(self.builder.string_index(&format!(".{name}")));
+                    }
+                    None => return Vec::new(),
+                }
+            }
+        }
+        labels
     }
 
     /// `sys.getsizeof(obj)`, computed the way it does.
@@ -362,6 +407,18 @@ impl<'py> Walker<'py> {
                 }
             }
             self.refs.push((r, label));
+        }
+        // Values of inline attributes are the references left unnamed, in key order; named
+        // only when there is exactly one per key (every attribute set), else ambiguous.
+        if !info.inline.is_empty() {
+            let unnamed: Vec<usize> = (0..self.refs.len())
+                .filter(|&i| self.refs[i].1.is_none())
+                .collect();
+            if unnamed.len() == info.inline.len() {
+                for (&i, &label) in unnamed.iter().zip(&info.inline) {
+                    self.refs[i].1 = Some(label);
+                }
+            }
         }
         self.scratch = scratch;
     }
