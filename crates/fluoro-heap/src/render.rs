@@ -136,6 +136,20 @@ impl PathReport {
     }
 }
 
+/// The first four parts of a cycle's type list (`app.Node ×2, dict ×2, …`), and how many
+/// more there are: one cycle can run through every class and module of a program.
+fn shorten_types(types: &str) -> String {
+    let parts: Vec<&str> = types.split(", ").collect();
+    if parts.len() <= 4 {
+        return types.to_owned();
+    }
+    format!(
+        "{}, … {} more types",
+        parts[..4].join(", "),
+        parts.len() - 4
+    )
+}
+
 impl CyclesReport {
     pub fn render_text(&self, top: usize) -> String {
         let mut out = format!(
@@ -151,7 +165,7 @@ impl CyclesReport {
                 .take(top)
                 .map(|g| {
                     vec![
-                        g.types.clone(),
+                        shorten_types(&g.types),
                         g.cycles.to_string(),
                         g.size.to_string(),
                         bytes(g.bytes),
@@ -332,6 +346,16 @@ mod tests {
     fn cycles_text() {
         let a = Analysis::new(program(3));
         insta::assert_snapshot!(cycles_report(&a.graph, &a.dom).render_text(10));
+    }
+
+    #[test]
+    fn long_cycle_compositions_are_shortened() {
+        let long = "a ×9, b ×5, c ×3, d ×2, e ×1, f ×1";
+        assert_eq!(
+            super::shorten_types(long),
+            "a ×9, b ×5, c ×3, d ×2, … 2 more types"
+        );
+        assert_eq!(super::shorten_types("a ×2"), "a ×2");
     }
 
     #[test]
