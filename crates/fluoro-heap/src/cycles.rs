@@ -8,52 +8,68 @@ use crate::graph::{HeapGraph, NodeIndex};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
+/// Tarjan's bookkeeping, with the recursion as an explicit stack of (node, next edge).
+struct Tarjan {
+    index: Vec<u32>,
+    low: Vec<u32>,
+    on_stack: Vec<bool>,
+    stack: Vec<NodeIndex>,
+    calls: Vec<(NodeIndex, usize)>,
+    counter: u32,
+}
+
+const UNVISITED: u32 = u32::MAX;
+
+impl Tarjan {
+    /// Numbers `v` and starts exploring it.
+    fn open(&mut self, v: NodeIndex) {
+        self.index[v as usize] = self.counter;
+        self.low[v as usize] = self.counter;
+        self.counter += 1;
+        self.stack.push(v);
+        self.on_stack[v as usize] = true;
+        self.calls.push((v, 0));
+    }
+}
+
 /// The strongly connected components that are cycles: two or more objects, or one object
 /// referring to itself. Each component's nodes are sorted.
 pub fn cycles(graph: &HeapGraph) -> Vec<Vec<NodeIndex>> {
     let n = graph.len();
-    let unvisited = u32::MAX;
-    let mut index = vec![unvisited; n];
-    let mut low = vec![0u32; n];
-    let mut on_stack = vec![false; n];
-    let mut stack: Vec<NodeIndex> = Vec::new();
-    let mut calls: Vec<(NodeIndex, usize)> = Vec::new();
-    let mut counter = 0u32;
+    let mut t = Tarjan {
+        index: vec![UNVISITED; n],
+        low: vec![0; n],
+        on_stack: vec![false; n],
+        stack: Vec::new(),
+        calls: Vec::new(),
+        counter: 0,
+    };
     let mut out = Vec::new();
     for start in 0..n as NodeIndex {
-        if index[start as usize] != unvisited {
+        if t.index[start as usize] != UNVISITED {
             continue;
         }
-        index[start as usize] = counter;
-        low[start as usize] = counter;
-        counter += 1;
-        stack.push(start);
-        on_stack[start as usize] = true;
-        calls.push((start, 0));
-        while let Some((v, next)) = calls.last_mut() {
-            let v = *v;
-            if let Some(&w) = graph.targets(v).get(*next) {
-                *next += 1;
-                if index[w as usize] == unvisited {
-                    index[w as usize] = counter;
-                    low[w as usize] = counter;
-                    counter += 1;
-                    stack.push(w);
-                    on_stack[w as usize] = true;
-                    calls.push((w, 0));
-                } else if on_stack[w as usize] {
-                    low[v as usize] = low[v as usize].min(index[w as usize]);
+        t.open(start);
+        while let Some(&(v, next)) = t.calls.last() {
+            if let Some(&w) = graph.targets(v).get(next) {
+                if let Some(top) = t.calls.last_mut() {
+                    top.1 += 1;
+                }
+                if t.index[w as usize] == UNVISITED {
+                    t.open(w);
+                } else if t.on_stack[w as usize] {
+                    t.low[v as usize] = t.low[v as usize].min(t.index[w as usize]);
                 }
                 continue;
             }
-            calls.pop();
-            if let Some(&(parent, _)) = calls.last() {
-                low[parent as usize] = low[parent as usize].min(low[v as usize]);
+            t.calls.pop();
+            if let Some(&(parent, _)) = t.calls.last() {
+                t.low[parent as usize] = t.low[parent as usize].min(t.low[v as usize]);
             }
-            if low[v as usize] == index[v as usize] {
+            if t.low[v as usize] == t.index[v as usize] {
                 let mut component = Vec::new();
-                while let Some(w) = stack.pop() {
-                    on_stack[w as usize] = false;
+                while let Some(w) = t.stack.pop() {
+                    t.on_stack[w as usize] = false;
                     component.push(w);
                     if w == v {
                         break;

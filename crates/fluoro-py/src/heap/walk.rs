@@ -15,6 +15,8 @@ use std::ffi::CStr;
 use std::os::raw::{c_int, c_void};
 
 type Object = *mut ffi::PyObject;
+/// `PyList_GET_ITEM` or `PyTuple_GET_ITEM`.
+type ItemAt = unsafe fn(Object, ffi::Py_ssize_t) -> Object;
 
 /// List and tuple items get an index label up to here; beyond, labels would outweigh edges.
 const INDEXED_ITEMS: usize = 1024;
@@ -346,19 +348,16 @@ impl<'py> Walker<'py> {
         // through their own API (borrowed references, nothing allocated, no Python code run);
         // other objects through tp_traverse.
         unsafe {
-            if ffi::PyList_CheckExact(obj) != 0 {
-                for i in 0..ffi::PyList_GET_SIZE(obj) {
-                    let item = ffi::PyList_GET_ITEM(obj, i);
-                    if !item.is_null() {
-                        let label = self.index_labels.get(i as usize).copied();
-                        self.refs.push((item, label));
-                    }
-                }
-                return;
-            }
-            if ffi::PyTuple_CheckExact(obj) != 0 {
-                for i in 0..ffi::PyTuple_GET_SIZE(obj) {
-                    let item = ffi::PyTuple_GET_ITEM(obj, i);
+            let items: Option<(isize, ItemAt)> = if ffi::PyList_CheckExact(obj) != 0 {
+                Some((ffi::PyList_GET_SIZE(obj), ffi::PyList_GET_ITEM))
+            } else if ffi::PyTuple_CheckExact(obj) != 0 {
+                Some((ffi::PyTuple_GET_SIZE(obj), ffi::PyTuple_GET_ITEM))
+            } else {
+                None
+            };
+            if let Some((len, get)) = items {
+                for i in 0..len {
+                    let item = get(obj, i);
                     if !item.is_null() {
                         let label = self.index_labels.get(i as usize).copied();
                         self.refs.push((item, label));
