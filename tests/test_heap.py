@@ -281,7 +281,8 @@ def test_bad_files_are_one_line_exit_2(current, tmp_path):
     assert result.stderr.decode() == 'fluoro: heap: no type named "NoSuchType" in the snapshot\n'
 
 
-def test_run_heap_at_exit_and_on_signal(current, tmp_path):
+def test_run_heap_at_exit_and_on_signal(any_python, tmp_path):
+    current = any_python
     script = write_app(
         tmp_path,
         """
@@ -310,7 +311,8 @@ def test_run_heap_at_exit_and_on_signal(current, tmp_path):
     assert counts == {on_signal: 100, at_exit: 200}
 
 
-def test_gc_cycles_names_the_types(current, tmp_path):
+def test_gc_cycles_names_the_types(any_python, tmp_path):
+    current = any_python
     script = write_app(
         tmp_path,
         """
