@@ -68,6 +68,7 @@ struct Walker<'py> {
     found: Vec<u32>,
     object_sizeof: Py<PyAny>,
     minor: u8,
+    /// `[i]` labels, made on first use: 0 for not yet, else the string index plus one.
     index_labels: Vec<u32>,
     dict_label: u32,
     class_label: u32,
@@ -131,9 +132,6 @@ unsafe fn key_label(obj: Object) -> Option<String> {
 impl<'py> Walker<'py> {
     fn new(py: Python<'py>) -> PyResult<Walker<'py>> {
         let mut builder = GraphBuilder::new();
-        let index_labels = (0..INDEXED_ITEMS)
-            .map(|i| builder.string_index(&format!("[{i}]")))
-            .collect();
         let dict_label = builder.string_index("__dict__");
         let class_label = builder.string_index("__class__");
         let object_sizeof = py
@@ -150,12 +148,26 @@ impl<'py> Walker<'py> {
             found: Vec::new(),
             object_sizeof,
             minor: py.version_info().minor,
-            index_labels,
+            index_labels: Vec::new(),
             dict_label,
             class_label,
             refs: Vec::new(),
             scratch: Vec::new(),
         })
+    }
+
+    /// The label `[i]` of a list or tuple item, up to [`INDEXED_ITEMS`].
+    fn index_label(&mut self, i: usize) -> Option<u32> {
+        if i >= INDEXED_ITEMS {
+            return None;
+        }
+        if self.index_labels.len() <= i {
+            self.index_labels.resize(i + 1, 0);
+        }
+        if self.index_labels[i] == 0 {
+            self.index_labels[i] = self.builder.string_index(&format!("[{i}]")) + 1;
+        }
+        Some(self.index_labels[i] - 1)
     }
 
     /// The node of `obj`, added to the walk's queue on first sight.
@@ -359,7 +371,7 @@ impl<'py> Walker<'py> {
                 for i in 0..len {
                     let item = get(obj, i);
                     if !item.is_null() {
-                        let label = self.index_labels.get(i as usize).copied();
+                        let label = self.index_label(i as usize);
                         self.refs.push((item, label));
                     }
                 }
