@@ -47,8 +47,11 @@ impl Dominators {
 pub fn dominators(graph: &HeapGraph) -> Dominators {
     let n = graph.len();
     // Depth-first preorder numbers: 0 is the virtual root, 1.. the reachable nodes. Every
-    // edge met on the way but the tree edges is kept as (source number, target number), so
-    // the predecessor lists below need no second pass over the graph.
+    // edge met on the way but the tree edges is kept as (source number, target node), so the
+    // predecessor lists below need no second pass over the graph. Whether a node was seen is
+    // a bit (the bitset stays in cache); the targets' numbers are looked up after the walk,
+    // in one pass whose memory reads do not wait on each other.
+    let mut seen = vec![0u64; n.div_ceil(64)];
     let mut number = vec![0u32; n];
     let mut vertex: Vec<NodeIndex> = vec![NONE];
     let mut parent: Vec<u32> = vec![0];
@@ -56,14 +59,16 @@ pub fn dominators(graph: &HeapGraph) -> Dominators {
     let mut stack: Vec<(u32, usize, usize)> = Vec::new();
     for root in &graph.roots {
         let r = root.node as usize;
-        if number[r] == 0 {
-            number[r] = vertex.len() as u32;
+        if seen[r / 64] & (1 << (r % 64)) == 0 {
+            seen[r / 64] |= 1 << (r % 64);
+            let k = vertex.len() as u32;
+            number[r] = k;
             vertex.push(root.node);
             parent.push(0);
             let targets = graph.edge_range(root.node);
-            stack.push((number[r], targets.start, targets.end));
+            stack.push((k, targets.start, targets.end));
         } else {
-            edges.push((0, number[r]));
+            edges.push((0, root.node));
         }
         while let Some((v, next, end)) = stack.last_mut() {
             if *next == *end {
@@ -73,18 +78,24 @@ pub fn dominators(graph: &HeapGraph) -> Dominators {
             let w = graph.target_at(*next) as usize;
             *next += 1;
             let v = *v;
-            if number[w] == 0 {
+            if seen[w / 64] & (1 << (w % 64)) == 0 {
                 // A tree edge: its source, the parent, is where the semi-dominator search
                 // starts, so it is not kept as a predecessor.
-                number[w] = vertex.len() as u32;
+                seen[w / 64] |= 1 << (w % 64);
+                let k = vertex.len() as u32;
+                number[w] = k;
                 vertex.push(w as NodeIndex);
                 parent.push(v);
                 let targets = graph.edge_range(w as NodeIndex);
-                stack.push((number[w], targets.start, targets.end));
+                stack.push((k, targets.start, targets.end));
             } else {
-                edges.push((v, number[w]));
+                edges.push((v, w as u32));
             }
         }
+    }
+    drop(seen);
+    for edge in &mut edges {
+        edge.1 = number[edge.1 as usize];
     }
     drop(number);
     let count = vertex.len();
