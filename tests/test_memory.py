@@ -275,3 +275,47 @@ def test_forked_children_run_untracked_and_unharmed(mode):
     result = fluoro("run", "-q", f"--memory={mode}", PROGRAMS / "mp_fork.py", timeout=60)
     assert result.returncode == 0, result.stderr.decode()
     assert result.stdout == bare.stdout
+
+
+HEAP_APP = """
+class Session:
+    def __init__(self, user):
+        self.user = user
+        self.history = [bytes(512) for _ in range(20)]
+
+
+SESSIONS = {}
+
+
+def login(user):
+    SESSIONS[user] = Session(user)
+
+
+for i in range(500):
+    login(f"user{i}")
+print(len(SESSIONS))
+"""
+
+
+def test_heap_snapshot_retainers_name_where_they_were_allocated(tmp_path):
+    (tmp_path / "app.py").write_text(HEAP_APP)
+    profile = tmp_path / "run.fluoro"
+    result = fluoro(
+        "run", "-q", "--memory=all", "--heap-at-exit", "-o", profile, "app.py", cwd=tmp_path
+    )
+    assert result.returncode == 0, result.stderr.decode()
+    [snapshot] = tmp_path.glob("fluoro-*-exit.fheap")
+    shown = fluoro("heap", "dominators", snapshot, "--profile", profile, "--top", "50", "--json")
+    assert shown.returncode == 0, shown.stderr.decode()
+    retainers = json.loads(shown.stdout)["retainers"]
+    sessions = [r for r in retainers if r["type"].endswith("Session")]
+    assert sessions, retainers
+    assert all(r["site"] == f"{tmp_path / 'app.py'}:12 (login)" for r in sessions), sessions
+    text = fluoro("heap", "dominators", snapshot, "--profile", profile, "--top", "50")
+    assert "allocated at" in text.stdout.decode()
+    # A profile of another run does not know the snapshot: one line, exit 2.
+    other = tmp_path / "other.fluoro"
+    assert fluoro("run", "-q", "-o", other, "-c", "pass").returncode == 0
+    wrong = fluoro("heap", "dominators", snapshot, "--profile", other)
+    assert wrong.returncode == 2
+    assert wrong.stderr.decode().count("\n") == 1

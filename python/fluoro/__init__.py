@@ -14,6 +14,9 @@ The core is Rust (``fluoro._native``); this package re-exports its public API. I
   ``threading``'s when the program imported it (``stack()`` never imports it), else None;
   ``function`` is the qualified name on 3.11+ (the bare name on 3.10); ``locals`` are the
   code's local variable names (bound or not).
+- ``heap``: heap snapshots, ``fluoro.heap.snapshot(path=None)`` and the analyses of saved
+  ``.fheap`` files (``summary``, ``dominators``, ``cycles``, ``path``, ``diff``), loaded on
+  first use.
 - ``profile()``: ``with fluoro.profile() as p:`` or ``@fluoro.profile``: the sampler (and with
   ``exact=True`` the exact call counter) around a block or a call; ``p.report(format=...)``,
   ``p.save(path)``. ``Profiler`` is the class behind it.
@@ -43,6 +46,10 @@ def __getattr__(name: str):
         from fluoro import _bench
 
         return getattr(_bench, name)
+    if name == "heap":
+        import importlib
+
+        return importlib.import_module("fluoro.heap")
     raise AttributeError(f"module 'fluoro' has no attribute {name!r}")
 
 
@@ -54,6 +61,7 @@ __all__ = [
     "__version__",
     "compare",
     "env",
+    "heap",
     "inspect",
     "profile",
     "sizeof",

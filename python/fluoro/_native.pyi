@@ -1,6 +1,7 @@
 """Type stubs for fluoro's Rust extension."""
 
 import os
+from typing import Any
 
 __version__: str
 
@@ -85,3 +86,16 @@ class PooledBuffer:
     """The owner of one pooled block, exported through the buffer protocol."""
 
     def __len__(self) -> int: ...
+
+def _heap_snapshot(path: str | None = None) -> dict[str, Any]:
+    """Walk this interpreter's heap; write the ``.fheap`` file when ``path`` is given; return
+    the census (``fluoro heap summary --json``), plus ``path`` and ``file_bytes``."""
+
+def _heap_report(
+    what: str,
+    files: list[str],
+    top: int = 20,
+    type_name: str | None = None,
+    id: int | None = None,
+) -> dict[str, Any]:
+    """``fluoro heap WHAT --json`` on saved snapshots: summary, dominators, cycles, path, diff."""

@@ -24,8 +24,8 @@ pub enum Command {
     Run(RunArgs),
     /// Render a saved .fluoro profile as text or in another tool's format
     Report(ReportArgs),
-    /// Analyse a .fheap heap snapshot: census, retained sizes, paths, cycles (not built yet)
-    Heap(LaterArgs),
+    /// Analyse .fheap heap snapshots: census, retained sizes, paths from roots, cycles, diffs
+    Heap(HeapArgs),
     /// Find performance anti-patterns in source files, ranked by measured cost
     Advise(AdviseArgs),
     /// Benchmark commands or Python code across interpreters, with sound statistics
@@ -116,6 +116,15 @@ pub struct RunArgs {
     /// After the run, advise the profiled source files, ranked by this run's measured time
     #[arg(long)]
     pub advise: bool,
+    /// Write a heap snapshot, fluoro-PID-exit.fheap in the current directory, as the target exits
+    #[arg(long)]
+    pub heap_at_exit: bool,
+    /// Write a heap snapshot, fluoro-PID-N.fheap, each time the target receives SIGNAL (e.g. SIGUSR2)
+    #[arg(long, value_name = "SIGNAL", value_parser = signal_parser)]
+    pub heap_on_signal: Option<i32>,
+    /// Report which types make garbage that only the cycle collector frees
+    #[arg(long)]
+    pub gc_cycles: bool,
     /// The script, then the arguments the target sees as sys.argv[1:] (fluoro reads no
     /// option after the script, -m MODULE or -c CODE)
     #[arg(value_name = "ARGS")]
@@ -406,6 +415,108 @@ pub enum AdviseFormat {
     Json,
     /// SARIF 2.1.0, for code-scanning tools
     Sarif,
+}
+
+/// A signal by name (`SIGUSR2`, `USR2`) or number; only those a program may catch.
+fn signal_parser(s: &str) -> Result<i32, String> {
+    const SIGNALS: [(&str, i32); 5] = [
+        ("USR1", 10),
+        ("USR2", 12),
+        ("HUP", 1),
+        ("PROF", 27),
+        ("WINCH", 28),
+    ];
+    let name = s.trim().to_ascii_uppercase();
+    let name = name.strip_prefix("SIG").unwrap_or(&name);
+    if let Some(&(_, n)) = SIGNALS.iter().find(|(known, _)| *known == name) {
+        return Ok(n);
+    }
+    match name.parse::<i32>() {
+        Ok(n) if SIGNALS.iter().any(|&(_, known)| known == n) => Ok(n),
+        _ => Err(format!(
+            "'{s}' is not a signal fluoro can use: SIGUSR1, SIGUSR2, SIGHUP, SIGPROF or SIGWINCH"
+        )),
+    }
+}
+
+#[derive(Debug, Args)]
+pub struct HeapArgs {
+    #[command(subcommand)]
+    pub command: HeapCommand,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum HeapCommand {
+    /// Census by type: objects, shallow bytes and retained bytes, largest retained first
+    Summary(HeapSummaryArgs),
+    /// Why alive: the shortest path from a root to an object or the nearest instance of a type
+    Path(HeapPathArgs),
+    /// Reference cycles by type, and what the cycle collector could free now
+    Cycles(HeapSummaryArgs),
+    /// The objects that retain the most memory, each with its path from a root
+    Dominators(HeapSummaryArgs),
+    /// Growth from snapshot A to snapshot B, by type and by retainer
+    Diff(HeapDiffArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct HeapSummaryArgs {
+    /// The .fheap snapshot
+    #[arg(value_name = "FILE")]
+    pub file: String,
+    /// Print JSON instead of tables
+    #[arg(long)]
+    pub json: bool,
+    /// Rows to show
+    #[arg(long, value_name = "N", default_value_t = 20)]
+    pub top: usize,
+    /// The .fluoro profile of the run that took the snapshot (`fluoro run --memory=all
+    /// --heap-at-exit -o run.fluoro`): names where each retainer was allocated
+    #[arg(long, value_name = "PROFILE")]
+    pub profile: Option<String>,
+}
+
+#[derive(Debug, Args)]
+#[command(group = clap::ArgGroup::new("target").required(true).args(["type_name", "id"]))]
+pub struct HeapPathArgs {
+    /// The .fheap snapshot
+    #[arg(value_name = "FILE")]
+    pub file: String,
+    /// A type name, e.g. app.User or User
+    #[arg(long = "type", value_name = "T")]
+    pub type_name: Option<String>,
+    /// An object id (as id() gives it, decimal or 0x hex)
+    #[arg(long, value_name = "ID", value_parser = id_parser)]
+    pub id: Option<u64>,
+    /// Print JSON instead of text
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct HeapDiffArgs {
+    /// The earlier snapshot
+    #[arg(value_name = "A")]
+    pub before: String,
+    /// The later snapshot
+    #[arg(value_name = "B")]
+    pub after: String,
+    /// Print JSON instead of tables
+    #[arg(long)]
+    pub json: bool,
+    /// Rows in each table
+    #[arg(long, value_name = "N", default_value_t = 20)]
+    pub top: usize,
+}
+
+/// An object id in decimal or `0x` hex.
+fn id_parser(s: &str) -> Result<u64, String> {
+    let t = s.trim();
+    match t.strip_prefix("0x").or_else(|| t.strip_prefix("0X")) {
+        Some(hex) => u64::from_str_radix(hex, 16),
+        None => t.parse(),
+    }
+    .map_err(|_| format!("'{s}' is not an object id"))
 }
 
 /// Arguments of a subcommand that is not built yet: taken whole, so that it can answer in one line.

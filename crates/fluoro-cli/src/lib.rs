@@ -9,7 +9,8 @@ mod split;
 
 pub use args::{
     function_target, AdviseArgs, AdviseFormat, BenchArgs, Cli, Command, DisArgs, EnvArgs, Format,
-    InspectArgs, LaterArgs, MemoryChoice, Metric, ReportArgs, RunArgs, SamplerChoice, Target,
+    HeapArgs, HeapCommand, HeapDiffArgs, HeapPathArgs, HeapSummaryArgs, InspectArgs, LaterArgs,
+    MemoryChoice, Metric, ReportArgs, RunArgs, SamplerChoice, Target,
 };
 pub use interpreter::interpreter_options;
 pub use split::split_run_args;
@@ -211,11 +212,44 @@ mod tests {
 
     #[test]
     fn later_commands_take_any_arguments() {
-        let Command::Heap(later) = command(&["fluoro", "heap", "summary", "x.fheap", "--json"])
+        let Command::Runs(later) = command(&["fluoro", "runs", "list", "x", "--json"]) else {
+            panic!("not runs")
+        };
+        assert_eq!(later.args.len(), 3);
+    }
+
+    #[test]
+    fn heap_subcommands() {
+        let Command::Heap(heap) = command(&["fluoro", "heap", "summary", "x.fheap", "--json"])
         else {
             panic!("not heap")
         };
-        assert_eq!(later.args.len(), 3);
+        let HeapCommand::Summary(s) = heap.command else {
+            panic!("not summary")
+        };
+        assert!(s.json);
+        assert_eq!(s.file, "x.fheap");
+        let Command::Heap(heap) = command(&["fluoro", "heap", "path", "x.fheap", "--id", "0x10"])
+        else {
+            panic!("not heap")
+        };
+        let HeapCommand::Path(p) = heap.command else {
+            panic!("not path")
+        };
+        assert_eq!(p.id, Some(16));
+        let Invocation::Usage(line) = parse(["fluoro", "heap", "path", "x.fheap"]) else {
+            panic!("path without a target was accepted")
+        };
+        assert!(line.contains("--type"), "{line}");
+        let Command::Run(run) = command(&["fluoro", "run", "--heap-on-signal", "SIGUSR2", "a.py"])
+        else {
+            panic!("not run")
+        };
+        assert_eq!(run.heap_on_signal, Some(12));
+        assert!(matches!(
+            parse(["fluoro", "run", "--heap-on-signal", "KILL", "a.py"]),
+            Invocation::Usage(_)
+        ));
     }
 
     #[test]

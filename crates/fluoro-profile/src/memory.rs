@@ -276,6 +276,12 @@ impl Replay {
         }
     }
 
+    /// The stack of every block live now, by address (for joining a heap snapshot taken at a
+    /// mark with where its objects were allocated).
+    pub fn live_stacks(&self) -> HashMap<u64, StackId> {
+        self.live.iter().map(|(&addr, l)| (addr, l.stack)).collect()
+    }
+
     /// Events to replay, in a fresh [`Replay`], to stand at the peak.
     pub fn peak_events(&self) -> u64 {
         self.peak_events

@@ -2,7 +2,7 @@
 //! what every renderer and export works from.
 
 use crate::format::{Chunk, ChunkReader, FormatError};
-use crate::memory::{MemoryProfile, Replay, SiteBytes};
+use crate::memory::{Mark, MemoryProfile, Replay, SiteBytes};
 use crate::model::{
     CodeId, CodeInfo, End, ExactStats, Frame, Meta, StackId, StackNode, ThreadIdx, ThreadInfo,
     FLAG_ACTIVE, FLAG_GIL, ROOT,
@@ -225,6 +225,31 @@ impl Profile {
         }
         profile.check_references()?;
         Ok(profile)
+    }
+
+    /// The stack that allocated each block live at the snapshot mark labelled `label` (as
+    /// `fluoro.heap` marks a running profile when it writes a heap snapshot), by address;
+    /// `None` when the profile has no such mark.
+    pub fn live_at_mark(
+        data: &[u8],
+        label: &str,
+    ) -> Result<Option<HashMap<u64, StackId>>, FormatError> {
+        let mut replay = Replay::new();
+        for chunk in ChunkReader::new(data)? {
+            match chunk? {
+                Chunk::Memory(settings) => replay.settings(settings),
+                Chunk::Allocs(batch) => replay.batch(&batch),
+                Chunk::Marks(marks) => {
+                    for mark in &marks {
+                        if matches!(mark, Mark::Snapshot(s) if s.label == label) {
+                            return Ok(Some(replay.live_stacks()));
+                        }
+                    }
+                }
+                _ => {}
+            }
+        }
+        Ok(None)
     }
 
     /// Finishes the memory replay (a second pass over the allocations finds what was live at

@@ -1,7 +1,7 @@
 //! The `fluoro` command: parse with `fluoro-cli`, dispatch, and turn every failure into one
 //! line on stderr with exit code 2.
 
-use crate::{advise, bench, dis, env, objects, report, runner};
+use crate::{advise, bench, dis, env, heap, objects, report, runner};
 use fluoro_cli::{Command, Invocation};
 use pyo3::prelude::*;
 use std::io::Write;
@@ -38,6 +38,7 @@ pub fn main(py: Python<'_>, argv: Vec<String>) -> i32 {
         Command::Inspect(args) => objects::command(py, &args),
         Command::Bench(args) => bench::command(py, &args),
         Command::Advise(args) => advise::command(&args),
+        Command::Heap(args) => heap::command(&args),
         later => Err(Failure(format!("'{}' is not built yet", later.name()))),
     };
     match result {

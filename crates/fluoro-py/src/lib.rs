@@ -1,8 +1,8 @@
 //! fluoro's CPython extension, `fluoro._native`.
 //!
-//! The only crate that touches the interpreter. Its `unsafe` code lives in two small modules:
-//! [`interp`] (process-level calls into the C API) and `objects::raw` (reading objects'
-//! references through `tp_traverse`).
+//! The only crate that touches the interpreter. Its `unsafe` code lives in small modules:
+//! [`interp`] (process-level calls into the C API), `objects::raw` (reading objects'
+//! references through `tp_traverse`) and `heap::walk` (the heap snapshot's walk).
 
 mod advise;
 mod bench;
@@ -10,6 +10,7 @@ mod cli;
 mod collectors;
 mod dis;
 mod env;
+mod heap;
 mod objects;
 mod patterns;
 mod profiler;
@@ -137,5 +138,7 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(bench::_bench_report, m)?)?;
     m.add_function(wrap_pyfunction!(snapshot, m)?)?;
     m.add_function(wrap_pyfunction!(parse_size, m)?)?;
+    m.add_function(wrap_pyfunction!(heap::_heap_snapshot, m)?)?;
+    m.add_function(wrap_pyfunction!(heap::_heap_report, m)?)?;
     Ok(())
 }

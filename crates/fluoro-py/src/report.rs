@@ -28,7 +28,8 @@ pub fn render_file(
         .map_err(|e| format!("cannot render {shown}: {e}"))
 }
 
-fn io_reason(e: &std::io::Error) -> String {
+/// A short reason for an I/O error, as fluoro words it.
+pub(crate) fn io_reason(e: &std::io::Error) -> String {
     match e.kind() {
         std::io::ErrorKind::NotFound => "no such file".to_owned(),
         std::io::ErrorKind::PermissionDenied => "permission denied".to_owned(),

@@ -372,7 +372,13 @@ fn snapshots(
     run: &RunSummary,
     style: &Style,
 ) {
-    for pair in memory.snapshots.windows(2) {
+    // Marks left by heap snapshots (`heap:PATH`) only tie those files to the run.
+    let shown: Vec<&Snapshot> = memory
+        .snapshots
+        .iter()
+        .filter(|s| !s.mark.label.starts_with("heap:"))
+        .collect();
+    for pair in shown.windows(2) {
         let (a, b) = (&pair[0], &pair[1]);
         let body = snapshot_diff(profile, a, b, run, memory.tracked);
         let title = format!(

@@ -55,6 +55,9 @@ pub struct BootConfig {
     /// Advise the program's profiled sources at the end (`--advise`).
     #[serde(default)]
     pub advise: bool,
+    /// Heap snapshots and the --gc-cycles diagnosis.
+    #[serde(default)]
+    pub heap: crate::heap::run::HeapRun,
 }
 
 /// What `--memory`, `--memory-interval` and `--cpu-only` ask for.
@@ -171,6 +174,7 @@ fn try_launch(py: Python<'_>, args: &RunArgs) -> Result<Failure, Failure> {
         format: args.format,
         metric: args.metric,
         advise: args.advise,
+        heap: crate::heap::run::HeapRun::from_args(args)?,
     })
     .map_err(|e| Failure(e.to_string()))?;
     let mut command = std::process::Command::new(&executable);

@@ -20,6 +20,7 @@ impl Session {
     /// Starts the collectors; called by the boot hook before `__main__` runs.
     pub fn start(py: Python<'_>, config: BootConfig) -> PyResult<Session> {
         crate::collectors::names::set_main_thread();
+        crate::heap::run::start(py, &config.heap)?;
         let plan = Plan {
             target: config.label.clone(),
             argv: config.argv.clone(),
@@ -55,6 +56,7 @@ impl Session {
         if std::process::id() != self.pid {
             return;
         }
+        crate::heap::run::finish(py);
         let Some(collection) = self.collection.take() else {
             return;
         };

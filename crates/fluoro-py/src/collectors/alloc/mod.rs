@@ -138,6 +138,22 @@ fn gc_callback(phase: &str, info: &Bound<'_, PyDict>) {
     }
 }
 
+/// Marks the running profile (if memory is tracked) with `label`, in order with the
+/// allocations: a snapshot without the census.
+pub fn mark(py: Python<'_>, label: &str) {
+    if !hook::installed() {
+        return;
+    }
+    let _ = py;
+    let mark = SnapshotMark {
+        time_ns: clock_ns(Instant::now()),
+        label: label.to_owned(),
+        ..SnapshotMark::default()
+    };
+    let index = drain::park_mark(mark);
+    hook::push_event(hook::MARK, false, &[index]);
+}
+
 /// What `fluoro.snapshot()` sees now: live GC-tracked objects by type, GC counters, RSS.
 /// Recorded in the profile, in order with the allocations, when memory is being tracked.
 /// Returns the snapshot and whether it went into a running profile.

@@ -1,0 +1,370 @@
+//! Terminal renderings of the heap reports.
+
+use crate::cycles::CyclesReport;
+use crate::paths::PathReport;
+use crate::report::{DiffReport, DominatorsReport, Summary};
+use fluoro_render::{bytes, fields, table};
+
+fn signed_bytes(d: i64) -> String {
+    let sign = if d < 0 { "-" } else { "+" };
+    format!("{sign}{}", bytes(d.unsigned_abs()))
+}
+
+impl Summary {
+    /// Totals, then the `top` types by retained size.
+    pub fn render_text(&self, top: usize) -> String {
+        let mut pairs = vec![
+            ("objects", self.objects.to_string()),
+            ("references", self.references.to_string()),
+            ("roots", self.roots.to_string()),
+            ("shallow size", bytes(self.shallow_bytes)),
+            (
+                "unreachable",
+                format!(
+                    "{} objects, {} (the cycle collector can free them)",
+                    self.unreachable_objects,
+                    bytes(self.unreachable_bytes)
+                ),
+            ),
+        ];
+        pairs.extend(self.meta.iter().map(|(k, v)| (k.as_str(), v.clone())));
+        let mut out = format!("Heap snapshot\n{}\n", fields(&pairs));
+        let rows = self
+            .types
+            .iter()
+            .take(top)
+            .map(|t| {
+                vec![
+                    t.name.clone(),
+                    t.count.to_string(),
+                    bytes(t.shallow_bytes),
+                    bytes(t.retained_bytes),
+                ]
+            })
+            .collect();
+        out.push_str(&format!(
+            "Types by retained size (top {} of {})\n",
+            top.min(self.types.len()),
+            self.types.len()
+        ));
+        out.push_str(&table(
+            &["type", "count", "shallow", "retained"],
+            &[false, true, true, true],
+            rows,
+        ));
+        out.push('\n');
+        out
+    }
+}
+
+impl DominatorsReport {
+    pub fn render_text(&self) -> String {
+        // The allocation site column appears when the snapshot was joined with its run.
+        let sites = self.retainers.iter().any(|r| r.site.is_some());
+        let rows = self
+            .retainers
+            .iter()
+            .map(|r| {
+                let share = if self.total_bytes == 0 {
+                    0.0
+                } else {
+                    r.retained_bytes as f64 / self.total_bytes as f64
+                };
+                let mut row = vec![
+                    bytes(r.retained_bytes),
+                    fluoro_render::percent(share),
+                    r.retained_objects.to_string(),
+                    r.type_name.clone(),
+                    format!("{:#x}", r.id),
+                ];
+                if sites {
+                    row.push(r.site.clone().unwrap_or_default());
+                }
+                row.push(r.path.clone().unwrap_or_else(|| "(unreachable)".into()));
+                row
+            })
+            .collect();
+        let mut out = format!("Top retainers (of {} in all)\n", bytes(self.total_bytes));
+        let mut header = vec!["retained", "share", "objects", "type", "id"];
+        let mut numeric = vec![true, true, true, false, false];
+        if sites {
+            header.push("allocated at");
+            numeric.push(false);
+        }
+        header.push("path from a root");
+        numeric.push(false);
+        out.push_str(&table(&header, &numeric, rows));
+        out.push('\n');
+        out
+    }
+}
+
+impl PathReport {
+    pub fn render_text(&self) -> String {
+        let mut out = format!(
+            "{}: {} objects, {} reachable from a root\n",
+            self.target, self.matches, self.reachable
+        );
+        match &self.text {
+            Some(text) => {
+                out.push_str(&format!(
+                    "Shortest path ({} references) from root {}:\n  {text}\n",
+                    self.steps.len().saturating_sub(1),
+                    self.root.as_deref().unwrap_or("external")
+                ));
+                let rows = self
+                    .steps
+                    .iter()
+                    .map(|s| {
+                        vec![
+                            s.label.clone().unwrap_or_default(),
+                            s.type_name.clone(),
+                            format!("{:#x}", s.id),
+                            bytes(s.size),
+                        ]
+                    })
+                    .collect();
+                out.push_str(&table(
+                    &["via", "type", "id", "size"],
+                    &[false, false, false, true],
+                    rows,
+                ));
+                out.push('\n');
+            }
+            None => {
+                out.push_str("No root reaches it: it is garbage the cycle collector can free.\n")
+            }
+        }
+        out
+    }
+}
+
+/// The first four parts of a cycle's type list (`app.Node ×2, dict ×2, …`), and how many
+/// more there are: one cycle can run through every class and module of a program.
+fn shorten_types(types: &str) -> String {
+    let parts: Vec<&str> = types.split(", ").collect();
+    if parts.len() <= 4 {
+        return types.to_owned();
+    }
+    format!(
+        "{}, … {} more types",
+        parts[..4].join(", "),
+        parts.len() - 4
+    )
+}
+
+impl CyclesReport {
+    pub fn render_text(&self, top: usize) -> String {
+        let mut out = format!(
+            "{} reference cycles hold {} objects, {}\n",
+            self.cycles,
+            self.objects_in_cycles,
+            bytes(self.bytes_in_cycles)
+        );
+        if !self.groups.is_empty() {
+            let rows = self
+                .groups
+                .iter()
+                .take(top)
+                .map(|g| {
+                    vec![
+                        shorten_types(&g.types),
+                        g.cycles.to_string(),
+                        g.size.to_string(),
+                        bytes(g.bytes),
+                        g.unreachable.to_string(),
+                    ]
+                })
+                .collect();
+            out.push_str(&table(
+                &["made of", "cycles", "objects each", "bytes", "unreachable"],
+                &[false, true, true, true, true],
+                rows,
+            ));
+            out.push('\n');
+        }
+        out.push_str(&format!(
+            "\nThe cycle collector could free now: {} objects, {}\n",
+            self.collectable_objects,
+            bytes(self.collectable_bytes)
+        ));
+        if !self.collectable_types.is_empty() {
+            let rows = self
+                .collectable_types
+                .iter()
+                .take(top)
+                .map(|t| vec![t.name.clone(), t.count.to_string(), bytes(t.shallow_bytes)])
+                .collect();
+            out.push_str(&table(
+                &["type", "count", "bytes"],
+                &[false, true, true],
+                rows,
+            ));
+            out.push('\n');
+        }
+        out
+    }
+}
+
+impl DiffReport {
+    pub fn render_text(&self) -> String {
+        let mut out = format!(
+            "Objects {} → {} ({:+}), shallow {} → {} ({})\n\nGrowth by type, largest retained growth first\n",
+            self.objects_before,
+            self.objects_after,
+            self.objects_after as i64 - self.objects_before as i64,
+            bytes(self.bytes_before),
+            bytes(self.bytes_after),
+            signed_bytes(self.bytes_after as i64 - self.bytes_before as i64),
+        );
+        let rows = self
+            .types
+            .iter()
+            .map(|t| {
+                vec![
+                    t.name.clone(),
+                    format!("{:+}", t.count_delta),
+                    t.count_after.to_string(),
+                    signed_bytes(t.shallow_delta),
+                    signed_bytes(t.retained_delta),
+                    bytes(t.retained_after),
+                ]
+            })
+            .collect();
+        out.push_str(&table(
+            &[
+                "type",
+                "count Δ",
+                "count",
+                "shallow Δ",
+                "retained Δ",
+                "retained",
+            ],
+            &[false, true, true, true, true, true],
+            rows,
+        ));
+        out.push_str("\n\nGrowth by retainer (objects in both snapshots)\n");
+        let rows = self
+            .retainers
+            .iter()
+            .map(|r| {
+                vec![
+                    signed_bytes(r.retained_delta),
+                    bytes(r.retained_after),
+                    r.type_name.clone(),
+                    format!("{:#x}", r.id),
+                    r.path.clone().unwrap_or_default(),
+                ]
+            })
+            .collect();
+        out.push_str(&table(
+            &["retained Δ", "retained", "type", "id", "path from a root"],
+            &[true, true, false, false, false],
+            rows,
+        ));
+        out.push('\n');
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::cycles::cycles_report;
+    use crate::graph::{GraphBuilder, HeapGraph, Node};
+    use crate::paths::{shortest_path, PathTarget};
+    use crate::report::{diff, summary, top_retainers, Analysis};
+
+    /// sys.modules -> module -> its dict -> CACHE list -> users, each referring back to the
+    /// list (one cycle); plus an unreachable pair of nodes.
+    fn program(users: usize) -> HeapGraph {
+        let mut b = GraphBuilder::new();
+        let add = |b: &mut GraphBuilder, ty: &str, size: u64, id: u64| {
+            let type_index = b.type_index(ty);
+            b.node(Node {
+                id,
+                type_index,
+                size,
+                site: None,
+            })
+        };
+        let l_app = b.string_index("['app']");
+        let l_dict = b.string_index("__dict__");
+        let l_cache = b.string_index("['CACHE']");
+        let modules = b.string_index("sys.modules");
+        add(&mut b, "dict", 1200, 0x1000);
+        b.edge(1, Some(l_app));
+        add(&mut b, "module", 72, 0x2000);
+        b.edge(2, Some(l_dict));
+        add(&mut b, "dict", 640, 0x3000);
+        b.edge(3, Some(l_cache));
+        add(&mut b, "list", 56 + 8 * users as u64, 0x4000);
+        for i in 0..users {
+            let label = b.string_index(&format!("[{i}]"));
+            b.edge(6 + i as u32, Some(label));
+        }
+        add(&mut b, "app.Node", 48, 0x5000);
+        b.edge(5, None);
+        add(&mut b, "app.Node", 48, 0x5100);
+        b.edge(4, None);
+        for i in 0..users {
+            add(&mut b, "app.User", 48, 0x6000 + 0x100 * i as u64);
+            let attrs = b.string_index(".cache");
+            b.edge(3, Some(attrs));
+        }
+        b.root(0, Some(modules));
+        b.meta("python", "CPython 3.11.7");
+        b.finish().unwrap()
+    }
+
+    #[test]
+    fn summary_text() {
+        let a = Analysis::new(program(3));
+        insta::assert_snapshot!(summary(&a).render_text(10));
+    }
+
+    #[test]
+    fn summary_json_keys() {
+        let a = Analysis::new(program(3));
+        let json = serde_json::to_value(summary(&a)).unwrap();
+        let first = &json["types"][0];
+        for key in ["name", "count", "shallow_bytes", "retained_bytes"] {
+            assert!(first.get(key).is_some(), "missing {key}");
+        }
+    }
+
+    #[test]
+    fn dominators_text() {
+        let a = Analysis::new(program(3));
+        insta::assert_snapshot!(top_retainers(&a, 4).render_text());
+    }
+
+    #[test]
+    fn path_text() {
+        let a = Analysis::new(program(3));
+        let report = shortest_path(&a.graph, &PathTarget::Type("User".into())).unwrap();
+        insta::assert_snapshot!(report.render_text());
+    }
+
+    #[test]
+    fn cycles_text() {
+        let a = Analysis::new(program(3));
+        insta::assert_snapshot!(cycles_report(&a.graph, &a.dom).render_text(10));
+    }
+
+    #[test]
+    fn long_cycle_compositions_are_shortened() {
+        let long = "a ×9, b ×5, c ×3, d ×2, e ×1, f ×1";
+        assert_eq!(
+            super::shorten_types(long),
+            "a ×9, b ×5, c ×3, d ×2, … 2 more types"
+        );
+        assert_eq!(super::shorten_types("a ×2"), "a ×2");
+    }
+
+    #[test]
+    fn diff_text() {
+        let before = Analysis::new(program(2));
+        let after = Analysis::new(program(5));
+        insta::assert_snapshot!(diff(&before, &after, 5).render_text());
+    }
+}
