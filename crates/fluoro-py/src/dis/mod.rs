@@ -92,59 +92,69 @@ pub fn command(py: Python<'_>, args: &fluoro_cli::DisArgs) -> Result<i32, Failur
 }
 
 /// `--json` of `.pyc` files only: each file read, decoded and serialized on its own, spread
-/// over the machine's cores, then written in the order given. Nothing is written unless every
-/// file reads.
+/// over the machine's cores, and written in the order given as soon as its turn comes. A file
+/// that cannot be read ends the output there, with one line on stderr and exit 2.
 fn json_from_pycs(targets: &[String]) -> Result<i32, Failure> {
+    use std::collections::BTreeMap;
     use std::io::Write;
     use std::sync::atomic::{AtomicUsize, Ordering};
     let workers = std::thread::available_parallelism()
         .map_or(1, |n| n.get())
         .clamp(1, 8);
     let next = AtomicUsize::new(0);
-    let mut parts: Vec<Result<Vec<u8>, String>> = Vec::with_capacity(targets.len());
-    parts.resize_with(targets.len(), || Err("not read".to_owned()));
-    std::thread::scope(|scope| {
-        let handles: Vec<_> = (0..workers)
-            .map(|_| {
-                scope.spawn(|| {
-                    let mut done = Vec::new();
-                    loop {
-                        let i = next.fetch_add(1, Ordering::Relaxed);
-                        let Some(target) = targets.get(i) else {
-                            break;
-                        };
-                        done.push((i, pyc_json(target)));
-                    }
-                    done
-                })
-            })
-            .collect();
-        for handle in handles {
-            for (i, part) in handle.join().unwrap_or_default() {
-                parts[i] = part;
-            }
-        }
-    });
-    let mut bodies = Vec::with_capacity(parts.len());
-    for part in parts {
-        bodies.push(part.map_err(|e| fail(&e))?);
-    }
+    let (send, receive) = std::sync::mpsc::channel::<(usize, Result<Vec<u8>, String>)>();
     let mut out = std::io::BufWriter::with_capacity(1 << 16, std::io::stdout().lock());
-    let mut write = || -> std::io::Result<()> {
-        out.write_all(b"[")?;
-        for (i, body) in bodies.iter().enumerate() {
-            if i > 0 {
-                out.write_all(b",")?;
-            }
-            out.write_all(body)?;
+    let mut failure = None;
+    std::thread::scope(|scope| {
+        for _ in 0..workers {
+            let send = send.clone();
+            let next = &next;
+            scope.spawn(move || loop {
+                let i = next.fetch_add(1, Ordering::Relaxed);
+                let Some(target) = targets.get(i) else {
+                    break;
+                };
+                // The receiver is gone when the output stopped: nothing more to do.
+                if send.send((i, pyc_json(target))).is_err() {
+                    break;
+                }
+            });
         }
-        out.write_all(b"]\n")?;
-        out.flush()
-    };
-    // A closed pipe is not an error worth a message.
-    let _ = write();
-    // The process ends next: freeing every buffer one by one is waste.
-    std::mem::forget(bodies);
+        drop(send);
+        let mut waiting: BTreeMap<usize, Vec<u8>> = BTreeMap::new();
+        let mut written = 0;
+        // A closed pipe is not an error worth a message: the output just stops.
+        let mut open = out.write_all(b"[").is_ok();
+        for (i, part) in receive.iter() {
+            match part {
+                Ok(body) => {
+                    waiting.insert(i, body);
+                }
+                Err(e) => {
+                    failure = Some(e);
+                    break;
+                }
+            }
+            while let Some(body) = waiting.remove(&written) {
+                if open {
+                    let comma: &[u8] = if written > 0 { b"," } else { b"" };
+                    open = out
+                        .write_all(comma)
+                        .and_then(|()| out.write_all(&body))
+                        .is_ok();
+                }
+                written += 1;
+            }
+        }
+        // Stops the workers (their next send fails) before the scope waits for them.
+        next.store(targets.len(), Ordering::Relaxed);
+        drop(receive);
+    });
+    if let Some(e) = failure {
+        let _ = out.flush();
+        return Err(fail(&e));
+    }
+    let _ = out.write_all(b"]\n").and_then(|()| out.flush());
     Ok(0)
 }
 
