@@ -13,7 +13,7 @@ use super::ring::Ring;
 use pyo3::ffi::{PyMemAllocatorDomain, PyMemAllocatorEx};
 use std::cell::{Cell, UnsafeCell};
 use std::ffi::c_void;
-use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, AtomicU8, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, AtomicU8, AtomicUsize, Ordering};
 use std::sync::OnceLock;
 
 /// Record kinds, in the low byte of a record's first word; the frame count is in bits 8..24
@@ -59,8 +59,6 @@ pub struct Shared {
     /// Mean sampling interval in bytes, as f64 bits.
     mean: AtomicU64,
     rng: AtomicU64,
-    /// Changes at every start, so threads drop per-thread state from an earlier session.
-    generation: AtomicU64,
     reader: OnceLock<FrameReader>,
 }
 
@@ -93,7 +91,6 @@ pub fn shared_for(all: bool) -> &'static Shared {
         untracked: AtomicU64::new(0),
         mean: AtomicU64::new(0),
         rng: AtomicU64::new(0x2545_F491_4F6C_DD1D),
-        generation: AtomicU64::new(0),
         reader: OnceLock::new(),
     })
 }
@@ -102,37 +99,50 @@ fn shared() -> &'static Shared {
     shared_for(false)
 }
 
-/// Stack hashes a thread remembers having sent in full (direct-mapped).
-const SENT_SLOTS: usize = 64;
+/// Stack hashes remembered as sent in full this session (direct-mapped).
+const SENT_SLOTS: usize = 256;
 
-/// Per-thread state, touched only when something is recorded: one thread-local access then.
-struct ThreadState {
-    /// Set while fluoro's own code runs on this thread: its allocations are not the target's.
-    paused: Cell<bool>,
-    /// The session `sent` belongs to.
-    generation: Cell<u64>,
+/// Scratch for recording stacks. Stacks are only captured by a thread holding the GIL (a RAW
+/// call without it records none), so one set serves every thread, without a thread-local
+/// lookup (slow in a dlopened library) on every recorded allocation.
+struct GilScratch {
+    /// Stack hashes sent in full this session: the drain knows them by hash.
     sent: UnsafeCell<[u64; SENT_SLOTS]>,
     /// The stack being recorded.
     frames: UnsafeCell<[u64; 2 * MAX_FRAMES]>,
 }
 
+// SAFETY: only used by the thread holding the GIL (see `GilScratch`), one at a time; `begin`
+// clears it before the wrappers are installed.
+unsafe impl Sync for GilScratch {}
+
+static SCRATCH: GilScratch = GilScratch {
+    sent: UnsafeCell::new([0; SENT_SLOTS]),
+    frames: UnsafeCell::new([0; 2 * MAX_FRAMES]),
+};
+
+/// Threads inside [`paused`] now: while none is, recording reads no thread-local.
+static PAUSED_THREADS: AtomicUsize = AtomicUsize::new(0);
+
 thread_local! {
-    static THREAD: ThreadState = const {
-        ThreadState {
-            paused: Cell::new(false),
-            generation: Cell::new(0),
-            sent: UnsafeCell::new([0; SENT_SLOTS]),
-            frames: UnsafeCell::new([0; 2 * MAX_FRAMES]),
-        }
-    };
+    /// Set while fluoro's own code runs on this thread: its allocations are not the target's.
+    static PAUSED: Cell<bool> = const { Cell::new(false) };
 }
 
 /// Runs `f` with this thread's allocations left out of the record (fluoro's own work).
 pub fn paused<T>(f: impl FnOnce() -> T) -> T {
-    let before = THREAD.with(|t| t.paused.replace(true));
+    let before = PAUSED.with(|p| p.replace(true));
+    PAUSED_THREADS.fetch_add(1, Ordering::SeqCst);
     let out = f();
-    THREAD.with(|t| t.paused.set(before));
+    PAUSED_THREADS.fetch_sub(1, Ordering::SeqCst);
+    PAUSED.with(|p| p.set(before));
     out
+}
+
+/// Whether this thread's allocations are fluoro's own.
+#[inline(always)]
+fn is_paused() -> bool {
+    PAUSED_THREADS.load(Ordering::Relaxed) > 0 && PAUSED.with(Cell::get)
 }
 
 /// The interpreter's allocators as they were before ours, per domain; our wrappers get a
@@ -171,7 +181,8 @@ fn begin(s: &Shared, reader: FrameReader, mean_bytes: u64) {
     s.mean.store(mean.to_bits(), Ordering::Relaxed);
     BUDGET.store(next_exponential(s, mean), Ordering::Relaxed);
     NESTED.store(false, Ordering::Relaxed);
-    s.generation.fetch_add(1, Ordering::Relaxed);
+    // SAFETY: the GIL is held and no wrapper is installed: nothing else uses the scratch.
+    unsafe { (*SCRATCH.sent.get()).fill(0) };
 }
 
 /// Records collections and marks only. Call with the GIL held, while not installed.
@@ -482,27 +493,25 @@ fn next_exponential(s: &Shared, mean: f64) -> i64 {
 #[cold]
 #[inline(never)]
 fn record_alloc(s: &'static Shared, addr: u64, size: u64, has_gil: bool) {
-    THREAD.with(|t| {
-        if t.paused.get() {
-            return;
-        }
-        let stack = capture(s, t, has_gil);
-        let head = stack.head(ALLOC, [addr, size]);
-        let all = MODE.load(Ordering::Relaxed) == ALL_MODE;
-        s.ring.lock();
-        let kept = all || s.live.insert(addr);
-        if !kept {
-            s.untracked.fetch_add(1, Ordering::Relaxed);
-        }
-        let pushed = kept && push_stack_record(s, t, &head, &stack, all);
-        if kept && !pushed && !all {
-            s.live.remove(addr);
-        }
-        s.ring.unlock();
-    });
+    if is_paused() {
+        return;
+    }
+    let stack = capture(s, has_gil);
+    let head = stack.head(ALLOC, [addr, size]);
+    let all = MODE.load(Ordering::Relaxed) == ALL_MODE;
+    s.ring.lock();
+    let kept = all || s.live.insert(addr);
+    if !kept {
+        s.untracked.fetch_add(1, Ordering::Relaxed);
+    }
+    let pushed = kept && push_stack_record(s, &head, &stack, all);
+    if kept && !pushed && !all {
+        s.live.remove(addr);
+    }
+    s.ring.unlock();
 }
 
-/// The calling thread's stack, captured into its `frames` buffer.
+/// The calling thread's stack, captured into the scratch frames (GIL held), or none.
 struct Captured {
     frames: usize,
     hash: u64,
@@ -537,28 +546,29 @@ impl Captured {
 /// Pushes a stack record (ring lock held): its head, then its frames unless known.
 fn push_stack_record(
     s: &'static Shared,
-    t: &ThreadState,
     head: &[u64; STACK_HEAD],
     stack: &Captured,
     wait: bool,
 ) -> bool {
-    // SAFETY: the buffers are this thread's own and nothing else refers to them while this
-    // runs (it is not reentrant: nothing here allocates).
-    let (frames, sent) = unsafe { (&*t.frames.get(), &mut *t.sent.get()) };
+    if stack.frames == 0 {
+        return s.ring.push_parts(head, &[], wait);
+    }
+    // SAFETY: a stack was captured, so this thread holds the GIL: the scratch is its alone.
+    let (frames, sent) = unsafe { (&*SCRATCH.frames.get(), &mut *SCRATCH.sent.get()) };
     let body: &[u64] = if stack.known {
         &[]
     } else {
         &frames[..2 * stack.frames]
     };
     let pushed = s.ring.push_parts(head, body, wait);
-    if pushed && !stack.known && stack.hash != 0 {
+    if pushed && !stack.known {
         sent[stack.hash as usize % SENT_SLOTS] = stack.hash;
     }
     pushed
 }
 
-/// Captures the calling thread's stack into its `frames` buffer. No stack without the GIL.
-fn capture(s: &'static Shared, t: &ThreadState, has_gil: bool) -> Captured {
+/// Captures the calling thread's stack into the scratch frames. No stack without the GIL.
+fn capture(s: &'static Shared, has_gil: bool) -> Captured {
     let Some(reader) = s.reader.get() else {
         return Captured::NONE;
     };
@@ -577,20 +587,15 @@ fn capture(s: &'static Shared, t: &ThreadState, has_gil: bool) -> Captured {
     if tstate == 0 {
         return Captured::NONE;
     }
-    // SAFETY: the buffers are this thread's own and nothing else refers to them while this
-    // runs (it is not reentrant: nothing here allocates).
-    let (frames, sent) = unsafe { (&mut *t.frames.get(), &mut *t.sent.get()) };
-    // SAFETY: `tstate` is this thread's own thread state and the thread holds the GIL
-    // (checked above for RAW calls; MEM and OBJ calls require it).
+    // SAFETY: this thread holds the GIL (checked above for RAW calls; MEM and OBJ calls
+    // require it), so the scratch is its alone and nothing here runs another thread.
+    let (frames, sent) = unsafe { (&mut *SCRATCH.frames.get(), &*SCRATCH.sent.get()) };
+    // SAFETY: `tstate` is this thread's own thread state and the thread holds the GIL.
     let n = unsafe { reader.capture(tstate, frames) };
     // SAFETY: the thread state is live (see above); `tstate_thread_id` is inside it.
     let ident = unsafe {
         std::ptr::read_unaligned((tstate + reader.layout.tstate_thread_id) as *const u64)
     };
-    let generation = s.generation.load(Ordering::Relaxed);
-    if t.generation.replace(generation) != generation {
-        sent.fill(0);
-    }
     let hash = stack_hash(&frames[..2 * n]);
     Captured {
         frames: n,
@@ -623,15 +628,13 @@ pub fn push_event(kind: u64, with_stack: bool, fields: &[u64]) -> bool {
         return false;
     }
     let pushed = if with_stack {
-        THREAD.with(|t| {
-            let stack = capture(s, t, true);
-            let f = |i: usize| fields.get(i).copied().unwrap_or(0);
-            let head = stack.head(kind, [f(0), f(1)]);
-            s.ring.lock();
-            let pushed = push_stack_record(s, t, &head, &stack, true);
-            s.ring.unlock();
-            pushed
-        })
+        let stack = capture(s, true);
+        let f = |i: usize| fields.get(i).copied().unwrap_or(0);
+        let head = stack.head(kind, [f(0), f(1)]);
+        s.ring.lock();
+        let pushed = push_stack_record(s, &head, &stack, true);
+        s.ring.unlock();
+        pushed
     } else {
         let mut record = [0u64; 6];
         record[0] = header(kind, 0, false);
