@@ -1,9 +1,14 @@
-//! The allocator hook: wrappers around the RAW, MEM and OBJ domains installed with
+//! The allocator hook: wrappers around the MEM and OBJ domains installed with
 //! `PyMem_SetAllocator`, which decide cheaply whether an allocation is recorded and, when it
 //! is, push it with its Python stack into the [`Ring`]. Nothing here allocates.
 //!
-//! Sampling is by bytes: each thread counts down a byte budget drawn from an exponential
-//! distribution; the allocation that crosses zero is recorded (a Poisson process over the
+//! Every Python object and buffer comes through MEM or OBJ (pymalloc hands large blocks to
+//! RAW from inside them), and their callers hold the GIL: it serializes everything recorded,
+//! so no lock and no thread-local is needed. RAW is left alone: its callers may not hold the
+//! GIL, and a stack could not be read for them anyway.
+//!
+//! Sampling is by bytes: a byte budget drawn from an exponential distribution is counted down
+//! by every allocation; the one that crosses zero is recorded (a Poisson process over the
 //! allocated bytes, so estimates from the samples are unbiased). Frees cost one load from the
 //! [`LiveSet`] filter unless the block was sampled.
 
@@ -13,7 +18,7 @@ use super::ring::Ring;
 use pyo3::ffi::{PyMemAllocatorDomain, PyMemAllocatorEx};
 use std::cell::{Cell, UnsafeCell};
 use std::ffi::c_void;
-use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, AtomicU8, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicI64, AtomicU64, AtomicU8, AtomicUsize, Ordering};
 use std::sync::OnceLock;
 
 /// Record kinds, in the low byte of a record's first word; the frame count is in bits 8..24
@@ -71,9 +76,6 @@ static MODE: AtomicU8 = AtomicU8::new(OFF);
 /// bytes samples each thread's as fairly as one per thread would, without a thread-local
 /// lookup (slow in a dlopened library) on every allocation.
 static BUDGET: AtomicI64 = AtomicI64::new(0);
-/// Set while a MEM or OBJ allocator runs: pymalloc hands large blocks to the RAW domain, whose
-/// hook must not record the same block twice. Only the GIL holder sets it.
-static NESTED: AtomicBool = AtomicBool::new(false);
 
 /// Ring sizes in words: recording every allocation needs room for the bursts between drains.
 const RING_WORDS_ALL: usize = 1 << 22;
@@ -180,7 +182,6 @@ fn begin(s: &Shared, reader: FrameReader, mean_bytes: u64) {
     let mean = mean_bytes as f64;
     s.mean.store(mean.to_bits(), Ordering::Relaxed);
     BUDGET.store(next_exponential(s, mean), Ordering::Relaxed);
-    NESTED.store(false, Ordering::Relaxed);
     // SAFETY: the GIL is held and no wrapper is installed: nothing else uses the scratch.
     unsafe { (*SCRATCH.sent.get()).fill(0) };
 }
@@ -197,9 +198,6 @@ pub fn install_events_only(reader: FrameReader) {
 extern "C" fn after_fork_in_child() {
     MODE.store(OFF, Ordering::Relaxed);
     live::forget_all();
-    if let Some(s) = SHARED.get() {
-        s.ring.unlock();
-    }
 }
 
 /// Registers [`after_fork_in_child`], once.
@@ -233,14 +231,9 @@ pub fn install(reader: FrameReader, mean_bytes: u64) {
             pyo3::ffi::PyMem_GetAllocator(domain, &mut originals[i]);
             let ctx = (&mut originals[i] as *mut PyMemAllocatorEx).cast();
             let mut ours = match (i, all) {
-                (0, false) => continue,
-                (0, true) => PyMemAllocatorEx {
-                    ctx,
-                    malloc: Some(raw_malloc),
-                    calloc: Some(raw_calloc),
-                    realloc: Some(raw_realloc),
-                    free: Some(raw_free),
-                },
+                // RAW is not wrapped: its callers may not hold the GIL, which serializes
+                // everything the hook records, and a stack needs it anyway.
+                (0, _) => continue,
                 (_, false) => PyMemAllocatorEx {
                     ctx,
                     malloc: Some(malloc::<false>),
@@ -273,7 +266,7 @@ pub fn uninstall() {
     unsafe {
         let originals = &mut *ORIGINALS.0.get();
         for (i, &domain) in DOMAINS.iter().enumerate() {
-            if i == 0 && mode != ALL_MODE {
+            if i == 0 {
                 continue;
             }
             let mut original = originals[i];
@@ -302,25 +295,12 @@ fn original(ctx: *mut c_void) -> &'static PyMemAllocatorEx {
     unsafe { &*(ctx as *const PyMemAllocatorEx) }
 }
 
-/// Calls a MEM or OBJ allocator; when RAW is wrapped too (`ALL`), flags the call so that the
-/// RAW blocks pymalloc takes for it are not recorded a second time.
-#[inline(always)]
-fn call<const ALL: bool, T>(f: impl FnOnce() -> T) -> T {
-    if !ALL {
-        return f();
-    }
-    NESTED.store(true, Ordering::Relaxed);
-    let out = f();
-    NESTED.store(false, Ordering::Relaxed);
-    out
-}
-
 // MEM and OBJ: called holding the GIL.
 extern "C" fn malloc<const ALL: bool>(ctx: *mut c_void, size: usize) -> *mut c_void {
     let o = original(ctx);
-    let p = call::<ALL, _>(|| o.malloc.map_or(std::ptr::null_mut(), |f| f(o.ctx, size)));
+    let p = o.malloc.map_or(std::ptr::null_mut(), |f| f(o.ctx, size));
     if !p.is_null() {
-        on_alloc::<ALL>(p as u64, size as u64, true);
+        on_alloc::<ALL>(p as u64, size as u64);
     }
     p
 }
@@ -331,12 +311,11 @@ extern "C" fn calloc<const ALL: bool>(
     elsize: usize,
 ) -> *mut c_void {
     let o = original(ctx);
-    let p = call::<ALL, _>(|| {
-        o.calloc
-            .map_or(std::ptr::null_mut(), |f| f(o.ctx, nelem, elsize))
-    });
+    let p = o
+        .calloc
+        .map_or(std::ptr::null_mut(), |f| f(o.ctx, nelem, elsize));
     if !p.is_null() {
-        on_alloc::<ALL>(p as u64, nelem.saturating_mul(elsize) as u64, true);
+        on_alloc::<ALL>(p as u64, nelem.saturating_mul(elsize) as u64);
     }
     p
 }
@@ -350,12 +329,11 @@ extern "C" fn realloc<const ALL: bool>(
     if !ptr.is_null() {
         on_free::<ALL>(ptr as u64);
     }
-    let p = call::<ALL, _>(|| {
-        o.realloc
-            .map_or(std::ptr::null_mut(), |f| f(o.ctx, ptr, size))
-    });
+    let p = o
+        .realloc
+        .map_or(std::ptr::null_mut(), |f| f(o.ctx, ptr, size));
     if !p.is_null() {
-        on_alloc::<ALL>(p as u64, size as u64, true);
+        on_alloc::<ALL>(p as u64, size as u64);
     }
     p
 }
@@ -368,69 +346,15 @@ extern "C" fn free<const ALL: bool>(ctx: *mut c_void, ptr: *mut c_void) {
         on_free::<ALL>(ptr as u64);
     }
     if let Some(f) = o.free {
-        call::<ALL, _>(|| f(o.ctx, ptr));
-    }
-}
-
-/// Whether a RAW call comes from inside a MEM/OBJ allocator: the flag is up and this thread
-/// holds the GIL (a thread without it cannot be inside one).
-fn nested_raw() -> bool {
-    // SAFETY: PyGILState_Check only reads thread-local and runtime state; callable from any
-    // thread, with or without the GIL.
-    NESTED.load(Ordering::Relaxed) && unsafe { pyo3::ffi::PyGILState_Check() } != 0
-}
-
-// RAW (wrapped only when recording everything): may be called without the GIL.
-extern "C" fn raw_malloc(ctx: *mut c_void, size: usize) -> *mut c_void {
-    let o = original(ctx);
-    let p = o.malloc.map_or(std::ptr::null_mut(), |f| f(o.ctx, size));
-    if !p.is_null() && !nested_raw() {
-        on_alloc::<true>(p as u64, size as u64, false);
-    }
-    p
-}
-
-extern "C" fn raw_calloc(ctx: *mut c_void, nelem: usize, elsize: usize) -> *mut c_void {
-    let o = original(ctx);
-    let p = o
-        .calloc
-        .map_or(std::ptr::null_mut(), |f| f(o.ctx, nelem, elsize));
-    if !p.is_null() && !nested_raw() {
-        on_alloc::<true>(p as u64, nelem.saturating_mul(elsize) as u64, false);
-    }
-    p
-}
-
-extern "C" fn raw_realloc(ctx: *mut c_void, ptr: *mut c_void, size: usize) -> *mut c_void {
-    let o = original(ctx);
-    let outer = !nested_raw();
-    if !ptr.is_null() && outer {
-        on_free::<true>(ptr as u64);
-    }
-    let p = o
-        .realloc
-        .map_or(std::ptr::null_mut(), |f| f(o.ctx, ptr, size));
-    if !p.is_null() && outer {
-        on_alloc::<true>(p as u64, size as u64, false);
-    }
-    p
-}
-
-extern "C" fn raw_free(ctx: *mut c_void, ptr: *mut c_void) {
-    let o = original(ctx);
-    if !ptr.is_null() && !nested_raw() {
-        on_free::<true>(ptr as u64);
-    }
-    if let Some(f) = o.free {
         f(o.ctx, ptr);
     }
 }
 
 #[inline(always)]
-fn on_alloc<const ALL: bool>(addr: u64, size: u64, has_gil: bool) {
+fn on_alloc<const ALL: bool>(addr: u64, size: u64) {
     if ALL {
         if MODE.load(Ordering::Relaxed) == ALL_MODE {
-            record_alloc(shared(), addr, size, has_gil);
+            record_alloc(shared(), addr, size);
         }
         return;
     }
@@ -449,19 +373,15 @@ fn on_free<const ALL: bool>(addr: u64) {
         // allocated is ignored when the record is read.
         if MODE.load(Ordering::Relaxed) == ALL_MODE {
             let s = shared();
-            s.ring.lock();
             s.ring
                 .push_parts(&[header(FREE, 0, false), addr], &[], true);
-            s.ring.unlock();
         }
     } else if live::may_contain(addr) {
         let s = shared();
-        s.ring.lock();
         if s.live.remove(addr) {
             s.ring
                 .push_parts(&[header(FREE, 0, false), addr], &[], false);
         }
-        s.ring.unlock();
     }
 }
 
@@ -476,7 +396,7 @@ fn sample(addr: u64, size: u64) {
     let s = shared();
     let mean = f64::from_bits(s.mean.load(Ordering::Relaxed));
     BUDGET.store(next_exponential(s, mean), Ordering::Relaxed);
-    record_alloc(s, addr, size, true);
+    record_alloc(s, addr, size);
 }
 
 /// An exponential draw of mean `mean` from a xorshift generator.
@@ -492,14 +412,13 @@ fn next_exponential(s: &Shared, mean: f64) -> i64 {
 
 #[cold]
 #[inline(never)]
-fn record_alloc(s: &'static Shared, addr: u64, size: u64, has_gil: bool) {
+fn record_alloc(s: &'static Shared, addr: u64, size: u64) {
     if is_paused() {
         return;
     }
-    let stack = capture(s, has_gil);
+    let stack = capture(s);
     let head = stack.head(ALLOC, [addr, size]);
     let all = MODE.load(Ordering::Relaxed) == ALL_MODE;
-    s.ring.lock();
     let kept = all || s.live.insert(addr);
     if !kept {
         s.untracked.fetch_add(1, Ordering::Relaxed);
@@ -508,7 +427,6 @@ fn record_alloc(s: &'static Shared, addr: u64, size: u64, has_gil: bool) {
     if kept && !pushed && !all {
         s.live.remove(addr);
     }
-    s.ring.unlock();
 }
 
 /// The calling thread's stack, captured into the scratch frames (GIL held), or none.
@@ -543,7 +461,7 @@ impl Captured {
     }
 }
 
-/// Pushes a stack record (ring lock held): its head, then its frames unless known.
+/// Pushes a stack record (GIL held): its head, then its frames unless known.
 fn push_stack_record(
     s: &'static Shared,
     head: &[u64; STACK_HEAD],
@@ -568,27 +486,19 @@ fn push_stack_record(
 }
 
 /// Captures the calling thread's stack into the scratch frames. No stack without the GIL.
-fn capture(s: &'static Shared, has_gil: bool) -> Captured {
+fn capture(s: &'static Shared) -> Captured {
     let Some(reader) = s.reader.get() else {
         return Captured::NONE;
     };
-    // SAFETY: with the GIL held, the unchecked current thread state is this thread's own
-    // (3.10/3.11 keep the GIL holder's; 3.12+ a thread-local). Without it, PyGILState_Check
-    // and PyGILState_GetThisThreadState only read thread-local and runtime state.
-    let tstate = unsafe {
-        if has_gil {
-            pyo3::ffi::compat::PyThreadState_GetUnchecked() as usize
-        } else if pyo3::ffi::PyGILState_Check() == 0 {
-            return Captured::NONE;
-        } else {
-            pyo3::ffi::PyGILState_GetThisThreadState() as usize
-        }
-    };
+    // SAFETY: every caller holds the GIL (MEM and OBJ allocators require it; the GC callback
+    // and marks run in Python), so the unchecked current thread state is this thread's own
+    // (3.10/3.11 keep the GIL holder's; 3.12+ a thread-local).
+    let tstate = unsafe { pyo3::ffi::compat::PyThreadState_GetUnchecked() as usize };
     if tstate == 0 {
         return Captured::NONE;
     }
-    // SAFETY: this thread holds the GIL (checked above for RAW calls; MEM and OBJ calls
-    // require it), so the scratch is its alone and nothing here runs another thread.
+    // SAFETY: this thread holds the GIL, so the scratch is its alone and nothing here runs
+    // another thread.
     let (frames, sent) = unsafe { (&mut *SCRATCH.frames.get(), &*SCRATCH.sent.get()) };
     // SAFETY: `tstate` is this thread's own thread state and the thread holds the GIL.
     let n = unsafe { reader.capture(tstate, frames) };
@@ -627,23 +537,16 @@ pub fn push_event(kind: u64, with_stack: bool, fields: &[u64]) -> bool {
     if !installed() {
         return false;
     }
-    let pushed = if with_stack {
-        let stack = capture(s, true);
+    if with_stack {
+        let stack = capture(s);
         let f = |i: usize| fields.get(i).copied().unwrap_or(0);
         let head = stack.head(kind, [f(0), f(1)]);
-        s.ring.lock();
-        let pushed = push_stack_record(s, &head, &stack, true);
-        s.ring.unlock();
-        pushed
+        push_stack_record(s, &head, &stack, true)
     } else {
         let mut record = [0u64; 6];
         record[0] = header(kind, 0, false);
         let n = fields.len().min(3);
         record[3..3 + n].copy_from_slice(&fields[..n]);
-        s.ring.lock();
-        let pushed = s.ring.push_parts(&record[..3 + n], &[], true);
-        s.ring.unlock();
-        pushed
-    };
-    pushed
+        s.ring.push_parts(&record[..3 + n], &[], true)
+    }
 }

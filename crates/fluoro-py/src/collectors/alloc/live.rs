@@ -5,7 +5,7 @@
 //! it stays in the first-level cache of a program freeing millions of blocks a second (a
 //! byte per bucket was measured missing it). How many live addresses share a bucket is kept
 //! beside it, read only when the set changes. The table (open addressing, linear probing,
-//! deletion by backward shift) is only changed with the ring's lock held. All of it is
+//! deletion by backward shift) is only changed by the GIL holder. All of it is
 //! allocated once.
 
 use std::sync::atomic::{AtomicU16, AtomicU64, Ordering};
@@ -34,12 +34,12 @@ pub fn may_contain(addr: u64) -> bool {
 }
 
 /// Makes every address look unsampled, so that frees stop consulting the set (after a fork,
-/// where the set's lock may be held by a thread that no longer exists).
+/// where nothing drains the records any more).
 pub fn forget_all() {
     FILTER.iter().for_each(|f| f.store(0, Ordering::Relaxed));
 }
 
-/// Counts `addr`'s bucket up or down (lock held), keeping its bit in step.
+/// Counts `addr`'s bucket up or down (GIL held), keeping its bit in step.
 fn count(addr: u64, up: bool) {
     let b = bucket(addr);
     let c = COUNTS[b].load(Ordering::Relaxed);
@@ -83,7 +83,7 @@ impl LiveSet {
         mix(addr) as usize & self.mask
     }
 
-    /// Adds `addr` (lock held); false when the table is too full.
+    /// Adds `addr` (GIL held); false when the table is too full.
     pub fn insert(&self, addr: u64) -> bool {
         if addr == 0 {
             return false;
@@ -107,7 +107,7 @@ impl LiveSet {
         }
     }
 
-    /// Removes `addr` (lock held); whether it was there.
+    /// Removes `addr` (GIL held); whether it was there.
     pub fn remove(&self, addr: u64) -> bool {
         let mut i = self.home(addr);
         loop {
