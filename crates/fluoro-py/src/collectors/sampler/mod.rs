@@ -134,6 +134,7 @@ fn run(
     stop: &AtomicBool,
 ) {
     let mut stacks: Vec<ThreadStack> = Vec::new();
+    let mut jitter = Jitter::seeded();
     let mut next = Instant::now() + interval;
     let mut last_naming = Instant::now();
     while !stop.load(Ordering::SeqCst) {
@@ -149,11 +150,17 @@ fn run(
             continue;
         }
         // Ticks missed while the machine was busy are skipped, not caught up: the next
-        // sample's wall time covers the gap.
+        // sample's wall time covers the gap. The gaps are exponential draws of mean
+        // `interval` (Poisson sampling), so that a program that repeats itself with a period
+        // near the gap is not sampled at the same few phases (aliasing). That matters most
+        // for the GIL reader: the target stands still while it is sampled, so with regular
+        // gaps each sample finds it one near-whole period further on. Each sample weighs the
+        // wall time it covers, which keeps the estimates unbiased.
+        let gap = jitter.next(interval);
         next = if now > next + interval {
-            now + interval
+            now + gap
         } else {
-            next + interval
+            next + gap
         };
         let gil = match &mut source {
             StackSource::Memory(w) if sample => {
@@ -205,6 +212,29 @@ fn run(
     }
 }
 
+/// Exponential draws of mean `interval` from a xorshift generator, kept within
+/// [interval / 20, 8 interval] so that the thread neither spins nor stalls.
+struct Jitter(u64);
+
+impl Jitter {
+    fn seeded() -> Jitter {
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_nanos() as u64);
+        Jitter((nanos ^ u64::from(std::process::id()).rotate_left(32)) | 1)
+    }
+
+    fn next(&mut self, interval: Duration) -> Duration {
+        let mut x = self.0;
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        self.0 = x;
+        let u = ((x >> 11) as f64 + 1.0) / (1u64 << 53) as f64;
+        interval.mul_f64((-u.ln()).clamp(0.05, 8.0))
+    }
+}
+
 /// Names the threads seen so far that have none yet, from `threading`, taking the GIL briefly.
 /// Threads that end before the run does keep their names this way.
 fn name_threads(recorder: &mut Recorder, stop: &AtomicBool) {
@@ -218,4 +248,24 @@ fn name_threads(recorder: &mut Recorder, stop: &AtomicBool) {
     let names =
         super::alloc::paused(|| Python::attach(|py| super::names::thread_names(py, &unnamed)));
     recorder.set_names(names);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn jitter_draws_exponential_gaps_of_the_interval_mean() {
+        let interval = Duration::from_millis(2);
+        let mut jitter = Jitter(0x9e37_79b9_7f4a_7c15);
+        let gaps: Vec<Duration> = (0..100_000).map(|_| jitter.next(interval)).collect();
+        assert!(gaps
+            .iter()
+            .all(|g| *g >= interval / 20 && *g <= interval * 8));
+        let mean = gaps.iter().sum::<Duration>().as_secs_f64() / gaps.len() as f64;
+        assert!((mean / interval.as_secs_f64() - 1.0).abs() < 0.02, "{mean}");
+        // An exponential gap exceeds its mean with probability 1/e.
+        let long = gaps.iter().filter(|g| **g > interval).count() as f64 / 1e5;
+        assert!((long - (-1f64).exp()).abs() < 0.01, "{long}");
+    }
 }
