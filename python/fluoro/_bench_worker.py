@@ -100,6 +100,23 @@ def calibrate(inner, min_time):
         loops = int(loops * factor)
 
 
+#: Seconds a JIT (PyPy's) gets to compile the code before it is calibrated and timed.
+JIT_WARMUP = 0.5
+
+
+def _has_jit():
+    return sys.implementation.name == "pypy"
+
+
+def warm_jit(inner, seconds):
+    """Runs the code, in growing batches, for about ``seconds``: a tracing JIT compiles a loop
+    after it has run many times, and values taken before that time the interpreter instead."""
+    loops, spent = 1, 0.0
+    while spent < seconds:
+        spent += inner(loops)
+        loops *= 2
+
+
 def measure(inner, loops, values, warmups=0, use_gc=True):
     """``values`` timings, seconds per iteration, after ``warmups`` discarded ones."""
     was_enabled = gc.isenabled()
@@ -121,6 +138,8 @@ def run_task(task):
         inner = function_timer(task["path"], task["func"])
     loops = task.get("loops") or 0
     warmups = task.get("warmups", 1)
+    if _has_jit():
+        warm_jit(inner, task.get("jit_warmup", JIT_WARMUP))
     if not loops:
         loops = calibrate(inner, task.get("min_time", 0.01))
         warmups = max(0, warmups - 1)  # calibration already ran the code

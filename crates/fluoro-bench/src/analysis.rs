@@ -15,6 +15,8 @@ pub struct Sample {
     /// The statement or `path.py::func`, for in-process ones.
     pub statement: Option<String>,
     pub interpreter: Option<String>,
+    /// What the interpreter says it is (`CPython 3.12.1`), for in-process benchmarks.
+    pub version: Option<String>,
     pub values: Vec<f64>,
     /// Iterations timed together for one value (1 for commands).
     pub loops: u64,
@@ -33,6 +35,8 @@ pub struct BenchResult {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub statement: Option<String>,
     pub interpreter: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub version: Option<String>,
     pub n: usize,
     pub median: f64,
     pub mad: f64,
@@ -94,6 +98,7 @@ pub fn summarize(sample: &Sample, boot: &Bootstrap) -> Option<BenchResult> {
         command: sample.command.clone(),
         statement: sample.statement.clone(),
         interpreter: sample.interpreter.clone(),
+        version: sample.version.clone(),
         n: sample.values.len(),
         median: ci.estimate,
         mad: spread,

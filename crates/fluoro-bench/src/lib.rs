@@ -28,4 +28,4 @@ pub use error::BenchError;
 pub use progress::Progress;
 pub use render::{render_json, render_text};
 pub use session::{Benchmark, Plan, Subject};
-pub use worker::Task;
+pub use worker::{probe_interpreter, Task};

@@ -25,7 +25,12 @@ pub fn render_text(report: &Report) -> String {
         .map(|r| {
             let mut row = vec![r.name.clone()];
             if with_interp {
-                row.push(r.interpreter.clone().unwrap_or_default());
+                row.push(
+                    r.version
+                        .clone()
+                        .or_else(|| r.interpreter.clone())
+                        .unwrap_or_default(),
+                );
             }
             row.extend([
                 seconds(r.median),

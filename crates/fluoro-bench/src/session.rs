@@ -7,19 +7,24 @@ use crate::bootstrap::Bootstrap;
 use crate::command::{check_command, time_command};
 use crate::error::BenchError;
 use crate::progress::Progress;
-use crate::worker::{probe_interpreter, run_worker, Task};
+use crate::worker::{run_worker, Task};
 use std::time::{Duration, Instant};
 
 /// What one benchmark runs.
+// A run holds a handful of these: the size of the larger variant does not matter.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone)]
 pub enum Subject {
     /// A shell command, timed as a whole process.
     Command(String),
-    /// Python code timed in worker processes of `python`; `statement` is how the report
+    /// Python code timed in worker processes of `python` (checked with
+    /// [`crate::probe_interpreter`], which gives `version`); `statement` is how the report
     /// shows it (the statement, or `path.py::func`).
     Python {
         python: String,
         interpreter: String,
+        /// What the interpreter says it is: `CPython 3.12.1`, `PyPy 3.9.16`.
+        version: String,
         statement: String,
         task: Task,
     },
@@ -59,7 +64,6 @@ pub fn run(
 ) -> Result<Vec<Sample>, BenchError> {
     let start = Instant::now();
     let mut samples: Vec<Sample> = Vec::with_capacity(benchmarks.len());
-    let mut probed: Vec<String> = Vec::new();
     let mut tasks: Vec<Option<Task>> = Vec::new();
     for b in benchmarks {
         let mut sample = Sample {
@@ -79,15 +83,13 @@ pub fn run(
             Subject::Python {
                 python,
                 interpreter,
+                version,
                 statement,
                 task,
             } => {
-                if !probed.contains(python) {
-                    probe_interpreter(python)?;
-                    probed.push(python.clone());
-                }
                 sample.statement = Some(statement.clone());
                 sample.interpreter = Some(interpreter.clone());
+                sample.version = Some(version.clone());
                 // The first worker calibrates the loop count; the others reuse it.
                 let first = run_worker(python, &plan.worker_source, task, &b.name)?;
                 sample.loops = first.loops;

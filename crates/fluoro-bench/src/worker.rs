@@ -93,12 +93,12 @@ pub fn run_worker(
     }
 }
 
-/// Checks that `python` starts; returns its version line (e.g. `3.11.7 (CPython)`).
+/// Checks that `python` starts; returns what it is (e.g. `CPython 3.11.7`).
 pub fn probe_interpreter(python: &str) -> Result<String, BenchError> {
     let output = Command::new(python)
         .args([
             "-c",
-            "import sys, platform; print(platform.python_version(), platform.python_implementation())",
+            "import platform; print(platform.python_implementation(), platform.python_version())",
         ])
         .stdin(Stdio::null())
         .output()

@@ -4,8 +4,8 @@
 
 use crate::cli::{emit_text, Failure};
 use fluoro_bench::{
-    analyze, render_json, render_text, session, Benchmark, Bootstrap, Plan, Progress, Sample,
-    Subject, Task,
+    analyze, probe_interpreter, render_json, render_text, session, Benchmark, Bootstrap, Plan,
+    Progress, Sample, Subject, Task,
 };
 use fluoro_cli::{function_target, BenchArgs};
 use pyo3::prelude::*;
@@ -77,8 +77,17 @@ fn python_benchmarks(py: Python<'_>, args: &BenchArgs) -> Result<Vec<Benchmark>,
     } else {
         args.python.clone()
     };
+    let fail = |e: fluoro_bench::BenchError| Failure(format!("bench: {e}"));
+    let versions = pythons
+        .iter()
+        .map(|p| probe_interpreter(p).map_err(fail))
+        .collect::<Result<Vec<String>, Failure>>()?;
+    // Benchmarks are named after the interpreter's version, or its path when two share one.
+    let distinct = versions
+        .iter()
+        .all(|v| versions.iter().filter(|w| *w == v).count() == 1);
     let mut out = Vec::new();
-    for python in &pythons {
+    for (python, version) in pythons.iter().zip(&versions) {
         for (i, target) in args.targets.iter().enumerate() {
             let (stmt, path, func) = match function_target(target) {
                 Some((path, func)) => {
@@ -95,15 +104,17 @@ fn python_benchmarks(py: Python<'_>, args: &BenchArgs) -> Result<Vec<Benchmark>,
             } else {
                 python.clone()
             };
+            let label = if distinct { version } else { &interpreter };
             out.push(Benchmark {
                 name: if pythons.len() > 1 {
-                    format!("{base} [{interpreter}]")
+                    format!("{base} [{label}]")
                 } else {
                     base
                 },
                 subject: Subject::Python {
                     python: python.clone(),
                     interpreter,
+                    version: version.clone(),
                     statement: target.clone(),
                     task: Task {
                         setup: args.setup.clone(),
