@@ -34,6 +34,7 @@ def test_commands_json_keys_and_a_clear_difference():
         assert {"name", "command", "interpreter", "n", "median", "mean", "std"} <= r.keys()
         assert {"ci_low", "ci_high", "mad", "warnings"} <= r.keys()
         assert r["ci_low"] <= r["median"] <= r["ci_high"]
+        assert r["mean_ci_low"] <= r["mean"] <= r["mean_ci_high"]
         assert r["n"] >= 10
     assert results["long"]["command"] == "sleep 0.1"
     assert 0.095 < results["long"]["median"] < 0.2
@@ -113,6 +114,7 @@ def test_python_api():
 
     r = fluoro.timeit(sorted, list(range(200)), max_time=1.0)
     assert r.n >= 5 and r.ci_low <= r.median <= r.ci_high and r.loops > 1
+    assert r.mean_ci_low <= r.mean <= r.mean_ci_high
     assert "median" in str(r)
     table = fluoro.compare(
         {"small": lambda: sum(range(100)), "large": lambda: sum(range(1000))}, max_time=2.0

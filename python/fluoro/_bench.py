@@ -25,6 +25,8 @@ class BenchResult:
     median: float
     mad: float
     mean: float
+    mean_ci_low: float
+    mean_ci_high: float
     std: float
     min: float
     max: float

@@ -41,6 +41,9 @@ pub struct BenchResult {
     pub median: f64,
     pub mad: f64,
     pub mean: f64,
+    /// The mean's 95 % bootstrap interval.
+    pub mean_ci_low: f64,
+    pub mean_ci_high: f64,
     pub std: f64,
     pub min: f64,
     pub max: f64,
@@ -85,6 +88,7 @@ const MAD_TO_STD: f64 = 1.4826;
 /// The statistics of one sample; `None` when it has no values.
 pub fn summarize(sample: &Sample, boot: &Bootstrap) -> Option<BenchResult> {
     let ci = boot.median(&sample.values)?;
+    let mean_ci = boot.mean(&sample.values)?;
     let (mean, std) = mean_std(&sample.values);
     let spread = mad(&sample.values);
     let min = sample.values.iter().copied().fold(f64::INFINITY, f64::min);
@@ -103,6 +107,8 @@ pub fn summarize(sample: &Sample, boot: &Bootstrap) -> Option<BenchResult> {
         median: ci.estimate,
         mad: spread,
         mean,
+        mean_ci_low: mean_ci.low,
+        mean_ci_high: mean_ci.high,
         std,
         min,
         max,

@@ -1,4 +1,4 @@
-//! Percentile bootstrap intervals for a median and for a ratio of two medians.
+//! Percentile bootstrap intervals for a median, a mean, and a ratio of two medians.
 //!
 //! The generator is ChaCha (`rand`'s `StdRng`) seeded with a fixed number, so the same timings
 //! always give the same interval: reports and tests are reproducible.
@@ -55,15 +55,30 @@ impl Interval {
 impl Bootstrap {
     /// The median of `values` and its interval; `None` when `values` is empty.
     pub fn median(&self, values: &[f64]) -> Option<Interval> {
+        self.statistic(values, median_in_place)
+    }
+
+    /// The mean of `values` and its interval; `None` when `values` is empty.
+    pub fn mean(&self, values: &[f64]) -> Option<Interval> {
+        self.statistic(values, |v| v.iter().sum::<f64>() / v.len() as f64)
+    }
+
+    /// `stat` of `values` and its interval, from `stat` of resamples.
+    fn statistic(&self, values: &[f64], stat: fn(&mut [f64]) -> f64) -> Option<Interval> {
         if values.is_empty() {
             return None;
         }
         let mut rng = StdRng::seed_from_u64(self.seed);
         let mut scratch = vec![0.0; values.len()];
-        let mut medians: Vec<f64> = (0..self.resamples)
-            .map(|_| resampled_median(values, &mut scratch, &mut rng))
+        let mut draws: Vec<f64> = (0..self.resamples)
+            .map(|_| {
+                resample(values, &mut scratch, &mut rng);
+                stat(&mut scratch)
+            })
             .collect();
-        Some(self.interval(median(values), &mut medians))
+        scratch.copy_from_slice(values);
+        let estimate = stat(&mut scratch);
+        Some(self.interval(estimate, &mut draws))
     }
 
     /// `median(a) / median(b)` and its interval, resampling `a` and `b` independently;
@@ -107,11 +122,15 @@ impl Bootstrap {
     }
 }
 
-fn resampled_median(values: &[f64], scratch: &mut [f64], rng: &mut StdRng) -> f64 {
+fn resample(values: &[f64], scratch: &mut [f64], rng: &mut StdRng) {
     let n = values.len();
     for slot in scratch.iter_mut() {
         *slot = values[rng.random_range(0..n)];
     }
+}
+
+fn resampled_median(values: &[f64], scratch: &mut [f64], rng: &mut StdRng) -> f64 {
+    resample(values, scratch, rng);
     median_in_place(scratch)
 }
 
@@ -147,6 +166,17 @@ mod tests {
     }
 
     #[test]
+    fn mean_interval_of_a_uniform_grid() {
+        // 100 values 0, 1, ..., 99: mean 49.5, standard error 28.9 / sqrt(100) = 2.89, so the
+        // 95 % interval is close to 49.5 ± 5.7.
+        let v: Vec<f64> = (0..100).map(f64::from).collect();
+        let i = Bootstrap::default().mean(&v).unwrap();
+        assert_eq!(i.estimate, 49.5);
+        assert!(i.low > 42.5 && i.low < 45.5, "{i:?}");
+        assert!(i.high > 53.5 && i.high < 56.5, "{i:?}");
+    }
+
+    #[test]
     fn ratio_of_scaled_samples() {
         let a: Vec<f64> = (0..60).map(|i| 1.0 + (i % 10) as f64 * 0.001).collect();
         let b: Vec<f64> = a.iter().map(|x| x * 2.0).collect();
@@ -167,6 +197,8 @@ mod tests {
         ) {
             let boot = Bootstrap { resamples: 200, seed, ..Bootstrap::default() };
             let m = boot.median(&a).unwrap();
+            prop_assert!(m.low <= m.estimate && m.estimate <= m.high);
+            let m = boot.mean(&a).unwrap();
             prop_assert!(m.low <= m.estimate && m.estimate <= m.high);
             let r = boot.ratio(&a, &b).unwrap();
             prop_assert!(r.low <= r.estimate && r.estimate <= r.high);
