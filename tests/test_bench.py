@@ -145,3 +145,35 @@ def test_errors_are_one_line(tmp_path, args, needles):
 def test_missing_function(tmp_path):
     (tmp_path / "mod.py").write_text("x = 1\n")
     one_line_error(fluoro("bench", "mod.py::nope", cwd=tmp_path), "no function 'nope'")
+
+
+def test_parameter_lists_direct_launch_prepare_and_exports(tmp_path):
+    log, md, js = tmp_path / "prepared", tmp_path / "r.md", tmp_path / "r.json"
+    report = bench_json(
+        "-N",
+        "-L",
+        "t",
+        "0.01,0.03",
+        "sleep {t}",
+        "--prepare",
+        f"echo x >> {log}",
+        "-r",
+        "3",
+        "--export-markdown",
+        str(md),
+        "--export-json",
+        str(js),
+    )
+    assert [r["command"] for r in report["results"]] == ["sleep 0.01", "sleep 0.03"]
+    (c,) = report["comparisons"]
+    assert (c["a"], c["b"]) == ("sleep 0.03", "sleep 0.01") and c["ratio"] > 2
+    # One prepare before each run: the check, then three timed runs, per command.
+    assert log.read_text().count("x") == 8
+    assert json.loads(js.read_text())["results"] == report["results"]
+    table = md.read_text()
+    assert table.startswith("| benchmark | median |") and "| sleep 0.03 | sleep 0.01 |" in table
+
+
+def test_direct_launch_errors_are_one_line():
+    one_line_error(fluoro("bench", "-N", "echo 'open"), "into words (-N): unbalanced quotes")
+    one_line_error(fluoro("bench", "-L", "n", "1,2", "sleep 1"), "no benchmark contains {n}")

@@ -24,8 +24,9 @@ pub mod worker;
 
 pub use analysis::{analyze, compare, summarize, BenchResult, Comparison, Report, Sample};
 pub use bootstrap::{Bootstrap, Interval};
+pub use command::Launch;
 pub use error::BenchError;
 pub use progress::Progress;
-pub use render::{render_json, render_text};
+pub use render::{render_json, render_markdown, render_text};
 pub use session::{Benchmark, Plan, Subject};
 pub use worker::{probe_interpreter, Task};

@@ -4,20 +4,33 @@
 use crate::analysis::{Comparison, Report};
 use fluoro_render::{seconds, table};
 
-/// The text report.
-pub fn render_text(report: &Report) -> String {
-    let mut out = String::new();
-    let level = format!("{:.0} % CI", report.confidence * 100.0);
+/// A table: its header, which columns are numbers (right-aligned), and its rows.
+struct Grid {
+    header: Vec<String>,
+    numeric: Vec<bool>,
+    rows: Vec<Vec<String>>,
+}
+
+fn level(report: &Report) -> String {
+    format!("{:.0} % CI", report.confidence * 100.0)
+}
+
+/// One row per benchmark.
+fn results_grid(report: &Report) -> Grid {
     let with_interp = report.results.iter().any(|r| r.interpreter.is_some());
-    let mut header = vec!["benchmark"];
-    if with_interp {
-        header.push("interpreter");
-    }
-    header.extend(["median", level.as_str(), "mean ± std", "MAD", "n"]);
+    let mut header = vec!["benchmark".to_owned()];
     let mut numeric = vec![false];
     if with_interp {
+        header.push("interpreter".into());
         numeric.push(false);
     }
+    header.extend([
+        "median".into(),
+        level(report),
+        "mean ± std".into(),
+        "MAD".into(),
+        "n".into(),
+    ]);
     numeric.extend([true, true, true, true, true]);
     let rows = report
         .results
@@ -42,43 +55,103 @@ pub fn render_text(report: &Report) -> String {
             row
         })
         .collect();
-    out.push_str(&table(&header, &numeric, rows));
-    out.push('\n');
-    if !report.comparisons.is_empty() {
-        out.push('\n');
-        let rows = report
-            .comparisons
-            .iter()
-            .map(|c| {
-                vec![
-                    c.a.clone(),
-                    c.b.clone(),
-                    format!("{:.3}×", c.ratio),
-                    format!("{:.3}× … {:.3}×", c.ci_low, c.ci_high),
-                    p_value(c.p_value),
-                    verdict(c),
-                ]
-            })
-            .collect();
-        out.push_str(&table(
-            &["benchmark", "vs fastest", "ratio", &level, "p", "verdict"],
-            &[false, false, true, true, true, false],
-            rows,
-        ));
-        out.push('\n');
+    Grid {
+        header,
+        numeric,
+        rows,
     }
-    let warnings: Vec<String> = report
-        .results
+}
+
+/// One row per comparison against the fastest.
+fn comparisons_grid(report: &Report) -> Grid {
+    let rows = report
+        .comparisons
         .iter()
-        .flat_map(|r| {
-            r.warnings
-                .iter()
-                .map(move |w| format!("  {}: {w}\n", r.name))
+        .map(|c| {
+            vec![
+                c.a.clone(),
+                c.b.clone(),
+                format!("{:.3}×", c.ratio),
+                format!("{:.3}× … {:.3}×", c.ci_low, c.ci_high),
+                p_value(c.p_value),
+                verdict(c),
+            ]
         })
         .collect();
+    Grid {
+        header: ["benchmark", "vs fastest", "ratio"]
+            .map(String::from)
+            .into_iter()
+            .chain([level(report), "p".into(), "verdict".into()])
+            .collect(),
+        numeric: vec![false, false, true, true, true, false],
+        rows,
+    }
+}
+
+/// `name: warning` for every warning of every benchmark.
+fn warnings(report: &Report) -> Vec<String> {
+    report
+        .results
+        .iter()
+        .flat_map(|r| r.warnings.iter().map(move |w| format!("{}: {w}", r.name)))
+        .collect()
+}
+
+/// The text report.
+pub fn render_text(report: &Report) -> String {
+    let terminal = |g: Grid| {
+        let header: Vec<&str> = g.header.iter().map(String::as_str).collect();
+        table(&header, &g.numeric, g.rows) + "\n"
+    };
+    let mut out = terminal(results_grid(report));
+    if !report.comparisons.is_empty() {
+        out.push('\n');
+        out.push_str(&terminal(comparisons_grid(report)));
+    }
+    let warnings = warnings(report);
     if !warnings.is_empty() {
         out.push_str("\nwarnings\n");
-        out.extend(warnings);
+        for w in warnings {
+            out.push_str(&format!("  {w}\n"));
+        }
+    }
+    out
+}
+
+/// The report as Markdown tables (`--export-markdown`), for pasting into an issue or a PR.
+pub fn render_markdown(report: &Report) -> String {
+    let markdown = |g: Grid| {
+        let cell = |s: &str| s.replace('|', "\\|");
+        let mut out = format!(
+            "| {} |\n|{}\n",
+            g.header
+                .iter()
+                .map(|h| cell(h))
+                .collect::<Vec<_>>()
+                .join(" | "),
+            g.numeric
+                .iter()
+                .map(|&n| if n { "---:|" } else { ":---|" })
+                .collect::<String>()
+        );
+        for row in g.rows {
+            let cells: Vec<String> = row.iter().map(|c| cell(c)).collect();
+            out.push_str(&format!("| {} |\n", cells.join(" | ")));
+        }
+        out
+    };
+    let mut out = markdown(results_grid(report));
+    if !report.comparisons.is_empty() {
+        out.push('\n');
+        out.push_str(&markdown(comparisons_grid(report)));
+    }
+    let warnings = warnings(report);
+    if !warnings.is_empty() {
+        out.push('\n');
+        for w in warnings {
+            out.push_str(&format!("- {}\n", w.replace('|', "\\|")));
+        }
     }
     out
 }
@@ -156,5 +229,13 @@ mod tests {
         }
         s[2].notes.push("precision not reached".into());
         insta::assert_snapshot!(render_text(&analyze(&s, &Bootstrap::default())));
+    }
+
+    #[test]
+    fn markdown_report() {
+        let mut s = samples();
+        s[0].name = "grep 'a|b' x".into();
+        s[2].notes.push("precision not reached".into());
+        insta::assert_snapshot!(render_markdown(&analyze(&s, &Bootstrap::default())));
     }
 }

@@ -4,7 +4,7 @@
 
 use crate::analysis::Sample;
 use crate::bootstrap::Bootstrap;
-use crate::command::{check_command, time_command};
+use crate::command::{check_command, time_command, Launch};
 use crate::error::BenchError;
 use crate::progress::Progress;
 use crate::worker::{run_worker, Task};
@@ -49,6 +49,10 @@ pub struct Plan {
     /// Target relative half-width of each median's interval (0.01 for ± 1 %).
     pub precision: f64,
     pub ignore_failure: bool,
+    /// How commands are started: through `sh -c` or directly.
+    pub launch: Launch,
+    /// A shell command run, untimed, before every run of every command (`--prepare`).
+    pub prepare: Option<String>,
     /// Values each worker process reports.
     pub values_per_process: usize,
     /// The worker's Python source.
@@ -74,9 +78,11 @@ pub fn run(
         match &b.subject {
             Subject::Command(command) => {
                 sample.command = Some(command.clone());
-                check_command(command)?;
+                prepare(plan)?;
+                check_command(command, plan.launch)?;
                 for _ in 1..plan.warmup {
-                    time_command(command, plan.ignore_failure)?;
+                    prepare(plan)?;
+                    time_command(command, plan.launch, plan.ignore_failure)?;
                 }
                 tasks.push(None);
             }
@@ -159,7 +165,8 @@ pub fn run(
             }
             match (&b.subject, &tasks[i]) {
                 (Subject::Command(command), _) => {
-                    let t = time_command(command, plan.ignore_failure)?;
+                    prepare(plan)?;
+                    let t = time_command(command, plan.launch, plan.ignore_failure)?;
                     samples[i].values.push(t);
                 }
                 (Subject::Python { python, .. }, Some(task)) => {
@@ -176,6 +183,14 @@ pub fn run(
     }
     progress.finish();
     Ok(samples)
+}
+
+/// Runs the `--prepare` command, if any.
+fn prepare(plan: &Plan) -> Result<(), BenchError> {
+    match &plan.prepare {
+        Some(command) => check_command(command, Launch::Shell),
+        None => Ok(()),
+    }
 }
 
 fn relative_half_width(sample: &Sample, boot: &Bootstrap) -> f64 {
@@ -203,6 +218,8 @@ mod tests {
             max_time: Duration::from_secs(20),
             precision: 0.05,
             ignore_failure: false,
+            launch: Launch::Shell,
+            prepare: None,
             values_per_process: 5,
             worker_source: String::new(),
         }
@@ -266,6 +283,30 @@ mod tests {
         )
         .unwrap();
         assert!(s[0].notes[0].contains("precision not reached"), "{s:?}");
+    }
+
+    #[test]
+    fn prepare_runs_before_every_run() {
+        let dir = std::env::temp_dir().join(format!("fluoro-prepare-{}", std::process::id()));
+        let log = dir.with_extension("log");
+        let _ = std::fs::remove_file(&log);
+        let p = Plan {
+            runs: Some(4),
+            warmup: 2,
+            prepare: Some(format!("echo p >> {}", log.display())),
+            ..plan()
+        };
+        run(
+            &[command("a", &format!("echo r >> {}", log.display()))],
+            &p,
+            &Bootstrap::default(),
+            &Progress::hidden(),
+        )
+        .unwrap();
+        let text = std::fs::read_to_string(&log).unwrap();
+        let _ = std::fs::remove_file(&log);
+        // The check, one more warmup, then four timed runs: each after a prepare.
+        assert_eq!(text, "p\nr\n".repeat(6), "{text}");
     }
 
     #[test]

@@ -318,12 +318,92 @@ pub struct BenchArgs {
     /// Keep going when a command exits with a non-zero status
     #[arg(short = 'i', long)]
     pub ignore_failure: bool,
+    /// Start commands directly, split into words as a shell would, instead of through `sh -c`
+    /// (no shell start-up in the timings; no pipes or redirections)
+    #[arg(short = 'N', long)]
+    pub no_shell: bool,
+    /// Shell command run, untimed, before every run of every command (e.g. to clear a cache)
+    #[arg(long, value_name = "CMD")]
+    pub prepare: Option<String>,
+    /// Benchmark every value of VAR, a comma-separated list, in place of `{VAR}` in the
+    /// commands, statements and names (repeatable: every combination)
+    #[arg(short = 'L', long = "parameter-list", num_args = 2, value_names = ["VAR", "VALUES"])]
+    pub parameter_list: Vec<String>,
     /// Print JSON instead of tables
     #[arg(long)]
     pub json: bool,
+    /// Also write the JSON report to FILE
+    #[arg(long, value_name = "FILE")]
+    pub export_json: Option<std::path::PathBuf>,
+    /// Also write the report as Markdown tables to FILE
+    #[arg(long, value_name = "FILE")]
+    pub export_markdown: Option<std::path::PathBuf>,
 }
 
 impl BenchArgs {
+    /// The benchmarks as `(name, target)` after `-L` parameters are put in place: every
+    /// target once per combination of values (the first parameter varying slowest), named
+    /// by its `--name` (itself expanded) or by its expanded target.
+    pub fn expanded(&self) -> Result<Vec<(String, String)>, String> {
+        let mut params: Vec<(String, Vec<String>)> = Vec::new();
+        for pair in self.parameter_list.chunks(2) {
+            let [var, values] = pair else {
+                return Err("-L takes a name and a list of values".into());
+            };
+            if var.is_empty() || var.contains(['{', '}']) {
+                return Err(format!("-L: bad parameter name {var:?}"));
+            }
+            if params.iter().any(|(v, _)| v == var) {
+                return Err(format!("-L: parameter {var:?} given twice"));
+            }
+            let values: Vec<String> = values.split(',').map(str::to_owned).collect();
+            if values.iter().any(String::is_empty) {
+                return Err(format!("-L {var}: empty value in {:?}", pair[1]));
+            }
+            params.push((var.clone(), values));
+        }
+        for (var, _) in &params {
+            let placeholder = format!("{{{var}}}");
+            if !self.targets.iter().any(|t| t.contains(&placeholder)) {
+                return Err(format!("-L {var}: no benchmark contains {placeholder}"));
+            }
+        }
+        let mut combos: Vec<Vec<(&str, &str)>> = vec![Vec::new()];
+        for (var, values) in &params {
+            combos = combos
+                .into_iter()
+                .flat_map(|c| {
+                    values.iter().map(move |v| {
+                        let mut c = c.clone();
+                        c.push((var.as_str(), v.as_str()));
+                        c
+                    })
+                })
+                .collect();
+        }
+        let fill = |text: &str, combo: &[(&str, &str)]| {
+            combo.iter().fold(text.to_owned(), |t, (var, value)| {
+                t.replace(&format!("{{{var}}}"), value)
+            })
+        };
+        let mut out: Vec<(String, String)> = Vec::new();
+        for (i, target) in self.targets.iter().enumerate() {
+            let first = out.len();
+            for combo in &combos {
+                let target = fill(target, combo);
+                let name = self
+                    .names
+                    .get(i)
+                    .map_or_else(|| target.clone(), |n| fill(n, combo));
+                // A target without some parameter is benchmarked once per value it does use.
+                if !out[first..].iter().any(|(n, t)| *n == name && *t == target) {
+                    out.push((name, target));
+                }
+            }
+        }
+        Ok(out)
+    }
+
     /// Whether the targets are Python code rather than shell commands.
     pub fn is_python(&self) -> bool {
         !self.setup.is_empty()

@@ -17,7 +17,9 @@ pub use split::split_run_args;
 
 use clap::{CommandFactory, Parser};
 
-/// What the command line asked for, or why it cannot be done.
+/// What the command line asked for, or why it cannot be done. Made once per process: the
+/// size of the `Command` variant does not matter.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug)]
 pub enum Invocation {
     /// A command to carry out.
@@ -359,6 +361,59 @@ mod tests {
         ] {
             let line = usage(argv);
             assert!(!line.contains('\n'), "{line}");
+        }
+    }
+
+    fn bench(args: &[&str]) -> BenchArgs {
+        let mut argv = vec!["fluoro", "bench"];
+        argv.extend(args);
+        match Cli::try_parse_from(argv).unwrap().command {
+            Command::Bench(b) => b,
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn bench_parameter_lists_expand_every_combination() {
+        let b = bench(&[
+            "-L",
+            "n",
+            "1,2",
+            "-L",
+            "m",
+            "x,y",
+            "-n",
+            "t{n}",
+            "sleep {n}{m}",
+            "true",
+        ]);
+        let got = b.expanded().unwrap();
+        let want = [
+            ("t1", "sleep 1x"),
+            ("t1", "sleep 1y"),
+            ("t2", "sleep 2x"),
+            ("t2", "sleep 2y"),
+            ("true", "true"),
+        ];
+        let want: Vec<(String, String)> = want
+            .iter()
+            .map(|(a, b)| (a.to_string(), b.to_string()))
+            .collect();
+        assert_eq!(got, want);
+        assert_eq!(bench(&["sleep 1"]).expanded().unwrap().len(), 1);
+        for (args, why) in [
+            (&["-L", "n", "1,,2", "sleep {n}"][..], "empty value"),
+            (
+                &["-L", "n", "1", "-L", "n", "2", "sleep {n}"][..],
+                "given twice",
+            ),
+            (
+                &["-L", "k", "1", "sleep {n}"][..],
+                "no benchmark contains {k}",
+            ),
+        ] {
+            let e = bench(args).expanded().unwrap_err();
+            assert!(e.contains(why), "{e}");
         }
     }
 

@@ -4,8 +4,8 @@
 
 use crate::cli::{emit_text, Failure};
 use fluoro_bench::{
-    analyze, probe_interpreter, render_json, render_text, session, Benchmark, Bootstrap, Plan,
-    Progress, Sample, Subject, Task,
+    analyze, probe_interpreter, render_json, render_markdown, render_text, session, Benchmark,
+    Bootstrap, Launch, Plan, Progress, Sample, Subject, Task,
 };
 use fluoro_cli::{function_target, BenchArgs};
 use pyo3::prelude::*;
@@ -25,15 +25,22 @@ pub fn command(py: Python<'_>, args: &BenchArgs) -> Result<i32, Failure> {
         )));
     }
     let python = args.is_python();
+    if python && (args.no_shell || args.prepare.is_some()) {
+        return Err(Failure(
+            "bench: -N and --prepare apply to commands, not to Python statements".into(),
+        ));
+    }
+    let targets = args
+        .expanded()
+        .map_err(|e| Failure(format!("bench: {e}")))?;
     let benchmarks = if python {
-        python_benchmarks(py, args)?
+        python_benchmarks(py, args, &targets)?
     } else {
-        args.targets
-            .iter()
-            .enumerate()
-            .map(|(i, cmd)| Benchmark {
-                name: args.names.get(i).cloned().unwrap_or_else(|| cmd.clone()),
-                subject: Subject::Command(cmd.clone()),
+        targets
+            .into_iter()
+            .map(|(name, cmd)| Benchmark {
+                name,
+                subject: Subject::Command(cmd),
             })
             .collect()
     };
@@ -46,6 +53,12 @@ pub fn command(py: Python<'_>, args: &BenchArgs) -> Result<i32, Failure> {
         max_time: Duration::from_secs_f64(args.max_time),
         precision: args.precision,
         ignore_failure: args.ignore_failure,
+        launch: if args.no_shell {
+            Launch::Direct
+        } else {
+            Launch::Shell
+        },
+        prepare: args.prepare.clone(),
         values_per_process: args.values as usize,
         worker_source: if python {
             worker_source(py)?
@@ -61,17 +74,32 @@ pub fn command(py: Python<'_>, args: &BenchArgs) -> Result<i32, Failure> {
         .detach(|| session::run(&benchmarks, &plan, &boot, &progress))
         .map_err(fail)?;
     let report = analyze(&samples, &boot);
+    let json = || render_json(&report).map_err(|e| Failure(format!("bench: {e}")));
+    if let Some(path) = &args.export_json {
+        export(path, &json()?)?;
+    }
+    if let Some(path) = &args.export_markdown {
+        export(path, &render_markdown(&report))?;
+    }
     if args.json {
-        let text = render_json(&report).map_err(|e| Failure(format!("bench: {e}")))?;
-        Ok(emit_text(&text))
+        Ok(emit_text(&json()?))
     } else {
         Ok(emit_text(&render_text(&report)))
     }
 }
 
+fn export(path: &std::path::Path, text: &str) -> Result<(), Failure> {
+    std::fs::write(path, text)
+        .map_err(|e| Failure(format!("bench: cannot write {}: {e}", path.display())))
+}
+
 /// One benchmark per (statement, interpreter); names get the interpreter when there are
 /// several.
-fn python_benchmarks(py: Python<'_>, args: &BenchArgs) -> Result<Vec<Benchmark>, Failure> {
+fn python_benchmarks(
+    py: Python<'_>,
+    args: &BenchArgs,
+    targets: &[(String, String)],
+) -> Result<Vec<Benchmark>, Failure> {
     let pythons: Vec<String> = if args.python.is_empty() {
         vec![current_python(py)?]
     } else {
@@ -88,7 +116,7 @@ fn python_benchmarks(py: Python<'_>, args: &BenchArgs) -> Result<Vec<Benchmark>,
         .all(|v| versions.iter().filter(|w| *w == v).count() == 1);
     let mut out = Vec::new();
     for (python, version) in pythons.iter().zip(&versions) {
-        for (i, target) in args.targets.iter().enumerate() {
+        for (base, target) in targets {
             let (stmt, path, func) = match function_target(target) {
                 Some((path, func)) => {
                     if !std::path::Path::new(path).is_file() {
@@ -98,7 +126,6 @@ fn python_benchmarks(py: Python<'_>, args: &BenchArgs) -> Result<Vec<Benchmark>,
                 }
                 None => (Some(target.clone()), None, None),
             };
-            let base = args.names.get(i).cloned().unwrap_or_else(|| target.clone());
             let interpreter = if args.python.is_empty() {
                 short_python(python)
             } else {
@@ -109,7 +136,7 @@ fn python_benchmarks(py: Python<'_>, args: &BenchArgs) -> Result<Vec<Benchmark>,
                 name: if pythons.len() > 1 {
                     format!("{base} [{label}]")
                 } else {
-                    base
+                    base.clone()
                 },
                 subject: Subject::Python {
                     python: python.clone(),

@@ -4,7 +4,7 @@
 
 use crate::cli::{emit_text, Failure};
 use fluoro_advise::{advise_paths, Config, RuleSet};
-use fluoro_bench::{analyze, session, Benchmark, Bootstrap, Plan, Progress, Subject};
+use fluoro_bench::{analyze, session, Benchmark, Bootstrap, Launch, Plan, Progress, Subject};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -74,6 +74,8 @@ fn measure_in(
         max_time: Duration::from_secs_f64(max_time),
         precision: 0.01,
         ignore_failure: false,
+        launch: Launch::Shell,
+        prepare: None,
         values_per_process: 1,
         worker_source: String::new(),
     };
