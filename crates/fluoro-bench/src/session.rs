@@ -1,5 +1,5 @@
-//! One `fluoro bench` run: benchmarks interleaved round by round (so that a machine getting
-//! slower or faster affects them alike), warmups, calibration, and the adaptive stopping
+//! One `fluoro bench` run: benchmarks interleaved round by round, in a random order each
+//! round (so that a machine getting slower or faster affects them alike), warmups, calibration, and the adaptive stopping
 //! rule: stop once every median's interval is within `precision` of it, or at `max_time`.
 
 use crate::analysis::Sample;
@@ -8,6 +8,9 @@ use crate::command::{check_command, time_command, Launch};
 use crate::error::BenchError;
 use crate::progress::Progress;
 use crate::worker::{run_worker, Task};
+use rand::rngs::StdRng;
+use rand::seq::SliceRandom;
+use rand::SeedableRng;
 use std::time::{Duration, Instant};
 
 /// What one benchmark runs.
@@ -115,6 +118,8 @@ pub fn run(
         ..*boot
     };
     let mut next_check = plan.min_runs.max(2);
+    let mut order: Vec<usize> = (0..benchmarks.len()).collect();
+    let mut rng = StdRng::seed_from_u64(boot.seed);
     loop {
         let fewest = samples.iter().map(|s| s.values.len()).min().unwrap_or(0);
         let elapsed = start.elapsed();
@@ -158,7 +163,12 @@ pub fn run(
         if done {
             break;
         }
-        for (i, b) in benchmarks.iter().enumerate() {
+        // Each round runs the benchmarks in a new random order: with a fixed order, a
+        // machine whose load comes and goes in a regular rhythm (a busy neighbour's time
+        // slices) can slow the same benchmark in every round.
+        order.shuffle(&mut rng);
+        for &i in &order {
+            let b = &benchmarks[i];
             let have = samples[i].values.len();
             if plan.runs.is_some_and(|runs| have >= runs) {
                 continue;
