@@ -2,7 +2,7 @@
 //! batches, collections and marks, with code objects resolved and stacks interned by the same
 //! tables as the CPU samples, so one stack id means one stack in both.
 
-use super::hook::{self, parse_header, ALLOC, FREE, GC_START, GC_STOP, MARK, STACK_HEAD};
+use super::hook::{self, parse_header, ALLOC, FOLDED, FREE, GC_START, GC_STOP, MARK, STACK_HEAD};
 use crate::collectors::sampler::{CodeTable, Recorder};
 use fluoro_profile::{
     AllocBatch, AllocEvent, Chunk, Frame, GcEvent, Mark, SnapshotMark, StackId, ThreadIdx,
@@ -141,6 +141,18 @@ impl Drain {
             FREE => {
                 self.events.push(AllocEvent::Free { addr: *w.get(1)? });
                 Some(2)
+            }
+            FOLDED => {
+                let used = STACK_HEAD + if known { 0 } else { 2 * n };
+                let w = w.get(..used)?;
+                let (thread, stack) = self.stack(w, known, codes, recorder);
+                self.events.push(AllocEvent::Folded {
+                    thread,
+                    size: w[3],
+                    count: w[4],
+                    stack,
+                });
+                Some(used)
             }
             GC_START => {
                 let used = STACK_HEAD + if known { 0 } else { 2 * n };
