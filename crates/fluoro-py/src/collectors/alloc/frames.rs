@@ -20,29 +20,32 @@ const MAX_STEPS: usize = 4 * MAX_FRAMES;
 pub struct ChainCache {
     /// The thread state the chain is of; 0 when nothing is remembered.
     tstate: usize,
-    /// Frames walked, innermost first, and each one's executable and instruction word.
-    walked: usize,
-    frame: [usize; MAX_STEPS],
-    code: [usize; MAX_STEPS],
-    instr: [u64; MAX_STEPS],
-    /// Whether the walked frame is one of the stack's (a code frame, not a shim).
-    counted: [bool; MAX_STEPS],
-    /// Walked index of the innermost counted frame, the one whose instruction moves.
-    innermost: usize,
+    /// Frames walked, innermost first (shims included); `walked[len].frame` is 0, where the
+    /// chain ended.
+    walked: [Walked; MAX_STEPS + 1],
+    len: usize,
     /// Frames in the stack, and the hash of all but the innermost.
     pairs: usize,
     outer_hash: u64,
 }
 
+/// One frame of a remembered chain: where it was, its executable and its instruction word.
+#[derive(Clone, Copy)]
+struct Walked {
+    frame: usize,
+    code: usize,
+    instr: u64,
+}
+
 impl ChainCache {
     pub const EMPTY: ChainCache = ChainCache {
         tstate: 0,
-        walked: 0,
-        frame: [0; MAX_STEPS],
-        code: [0; MAX_STEPS],
-        instr: [0; MAX_STEPS],
-        counted: [false; MAX_STEPS],
-        innermost: 0,
+        walked: [Walked {
+            frame: 0,
+            code: 0,
+            instr: 0,
+        }; MAX_STEPS + 1],
+        len: 0,
         pairs: 0,
         outer_hash: 0,
     };
@@ -64,11 +67,23 @@ fn outer_hash(words: &[u64]) -> u64 {
     h
 }
 
+/// Mixes the innermost frame into the outer frames' hash (two multiplies; every bit of the
+/// result depends on the offset, which is all that changes between most captures).
 fn with_innermost(outer: u64, code: u64, offset: u64) -> u64 {
-    let mut h = (outer.rotate_left(5) ^ code).wrapping_mul(0x517c_c1b7_2722_0a95);
-    h = (h.rotate_left(5) ^ offset).wrapping_mul(0x517c_c1b7_2722_0a95);
-    h ^= h >> 29;
-    h.max(1)
+    let h = ((outer ^ code).wrapping_mul(0x517c_c1b7_2722_0a95) ^ offset)
+        .wrapping_mul(0x9E37_79B9_7F4A_7C15);
+    (h ^ (h >> 32)).max(1)
+}
+
+/// `x`, hidden from the optimizer, so that what is learnt from comparing it is not used to
+/// replace one compared value by the other.
+#[inline(always)]
+fn opaque(mut x: usize) -> usize {
+    // SAFETY: an empty assembly block: it reads and writes nothing but the register.
+    unsafe {
+        std::arch::asm!("/* {0} */", inout(reg) x, options(pure, nomem, nostack, preserves_flags))
+    };
+    x
 }
 
 /// Where the hook finds what it needs, fixed when tracking starts.
@@ -146,21 +161,21 @@ impl FrameReader {
     ///
     /// # Safety
     /// `frame` must be a live frame of the calling thread, which holds the GIL.
+    #[inline(always)]
     unsafe fn instr(&self, frame: usize) -> u64 {
-        let at = frame + self.layout.frame_instr;
-        // SAFETY: a field of the live frame (caller).
-        unsafe {
-            match self.layout.code_adaptive {
-                None => std::ptr::read_unaligned(at as *const i32) as u64,
-                Some(_) => word(at) as u64,
-            }
+        // SAFETY: a field of the live frame (caller); 3.10's int is followed by more fields
+        // of the frame object, so eight bytes are readable.
+        let w = unsafe { word(frame + self.layout.frame_instr) } as u64;
+        match self.layout.code_adaptive {
+            None => w & 0xffff_ffff,
+            Some(_) => w,
         }
     }
 
     /// The byte offset of instruction word `instr` in `code`.
     fn offset(&self, code: usize, instr: u64) -> u64 {
         match self.layout.code_adaptive {
-            None => (instr as i32).max(0) as u64 * 2,
+            None => (instr as u32 as i32).max(0) as u64 * 2,
             Some(adaptive) => (instr as usize)
                 .saturating_sub(code + adaptive)
                 .min(u32::MAX as usize) as u64,
@@ -171,6 +186,7 @@ impl FrameReader {
     ///
     /// # Safety
     /// As [`FrameReader::capture`]; `current` is the thread's innermost frame.
+    #[inline(always)]
     unsafe fn recapture(
         &self,
         current: usize,
@@ -178,39 +194,44 @@ impl FrameReader {
         cache: &mut ChainCache,
     ) -> Option<(usize, u64)> {
         let l = self.layout;
-        let mut expected = current;
-        for k in 0..cache.walked {
-            // The remembered address, not the one just read: the reads of consecutive frames
-            // then do not wait for each other.
-            let frame = cache.frame[k];
-            if expected != frame {
-                return None;
-            }
-            // SAFETY: `frame` is the live frame just reached from the current one by
-            // `previous` links (it equals what was read), so it belongs to this thread.
-            let (code, previous) =
-                unsafe { (word(frame + l.frame_code), word(frame + l.frame_previous)) };
-            if code != cache.code[k] {
-                return None;
-            }
-            // SAFETY: as above.
-            if k != cache.innermost
-                && cache.counted[k]
-                && unsafe { self.instr(frame) } != cache.instr[k]
-            {
-                return None;
-            }
-            expected = previous;
-        }
-        if expected != 0 || cache.pairs == 0 {
+        let (at_code, at_previous) = (l.frame_code, l.frame_previous);
+        let len = cache.len.min(MAX_STEPS);
+        let walked = &cache.walked[..=len];
+        if len == 0 || current != walked[0].frame {
             return None;
         }
-        let k = cache.innermost;
-        // SAFETY: a frame of the chain just checked.
-        let instr = unsafe { self.instr(cache.frame[k]) };
-        if instr != cache.instr[k] {
-            cache.instr[k] = instr;
-            out[1] = self.offset(cache.code[k], instr);
+        // SAFETY: `current` is the thread's live innermost frame.
+        let (code, previous) = unsafe { (word(current + at_code), word(current + at_previous)) };
+        let mut differs = (code ^ walked[0].code) | (previous ^ walked[1].frame);
+        // From 3.11 the instruction word points into the code object: the same word in the
+        // same frame means the same code, which is then not read again.
+        let by_instr = l.code_adaptive.is_some();
+        for k in 1..len {
+            if opaque(differs) != 0 {
+                return None;
+            }
+            // The remembered address, not the `previous` link just read (they were compared
+            // through `opaque`, so the compiler cannot swap one for the other): the reads of
+            // consecutive frames then do not wait for each other.
+            let w = walked[k];
+            // SAFETY: `w.frame` was reached from the current frame by `previous` links, each
+            // compared equal before the frame it leads to is read, so it is a live frame of
+            // this thread.
+            let (previous, instr) = unsafe { (word(w.frame + at_previous), self.instr(w.frame)) };
+            differs = (previous ^ walked[k + 1].frame) | (instr ^ w.instr) as usize;
+            if !by_instr {
+                // SAFETY: as above.
+                differs |= unsafe { word(w.frame + at_code) } ^ w.code;
+            }
+        }
+        if opaque(differs) != 0 {
+            return None;
+        }
+        // SAFETY: the current frame, as above.
+        let instr = unsafe { self.instr(current) };
+        if instr != walked[0].instr {
+            cache.walked[0].instr = instr;
+            out[1] = self.offset(code, instr);
         }
         Some((
             cache.pairs,
@@ -237,6 +258,7 @@ impl FrameReader {
         let mut frame = current;
         let mut n = 0;
         let mut steps = 0;
+        let mut innermost_first = false;
         cache.tstate = 0;
         while frame != 0 && n < MAX_FRAMES && steps < MAX_STEPS {
             // SAFETY: see above; `frame` is a live frame of this thread.
@@ -253,16 +275,11 @@ impl FrameReader {
             // SAFETY: a live frame holds a strong reference to its executable, an object.
             let counted =
                 !shim && code != 0 && unsafe { word(code + l.object_type) } == self.code_type;
-            cache.frame[steps] = frame;
-            cache.code[steps] = code;
-            cache.counted[steps] = counted;
+            // SAFETY: see above.
+            let instr = unsafe { self.instr(frame) };
+            cache.walked[steps] = Walked { frame, code, instr };
             if counted {
-                // SAFETY: see above.
-                let instr = unsafe { self.instr(frame) };
-                cache.instr[steps] = instr;
-                if n == 0 {
-                    cache.innermost = steps;
-                }
+                innermost_first |= steps == 0;
                 out[2 * n] = code as u64;
                 out[2 * n + 1] = self.offset(code, instr);
                 n += 1;
@@ -279,11 +296,13 @@ impl FrameReader {
         } else {
             with_innermost(outer, out[0], out[1])
         };
-        // Only a chain walked to its end can be checked by comparing it again.
+        // Only a chain walked to its end, from a code frame, can be checked by comparing it
+        // again (the innermost frame is the one whose instruction is read again).
         let ended = frame == 0;
-        if ended && n > 0 {
+        if ended && innermost_first {
+            cache.walked[steps].frame = 0;
             cache.tstate = tstate;
-            cache.walked = steps;
+            cache.len = steps;
             cache.pairs = n;
             cache.outer_hash = outer;
         }
