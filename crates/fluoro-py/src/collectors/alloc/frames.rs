@@ -27,6 +27,22 @@ pub struct ChainCache {
     /// Frames in the stack, and the hash of all but the innermost.
     pairs: usize,
     outer_hash: u64,
+    /// Counts the chains remembered: a memo entry holds for the chain it was made on.
+    generation: u64,
+    /// Hashes the hook already sent, by the innermost instruction word that gave them on
+    /// this chain: a loop allocating at a few places finds them here without hashing.
+    memo: [Memo; MEMO_SLOTS],
+    /// The innermost instruction word of the last capture, when it was on this chain.
+    last_instr: Option<u64>,
+}
+
+const MEMO_SLOTS: usize = 16;
+
+#[derive(Clone, Copy)]
+struct Memo {
+    generation: u64,
+    instr: u64,
+    hash: u64,
 }
 
 /// One frame of a remembered chain: where it was, its executable and its instruction word.
@@ -48,12 +64,38 @@ impl ChainCache {
         len: 0,
         pairs: 0,
         outer_hash: 0,
+        generation: 1,
+        memo: [Memo {
+            generation: 0,
+            instr: 0,
+            hash: 0,
+        }; MEMO_SLOTS],
+        last_instr: None,
     };
 
-    /// Forgets the chain (a new session: code objects may have been freed and reused).
+    /// Forgets the chain and the memo (a new session: code objects may have been freed and
+    /// reused, and nothing is sent yet).
     pub fn clear(&mut self) {
         self.tstate = 0;
+        self.generation += 1;
+        self.last_instr = None;
     }
+
+    /// Notes that the last capture's stack, of hash `hash`, is known to the drain.
+    pub fn remember(&mut self, hash: u64) {
+        if let Some(instr) = self.last_instr {
+            self.memo[memo_slot(instr)] = Memo {
+                generation: self.generation,
+                instr,
+                hash,
+            };
+        }
+    }
+}
+
+fn memo_slot(instr: u64) -> usize {
+    // Instruction words are two bytes apart (an index on 3.10).
+    ((instr >> 1) ^ (instr >> 5)) as usize % MEMO_SLOTS
 }
 
 /// A stack's hash is its outer frames' hash with the innermost frame mixed in, so that a
@@ -111,16 +153,20 @@ impl FrameReader {
     /// # Safety
     /// `tstate` must be the calling thread's own live thread state, and the thread must hold
     /// the GIL. `out` and `cache` must only have been written by this function.
+    ///
+    /// Also returns whether the hash was found in the memo ([`ChainCache::remember`]), which
+    /// says it is known to the drain; `out` is then not brought up to date.
     pub unsafe fn capture(
         &self,
         tstate: usize,
         out: &mut [u64; 2 * MAX_FRAMES],
         cache: &mut ChainCache,
-    ) -> (usize, u64) {
+    ) -> (usize, u64, bool) {
         // SAFETY: the caller's guarantees, passed on.
         let current = unsafe { self.current_frame(tstate) };
+        cache.last_instr = None;
         if current == 0 {
-            return (0, 0);
+            return (0, 0, false);
         }
         if cache.tstate == tstate {
             // SAFETY: as above.
@@ -129,7 +175,8 @@ impl FrameReader {
             }
         }
         // SAFETY: as above.
-        unsafe { self.walk(tstate, current, out, cache) }
+        let (n, hash) = unsafe { self.walk(tstate, current, out, cache) };
+        (n, hash, false)
     }
 
     /// The thread's innermost frame, or 0.
@@ -192,7 +239,7 @@ impl FrameReader {
         current: usize,
         out: &mut [u64; 2 * MAX_FRAMES],
         cache: &mut ChainCache,
-    ) -> Option<(usize, u64)> {
+    ) -> Option<(usize, u64, bool)> {
         let l = self.layout;
         let (at_code, at_previous) = (l.frame_code, l.frame_previous);
         let len = cache.len.min(MAX_STEPS);
@@ -229,13 +276,19 @@ impl FrameReader {
         }
         // SAFETY: the current frame, as above.
         let instr = unsafe { self.instr(current) };
-        if instr != walked[0].instr {
+        cache.last_instr = Some(instr);
+        let memo = cache.memo[memo_slot(instr)];
+        if memo.instr == instr && memo.generation == cache.generation {
+            return Some((cache.pairs, memo.hash, true));
+        }
+        if instr != cache.walked[0].instr {
             cache.walked[0].instr = instr;
             out[1] = self.offset(code, instr);
         }
         Some((
             cache.pairs,
             with_innermost(cache.outer_hash, out[0], out[1]),
+            false,
         ))
     }
 
@@ -300,6 +353,8 @@ impl FrameReader {
         // again (the innermost frame is the one whose instruction is read again).
         let ended = frame == 0;
         if ended && innermost_first {
+            cache.generation += 1;
+            cache.last_instr = Some(cache.walked[0].instr);
             cache.walked[steps].frame = 0;
             cache.tstate = tstate;
             cache.len = steps;

@@ -36,6 +36,16 @@ pub const GC_START: u64 = 3;
 pub const GC_STOP: u64 = 4;
 pub const MARK: u64 = 5;
 pub const FOLDED: u64 = 6;
+/// `[header + size << 32, addr, hash]`: an allocation by a stack sent before, on the thread of
+/// the last THREAD record or record with a thread.
+pub const ALLOC_SHORT: u64 = 7;
+/// `[header, tstate, ident]`: the thread of the records that follow without one.
+pub const THREAD: u64 = 8;
+/// A single word with its low four bits clear (no header has them clear) is a FREE of that
+/// address: blocks are 16-byte aligned.
+pub fn is_short_free(word: u64) -> bool {
+    word & 0xf == 0
+}
 pub const KNOWN_STACK: u64 = 1 << 24;
 /// Words of a stack record before its frames.
 pub const STACK_HEAD: usize = 6;
@@ -171,6 +181,8 @@ struct GilScratch {
     folds: UnsafeCell<[Fold; FOLD_SLOTS]>,
     /// Folds since the counts last went out.
     folded: Cell<u64>,
+    /// The thread state the drain takes records without one to be from (0: none yet).
+    thread: Cell<u64>,
 }
 
 // SAFETY: only used by the thread holding the GIL (see `GilScratch`), one at a time; `begin`
@@ -184,6 +196,7 @@ static SCRATCH: GilScratch = GilScratch {
     held: UnsafeCell::new([NO_HELD; HELD_SLOTS]),
     folds: UnsafeCell::new([NO_FOLD; FOLD_SLOTS]),
     folded: Cell::new(0),
+    thread: Cell::new(0),
 };
 
 /// Threads inside [`paused`] now: while none is, recording reads no thread-local.
@@ -253,6 +266,7 @@ fn begin(s: &Shared, reader: FrameReader, mean_bytes: u64) {
         (*SCRATCH.folds.get()).fill(NO_FOLD);
     }
     SCRATCH.folded.set(0);
+    SCRATCH.thread.set(0);
 }
 
 /// Records collections and marks only. Call with the GIL held, while not installed.
@@ -451,9 +465,12 @@ fn on_free<const ALL: bool>(addr: u64) {
                 fold(shared(), slot);
                 return;
             }
-            shared()
-                .ring
-                .push_parts(&[header(FREE, 0, false), addr], &[], true);
+            let ring = &shared().ring;
+            if is_short_free(addr) {
+                ring.push_parts(&[addr], &[], true);
+            } else {
+                ring.push_parts(&[header(FREE, 0, false), addr], &[], true);
+            }
         }
     } else if live::may_contain(addr) {
         let s = shared();
@@ -501,6 +518,19 @@ fn record_alloc(s: &'static Shared, addr: u64, size: u64) {
         hold(
             s,
             Held {
+                addr,
+                size,
+                hash: stack.hash,
+                tstate: stack.tstate,
+                ident: stack.ident,
+            },
+        );
+        return;
+    }
+    if all && stack.known {
+        send_alloc(
+            s,
+            &Held {
                 addr,
                 size,
                 hash: stack.hash,
@@ -561,7 +591,7 @@ fn push_stack_record(
     wait: bool,
 ) -> bool {
     if stack.frames == 0 {
-        return s.ring.push_parts(head, &[], wait);
+        return push_with_thread(s, head, &[], wait);
     }
     // SAFETY: a stack was captured, so this thread holds the GIL: the scratch is its alone.
     let (frames, sent) = unsafe { (&*SCRATCH.frames.get(), &mut *SCRATCH.sent.get()) };
@@ -570,7 +600,7 @@ fn push_stack_record(
     } else {
         &frames[..2 * stack.frames]
     };
-    let pushed = s.ring.push_parts(head, body, wait);
+    let pushed = push_with_thread(s, head, body, wait);
     if pushed && !stack.known {
         sent[stack.hash as usize % SENT_SLOTS] = stack.hash;
     }
@@ -600,15 +630,19 @@ fn capture(s: &'static Shared) -> Captured {
     };
     // SAFETY: `tstate` is this thread's own thread state and the thread holds the GIL; the
     // frames and chain are only written here.
-    let (n, hash) = unsafe { reader.capture(tstate, frames, chain) };
+    let (n, hash, memo) = unsafe { reader.capture(tstate, frames, chain) };
     // SAFETY: the thread state is live (see above); `tstate_thread_id` is inside it.
     let ident = unsafe {
         std::ptr::read_unaligned((tstate + reader.layout.tstate_thread_id) as *const u64)
     };
+    let known = memo || (hash != 0 && sent[hash as usize % SENT_SLOTS] == hash);
+    if known && !memo {
+        chain.remember(hash);
+    }
     Captured {
         frames: n,
         hash,
-        known: hash != 0 && sent[hash as usize % SENT_SLOTS] == hash,
+        known,
         tstate: tstate as u64,
         ident,
     }
@@ -658,7 +692,20 @@ fn hold(s: &'static Shared, block: Held) {
 
 /// Sends a held block's allocation, its stack by hash (its frames went out before).
 fn send_alloc(s: &'static Shared, block: &Held) {
-    s.ring.push_parts(
+    if block.size <= u64::from(u32::MAX) && on_thread(s, block.tstate, block.ident) {
+        s.ring.push_parts(
+            &[
+                header(ALLOC_SHORT, 0, true) | block.size << 32,
+                block.addr,
+                block.hash,
+            ],
+            &[],
+            true,
+        );
+        return;
+    }
+    push_with_thread(
+        s,
         &[
             header(ALLOC, 0, true),
             block.tstate,
@@ -670,6 +717,25 @@ fn send_alloc(s: &'static Shared, block: &Held) {
         &[],
         true,
     );
+}
+
+/// Makes `tstate` the thread the drain takes the next records to be from, with a THREAD
+/// record unless it is already (GIL held); false when that record was lost.
+fn on_thread(s: &'static Shared, tstate: u64, ident: u64) -> bool {
+    if SCRATCH.thread.get() == tstate {
+        return true;
+    }
+    push_with_thread(s, &[header(THREAD, 0, false), tstate, ident], &[], true)
+}
+
+/// Pushes a record that names its thread (`head[1]` is the thread state), which the drain
+/// then takes the records without one to be from (GIL held).
+fn push_with_thread(s: &'static Shared, head: &[u64], body: &[u64], wait: bool) -> bool {
+    let pushed = s.ring.push_parts(head, body, wait);
+    if pushed {
+        SCRATCH.thread.set(head[1]);
+    }
+    pushed
 }
 
 /// Counts a held block freed before it went out (GIL held).
@@ -702,7 +768,8 @@ fn fold(s: &'static Shared, block: &Held) {
 
 /// Sends a folded count and empties its slot.
 fn send_fold(s: &'static Shared, slot: &mut Fold) {
-    s.ring.push_parts(
+    push_with_thread(
+        s,
         &[
             header(FOLDED, 0, true),
             slot.tstate,
