@@ -146,6 +146,16 @@ mod tests {
             Profile::from_bytes(&newer),
             Err(FormatError::Version(9))
         ));
+        // Version 1 wrote the same chunks, without folded allocations: it still reads.
+        let mut older = data.clone();
+        older[7] = 1;
+        assert!(Profile::from_bytes(&older).is_ok());
+        let mut oldest = data;
+        oldest[7] = 0;
+        assert!(matches!(
+            Profile::from_bytes(&oldest),
+            Err(FormatError::Version(0))
+        ));
     }
 
     #[test]

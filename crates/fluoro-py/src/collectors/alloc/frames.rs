@@ -364,3 +364,42 @@ impl FrameReader {
         (n, hash)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn innermost_frames_change_the_hash_and_never_make_it_zero() {
+        let outer = outer_hash(&[0x7f00_1000, 40, 0x7f00_2000, 8]);
+        let mut seen = std::collections::HashSet::new();
+        for code in [0x7f00_3000u64, 0x7f00_3010] {
+            for offset in 0..4096u64 {
+                let h = with_innermost(outer, code, offset);
+                assert_ne!(h, 0);
+                assert!(seen.insert(h), "collision at {code:#x}+{offset}");
+            }
+        }
+        // The same frames under other outer frames hash apart.
+        let other = outer_hash(&[0x7f00_1000, 42, 0x7f00_2000, 8]);
+        assert_ne!(
+            with_innermost(outer, 0x7f00_3000, 6),
+            with_innermost(other, 0x7f00_3000, 6)
+        );
+    }
+
+    #[test]
+    fn the_memo_holds_for_its_chain_only() {
+        let mut cache = ChainCache::EMPTY;
+        cache.last_instr = Some(0x1234);
+        cache.remember(77);
+        let memo = cache.memo[memo_slot(0x1234)];
+        assert_eq!((memo.instr, memo.hash), (0x1234, 77));
+        assert_eq!(memo.generation, cache.generation);
+        cache.clear();
+        assert_ne!(cache.memo[memo_slot(0x1234)].generation, cache.generation);
+        // Without a capture on a remembered chain, nothing is noted.
+        cache.remember(99);
+        assert_eq!(cache.memo[memo_slot(0x1234)].hash, 77);
+    }
+}

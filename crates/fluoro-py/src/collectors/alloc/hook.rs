@@ -11,6 +11,12 @@
 //! by every allocation; the one that crosses zero is recorded (a Poisson process over the
 //! allocated bytes, so estimates from the samples are unbiased). Frees cost one load from the
 //! [`LiveSet`] filter unless the block was sampled.
+//!
+//! Recording every allocation, most of the cost is per event, so events are made few and
+//! short: a small block freed soon after it was made is folded into a per-stack count in the
+//! hook and never reaches the ring ([`Held`]); the rest go out as records of three words (an
+//! allocation) or one (a free); the stack is compared with the last one read rather than read
+//! and hashed again ([`ChainCache`]).
 
 use super::frames::{ChainCache, FrameReader, MAX_FRAMES};
 use super::live::{self, LiveSet};
