@@ -156,6 +156,7 @@ impl FrameReader {
     ///
     /// Also returns whether the hash was found in the memo ([`ChainCache::remember`]), which
     /// says it is known to the drain; `out` is then not brought up to date.
+    #[inline(always)]
     pub unsafe fn capture(
         &self,
         tstate: usize,
@@ -297,6 +298,8 @@ impl FrameReader {
     ///
     /// # Safety
     /// As [`FrameReader::recapture`].
+    #[cold]
+    #[inline(never)]
     unsafe fn walk(
         &self,
         tstate: usize,

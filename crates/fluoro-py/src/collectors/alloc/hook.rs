@@ -614,6 +614,7 @@ fn push_stack_record(
 }
 
 /// Captures the calling thread's stack into the scratch frames. No stack without the GIL.
+#[inline(always)]
 fn capture(s: &'static Shared) -> Captured {
     let Some(reader) = s.reader.get() else {
         return Captured::NONE;
