@@ -512,7 +512,8 @@ fn next_exponential(s: &Shared, mean: f64) -> i64 {
     (-u.ln() * mean).min(i64::MAX as f64 / 2.0) as i64 + 1
 }
 
-#[cold]
+/// Records an allocation with its stack (not cold: recording every allocation, it is the
+/// hook's main path; sampled, it is reached through the cold [`sample`]).
 #[inline(never)]
 fn record_alloc(s: &'static Shared, addr: u64, size: u64) {
     if is_paused() {
@@ -688,6 +689,7 @@ fn held_slot(addr: u64) -> usize {
 }
 
 /// Holds `block` back (GIL held), sending the one it displaces.
+#[inline(always)]
 fn hold(s: &'static Shared, block: Held) {
     // SAFETY: a recorded allocation holds the GIL: the held blocks are this thread's alone.
     let slot = unsafe { &mut (*SCRATCH.held.get())[held_slot(block.addr)] };
@@ -698,6 +700,7 @@ fn hold(s: &'static Shared, block: Held) {
 }
 
 /// Sends a held block's allocation, its stack by hash (its frames went out before).
+#[inline(never)]
 fn send_alloc(s: &'static Shared, block: &Held) {
     if block.size <= u64::from(u32::MAX) && on_thread(s, block.tstate, block.ident) {
         s.ring.push_parts(
@@ -746,6 +749,7 @@ fn push_with_thread(s: &'static Shared, head: &[u64], body: &[u64], wait: bool) 
 }
 
 /// Counts a held block freed before it went out (GIL held).
+#[inline(always)]
 fn fold(s: &'static Shared, block: &Held) {
     // The hash is well mixed; sizes are multiples of 8 more often than not.
     let key = block.hash ^ (block.size >> 3);
@@ -774,6 +778,7 @@ fn fold(s: &'static Shared, block: &Held) {
 }
 
 /// Sends a folded count and empties its slot.
+#[inline(never)]
 fn send_fold(s: &'static Shared, slot: &mut Fold) {
     push_with_thread(
         s,
