@@ -80,6 +80,19 @@ def test_default_sampling_estimates_allocated_bytes(tmp_path):
     assert abs(got[8] - blobs) <= 0.10 * blobs, got
 
 
+def test_every_short_lived_allocation_is_counted(tmp_path):
+    # Blocks freed right after they are made are folded by the hook into per-line counts
+    # rather than recorded one by one; the counts must still be exact.
+    memory, _ = memory_json(tmp_path, "temporaries.py", "--memory=all")
+    assert memory["lost_events"] == 0
+    lines = {x["line"]: x for x in memory["alloc_lines"] if x["file"].endswith("temporaries.py")}
+    blob, number = lines[7], lines[8]
+    assert (blob["count"], blob["bytes"]) == (200_000, 200_000 * (33 + 100)), blob
+    assert number["count"] == 200_000, number
+    assert 28 * 200_000 <= number["bytes"] <= 32 * 200_000, number
+    assert memory["live_end_bytes"] < 1_000_000
+
+
 def test_a_planted_leak_is_found_at_its_line(tmp_path):
     memory, result = memory_json(tmp_path, "leak.py")
     leaked = 4096 * (16384 + 1 + 56)

@@ -14,8 +14,11 @@ use crate::patterns::PatternStats;
 use serde::{Deserialize, Serialize};
 use std::io::Write;
 
-/// `FLUORO`, a NUL, and the format version.
-pub const MAGIC: [u8; 8] = *b"FLUORO\x00\x01";
+/// `FLUORO`, a NUL, and the format version. Version 2 added folded allocations to the
+/// allocation chunk; version 1 files read the same way.
+pub const MAGIC: [u8; 8] = *b"FLUORO\x00\x02";
+/// The oldest format version this reader reads.
+const OLDEST_VERSION: u8 = 1;
 const HEADER_LEN: usize = 9;
 /// No chunk is larger; a length above it is corruption, not a reason to allocate.
 const MAX_CHUNK: usize = 1 << 30;
@@ -105,7 +108,8 @@ struct StacksPayload {
 /// Allocator events as stored, encoded by hand (the busiest chunk): the batch time and the
 /// event count as varints, then per event a tag byte (0 allocation, 1 free), the address as a
 /// zigzag varint delta from the previous event's (consecutive blocks lie close together), and
-/// for allocations the thread, size and stack as varints.
+/// for allocations the thread, size and stack as varints; a folded run (tag 2) has no address,
+/// only the thread, size, stack and count.
 fn encode_allocs(batch: &AllocBatch, out: &mut Vec<u8>) {
     put_varint(out, batch.time_ns);
     put_varint(out, batch.events.len() as u64);
@@ -113,6 +117,19 @@ fn encode_allocs(batch: &AllocBatch, out: &mut Vec<u8>) {
     for e in &batch.events {
         let addr = match *e {
             AllocEvent::Alloc { addr, .. } | AllocEvent::Free { addr } => addr,
+            AllocEvent::Folded {
+                thread,
+                size,
+                count,
+                stack,
+            } => {
+                out.push(2);
+                put_varint(out, u64::from(thread));
+                put_varint(out, size);
+                put_varint(out, u64::from(stack));
+                put_varint(out, count);
+                continue;
+            }
         };
         let delta = addr.wrapping_sub(previous) as i64;
         previous = addr;
@@ -134,6 +151,7 @@ fn encode_allocs(batch: &AllocBatch, out: &mut Vec<u8>) {
                 out.push(1);
                 put_varint(out, zigzag);
             }
+            AllocEvent::Folded { .. } => {}
         }
     }
 }
@@ -153,6 +171,19 @@ fn decode_allocs(payload: &[u8]) -> Result<AllocBatch, postcard::Error> {
             .get(at)
             .ok_or(postcard::Error::DeserializeUnexpectedEnd)?;
         at += 1;
+        if tag == 2 {
+            let thread = get_varint(payload, &mut at)?;
+            let size = get_varint(payload, &mut at)?;
+            let stack = get_varint(payload, &mut at)?;
+            let count = get_varint(payload, &mut at)?;
+            events.push(AllocEvent::Folded {
+                thread: u32::try_from(thread).map_err(|_| postcard::Error::DeserializeBadVarint)?,
+                size,
+                count,
+                stack: u32::try_from(stack).map_err(|_| postcard::Error::DeserializeBadVarint)?,
+            });
+            continue;
+        }
         let zigzag = get_varint(payload, &mut at)?;
         let delta = ((zigzag >> 1) as i64) ^ -((zigzag & 1) as i64);
         previous = previous.wrapping_add(delta as u64);
@@ -302,7 +333,7 @@ impl<'a> ChunkReader<'a> {
         if data.len() < MAGIC.len() || data[..6] != MAGIC[..6] || data[6] != 0 {
             return Err(FormatError::NotProfile);
         }
-        if data[7] != MAGIC[7] {
+        if !(OLDEST_VERSION..=MAGIC[7]).contains(&data[7]) {
             return Err(FormatError::Version(data[7]));
         }
         Ok(ChunkReader {

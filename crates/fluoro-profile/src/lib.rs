@@ -146,6 +146,16 @@ mod tests {
             Profile::from_bytes(&newer),
             Err(FormatError::Version(9))
         ));
+        // Version 1 wrote the same chunks, without folded allocations: it still reads.
+        let mut older = data.clone();
+        older[7] = 1;
+        assert!(Profile::from_bytes(&older).is_ok());
+        let mut oldest = data;
+        oldest[7] = 0;
+        assert!(matches!(
+            Profile::from_bytes(&oldest),
+            Err(FormatError::Version(0))
+        ));
     }
 
     #[test]
@@ -219,13 +229,13 @@ mod tests {
 
         #[test]
         fn memory_chunks_round_trip(
-            raw in proptest::collection::vec((any::<bool>(), 0u32..3, any::<u64>(), 0u64..1 << 40, 0u32..1000), 0..300),
+            raw in proptest::collection::vec((0u8..3, 0u32..3, any::<u64>(), 0u64..1 << 40, 0u32..1000), 0..300),
             time_ns in any::<u64>(),
         ) {
-            let events = raw.iter().map(|&(alloc, thread, addr, size, stack)| if alloc {
-                AllocEvent::Alloc { thread, addr, size, stack }
-            } else {
-                AllocEvent::Free { addr }
+            let events = raw.iter().map(|&(kind, thread, addr, size, stack)| match kind {
+                0 => AllocEvent::Alloc { thread, addr, size, stack },
+                1 => AllocEvent::Free { addr },
+                _ => AllocEvent::Folded { thread, size, count: addr >> 40, stack },
             }).collect();
             let chunks = vec![
                 Chunk::Allocs(AllocBatch { time_ns, events }),

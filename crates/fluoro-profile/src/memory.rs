@@ -65,6 +65,15 @@ pub enum AllocEvent {
     },
     /// A recorded allocation at `addr` was freed (frees of unrecorded addresses are ignored).
     Free { addr: u64 },
+    /// `count` allocations of `size` bytes by one stack, each freed before anything else was
+    /// recorded that it could matter to: they add to what was allocated, never to what is
+    /// live. The hook folds short-lived blocks into these instead of sending two events each.
+    Folded {
+        thread: ThreadIdx,
+        size: u64,
+        count: u64,
+        stack: StackId,
+    },
 }
 
 /// Events drained from the hook together, at `time_ns` since the session started.
@@ -231,13 +240,7 @@ impl Replay {
                 size,
                 stack,
             } => {
-                let (bytes, count) = self.settings.weight(size);
-                let site = self.allocated.entry((thread, stack)).or_default();
-                site.0 += bytes;
-                site.1 += count;
-                let class = self.size_classes.entry(size_class(size)).or_default();
-                class.0 += bytes;
-                class.1 += count;
+                let (bytes, count) = self.allocated(thread, stack, size, 1);
                 self.heap += bytes;
                 let old = self.live.insert(
                     addr,
@@ -258,7 +261,35 @@ impl Replay {
                     self.heap -= old.bytes;
                 }
             }
+            AllocEvent::Folded {
+                thread,
+                size,
+                count,
+                stack,
+            } => {
+                self.allocated(thread, stack, size, count);
+            }
         }
+    }
+
+    /// Adds `times` allocations of `size` bytes by (thread, stack) to the totals and size
+    /// classes; returns what one of them weighs.
+    fn allocated(
+        &mut self,
+        thread: ThreadIdx,
+        stack: StackId,
+        size: u64,
+        times: u64,
+    ) -> (f64, f64) {
+        let (bytes, count) = self.settings.weight(size);
+        let (all_bytes, all_count) = (bytes * times as f64, count * times as f64);
+        let site = self.allocated.entry((thread, stack)).or_default();
+        site.0 += all_bytes;
+        site.1 += all_count;
+        let class = self.size_classes.entry(size_class(size)).or_default();
+        class.0 += all_bytes;
+        class.1 += all_count;
+        (bytes, count)
     }
 
     pub fn gc(&mut self, events: &[GcEvent]) {
@@ -464,6 +495,32 @@ mod tests {
         );
         let classes: Vec<(u64, u64)> = p.size_classes.iter().map(|c| (c.upper, c.count)).collect();
         assert_eq!(classes, vec![(64, 1), (128, 1), (1024, 1)]);
+    }
+
+    #[test]
+    fn folded_allocations_count_as_allocated_but_never_live() {
+        let batches = vec![AllocBatch {
+            time_ns: 10,
+            events: vec![
+                alloc(1, 100, 1),
+                AllocEvent::Folded {
+                    thread: 0,
+                    size: 32,
+                    count: 1000,
+                    stack: 2,
+                },
+                AllocEvent::Free { addr: 1 },
+            ],
+        }];
+        let p = run(all(), &batches);
+        assert_eq!(p.allocated_bytes, 100 + 32_000);
+        assert_eq!(p.allocated_count, 1001);
+        assert_eq!((p.allocated[0].stack, p.allocated[0].count), (2, 1000));
+        assert_eq!(p.peak_bytes, 100);
+        assert_eq!(p.at_peak.len(), 1);
+        assert_eq!(p.live_end_bytes, 0);
+        let classes: Vec<(u64, u64)> = p.size_classes.iter().map(|c| (c.upper, c.count)).collect();
+        assert_eq!(classes, vec![(32, 1000), (128, 1)]);
     }
 
     #[test]

@@ -2,7 +2,10 @@
 //! batches, collections and marks, with code objects resolved and stacks interned by the same
 //! tables as the CPU samples, so one stack id means one stack in both.
 
-use super::hook::{self, parse_header, ALLOC, FREE, GC_START, GC_STOP, MARK, STACK_HEAD};
+use super::hook::{
+    self, is_short_free, parse_header, ALLOC, ALLOC_SHORT, FOLDED, FREE, GC_START, GC_STOP, MARK,
+    STACK_HEAD, THREAD,
+};
 use crate::collectors::sampler::{CodeTable, Recorder};
 use fluoro_profile::{
     AllocBatch, AllocEvent, Chunk, Frame, GcEvent, Mark, SnapshotMark, StackId, ThreadIdx,
@@ -45,6 +48,8 @@ pub struct Drain {
     words: Vec<u64>,
     /// Thread index by thread state.
     threads: FxHashMap<u64, ThreadIdx>,
+    /// The thread of records that do not name theirs: that of the last record that did.
+    thread: ThreadIdx,
     /// Stack id by the hash the hook sent with its frames, for records that send only the hash.
     stacks: FxHashMap<u64, StackId>,
     events: Vec<AllocEvent>,
@@ -61,6 +66,7 @@ impl Drain {
             frequent,
             words: Vec::new(),
             threads: FxHashMap::default(),
+            thread: 0,
             stacks: FxHashMap::default(),
             events: Vec::new(),
             gc_open: None,
@@ -93,6 +99,11 @@ impl Drain {
         let words = std::mem::take(&mut self.words);
         let mut at = 0;
         while at < words.len() {
+            if is_short_free(words[at]) {
+                self.events.push(AllocEvent::Free { addr: words[at] });
+                at += 1;
+                continue;
+            }
             let (kind, n, known) = parse_header(words[at]);
             let Some(used) = self.record(kind, n, known, &words[at..], codes, recorder, time_ns)
             else {
@@ -141,6 +152,42 @@ impl Drain {
             FREE => {
                 self.events.push(AllocEvent::Free { addr: *w.get(1)? });
                 Some(2)
+            }
+            ALLOC_SHORT => {
+                let w = w.get(..3)?;
+                let stack = match self.stacks.get(&w[2]) {
+                    Some(&stack) => stack,
+                    // Its frames were in a record that was lost: nothing to name it by.
+                    None => recorder.intern(&[]),
+                };
+                self.events.push(AllocEvent::Alloc {
+                    thread: self.thread,
+                    addr: w[1],
+                    size: w[0] >> 32,
+                    stack,
+                });
+                if self.events.len() >= BATCH_EVENTS {
+                    self.flush_batch(recorder, time_ns);
+                    recorder.flush();
+                }
+                Some(3)
+            }
+            THREAD => {
+                let w = w.get(..3)?;
+                self.thread = self.thread_of(w[1], w[2], recorder);
+                Some(3)
+            }
+            FOLDED => {
+                let used = STACK_HEAD + if known { 0 } else { 2 * n };
+                let w = w.get(..used)?;
+                let (thread, stack) = self.stack(w, known, codes, recorder);
+                self.events.push(AllocEvent::Folded {
+                    thread,
+                    size: w[3],
+                    count: w[4],
+                    stack,
+                });
+                Some(used)
             }
             GC_START => {
                 let used = STACK_HEAD + if known { 0 } else { 2 * n };
@@ -200,14 +247,8 @@ impl Drain {
         recorder: &mut Recorder,
     ) -> (ThreadIdx, StackId) {
         let (tstate, ident, hash) = (w[1], w[2], w[5]);
-        let thread = match self.threads.get(&tstate) {
-            Some(&t) => t,
-            None => {
-                let t = recorder.thread_for(tstate as usize, ident);
-                self.threads.insert(tstate, t);
-                t
-            }
-        };
+        let thread = self.thread_of(tstate, ident, recorder);
+        self.thread = thread;
         if let Some(&stack) = self.stacks.get(&hash) {
             return (thread, stack);
         }
@@ -229,6 +270,18 @@ impl Drain {
             self.stacks.insert(hash, stack);
         }
         (thread, stack)
+    }
+
+    /// The index of the thread with this thread state.
+    fn thread_of(&mut self, tstate: u64, ident: u64, recorder: &mut Recorder) -> ThreadIdx {
+        match self.threads.get(&tstate) {
+            Some(&t) => t,
+            None => {
+                let t = recorder.thread_for(tstate as usize, ident);
+                self.threads.insert(tstate, t);
+                t
+            }
+        }
     }
 
     fn rss(&self) -> Option<u64> {

@@ -11,8 +11,14 @@
 //! by every allocation; the one that crosses zero is recorded (a Poisson process over the
 //! allocated bytes, so estimates from the samples are unbiased). Frees cost one load from the
 //! [`LiveSet`] filter unless the block was sampled.
+//!
+//! Recording every allocation, most of the cost is per event, so events are made few and
+//! short: a small block freed soon after it was made is folded into a per-stack count in the
+//! hook and never reaches the ring ([`Held`]); the rest go out as records of three words (an
+//! allocation) or one (a free); the stack is compared with the last one read rather than read
+//! and hashed again ([`ChainCache`]).
 
-use super::frames::{FrameReader, MAX_FRAMES};
+use super::frames::{ChainCache, FrameReader, MAX_FRAMES};
 use super::live::{self, LiveSet};
 use super::ring::Ring;
 use pyo3::ffi::{PyMemAllocatorDomain, PyMemAllocatorEx};
@@ -25,15 +31,27 @@ use std::sync::OnceLock;
 /// and [`KNOWN_STACK`] says the record carries only its stack's hash, the frames having gone
 /// with an earlier record.
 ///
-/// Records with a stack (ALLOC, GC_START) are `[header, tstate, ident, field, field, hash,
-/// frames...]`, frames as (code object, offset) pairs, innermost first. FREE is `[header,
-/// addr]`; GC_STOP `[header, 0, 0, duration, collected, uncollectable]`; MARK `[header, 0, 0,
-/// index]`.
+/// Records with a stack (ALLOC, GC_START, FOLDED) are `[header, tstate, ident, field, field,
+/// hash, frames...]`, frames as (code object, offset) pairs, innermost first: ALLOC's fields are
+/// the address and size, FOLDED's the size and how many blocks of it the stack allocated and
+/// freed while they were held (see [`Held`]). FREE is `[header, addr]`; GC_STOP `[header, 0,
+/// 0, duration, collected, uncollectable]`; MARK `[header, 0, 0, index]`.
 pub const ALLOC: u64 = 1;
 pub const FREE: u64 = 2;
 pub const GC_START: u64 = 3;
 pub const GC_STOP: u64 = 4;
 pub const MARK: u64 = 5;
+pub const FOLDED: u64 = 6;
+/// `[header + size << 32, addr, hash]`: an allocation by a stack sent before, on the thread of
+/// the last THREAD record or record with a thread.
+pub const ALLOC_SHORT: u64 = 7;
+/// `[header, tstate, ident]`: the thread of the records that follow without one.
+pub const THREAD: u64 = 8;
+/// A single word with its low four bits clear (no header has them clear) is a FREE of that
+/// address: blocks are 16-byte aligned.
+pub fn is_short_free(word: u64) -> bool {
+    word & 0xf == 0
+}
 pub const KNOWN_STACK: u64 = 1 << 24;
 /// Words of a stack record before its frames.
 pub const STACK_HEAD: usize = 6;
@@ -102,7 +120,58 @@ fn shared() -> &'static Shared {
 }
 
 /// Stack hashes remembered as sent in full this session (direct-mapped).
-const SENT_SLOTS: usize = 256;
+const SENT_SLOTS: usize = 1024;
+
+/// Recording every allocation, the hook holds back the latest small ones, by address: most
+/// blocks a program allocates (the ints and floats of arithmetic, temporaries) are freed a few
+/// allocations later, and a block freed while held never reaches the ring as two events but
+/// is counted in a [`Fold`]. A held block goes out as an ordinary allocation when another takes
+/// its slot, and all of them before a mark and when tracking stops. The record of the heap
+/// lags the interpreter's by the held blocks, at most `HELD_SLOTS * HELD_MAX_SIZE` bytes.
+const HELD_SLOTS: usize = 128;
+/// Largest block held back (pymalloc's small blocks).
+const HELD_MAX_SIZE: u64 = 512;
+/// Folded counts kept before they are sent (direct-mapped by stack, size and thread).
+const FOLD_SLOTS: usize = 256;
+/// Folds after which every count goes out, so that a profile cut short misses few.
+const FOLDS_BETWEEN_SENDS: u64 = 1 << 20;
+
+/// An allocation held back, with what its record needs.
+#[derive(Clone, Copy)]
+struct Held {
+    /// 0 when the slot is free.
+    addr: u64,
+    size: u64,
+    hash: u64,
+    tstate: u64,
+    ident: u64,
+}
+
+/// How many blocks of one size one stack allocated and freed while they were held.
+#[derive(Clone, Copy)]
+struct Fold {
+    /// 0 when the slot is free.
+    count: u64,
+    size: u64,
+    hash: u64,
+    tstate: u64,
+    ident: u64,
+}
+
+const NO_HELD: Held = Held {
+    addr: 0,
+    size: 0,
+    hash: 0,
+    tstate: 0,
+    ident: 0,
+};
+const NO_FOLD: Fold = Fold {
+    count: 0,
+    size: 0,
+    hash: 0,
+    tstate: 0,
+    ident: 0,
+};
 
 /// Scratch for recording stacks. Stacks are only captured by a thread holding the GIL (a RAW
 /// call without it records none), so one set serves every thread, without a thread-local
@@ -112,6 +181,14 @@ struct GilScratch {
     sent: UnsafeCell<[u64; SENT_SLOTS]>,
     /// The stack being recorded.
     frames: UnsafeCell<[u64; 2 * MAX_FRAMES]>,
+    /// The chain `frames` was read from.
+    chain: UnsafeCell<ChainCache>,
+    held: UnsafeCell<[Held; HELD_SLOTS]>,
+    folds: UnsafeCell<[Fold; FOLD_SLOTS]>,
+    /// Folds since the counts last went out.
+    folded: Cell<u64>,
+    /// The thread state the drain takes records without one to be from (0: none yet).
+    thread: Cell<u64>,
 }
 
 // SAFETY: only used by the thread holding the GIL (see `GilScratch`), one at a time; `begin`
@@ -121,6 +198,11 @@ unsafe impl Sync for GilScratch {}
 static SCRATCH: GilScratch = GilScratch {
     sent: UnsafeCell::new([0; SENT_SLOTS]),
     frames: UnsafeCell::new([0; 2 * MAX_FRAMES]),
+    chain: UnsafeCell::new(ChainCache::EMPTY),
+    held: UnsafeCell::new([NO_HELD; HELD_SLOTS]),
+    folds: UnsafeCell::new([NO_FOLD; FOLD_SLOTS]),
+    folded: Cell::new(0),
+    thread: Cell::new(0),
 };
 
 /// Threads inside [`paused`] now: while none is, recording reads no thread-local.
@@ -183,7 +265,14 @@ fn begin(s: &Shared, reader: FrameReader, mean_bytes: u64) {
     s.mean.store(mean.to_bits(), Ordering::Relaxed);
     BUDGET.store(next_exponential(s, mean), Ordering::Relaxed);
     // SAFETY: the GIL is held and no wrapper is installed: nothing else uses the scratch.
-    unsafe { (*SCRATCH.sent.get()).fill(0) };
+    unsafe {
+        (*SCRATCH.sent.get()).fill(0);
+        (*SCRATCH.chain.get()).clear();
+        (*SCRATCH.held.get()).fill(NO_HELD);
+        (*SCRATCH.folds.get()).fill(NO_FOLD);
+    }
+    SCRATCH.folded.set(0);
+    SCRATCH.thread.set(0);
 }
 
 /// Records collections and marks only. Call with the GIL held, while not installed.
@@ -259,6 +348,9 @@ pub fn uninstall() {
     let mode = MODE.swap(OFF, Ordering::AcqRel);
     if mode == EVENTS || mode == OFF {
         return;
+    }
+    if mode == ALL_MODE {
+        send_held(shared());
     }
     // SAFETY: the GIL is held; the originals saved by `install` are valid allocators. Our
     // wrappers may still run for a moment on RAW calls without the GIL; they only read
@@ -370,11 +462,21 @@ fn on_alloc<const ALL: bool>(addr: u64, size: u64) {
 fn on_free<const ALL: bool>(addr: u64) {
     if ALL {
         // Every free goes out, fluoro's own included: a free of a block the record never saw
-        // allocated is ignored when the record is read.
+        // allocated is ignored when the record is read. A block still held is folded instead.
         if MODE.load(Ordering::Relaxed) == ALL_MODE {
-            let s = shared();
-            s.ring
-                .push_parts(&[header(FREE, 0, false), addr], &[], true);
+            // SAFETY: MEM and OBJ frees hold the GIL: the held blocks are this thread's alone.
+            let slot = unsafe { &mut (*SCRATCH.held.get())[held_slot(addr)] };
+            if slot.addr == addr {
+                slot.addr = 0;
+                fold(shared(), slot);
+                return;
+            }
+            let ring = &shared().ring;
+            if is_short_free(addr) {
+                ring.push_parts(&[addr], &[], true);
+            } else {
+                ring.push_parts(&[header(FREE, 0, false), addr], &[], true);
+            }
         }
     } else if live::may_contain(addr) {
         let s = shared();
@@ -410,15 +512,42 @@ fn next_exponential(s: &Shared, mean: f64) -> i64 {
     (-u.ln() * mean).min(i64::MAX as f64 / 2.0) as i64 + 1
 }
 
-#[cold]
+/// Records an allocation with its stack (not cold: recording every allocation, it is the
+/// hook's main path; sampled, it is reached through the cold [`sample`]).
 #[inline(never)]
 fn record_alloc(s: &'static Shared, addr: u64, size: u64) {
     if is_paused() {
         return;
     }
     let stack = capture(s);
-    let head = stack.head(ALLOC, [addr, size]);
     let all = MODE.load(Ordering::Relaxed) == ALL_MODE;
+    if all && stack.known && size <= HELD_MAX_SIZE {
+        hold(
+            s,
+            Held {
+                addr,
+                size,
+                hash: stack.hash,
+                tstate: stack.tstate,
+                ident: stack.ident,
+            },
+        );
+        return;
+    }
+    if all && stack.known {
+        send_alloc(
+            s,
+            &Held {
+                addr,
+                size,
+                hash: stack.hash,
+                tstate: stack.tstate,
+                ident: stack.ident,
+            },
+        );
+        return;
+    }
+    let head = stack.head(ALLOC, [addr, size]);
     let kept = all || s.live.insert(addr);
     if !kept {
         s.untracked.fetch_add(1, Ordering::Relaxed);
@@ -469,7 +598,7 @@ fn push_stack_record(
     wait: bool,
 ) -> bool {
     if stack.frames == 0 {
-        return s.ring.push_parts(head, &[], wait);
+        return push_with_thread(s, head, &[], wait);
     }
     // SAFETY: a stack was captured, so this thread holds the GIL: the scratch is its alone.
     let (frames, sent) = unsafe { (&*SCRATCH.frames.get(), &mut *SCRATCH.sent.get()) };
@@ -478,7 +607,7 @@ fn push_stack_record(
     } else {
         &frames[..2 * stack.frames]
     };
-    let pushed = s.ring.push_parts(head, body, wait);
+    let pushed = push_with_thread(s, head, body, wait);
     if pushed && !stack.known {
         sent[stack.hash as usize % SENT_SLOTS] = stack.hash;
     }
@@ -486,6 +615,7 @@ fn push_stack_record(
 }
 
 /// Captures the calling thread's stack into the scratch frames. No stack without the GIL.
+#[inline(always)]
 fn capture(s: &'static Shared) -> Captured {
     let Some(reader) = s.reader.get() else {
         return Captured::NONE;
@@ -499,34 +629,31 @@ fn capture(s: &'static Shared) -> Captured {
     }
     // SAFETY: this thread holds the GIL, so the scratch is its alone and nothing here runs
     // another thread.
-    let (frames, sent) = unsafe { (&mut *SCRATCH.frames.get(), &*SCRATCH.sent.get()) };
-    // SAFETY: `tstate` is this thread's own thread state and the thread holds the GIL.
-    let n = unsafe { reader.capture(tstate, frames) };
+    let (frames, sent, chain) = unsafe {
+        (
+            &mut *SCRATCH.frames.get(),
+            &*SCRATCH.sent.get(),
+            &mut *SCRATCH.chain.get(),
+        )
+    };
+    // SAFETY: `tstate` is this thread's own thread state and the thread holds the GIL; the
+    // frames and chain are only written here.
+    let (n, hash, memo) = unsafe { reader.capture(tstate, frames, chain) };
     // SAFETY: the thread state is live (see above); `tstate_thread_id` is inside it.
     let ident = unsafe {
         std::ptr::read_unaligned((tstate + reader.layout.tstate_thread_id) as *const u64)
     };
-    let hash = stack_hash(&frames[..2 * n]);
+    let known = memo || (hash != 0 && sent[hash as usize % SENT_SLOTS] == hash);
+    if known && !memo {
+        chain.remember(hash);
+    }
     Captured {
         frames: n,
         hash,
-        known: hash != 0 && sent[hash as usize % SENT_SLOTS] == hash,
+        known,
         tstate: tstate as u64,
         ident,
     }
-}
-
-/// A 64-bit hash of a stack's words, never 0 for a non-empty stack (0 means no stack).
-fn stack_hash(words: &[u64]) -> u64 {
-    if words.is_empty() {
-        return 0;
-    }
-    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-    for &w in words {
-        h = (h.rotate_left(5) ^ w).wrapping_mul(0x517c_c1b7_2722_0a95);
-    }
-    h ^= h >> 29;
-    h.max(1)
 }
 
 /// Pushes a record made outside the allocator: a collection starting (with the calling
@@ -543,10 +670,151 @@ pub fn push_event(kind: u64, with_stack: bool, fields: &[u64]) -> bool {
         let head = stack.head(kind, [f(0), f(1)]);
         push_stack_record(s, &head, &stack, true)
     } else {
+        if kind == MARK && MODE.load(Ordering::Relaxed) == ALL_MODE {
+            // What the mark sees live includes the held blocks, and its totals the folded.
+            send_held(s);
+        }
         let mut record = [0u64; 6];
         record[0] = header(kind, 0, false);
         let n = fields.len().min(3);
         record[3..3 + n].copy_from_slice(&fields[..n]);
         s.ring.push_parts(&record[..3 + n], &[], true)
     }
+}
+
+/// The held slot of `addr` (blocks are 16-byte aligned).
+#[inline(always)]
+fn held_slot(addr: u64) -> usize {
+    (addr >> 4) as usize % HELD_SLOTS
+}
+
+/// Holds `block` back (GIL held), sending the one it displaces.
+#[inline(always)]
+fn hold(s: &'static Shared, block: Held) {
+    // SAFETY: a recorded allocation holds the GIL: the held blocks are this thread's alone.
+    let slot = unsafe { &mut (*SCRATCH.held.get())[held_slot(block.addr)] };
+    if slot.addr != 0 {
+        send_alloc(s, slot);
+    }
+    *slot = block;
+}
+
+/// Sends a held block's allocation, its stack by hash (its frames went out before).
+#[inline(never)]
+fn send_alloc(s: &'static Shared, block: &Held) {
+    if block.size <= u64::from(u32::MAX) && on_thread(s, block.tstate, block.ident) {
+        s.ring.push_parts(
+            &[
+                header(ALLOC_SHORT, 0, true) | block.size << 32,
+                block.addr,
+                block.hash,
+            ],
+            &[],
+            true,
+        );
+        return;
+    }
+    push_with_thread(
+        s,
+        &[
+            header(ALLOC, 0, true),
+            block.tstate,
+            block.ident,
+            block.addr,
+            block.size,
+            block.hash,
+        ],
+        &[],
+        true,
+    );
+}
+
+/// Makes `tstate` the thread the drain takes the next records to be from, with a THREAD
+/// record unless it is already (GIL held); false when that record was lost.
+fn on_thread(s: &'static Shared, tstate: u64, ident: u64) -> bool {
+    if SCRATCH.thread.get() == tstate {
+        return true;
+    }
+    push_with_thread(s, &[header(THREAD, 0, false), tstate, ident], &[], true)
+}
+
+/// Pushes a record that names its thread (`head[1]` is the thread state), which the drain
+/// then takes the records without one to be from (GIL held).
+fn push_with_thread(s: &'static Shared, head: &[u64], body: &[u64], wait: bool) -> bool {
+    let pushed = s.ring.push_parts(head, body, wait);
+    if pushed {
+        SCRATCH.thread.set(head[1]);
+    }
+    pushed
+}
+
+/// Counts a held block freed before it went out (GIL held).
+#[inline(always)]
+fn fold(s: &'static Shared, block: &Held) {
+    // The hash is well mixed; sizes are multiples of 8 more often than not.
+    let key = block.hash ^ (block.size >> 3);
+    // SAFETY: the caller holds the GIL: the folds are this thread's alone.
+    let slot = unsafe { &mut (*SCRATCH.folds.get())[key as usize % FOLD_SLOTS] };
+    if slot.count != 0
+        && (slot.hash != block.hash || slot.size != block.size || slot.tstate != block.tstate)
+    {
+        send_fold(s, slot);
+    }
+    if slot.count == 0 {
+        *slot = Fold {
+            count: 0,
+            size: block.size,
+            hash: block.hash,
+            tstate: block.tstate,
+            ident: block.ident,
+        };
+    }
+    slot.count += 1;
+    let folded = SCRATCH.folded.get() + 1;
+    SCRATCH.folded.set(folded);
+    if folded >= FOLDS_BETWEEN_SENDS {
+        send_folds(s);
+    }
+}
+
+/// Sends a folded count and empties its slot.
+#[inline(never)]
+fn send_fold(s: &'static Shared, slot: &mut Fold) {
+    push_with_thread(
+        s,
+        &[
+            header(FOLDED, 0, true),
+            slot.tstate,
+            slot.ident,
+            slot.size,
+            slot.count,
+            slot.hash,
+        ],
+        &[],
+        true,
+    );
+    slot.count = 0;
+}
+
+/// Sends every folded count (GIL held).
+#[cold]
+fn send_folds(s: &'static Shared) {
+    // SAFETY: the caller holds the GIL: the folds are this thread's alone.
+    let folds = unsafe { &mut *SCRATCH.folds.get() };
+    for slot in folds.iter_mut().filter(|f| f.count != 0) {
+        send_fold(s, slot);
+    }
+    SCRATCH.folded.set(0);
+}
+
+/// Sends every held block and folded count, so that the record is whole up to now (GIL held).
+#[cold]
+fn send_held(s: &'static Shared) {
+    // SAFETY: the caller holds the GIL: the held blocks are this thread's alone.
+    let held = unsafe { &mut *SCRATCH.held.get() };
+    for slot in held.iter_mut().filter(|h| h.addr != 0) {
+        send_alloc(s, slot);
+        slot.addr = 0;
+    }
+    send_folds(s);
 }
