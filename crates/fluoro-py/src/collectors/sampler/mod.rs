@@ -150,13 +150,19 @@ fn run(
             continue;
         }
         // Ticks missed while the machine was busy are skipped, not caught up: the next
-        // sample's wall time covers the gap. The gaps are exponential draws of mean
-        // `interval` (Poisson sampling), so that a program that repeats itself with a period
-        // near the gap is not sampled at the same few phases (aliasing). That matters most
-        // for the GIL reader: the target stands still while it is sampled, so with regular
-        // gaps each sample finds it one near-whole period further on. Each sample weighs the
-        // wall time it covers, which keeps the estimates unbiased.
-        let gap = jitter.next(interval);
+        // sample's wall time covers the gap. Gaps are drawn at random around `interval`, so
+        // that a program that repeats itself with a period near the gap is not sampled at
+        // the same few phases (aliasing); each sample weighs the wall time it covers, which
+        // keeps the estimates unbiased. The memory reader draws them uniformly from
+        // [interval / 2, 3 interval / 2): the phase is soon mixed, and anything that runs
+        // longer than 1.5 intervals still gets a sample. The GIL reader stops the target
+        // while it reads, so each sample finds it one near-whole period further on and the
+        // phase only drifts by the gap's spread: it draws exponential gaps (Poisson
+        // sampling), whose spread is as large as their mean.
+        let gap = match source {
+            StackSource::Memory(_) => jitter.uniform(interval),
+            StackSource::Gil(_) => jitter.exponential(interval),
+        };
         next = if now > next + interval {
             now + gap
         } else {
@@ -212,8 +218,7 @@ fn run(
     }
 }
 
-/// Exponential draws of mean `interval` from a xorshift generator, kept within
-/// [interval / 20, 8 interval] so that the thread neither spins nor stalls.
+/// Random gaps around the sampling interval, from a xorshift generator.
 struct Jitter(u64);
 
 impl Jitter {
@@ -224,14 +229,25 @@ impl Jitter {
         Jitter((nanos ^ u64::from(std::process::id()).rotate_left(32)) | 1)
     }
 
-    fn next(&mut self, interval: Duration) -> Duration {
+    /// A uniform draw in (0, 1].
+    fn unit(&mut self) -> f64 {
         let mut x = self.0;
         x ^= x << 13;
         x ^= x >> 7;
         x ^= x << 17;
         self.0 = x;
-        let u = ((x >> 11) as f64 + 1.0) / (1u64 << 53) as f64;
-        interval.mul_f64((-u.ln()).clamp(0.05, 8.0))
+        ((x >> 11) as f64 + 1.0) / (1u64 << 53) as f64
+    }
+
+    /// Uniform in [interval / 2, 3 interval / 2].
+    fn uniform(&mut self, interval: Duration) -> Duration {
+        interval.mul_f64(0.5 + self.unit())
+    }
+
+    /// Exponential of mean `interval`, kept within [interval / 20, 8 interval] so that the
+    /// thread neither spins nor stalls.
+    fn exponential(&mut self, interval: Duration) -> Duration {
+        interval.mul_f64((-self.unit().ln()).clamp(0.05, 8.0))
     }
 }
 
@@ -255,10 +271,10 @@ mod tests {
     use super::*;
 
     #[test]
-    fn jitter_draws_exponential_gaps_of_the_interval_mean() {
+    fn exponential_gaps_have_the_interval_mean() {
         let interval = Duration::from_millis(2);
         let mut jitter = Jitter(0x9e37_79b9_7f4a_7c15);
-        let gaps: Vec<Duration> = (0..100_000).map(|_| jitter.next(interval)).collect();
+        let gaps: Vec<Duration> = (0..100_000).map(|_| jitter.exponential(interval)).collect();
         assert!(gaps
             .iter()
             .all(|g| *g >= interval / 20 && *g <= interval * 8));
@@ -267,5 +283,19 @@ mod tests {
         // An exponential gap exceeds its mean with probability 1/e.
         let long = gaps.iter().filter(|g| **g > interval).count() as f64 / 1e5;
         assert!((long - (-1f64).exp()).abs() < 0.01, "{long}");
+    }
+
+    #[test]
+    fn uniform_gaps_have_the_interval_mean_and_never_exceed_one_and_a_half() {
+        let interval = Duration::from_millis(10);
+        let mut jitter = Jitter(0x2545_f491_4f6c_dd1d);
+        let gaps: Vec<Duration> = (0..100_000).map(|_| jitter.uniform(interval)).collect();
+        assert!(gaps
+            .iter()
+            .all(|g| *g >= interval / 2 && *g <= interval * 3 / 2));
+        let mean = gaps.iter().sum::<Duration>().as_secs_f64() / gaps.len() as f64;
+        assert!((mean / interval.as_secs_f64() - 1.0).abs() < 0.01, "{mean}");
+        let short = gaps.iter().filter(|g| **g < interval).count() as f64 / 1e5;
+        assert!((short - 0.5).abs() < 0.01, "{short}");
     }
 }
