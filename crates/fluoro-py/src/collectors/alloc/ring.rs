@@ -12,11 +12,19 @@ use std::time::{Duration, Instant};
 pub struct Ring {
     words: Box<[AtomicU64]>,
     mask: usize,
-    head: AtomicUsize,
-    tail: AtomicUsize,
+    /// The producer's side, on its own cache line: where the next record goes, and the
+    /// consumer's `tail` as last read, so that most records do not read the shared one.
+    producer: Padded<(AtomicUsize, AtomicUsize)>,
+    /// The consumer's side: where it will read next.
+    tail: Padded<AtomicUsize>,
     /// Records given up because the ring stayed full.
     pub lost: AtomicU64,
 }
+
+/// A value alone on its cache line, so that the producer's and the consumer's writes do not
+/// take the line from each other.
+#[repr(align(64))]
+struct Padded<T>(T);
 
 /// How long a producer that must not drop its record waits for the drain before it does.
 const PATIENCE: Duration = Duration::from_millis(200);
@@ -28,8 +36,8 @@ impl Ring {
         Ring {
             words: (0..capacity).map(|_| AtomicU64::new(0)).collect(),
             mask: capacity - 1,
-            head: AtomicUsize::new(0),
-            tail: AtomicUsize::new(0),
+            producer: Padded((AtomicUsize::new(0), AtomicUsize::new(0))),
+            tail: Padded(AtomicUsize::new(0)),
             lost: AtomicU64::new(0),
         }
     }
@@ -42,30 +50,53 @@ impl Ring {
         self.push_parts(record, &[], wait)
     }
 
-    /// [`Ring::push`] of `head` followed by `body`, as one record.
+    /// [`Ring::push`] of `first` followed by `body`, as one record.
+    #[inline]
     pub fn push_parts(&self, first: &[u64], body: &[u64], wait: bool) -> bool {
+        let n = first.len() + body.len();
+        let (head, seen) = (&self.producer.0 .0, &self.producer.0 .1);
+        let at = head.load(Ordering::Relaxed);
+        if at - seen.load(Ordering::Relaxed) + n > self.mask + 1 {
+            // Full as last seen: read where the consumer is now.
+            let tail = self.tail.0.load(Ordering::Acquire);
+            seen.store(tail, Ordering::Relaxed);
+            if at - tail + n > self.mask + 1 {
+                return self.push_when_full(first, body, wait);
+            }
+        }
+        for (i, &w) in first.iter().enumerate() {
+            self.words[(at + i) & self.mask].store(w, Ordering::Relaxed);
+        }
+        let at_body = at + first.len();
+        for (i, &w) in body.iter().enumerate() {
+            self.words[(at_body + i) & self.mask].store(w, Ordering::Relaxed);
+        }
+        head.store(at + n, Ordering::Release);
+        true
+    }
+
+    /// The ring was full: waits for the drain if asked to, else counts the record lost.
+    #[cold]
+    #[inline(never)]
+    fn push_when_full(&self, first: &[u64], body: &[u64], wait: bool) -> bool {
         let n = first.len() + body.len();
         if n > self.mask {
             self.lost.fetch_add(1, Ordering::Relaxed);
             return false;
         }
-        let mut waited: Option<Instant> = None;
+        let started = Instant::now();
         loop {
-            let head = self.head.load(Ordering::Relaxed);
-            let tail = self.tail.load(Ordering::Acquire);
-            if head - tail + n <= self.mask + 1 {
-                for (i, &w) in first.iter().chain(body).enumerate() {
-                    self.words[(head + i) & self.mask].store(w, Ordering::Relaxed);
-                }
-                self.head.store(head + n, Ordering::Release);
-                return true;
-            }
-            let started = *waited.get_or_insert_with(Instant::now);
             if !wait || started.elapsed() > PATIENCE {
                 self.lost.fetch_add(1, Ordering::Relaxed);
                 return false;
             }
             std::thread::yield_now();
+            let (head, seen) = (&self.producer.0 .0, &self.producer.0 .1);
+            let tail = self.tail.0.load(Ordering::Acquire);
+            seen.store(tail, Ordering::Relaxed);
+            if head.load(Ordering::Relaxed) - tail + n <= self.mask + 1 {
+                return self.push_parts(first, body, wait);
+            }
         }
     }
 
@@ -73,10 +104,10 @@ impl Ring {
     /// drain.
     pub fn drain(&self, out: &mut Vec<u64>) {
         out.clear();
-        let tail = self.tail.load(Ordering::Relaxed);
-        let head = self.head.load(Ordering::Acquire);
+        let tail = self.tail.0.load(Ordering::Relaxed);
+        let head = self.producer.0 .0.load(Ordering::Acquire);
         out.extend((tail..head).map(|i| self.words[i & self.mask].load(Ordering::Relaxed)));
-        self.tail.store(head, Ordering::Release);
+        self.tail.0.store(head, Ordering::Release);
     }
 }
 
