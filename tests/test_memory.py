@@ -332,3 +332,39 @@ def test_heap_snapshot_retainers_name_where_they_were_allocated(tmp_path):
     wrong = fluoro("heap", "dominators", snapshot, "--profile", other)
     assert wrong.returncode == 2
     assert wrong.stderr.decode().count("\n") == 1
+
+
+@pytest.mark.parametrize("version", ["3.10", "3.11", "3.12", "3.13"])
+@pytest.mark.parametrize("mode", ["sampled", "all"])
+def test_raw_allocations_are_recorded_and_their_frees_followed(tmp_path, mode, version):
+    py = interpreter(version)
+    options = ["--memory=all"] if mode == "all" else ["--memory-interval", "256"]
+    memory, result = memory_json(tmp_path, "raw.py", *options, py=py)
+    assert result.stdout.decode() == "done\n"
+    source = (MEMORY / "raw.py").read_text().splitlines()
+    line = {
+        tag: source.index(s) + 1
+        for s in source
+        for tag in ["raw blocks", "zlib state"]
+        if s.endswith(f"# {tag}")
+    }
+    allocated = by_line(memory["alloc_lines"], "raw.py")
+    live = by_line(memory["leak_lines"], "raw.py")
+    # Thirty blocks of 1 MB made with the GIL; ten freed with it, ten by a thread without it.
+    tolerance = 0.02 if mode == "all" else 0.10
+    assert abs(allocated[line["raw blocks"]] - 30e6) <= tolerance * 30e6, allocated
+    assert abs(live[line["raw blocks"]] - 10e6) <= tolerance * 10e6, live
+    # zlib's state comes from PyMem_RawMalloc, with the GIL, and is freed at once.
+    assert allocated[line["zlib state"]] >= 20 * 200_000, allocated
+    assert live.get(line["zlib state"], 0) < 200_000, live
+    # 200 thread states, made by Thread.start and freed after their threads let the GIL go.
+    starts = [
+        x
+        for x in memory["leak_lines"]
+        if x["file"].endswith("threading.py") and x["function"] == "Thread.start"
+    ]
+    assert sum(x["bytes"] for x in starts) < 20_000, starts
+    # Made by a thread without the GIL: counted exactly, not attributed.
+    assert memory["outside_gil_count"] == 3
+    assert memory["outside_gil_bytes"] == 900_000
+    assert memory["untracked"] == 0

@@ -15,8 +15,9 @@ use serde::{Deserialize, Serialize};
 use std::io::Write;
 
 /// `FLUORO`, a NUL, and the format version. Version 2 added folded allocations to the
-/// allocation chunk; version 1 files read the same way.
-pub const MAGIC: [u8; 8] = *b"FLUORO\x00\x02";
+/// allocation chunk, version 3 the counts of allocations made without the GIL to the memory
+/// settings; files of versions 1 and 2 read the same way.
+pub const MAGIC: [u8; 8] = *b"FLUORO\x00\x03";
 /// The oldest format version this reader reads.
 const OLDEST_VERSION: u8 = 1;
 const HEADER_LEN: usize = 9;
@@ -429,7 +430,7 @@ fn decode(kind: u8, payload: &[u8]) -> Result<Option<Chunk>, postcard::Error> {
         6 => Chunk::Exact(postcard::from_bytes(payload)?),
         7 => Chunk::End(postcard::from_bytes(payload)?),
         8 => Chunk::Allocs(decode_allocs(payload)?),
-        9 => Chunk::Memory(postcard::from_bytes(payload)?),
+        9 => Chunk::Memory(MemorySettings::decode(payload)?),
         10 => Chunk::Gc(postcard::from_bytes(payload)?),
         11 => Chunk::Marks(postcard::from_bytes(payload)?),
         12 => Chunk::Patterns(postcard::from_bytes(payload)?),

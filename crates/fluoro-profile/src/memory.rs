@@ -40,6 +40,38 @@ pub struct MemorySettings {
     pub untracked: u64,
     /// Whether tracking stopped normally (false while running or when the target was killed).
     pub stopped: bool,
+    /// Allocations made through `PyMem_RawMalloc` by threads without the GIL: counted, not
+    /// recorded (no Python stack can be read for them). Absent from profiles before format 3.
+    pub outside_gil_count: u64,
+    pub outside_gil_bytes: u64,
+}
+
+/// [`MemorySettings`] as profiles of formats 1 and 2 wrote them.
+#[derive(Deserialize)]
+struct MemorySettingsV2 {
+    mode: AllocMode,
+    mean_bytes: u64,
+    lost_events: u64,
+    untracked: u64,
+    stopped: bool,
+}
+
+impl MemorySettings {
+    /// Reads settings written by any format version.
+    pub fn decode(payload: &[u8]) -> postcard::Result<MemorySettings> {
+        postcard::from_bytes(payload).or_else(|_| {
+            let old: MemorySettingsV2 = postcard::from_bytes(payload)?;
+            Ok(MemorySettings {
+                mode: old.mode,
+                mean_bytes: old.mean_bytes,
+                lost_events: old.lost_events,
+                untracked: old.untracked,
+                stopped: old.stopped,
+                outside_gil_count: 0,
+                outside_gil_bytes: 0,
+            })
+        })
+    }
 }
 
 impl MemorySettings {
@@ -547,6 +579,33 @@ mod tests {
         assert_eq!(p.snapshots[0].heap_bytes, 10);
         assert_eq!(p.snapshots[1].heap_bytes, 30);
         assert_eq!(p.snapshots[1].live[0].stack, 2);
+    }
+
+    #[test]
+    fn settings_of_older_formats_read() {
+        #[derive(Serialize)]
+        struct Old(AllocMode, u64, u64, u64, bool);
+        let old = postcard::to_allocvec(&Old(AllocMode::Sampled, 4096, 3, 1, true)).unwrap();
+        let read = MemorySettings::decode(&old).unwrap();
+        assert_eq!(
+            read,
+            MemorySettings {
+                mode: AllocMode::Sampled,
+                mean_bytes: 4096,
+                lost_events: 3,
+                untracked: 1,
+                stopped: true,
+                ..MemorySettings::default()
+            }
+        );
+        let new = MemorySettings {
+            outside_gil_count: 7,
+            outside_gil_bytes: 9000,
+            ..read.clone()
+        };
+        let bytes = postcard::to_allocvec(&new).unwrap();
+        assert_eq!(MemorySettings::decode(&bytes).unwrap(), new);
+        assert!(MemorySettings::decode(&old[..old.len() - 1]).is_err());
     }
 
     #[test]

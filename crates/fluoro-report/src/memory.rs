@@ -118,6 +118,17 @@ fn summary(out: &mut String, memory: &MemoryProfile, run: &RunSummary, style: &S
             ),
         ));
     }
+    if s.outside_gil_count > 0 {
+        pairs.push((
+            "without the GIL",
+            format!(
+                "{} allocations, {}, through PyMem_RawMalloc by threads not holding the GIL \
+                 (no Python stack: not in the figures)",
+                s.outside_gil_count,
+                bytes(s.outside_gil_bytes)
+            ),
+        ));
+    }
     let _ = run;
     section(out, "Memory", &fields(&pairs), style);
 }

@@ -22,6 +22,9 @@ pub(crate) struct Memory<'p> {
     live_end_bytes: u64,
     lost_events: u64,
     untracked: u64,
+    /// Allocations through `PyMem_RawMalloc` by threads without the GIL (not in the figures).
+    outside_gil_count: u64,
+    outside_gil_bytes: u64,
     /// Heaviest first: bytes allocated, live at the peak, live at the end.
     alloc_lines: Vec<Line<'p>>,
     peak_lines: Vec<Line<'p>>,
@@ -135,6 +138,8 @@ pub(crate) fn memory<'p>(profile: &'p Profile, m: &'p MemoryProfile) -> Memory<'
         live_end_bytes: m.live_end_bytes,
         lost_events: m.settings.lost_events,
         untracked: m.settings.untracked,
+        outside_gil_count: m.settings.outside_gil_count,
+        outside_gil_bytes: m.settings.outside_gil_bytes,
         alloc_lines: lines(profile, &m.allocated, TOP_LINES),
         peak_lines: lines(profile, &m.at_peak, TOP_LINES),
         leak_lines: lines(profile, &m.at_end, TOP_LINES),

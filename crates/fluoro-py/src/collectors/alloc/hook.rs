@@ -1,11 +1,14 @@
-//! The allocator hook: wrappers around the MEM and OBJ domains installed with
+//! The allocator hook: wrappers around the RAW, MEM and OBJ domains installed with
 //! `PyMem_SetAllocator`, which decide cheaply whether an allocation is recorded and, when it
 //! is, push it with its Python stack into the [`Ring`]. Nothing here allocates.
 //!
-//! Every Python object and buffer comes through MEM or OBJ (pymalloc hands large blocks to
-//! RAW from inside them), and their callers hold the GIL: it serializes everything recorded,
-//! so no lock and no thread-local is needed. RAW is left alone: its callers may not hold the
-//! GIL, and a stack could not be read for them anyway.
+//! Every Python object and buffer comes through MEM or OBJ, and their callers hold the GIL: it
+//! serializes everything recorded, so no lock and no thread-local is needed. RAW calls are
+//! recorded when their thread holds the GIL (a thread state, zlib's buffers, an extension's
+//! `PyMem_RawMalloc`) and not made by pymalloc on behalf of a MEM or OBJ call already
+//! recorded ([`NESTED`]). Allocations by threads without the GIL are counted, not recorded (no
+//! stack can be read for them); their frees of recorded blocks wait in the live set's orphans
+//! for the next GIL holder ([`live::orphan`]).
 //!
 //! Sampling is by bytes: a byte budget drawn from an exponential distribution is counted down
 //! by every allocation; the one that crosses zero is recorded (a Poisson process over the
@@ -24,7 +27,7 @@ use super::ring::Ring;
 use pyo3::ffi::{PyMemAllocatorDomain, PyMemAllocatorEx};
 use std::cell::{Cell, UnsafeCell};
 use std::ffi::c_void;
-use std::sync::atomic::{AtomicI64, AtomicU64, AtomicU8, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, AtomicU8, AtomicUsize, Ordering};
 use std::sync::OnceLock;
 
 /// Record kinds, in the low byte of a record's first word; the frame count is in bits 8..24
@@ -94,6 +97,19 @@ static MODE: AtomicU8 = AtomicU8::new(OFF);
 /// bytes samples each thread's as fairly as one per thread would, without a thread-local
 /// lookup (slow in a dlopened library) on every allocation.
 static BUDGET: AtomicI64 = AtomicI64::new(0);
+
+/// Set (GIL held) by a MEM or OBJ wrapper around a call of the original that may hand the
+/// block on to RAW: pymalloc passes requests above 512 bytes (less with the debug hooks'
+/// padding), empty ones and reallocations to `PyMem_RawMalloc`, and the block is already
+/// recorded as the MEM or OBJ call's.
+static NESTED: AtomicBool = AtomicBool::new(false);
+/// MEM and OBJ requests from this size up (and of 0 bytes) may reach RAW.
+const NESTS_FROM: usize = 448;
+/// On 3.10 and 3.11 the current thread state is the GIL holder's, whichever thread asks; a
+/// thread holds the GIL when it is also that thread's own.
+static HOLDER_IS_GLOBAL: AtomicBool = AtomicBool::new(false);
+/// Allocations made through RAW by threads without the GIL, and their bytes.
+static OUTSIDE_GIL: [AtomicU64; 2] = [AtomicU64::new(0), AtomicU64::new(0)];
 
 /// Ring sizes in words: recording every allocation needs room for the bursts between drains.
 const RING_WORDS_ALL: usize = 1 << 22;
@@ -264,6 +280,11 @@ fn begin(s: &Shared, reader: FrameReader, mean_bytes: u64) {
     let mean = mean_bytes as f64;
     s.mean.store(mean.to_bits(), Ordering::Relaxed);
     BUDGET.store(next_exponential(s, mean), Ordering::Relaxed);
+    NESTED.store(false, Ordering::Relaxed);
+    OUTSIDE_GIL
+        .iter()
+        .for_each(|c| c.store(0, Ordering::Relaxed));
+    live::reset_orphans();
     // SAFETY: the GIL is held and no wrapper is installed: nothing else uses the scratch.
     unsafe {
         (*SCRATCH.sent.get()).fill(0);
@@ -287,6 +308,7 @@ pub fn install_events_only(reader: FrameReader) {
 extern "C" fn after_fork_in_child() {
     MODE.store(OFF, Ordering::Relaxed);
     live::forget_all();
+    live::reset_orphans();
 }
 
 /// Registers [`after_fork_in_child`], once.
@@ -303,26 +325,38 @@ fn watch_forks() {
 /// Starts recording: every allocation when `mean_bytes` is 0, else a sample by bytes.
 /// Call with the GIL held, while not installed.
 ///
-/// A sample only needs the MEM and OBJ domains (every Python object and buffer comes through
-/// them, large blocks included); recording everything wraps RAW too, like tracemalloc.
-pub fn install(reader: FrameReader, mean_bytes: u64) {
+/// `holder_is_global`: the interpreter is 3.10 or 3.11 (see [`HOLDER_IS_GLOBAL`]).
+pub fn install(reader: FrameReader, mean_bytes: u64, holder_is_global: bool) {
     let all = mean_bytes == 0;
     let s = shared_for(all);
     watch_forks();
     begin(s, reader, mean_bytes);
+    HOLDER_IS_GLOBAL.store(holder_is_global, Ordering::Relaxed);
     MODE.store(if all { ALL_MODE } else { SAMPLED }, Ordering::Release);
     // SAFETY: the GIL is held, so no allocator call of the MEM/OBJ domains is in flight, and
     // `ORIGINALS` is written before our wrappers (which read it) are installed. RAW calls
-    // made meanwhile by threads without the GIL use whichever allocator they read, both valid.
+    // made meanwhile by threads without the GIL may read the domain half replaced; our RAW
+    // wrappers ignore their context, which is the original's, so every mix is a valid pair.
     unsafe {
         let originals = &mut *ORIGINALS.0.get();
         for (i, &domain) in DOMAINS.iter().enumerate() {
             pyo3::ffi::PyMem_GetAllocator(domain, &mut originals[i]);
             let ctx = (&mut originals[i] as *mut PyMemAllocatorEx).cast();
             let mut ours = match (i, all) {
-                // RAW is not wrapped: its callers may not hold the GIL, which serializes
-                // everything the hook records, and a stack needs it anyway.
-                (0, _) => continue,
+                (0, false) => PyMemAllocatorEx {
+                    ctx: originals[0].ctx,
+                    malloc: Some(raw_malloc::<false>),
+                    calloc: Some(raw_calloc::<false>),
+                    realloc: Some(raw_realloc::<false>),
+                    free: Some(raw_free),
+                },
+                (0, true) => PyMemAllocatorEx {
+                    ctx: originals[0].ctx,
+                    malloc: Some(raw_malloc::<true>),
+                    calloc: Some(raw_calloc::<true>),
+                    realloc: Some(raw_realloc::<true>),
+                    free: Some(raw_free),
+                },
                 (_, false) => PyMemAllocatorEx {
                     ctx,
                     malloc: Some(malloc::<false>),
@@ -349,31 +383,42 @@ pub fn uninstall() {
     if mode == EVENTS || mode == OFF {
         return;
     }
+    adopt_orphans(shared(), mode == ALL_MODE);
     if mode == ALL_MODE {
         send_held(shared());
     }
     // SAFETY: the GIL is held; the originals saved by `install` are valid allocators. Our
-    // wrappers may still run for a moment on RAW calls without the GIL; they only read
-    // `ORIGINALS`, which is not written here.
+    // RAW wrappers may still run for a moment in threads without the GIL (or be read half
+    // replaced, see `install`); they only read `ORIGINALS`, which is not written here.
     unsafe {
         let originals = &mut *ORIGINALS.0.get();
         for (i, &domain) in DOMAINS.iter().enumerate() {
-            if i == 0 {
-                continue;
-            }
             let mut original = originals[i];
             pyo3::ffi::PyMem_SetAllocator(domain, &mut original);
         }
     }
 }
 
-/// Records lost to a full ring, and sampled allocations whose frees could not be followed.
-pub fn counters() -> (u64, u64) {
+/// What the hook could not record, when it stops.
+pub struct Counters {
+    /// Records lost to a full ring.
+    pub lost: u64,
+    /// Recorded blocks whose frees could not be followed.
+    pub untracked: u64,
+    /// Allocations through RAW by threads without the GIL, and their bytes.
+    pub outside_gil: (u64, u64),
+}
+
+pub fn counters() -> Counters {
     let s = shared();
-    (
-        s.ring.lost.load(Ordering::Relaxed),
-        s.untracked.load(Ordering::Relaxed),
-    )
+    Counters {
+        lost: s.ring.lost.load(Ordering::Relaxed),
+        untracked: s.untracked.load(Ordering::Relaxed),
+        outside_gil: (
+            OUTSIDE_GIL[0].load(Ordering::Relaxed),
+            OUTSIDE_GIL[1].load(Ordering::Relaxed),
+        ),
+    }
 }
 
 /// Whether the hook is recording.
@@ -388,9 +433,31 @@ fn original(ctx: *mut c_void) -> &'static PyMemAllocatorEx {
 }
 
 // MEM and OBJ: called holding the GIL.
+//
+// Sampling, a wrapper decides before it calls the original whether the call is recorded (the
+// budget is counted down by the size asked for, a free probes the filter), so that on the
+// common path the original is its last call, made as a jump: the wrapper then costs a handful
+// of instructions and no stack frame of its own. Recording every allocation, the address
+// returned is needed on every call. A request that may reach RAW takes the longer way, with
+// [`NESTED`] set around it.
+
 extern "C" fn malloc<const ALL: bool>(ctx: *mut c_void, size: usize) -> *mut c_void {
     let o = original(ctx);
-    let p = o.malloc.map_or(std::ptr::null_mut(), |f| f(o.ctx, size));
+    if !ALL {
+        if may_nest(size) {
+            return malloc_nested(o, size);
+        }
+        if budget_crossed(size) {
+            return malloc_sampled(o, size);
+        }
+        return match o.malloc {
+            Some(f) => f(o.ctx, size),
+            None => std::ptr::null_mut(),
+        };
+    }
+    let p = nested(may_nest(size), || {
+        o.malloc.map_or(std::ptr::null_mut(), |f| f(o.ctx, size))
+    });
     if !p.is_null() {
         on_alloc::<ALL>(p as u64, size as u64);
     }
@@ -403,11 +470,24 @@ extern "C" fn calloc<const ALL: bool>(
     elsize: usize,
 ) -> *mut c_void {
     let o = original(ctx);
-    let p = o
-        .calloc
-        .map_or(std::ptr::null_mut(), |f| f(o.ctx, nelem, elsize));
+    let size = nelem.saturating_mul(elsize);
+    if !ALL && !may_nest(size) && !budget_crossed(size) {
+        return match o.calloc {
+            Some(f) => f(o.ctx, nelem, elsize),
+            None => std::ptr::null_mut(),
+        };
+    }
+    let p = nested(may_nest(size), || {
+        o.calloc
+            .map_or(std::ptr::null_mut(), |f| f(o.ctx, nelem, elsize))
+    });
     if !p.is_null() {
-        on_alloc::<ALL>(p as u64, nelem.saturating_mul(elsize) as u64);
+        if ALL || may_nest(size) {
+            on_alloc::<ALL>(p as u64, size as u64);
+        } else {
+            // Sampling, the budget has crossed zero for it already.
+            sample(p as u64, size as u64);
+        }
     }
     p
 }
@@ -421,9 +501,12 @@ extern "C" fn realloc<const ALL: bool>(
     if !ptr.is_null() {
         on_free::<ALL>(ptr as u64);
     }
-    let p = o
-        .realloc
-        .map_or(std::ptr::null_mut(), |f| f(o.ctx, ptr, size));
+    // pymalloc moves a block that grows past its small sizes to RAW, and resizes there a
+    // block already in RAW, whatever the size asked for.
+    let p = nested(true, || {
+        o.realloc
+            .map_or(std::ptr::null_mut(), |f| f(o.ctx, ptr, size))
+    });
     if !p.is_null() {
         on_alloc::<ALL>(p as u64, size as u64);
     }
@@ -432,9 +515,18 @@ extern "C" fn realloc<const ALL: bool>(
 
 extern "C" fn free<const ALL: bool>(ctx: *mut c_void, ptr: *mut c_void) {
     let o = original(ctx);
+    if !ALL {
+        if !ptr.is_null() && live::may_contain(ptr as u64) {
+            return release_sampled(o, ptr);
+        }
+        if let Some(f) = o.free {
+            f(o.ctx, ptr);
+        }
+        return;
+    }
     if !ptr.is_null() {
         // Recorded before the block is released, so that its address cannot be handed to
-        // another thread and sampled before this free is in the ring.
+        // another thread and recorded before this free is in the ring.
         on_free::<ALL>(ptr as u64);
     }
     if let Some(f) = o.free {
@@ -442,18 +534,81 @@ extern "C" fn free<const ALL: bool>(ctx: *mut c_void, ptr: *mut c_void) {
     }
 }
 
+/// Whether a MEM or OBJ request of `size` bytes may be handed on to RAW.
+#[inline(always)]
+fn may_nest(size: usize) -> bool {
+    size.wrapping_sub(1) >= NESTS_FROM - 1
+}
+
+/// Runs `call` with [`NESTED`] set when `nests` (GIL held).
+#[inline(always)]
+fn nested<T>(nests: bool, call: impl FnOnce() -> T) -> T {
+    if !nests {
+        return call();
+    }
+    let outer = NESTED.load(Ordering::Relaxed);
+    NESTED.store(true, Ordering::Relaxed);
+    let out = call();
+    NESTED.store(outer, Ordering::Relaxed);
+    out
+}
+
+// The out-of-line paths of the sampling wrappers are `extern "C"`, which cannot unwind, so that
+// the wrappers reach them by a jump too and their common path saves no register.
+
+/// Sampling, an allocation that crossed the budget: made, then sampled.
+#[cold]
+#[inline(never)]
+extern "C" fn malloc_sampled(o: &PyMemAllocatorEx, size: usize) -> *mut c_void {
+    let p = o.malloc.map_or(std::ptr::null_mut(), |f| f(o.ctx, size));
+    if !p.is_null() {
+        sample(p as u64, size as u64);
+    }
+    p
+}
+
+/// Sampling, an allocation that may reach RAW.
+#[inline(never)]
+extern "C" fn malloc_nested(o: &PyMemAllocatorEx, size: usize) -> *mut c_void {
+    let p = nested(true, || {
+        o.malloc.map_or(std::ptr::null_mut(), |f| f(o.ctx, size))
+    });
+    if !p.is_null() {
+        on_alloc::<false>(p as u64, size as u64);
+    }
+    p
+}
+
+/// Sampling, a free of a block that may be a live sample's: recorded if it is, then released.
+#[cold]
+#[inline(never)]
+extern "C" fn release_sampled(o: &PyMemAllocatorEx, ptr: *mut c_void) {
+    free_sampled(ptr as u64, false);
+    if let Some(f) = o.free {
+        f(o.ctx, ptr);
+    }
+}
+
+/// Sampling: counts the budget down by `size` and says whether it crossed zero, in which case
+/// the allocation about to be made is sampled. The GIL serializes this read-modify-write (MEM
+/// and OBJ calls hold it). A failed allocation that crossed leaves the budget below zero, so
+/// the next one is sampled in its place.
+#[inline(always)]
+fn budget_crossed(size: usize) -> bool {
+    let left = BUDGET.load(Ordering::Relaxed) - size as i64;
+    BUDGET.store(left, Ordering::Relaxed);
+    left <= 0
+}
+
+/// After an allocation: recording every one, records it; sampling, counts the budget down and
+/// samples it if it crossed zero.
 #[inline(always)]
 fn on_alloc<const ALL: bool>(addr: u64, size: u64) {
     if ALL {
         if MODE.load(Ordering::Relaxed) == ALL_MODE {
-            record_alloc(shared(), addr, size);
+            record_alloc(shared(), addr, size, false);
         }
-        return;
-    }
-    // The GIL serializes this read-modify-write (MEM and OBJ calls hold it).
-    let left = BUDGET.load(Ordering::Relaxed) - size as i64;
-    BUDGET.store(left, Ordering::Relaxed);
-    if left <= 0 {
+    } else if budget_crossed(size as usize) {
         sample(addr, size);
     }
 }
@@ -479,12 +634,155 @@ fn on_free<const ALL: bool>(addr: u64) {
             }
         }
     } else if live::may_contain(addr) {
-        let s = shared();
-        if s.live.remove(addr) {
-            s.ring
-                .push_parts(&[header(FREE, 0, false), addr], &[], false);
-        }
+        free_sampled(addr, false);
     }
+}
+
+/// A free (GIL held) of a block that may be in the live set: recorded if it is (out of line:
+/// most are not).
+#[cold]
+#[inline(never)]
+fn free_sampled(addr: u64, wait: bool) {
+    let s = shared();
+    if s.live.remove(addr) {
+        s.ring
+            .push_parts(&[header(FREE, 0, false), addr], &[], wait);
+    }
+}
+
+// RAW: called with or without the GIL, from any thread. The context is ignored (see
+// `install`): the original is always `ORIGINALS[0]`.
+
+fn raw_original() -> &'static PyMemAllocatorEx {
+    // SAFETY: `ORIGINALS` is not written while our wrappers are installed (see `install`).
+    unsafe { &(*ORIGINALS.0.get())[0] }
+}
+
+extern "C" fn raw_malloc<const ALL: bool>(_ctx: *mut c_void, size: usize) -> *mut c_void {
+    let o = raw_original();
+    let p = o.malloc.map_or(std::ptr::null_mut(), |f| f(o.ctx, size));
+    if !p.is_null() {
+        on_raw_alloc::<ALL>(p as u64, size as u64);
+    }
+    p
+}
+
+extern "C" fn raw_calloc<const ALL: bool>(
+    _ctx: *mut c_void,
+    nelem: usize,
+    elsize: usize,
+) -> *mut c_void {
+    let o = raw_original();
+    let p = o
+        .calloc
+        .map_or(std::ptr::null_mut(), |f| f(o.ctx, nelem, elsize));
+    if !p.is_null() {
+        on_raw_alloc::<ALL>(p as u64, nelem.saturating_mul(elsize) as u64);
+    }
+    p
+}
+
+extern "C" fn raw_realloc<const ALL: bool>(
+    _ctx: *mut c_void,
+    ptr: *mut c_void,
+    size: usize,
+) -> *mut c_void {
+    let o = raw_original();
+    if !ptr.is_null() {
+        on_raw_free(ptr as u64);
+    }
+    let p = o
+        .realloc
+        .map_or(std::ptr::null_mut(), |f| f(o.ctx, ptr, size));
+    if !p.is_null() {
+        on_raw_alloc::<ALL>(p as u64, size as u64);
+    }
+    p
+}
+
+extern "C" fn raw_free(_ctx: *mut c_void, ptr: *mut c_void) {
+    let o = raw_original();
+    if !ptr.is_null() {
+        // Before the block is released: see `live::orphan`.
+        on_raw_free(ptr as u64);
+    }
+    if let Some(f) = o.free {
+        f(o.ctx, ptr);
+    }
+}
+
+/// Whether the calling thread holds the GIL.
+#[inline(always)]
+fn holds_gil() -> bool {
+    // SAFETY: both calls only read the runtime's current thread state pointers (a global or a
+    // thread-local, and the thread's TSS slot); nothing is dereferenced.
+    unsafe {
+        let current = pyo3::ffi::compat::PyThreadState_GetUnchecked();
+        !current.is_null()
+            && (!HOLDER_IS_GLOBAL.load(Ordering::Relaxed)
+                || current == pyo3::ffi::PyGILState_GetThisThreadState())
+    }
+}
+
+#[inline(always)]
+fn on_raw_alloc<const ALL: bool>(addr: u64, size: u64) {
+    let mode = MODE.load(Ordering::Relaxed);
+    if mode != SAMPLED && mode != ALL_MODE {
+        return;
+    }
+    if !holds_gil() {
+        OUTSIDE_GIL[0].fetch_add(1, Ordering::Relaxed);
+        OUTSIDE_GIL[1].fetch_add(size, Ordering::Relaxed);
+        return;
+    }
+    if NESTED.load(Ordering::Relaxed) {
+        return;
+    }
+    if ALL {
+        record_alloc(shared(), addr, size, true);
+    } else if budget_crossed(size as usize) {
+        sample(addr, size);
+    }
+}
+
+/// A RAW free. Only blocks RAW itself recorded matter (pymalloc's large blocks are recorded
+/// and freed as MEM or OBJ blocks); they are in the live set, in both modes.
+#[inline(always)]
+fn on_raw_free(addr: u64) {
+    let mode = MODE.load(Ordering::Relaxed);
+    if (mode == SAMPLED || mode == ALL_MODE) && live::may_contain(addr) {
+        raw_free_slow(addr, mode == ALL_MODE);
+    }
+}
+
+#[cold]
+#[inline(never)]
+fn raw_free_slow(addr: u64, all: bool) {
+    if holds_gil() {
+        adopt_orphans(shared(), all);
+        free_sampled(addr, all);
+    } else if !live::orphan(addr) {
+        shared().untracked.fetch_add(1, Ordering::Relaxed);
+    }
+}
+
+/// Records the frees left by threads without the GIL (GIL held), before any record that could
+/// be of a block at one of their addresses.
+#[inline(always)]
+fn adopt_orphans(s: &'static Shared, all: bool) {
+    if live::orphans_waiting() {
+        adopt_orphans_now(s, all);
+    }
+}
+
+#[cold]
+#[inline(never)]
+fn adopt_orphans_now(s: &'static Shared, all: bool) {
+    live::take_orphans(|addr| {
+        if s.live.remove(addr) {
+            s.ring.push_parts(&[header(FREE, 0, false), addr], &[], all);
+        }
+    });
 }
 
 /// The budget crossed zero: this allocation is sampled (unless it is fluoro's own), and a new
@@ -493,12 +791,14 @@ fn on_free<const ALL: bool>(addr: u64) {
 #[inline(never)]
 fn sample(addr: u64, size: u64) {
     if MODE.load(Ordering::Relaxed) != SAMPLED {
+        // Stood down (in a forked child): no call should come here again.
+        BUDGET.store(i64::MAX / 2, Ordering::Relaxed);
         return;
     }
     let s = shared();
     let mean = f64::from_bits(s.mean.load(Ordering::Relaxed));
     BUDGET.store(next_exponential(s, mean), Ordering::Relaxed);
-    record_alloc(s, addr, size);
+    record_alloc(s, addr, size, false);
 }
 
 /// An exponential draw of mean `mean` from a xorshift generator.
@@ -515,13 +815,20 @@ fn next_exponential(s: &Shared, mean: f64) -> i64 {
 /// Records an allocation with its stack (not cold: recording every allocation, it is the
 /// hook's main path; sampled, it is reached through the cold [`sample`]).
 #[inline(never)]
-fn record_alloc(s: &'static Shared, addr: u64, size: u64) {
+///
+/// Recording every allocation, a RAW block (`raw`) goes out at once, never held, and joins the
+/// live set, which then holds only RAW blocks: their frees may come without the GIL.
+fn record_alloc(s: &'static Shared, addr: u64, size: u64, raw: bool) {
     if is_paused() {
         return;
     }
-    let stack = capture(s);
     let all = MODE.load(Ordering::Relaxed) == ALL_MODE;
-    if all && stack.known && size <= HELD_MAX_SIZE {
+    adopt_orphans(s, all);
+    let stack = capture(s);
+    if all && raw && !s.live.insert(addr) {
+        s.untracked.fetch_add(1, Ordering::Relaxed);
+    }
+    if all && stack.known && size <= HELD_MAX_SIZE && !raw {
         hold(
             s,
             Held {
@@ -663,6 +970,10 @@ pub fn push_event(kind: u64, with_stack: bool, fields: &[u64]) -> bool {
     let s = shared();
     if !installed() {
         return false;
+    }
+    let mode = MODE.load(Ordering::Relaxed);
+    if mode == SAMPLED || mode == ALL_MODE {
+        adopt_orphans(s, mode == ALL_MODE);
     }
     if with_stack {
         let stack = capture(s);

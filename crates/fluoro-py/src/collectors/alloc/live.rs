@@ -8,7 +8,7 @@
 //! deletion by backward shift) is only changed by the GIL holder. All of it is
 //! allocated once.
 
-use std::sync::atomic::{AtomicU16, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU16, AtomicU64, AtomicUsize, Ordering};
 
 const FILTER_BITS: u32 = 16;
 const BUCKETS: usize = 1 << FILTER_BITS;
@@ -54,6 +54,68 @@ fn count(addr: u64, up: bool) {
     } else {
         FILTER[b >> 6].fetch_or(1 << (b & 63), Ordering::Relaxed);
     }
+}
+
+/// Frees of blocks that may be in the set, made through RAW by threads without the GIL (a
+/// thread state is freed after its thread let the GIL go): they cannot change the set, so they
+/// wait here for the next thread holding the GIL to [`take_orphans`]. Both sides are rare,
+/// and short, and take a spin lock.
+const ORPHAN_SLOTS: usize = 1024;
+static ORPHAN_LOCK: AtomicBool = AtomicBool::new(false);
+static ORPHAN_LEN: AtomicUsize = AtomicUsize::new(0);
+static ORPHANS: [AtomicU64; ORPHAN_SLOTS] = [const { AtomicU64::new(0) }; ORPHAN_SLOTS];
+
+fn lock_orphans() {
+    while ORPHAN_LOCK
+        .compare_exchange_weak(false, true, Ordering::Acquire, Ordering::Relaxed)
+        .is_err()
+    {
+        std::hint::spin_loop();
+    }
+}
+
+fn unlock_orphans() {
+    ORPHAN_LOCK.store(false, Ordering::Release);
+}
+
+/// Leaves the free of `addr` for the GIL holder; false when too many are waiting.
+///
+/// Called before the block is released, so before its address can be handed out again: a
+/// thread that gets it and then looks at [`orphans_waiting`] sees this free.
+pub fn orphan(addr: u64) -> bool {
+    lock_orphans();
+    let n = ORPHAN_LEN.load(Ordering::Relaxed);
+    let kept = n < ORPHAN_SLOTS;
+    if kept {
+        ORPHANS[n].store(addr, Ordering::Relaxed);
+        ORPHAN_LEN.store(n + 1, Ordering::Release);
+    }
+    unlock_orphans();
+    kept
+}
+
+/// Whether frees are waiting to be taken.
+#[inline(always)]
+pub fn orphans_waiting() -> bool {
+    ORPHAN_LEN.load(Ordering::Acquire) != 0
+}
+
+/// Hands every waiting free to `f`, oldest first, and forgets them.
+pub fn take_orphans(mut f: impl FnMut(u64)) {
+    lock_orphans();
+    let n = ORPHAN_LEN.load(Ordering::Relaxed);
+    ORPHANS[..n]
+        .iter()
+        .for_each(|a| f(a.load(Ordering::Relaxed)));
+    ORPHAN_LEN.store(0, Ordering::Relaxed);
+    unlock_orphans();
+}
+
+/// Drops the waiting frees and frees the lock (a new session, or a child after `fork()`,
+/// where a thread holding the lock may not have survived).
+pub fn reset_orphans() {
+    ORPHAN_LEN.store(0, Ordering::Relaxed);
+    ORPHAN_LOCK.store(false, Ordering::Release);
 }
 
 pub struct LiveSet {
@@ -190,6 +252,38 @@ mod tests {
                 prop_assert_eq!(set.remove(addr), model.contains(&addr));
             }
         }
+    }
+
+    #[test]
+    fn orphans_wait_in_order_until_taken() {
+        reset_orphans();
+        assert!(!orphans_waiting());
+        let threads: Vec<_> = (0..4u64)
+            .map(|t| std::thread::spawn(move || (0..100).all(|i| orphan((t * 1000 + i) * 16))))
+            .collect();
+        assert!(threads.into_iter().all(|t| t.join().unwrap()));
+        assert!(orphans_waiting());
+        let mut taken = Vec::new();
+        take_orphans(|a| taken.push(a));
+        assert!(!orphans_waiting());
+        assert_eq!(taken.len(), 400);
+        for t in 0..4u64 {
+            let mine: Vec<u64> = taken
+                .iter()
+                .copied()
+                .filter(|a| a / 16 / 1000 == t)
+                .collect();
+            assert_eq!(
+                mine,
+                (0..100).map(|i| (t * 1000 + i) * 16).collect::<Vec<_>>()
+            );
+        }
+        let refused = (0..ORPHAN_SLOTS as u64 + 5)
+            .filter(|&i| !orphan(i * 16))
+            .count();
+        assert_eq!(refused, 5);
+        reset_orphans();
+        assert!(!orphans_waiting());
     }
 
     #[test]

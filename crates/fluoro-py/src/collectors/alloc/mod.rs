@@ -56,11 +56,12 @@ impl MemoryTracking {
                  profile)",
             ));
         }
+        let holder_is_global = py.version_info() < (3, 12);
         match plan {
             MemoryPlan::Off => return Ok(MemoryTracking { plan }),
             MemoryPlan::GcOnly => hook::install_events_only(reader),
-            MemoryPlan::Sampled { mean } => hook::install(reader, mean.max(1)),
-            MemoryPlan::All => hook::install(reader, 0),
+            MemoryPlan::Sampled { mean } => hook::install(reader, mean.max(1), holder_is_global),
+            MemoryPlan::All => hook::install(reader, 0, holder_is_global),
         }
         let callback = wrap_pyfunction!(gc_callback, py)?.into_any().unbind();
         py.import("gc")?
@@ -98,9 +99,10 @@ impl MemoryTracking {
         }
         hook::uninstall();
         let mut settings = self.settings()?;
-        let (lost, untracked) = hook::counters();
-        settings.lost_events = lost;
-        settings.untracked = untracked;
+        let counters = hook::counters();
+        settings.lost_events = counters.lost;
+        settings.untracked = counters.untracked;
+        (settings.outside_gil_count, settings.outside_gil_bytes) = counters.outside_gil;
         settings.stopped = true;
         Some(settings)
     }
