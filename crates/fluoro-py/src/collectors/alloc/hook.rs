@@ -242,7 +242,15 @@ pub fn paused<T>(f: impl FnOnce() -> T) -> T {
 /// Whether this thread's allocations are fluoro's own.
 #[inline(always)]
 fn is_paused() -> bool {
-    PAUSED_THREADS.load(Ordering::Relaxed) > 0 && PAUSED.with(Cell::get)
+    PAUSED_THREADS.load(Ordering::Relaxed) > 0 && paused_here()
+}
+
+/// The thread-local part of [`is_paused`], out of line: inlined, the compiler looked up the
+/// thread-local's address (a call, in a dlopened library) before testing the count.
+#[cold]
+#[inline(never)]
+fn paused_here() -> bool {
+    PAUSED.with(Cell::get)
 }
 
 /// The interpreter's allocators as they were before ours, per domain; our wrappers get a
