@@ -15,7 +15,7 @@ from conftest import PROGRAMS, fluoro, interpreter, run
 MEMORY = PROGRAMS / "memory"
 
 
-def memory_json(tmp_path, program, *options, py=None, args=()):
+def memory_json(tmp_path, program, *options, py=None, args=(), env=None):
     out = tmp_path / "run.json"
     result = fluoro(
         "run",
@@ -28,6 +28,7 @@ def memory_json(tmp_path, program, *options, py=None, args=()):
         MEMORY / program,
         *args,
         py=py,
+        env=env,
     )
     assert result.returncode == 0, result.stderr.decode()
     return json.loads(out.read_text())["memory"], result
@@ -58,16 +59,54 @@ def test_every_allocation_matches_tracemalloc_per_line(tmp_path, version):
     assert compared >= 5
 
 
-def test_sampled_estimates_of_live_bytes_are_within_ten_percent(tmp_path):
-    traced = run([interpreter("3.11").python, MEMORY / "retained.py", "--tracemalloc"])
+@pytest.mark.parametrize("allocator", ["pymalloc", "malloc"])
+def test_sampled_estimates_of_live_bytes_are_within_ten_percent(tmp_path, allocator):
+    env = {} if allocator == "pymalloc" else {"PYTHONMALLOC": "malloc"}
+    traced = run([interpreter("3.11").python, MEMORY / "retained.py", "--tracemalloc"], env=env)
     expected = {int(k): v for k, v in json.loads(traced.stdout).items()}
-    memory, _ = memory_json(tmp_path, "retained.py", "--memory-interval", "256")
+    memory, _ = memory_json(tmp_path, "retained.py", "--memory-interval", "256", env=env)
     assert memory["mode"] == "sampled" and memory["mean_bytes"] == 256
     got = by_line(memory["leak_lines"], "retained.py")
     total = sum(expected.values())
     for line, size in expected.items():
         if size >= 0.01 * total:
             assert abs(got.get(line, 0) - size) <= 0.10 * size, (line, got.get(line), size)
+
+
+# Sampling over pymalloc (the default), MEM and OBJ frees are left to pymalloc and sampled blocks
+# are made outside its arenas; under PYTHONMALLOC=malloc every call goes through the wrappers.
+@pytest.mark.parametrize("allocator", ["pymalloc", "malloc"])
+def test_sampled_small_objects_and_grown_lists_are_estimated_within_ten_percent(
+    tmp_path, allocator
+):
+    env = {} if allocator == "pymalloc" else {"PYTHONMALLOC": "malloc"}
+    program = MEMORY / "small_objects.py"
+    traced = run([interpreter("3.11").python, program, "--tracemalloc"], env=env)
+    assert traced.returncode == 0, traced.stderr.decode()
+    expected = {int(k): v for k, v in json.loads(traced.stdout).items()}
+    out = tmp_path / "run.json"
+    result = fluoro(
+        "run", "-q", "--memory-interval", "1024", "-o", out, "--format", "json", program, env=env
+    )
+    assert result.returncode == 0, result.stderr.decode()
+    memory = json.loads(out.read_text())["memory"]
+    got = by_line(memory["leak_lines"], "small_objects.py")
+    total = sum(expected.values())
+    compared = [line for line, size in expected.items() if size >= 0.01 * total]
+    for line in compared:
+        size = expected[line]
+        assert abs(got.get(line, 0) - size) <= 0.10 * size, (line, got.get(line), size)
+    assert len(compared) >= 3
+
+
+def test_sampling_leaves_pymalloc_block_count_as_it_is():
+    # Sampled blocks made outside the arenas are counted by pymalloc as its own RAW blocks, so
+    # sys.getallocatedblocks() moves across a churn of small objects as it does without fluoro.
+    program = MEMORY / "block_count.py"
+    bare = run([interpreter("3.11").python, program])
+    profiled = fluoro("run", "-q", "--memory-interval", "4096", program)
+    assert profiled.returncode == 0, profiled.stderr.decode()
+    assert abs(int(profiled.stdout) - int(bare.stdout)) < 100, (profiled.stdout, bare.stdout)
 
 
 def test_default_sampling_estimates_allocated_bytes(tmp_path):

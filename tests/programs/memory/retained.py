@@ -1,14 +1,9 @@
 """Builds data at several lines and keeps it; with ``--tracemalloc`` prints tracemalloc's live
 bytes per line of this file at the end, as JSON."""
 
-import sys
+import traced
 
-TRACE = "--tracemalloc" in sys.argv
-if TRACE:
-    import tracemalloc
-
-    tracemalloc.start()
-
+traced.start()
 
 class Point:
     def __init__(self, x):
@@ -22,15 +17,4 @@ buffers = [bytearray(6000) for _ in range(500)]
 points = [Point(i) for i in range(15000)]
 rows = [[j for j in range(50)] for i in range(3000)]
 
-if TRACE:
-    import json
-
-    snapshot = tracemalloc.take_snapshot()
-    tracemalloc.stop()
-    here = __file__
-    lines = {}
-    for stat in snapshot.statistics("lineno"):
-        frame = stat.traceback[0]
-        if frame.filename == here:
-            lines[frame.lineno] = stat.size
-    print(json.dumps(lines))
+traced.report(__file__)

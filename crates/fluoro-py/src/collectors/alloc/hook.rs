@@ -12,8 +12,11 @@
 //!
 //! Sampling is by bytes: a byte budget drawn from an exponential distribution is counted down
 //! by every allocation; the one that crosses zero is recorded (a Poisson process over the
-//! allocated bytes, so estimates from the samples are unbiased). Frees cost one load from the
-//! [`LiveSet`] filter unless the block was sampled.
+//! allocated bytes, so estimates from the samples are unbiased). Over pymalloc (the usual
+//! case), MEM and OBJ frees are not wrapped at all: sampled blocks are made outside its arenas,
+//! so that pymalloc frees them through RAW, whose wrapper sees them ([`DirectFree`]). Under
+//! other allocators (`PYTHONMALLOC`, the debug hooks, another tracer) a free costs one load
+//! from the [`LiveSet`] filter unless the block was sampled.
 //!
 //! Recording every allocation, most of the cost is per event, so events are made few and
 //! short: a small block freed soon after it was made is folded into a per-stack count in the
@@ -105,6 +108,14 @@ static BUDGET: AtomicI64 = AtomicI64::new(0);
 static NESTED: AtomicBool = AtomicBool::new(false);
 /// MEM and OBJ requests from this size up (and of 0 bytes) may reach RAW.
 const NESTS_FROM: usize = 448;
+/// pymalloc serves requests of 1 to this many bytes from its arenas and hands the rest (and
+/// empty ones) to RAW (`SMALL_REQUEST_THRESHOLD`, 3.10-3.13).
+const PYMALLOC_MAX: usize = 512;
+/// Sampling over pymalloc, with MEM and OBJ frees left to pymalloc ([`DirectFree`]): the size
+/// the GIL holder's next RAW request of 0 bytes is made with, instead of 0; set around the one
+/// call that places a sampled small block outside the arenas, 0 otherwise, and back to 0 once
+/// served.
+static OUTSIDE_ARENA: AtomicUsize = AtomicUsize::new(0);
 /// On 3.10 and 3.11 the current thread state is the GIL holder's, whichever thread asks; a
 /// thread holds the GIL when it is also that thread's own.
 static HOLDER_IS_GLOBAL: AtomicBool = AtomicBool::new(false);
@@ -270,6 +281,61 @@ static ORIGINALS: Originals = Originals(UnsafeCell::new(
     }; 3],
 ));
 
+type MallocFn = extern "C" fn(*mut c_void, usize) -> *mut c_void;
+type CallocFn = extern "C" fn(*mut c_void, usize, usize) -> *mut c_void;
+type ReallocFn = extern "C" fn(*mut c_void, *mut c_void, usize) -> *mut c_void;
+type FreeFn = extern "C" fn(*mut c_void, *mut c_void);
+
+/// A domain's original allocator as our wrappers call it: every function present (a missing
+/// one, which CPython never leaves, fails as its allocation would), so that no call tests.
+#[derive(Clone, Copy)]
+struct Calls {
+    ctx: *mut c_void,
+    malloc: MallocFn,
+    calloc: CallocFn,
+    realloc: ReallocFn,
+    free: FreeFn,
+}
+
+extern "C" fn no_malloc(_: *mut c_void, _: usize) -> *mut c_void {
+    std::ptr::null_mut()
+}
+extern "C" fn no_calloc(_: *mut c_void, _: usize, _: usize) -> *mut c_void {
+    std::ptr::null_mut()
+}
+extern "C" fn no_realloc(_: *mut c_void, _: *mut c_void, _: usize) -> *mut c_void {
+    std::ptr::null_mut()
+}
+extern "C" fn no_free(_: *mut c_void, _: *mut c_void) {}
+
+impl Calls {
+    const NONE: Calls = Calls {
+        ctx: std::ptr::null_mut(),
+        malloc: no_malloc,
+        calloc: no_calloc,
+        realloc: no_realloc,
+        free: no_free,
+    };
+
+    fn of(a: &PyMemAllocatorEx) -> Calls {
+        Calls {
+            ctx: a.ctx,
+            malloc: a.malloc.unwrap_or(no_malloc),
+            calloc: a.calloc.unwrap_or(no_calloc),
+            realloc: a.realloc.unwrap_or(no_realloc),
+            free: a.free.unwrap_or(no_free),
+        }
+    }
+}
+
+/// [`Calls`] of each domain's original; our MEM and OBJ wrappers get a pointer to theirs as
+/// `ctx`.
+struct AllCalls(UnsafeCell<[Calls; 3]>);
+// SAFETY: as `Originals`: written only by `install`, before our wrappers are installed.
+unsafe impl Sync for AllCalls {}
+
+static CALLS: AllCalls = AllCalls(UnsafeCell::new([Calls::NONE; 3]));
+
 const DOMAINS: [PyMemAllocatorDomain; 3] = [
     PyMemAllocatorDomain::PYMEM_DOMAIN_RAW,
     PyMemAllocatorDomain::PYMEM_DOMAIN_MEM,
@@ -342,37 +408,49 @@ pub fn install(reader: FrameReader, mean_bytes: u64, holder_is_global: bool) {
     HOLDER_IS_GLOBAL.store(holder_is_global, Ordering::Relaxed);
     MODE.store(if all { ALL_MODE } else { SAMPLED }, Ordering::Release);
     // SAFETY: the GIL is held, so no allocator call of the MEM/OBJ domains is in flight, and
-    // `ORIGINALS` is written before our wrappers (which read it) are installed. RAW calls
-    // made meanwhile by threads without the GIL may read the domain half replaced; our RAW
-    // wrappers ignore their context, which is the original's, so every mix is a valid pair.
+    // `ORIGINALS` and `CALLS` are written before our wrappers (which read them) are
+    // installed. RAW calls made meanwhile by threads without the GIL may read the domain half
+    // replaced; our RAW wrappers ignore their context, which is the original's, so every mix
+    // is a valid pair.
     unsafe {
         let originals = &mut *ORIGINALS.0.get();
+        let calls = &mut *CALLS.0.get();
         for (i, &domain) in DOMAINS.iter().enumerate() {
             pyo3::ffi::PyMem_GetAllocator(domain, &mut originals[i]);
-            let ctx = (&mut originals[i] as *mut PyMemAllocatorEx).cast();
-            let mut ours = match (i, all) {
-                (0, false) => PyMemAllocatorEx {
-                    ctx: originals[0].ctx,
-                    malloc: Some(raw_malloc::<false>),
-                    calloc: Some(raw_calloc::<false>),
-                    realloc: Some(raw_realloc::<false>),
-                    free: Some(raw_free),
-                },
-                (0, true) => PyMemAllocatorEx {
-                    ctx: originals[0].ctx,
-                    malloc: Some(raw_malloc::<true>),
-                    calloc: Some(raw_calloc::<true>),
-                    realloc: Some(raw_realloc::<true>),
-                    free: Some(raw_free),
-                },
-                (_, false) => PyMemAllocatorEx {
+            calls[i] = Calls::of(&originals[i]);
+        }
+        let mut raw = if all {
+            PyMemAllocatorEx {
+                ctx: originals[0].ctx,
+                malloc: Some(raw_malloc::<true>),
+                calloc: Some(raw_calloc::<true>),
+                realloc: Some(raw_realloc::<true>),
+                free: Some(raw_free),
+            }
+        } else {
+            PyMemAllocatorEx {
+                ctx: originals[0].ctx,
+                malloc: Some(raw_malloc::<false>),
+                calloc: Some(raw_calloc::<false>),
+                realloc: Some(raw_realloc::<false>),
+                free: Some(raw_free),
+            }
+        };
+        pyo3::ffi::PyMem_SetAllocator(DOMAINS[0], &mut raw);
+        let direct = !all && DirectFree::available(s, originals, &calls[2]);
+        for i in 1..3 {
+            let ctx = (&mut calls[i] as *mut Calls).cast();
+            let mut ours = match (i, all, direct) {
+                (1, false, true) => DirectFree::wrappers::<1>(&originals[1]),
+                (_, false, true) => DirectFree::wrappers::<2>(&originals[2]),
+                (_, false, false) => PyMemAllocatorEx {
                     ctx,
                     malloc: Some(malloc::<false>),
                     calloc: Some(calloc::<false>),
                     realloc: Some(realloc::<false>),
                     free: Some(free::<false>),
                 },
-                (_, true) => PyMemAllocatorEx {
+                (_, true, _) => PyMemAllocatorEx {
                     ctx,
                     malloc: Some(malloc::<true>),
                     calloc: Some(calloc::<true>),
@@ -380,7 +458,7 @@ pub fn install(reader: FrameReader, mean_bytes: u64, holder_is_global: bool) {
                     free: Some(free::<true>),
                 },
             };
-            pyo3::ffi::PyMem_SetAllocator(domain, &mut ours);
+            pyo3::ffi::PyMem_SetAllocator(DOMAINS[i], &mut ours);
         }
     }
 }
@@ -434,10 +512,10 @@ pub fn installed() -> bool {
     MODE.load(Ordering::Acquire) != OFF
 }
 
-fn original(ctx: *mut c_void) -> &'static PyMemAllocatorEx {
+fn original(ctx: *mut c_void) -> &'static Calls {
     // SAFETY: `ctx` is the pointer `install` gave PyMem_SetAllocator: an element of the
-    // static `ORIGINALS`, not written while wrappers are installed.
-    unsafe { &*(ctx as *const PyMemAllocatorEx) }
+    // static `CALLS`, not written while wrappers are installed.
+    unsafe { &*(ctx as *const Calls) }
 }
 
 // MEM and OBJ: called holding the GIL.
@@ -458,14 +536,9 @@ extern "C" fn malloc<const ALL: bool>(ctx: *mut c_void, size: usize) -> *mut c_v
         if budget_crossed(size) {
             return malloc_sampled(o, size);
         }
-        return match o.malloc {
-            Some(f) => f(o.ctx, size),
-            None => std::ptr::null_mut(),
-        };
+        return (o.malloc)(o.ctx, size);
     }
-    let p = nested(may_nest(size), || {
-        o.malloc.map_or(std::ptr::null_mut(), |f| f(o.ctx, size))
-    });
+    let p = nested(may_nest(size), || (o.malloc)(o.ctx, size));
     if !p.is_null() {
         on_alloc::<ALL>(p as u64, size as u64);
     }
@@ -480,15 +553,9 @@ extern "C" fn calloc<const ALL: bool>(
     let o = original(ctx);
     let size = nelem.saturating_mul(elsize);
     if !ALL && !may_nest(size) && !budget_crossed(size) {
-        return match o.calloc {
-            Some(f) => f(o.ctx, nelem, elsize),
-            None => std::ptr::null_mut(),
-        };
+        return (o.calloc)(o.ctx, nelem, elsize);
     }
-    let p = nested(may_nest(size), || {
-        o.calloc
-            .map_or(std::ptr::null_mut(), |f| f(o.ctx, nelem, elsize))
-    });
+    let p = nested(may_nest(size), || (o.calloc)(o.ctx, nelem, elsize));
     if !p.is_null() {
         if ALL || may_nest(size) {
             on_alloc::<ALL>(p as u64, size as u64);
@@ -511,10 +578,7 @@ extern "C" fn realloc<const ALL: bool>(
     }
     // pymalloc moves a block that grows past its small sizes to RAW, and resizes there a
     // block already in RAW, whatever the size asked for.
-    let p = nested(true, || {
-        o.realloc
-            .map_or(std::ptr::null_mut(), |f| f(o.ctx, ptr, size))
-    });
+    let p = nested(true, || (o.realloc)(o.ctx, ptr, size));
     if !p.is_null() {
         on_alloc::<ALL>(p as u64, size as u64);
     }
@@ -524,22 +588,19 @@ extern "C" fn realloc<const ALL: bool>(
 extern "C" fn free<const ALL: bool>(ctx: *mut c_void, ptr: *mut c_void) {
     let o = original(ctx);
     if !ALL {
-        if !ptr.is_null() && live::may_contain(ptr as u64) {
+        // A null pointer needs no test of its own: the set never holds 0, and the original
+        // ignores it.
+        if live::may_contain(ptr as u64) {
             return release_sampled(o, ptr);
         }
-        if let Some(f) = o.free {
-            f(o.ctx, ptr);
-        }
-        return;
+        return (o.free)(o.ctx, ptr);
     }
     if !ptr.is_null() {
         // Recorded before the block is released, so that its address cannot be handed to
         // another thread and recorded before this free is in the ring.
         on_free::<ALL>(ptr as u64);
     }
-    if let Some(f) = o.free {
-        f(o.ctx, ptr);
-    }
+    (o.free)(o.ctx, ptr);
 }
 
 /// Whether a MEM or OBJ request of `size` bytes may be handed on to RAW.
@@ -567,8 +628,8 @@ fn nested<T>(nests: bool, call: impl FnOnce() -> T) -> T {
 /// Sampling, an allocation that crossed the budget: made, then sampled.
 #[cold]
 #[inline(never)]
-extern "C" fn malloc_sampled(o: &PyMemAllocatorEx, size: usize) -> *mut c_void {
-    let p = o.malloc.map_or(std::ptr::null_mut(), |f| f(o.ctx, size));
+extern "C" fn malloc_sampled(o: &Calls, size: usize) -> *mut c_void {
+    let p = (o.malloc)(o.ctx, size);
     if !p.is_null() {
         sample(p as u64, size as u64);
     }
@@ -577,10 +638,8 @@ extern "C" fn malloc_sampled(o: &PyMemAllocatorEx, size: usize) -> *mut c_void {
 
 /// Sampling, an allocation that may reach RAW.
 #[inline(never)]
-extern "C" fn malloc_nested(o: &PyMemAllocatorEx, size: usize) -> *mut c_void {
-    let p = nested(true, || {
-        o.malloc.map_or(std::ptr::null_mut(), |f| f(o.ctx, size))
-    });
+extern "C" fn malloc_nested(o: &Calls, size: usize) -> *mut c_void {
+    let p = nested(true, || (o.malloc)(o.ctx, size));
     if !p.is_null() {
         on_alloc::<false>(p as u64, size as u64);
     }
@@ -590,11 +649,209 @@ extern "C" fn malloc_nested(o: &PyMemAllocatorEx, size: usize) -> *mut c_void {
 /// Sampling, a free of a block that may be a live sample's: recorded if it is, then released.
 #[cold]
 #[inline(never)]
-extern "C" fn release_sampled(o: &PyMemAllocatorEx, ptr: *mut c_void) {
+extern "C" fn release_sampled(o: &Calls, ptr: *mut c_void) {
     free_sampled(ptr as u64, false);
-    if let Some(f) = o.free {
-        f(o.ctx, ptr);
+    (o.free)(o.ctx, ptr);
+}
+
+// Sampling over pymalloc, MEM and OBJ frees need no wrapper. pymalloc hands requests of 0
+// bytes to RAW, and frees through RAW every block outside its arenas (`_PyObject_Malloc`,
+// `_PyObject_Free`, 3.10-3.13). So a small block chosen for the sample is made by asking
+// pymalloc for 0 bytes while [`OUTSIDE_ARENA`] has our RAW wrapper make it of the size asked
+// for: pymalloc counts it as one of its RAW blocks, as it would a large one, and its free
+// reaches our RAW wrapper, which finds it in the live set. Every other free goes to pymalloc
+// untouched: half the calls the hook sees, and the filter probe each of them made.
+//
+// Bytes are counted where pymalloc's requests end up: the MEM and OBJ wrappers count the small
+// requests (1 to 512 bytes), which pymalloc serves from its arenas; the RAW wrapper counts the
+// rest, which pymalloc hands to it holding the GIL, with the same Python stack.
+
+/// The MEM and OBJ wrappers of sampling over pymalloc; `D` is the domain's index in [`CALLS`].
+pub(super) struct DirectFree;
+
+impl DirectFree {
+    /// The allocator of domain `D`: our malloc, calloc and realloc around the original, whose
+    /// context and free are kept as they are.
+    fn wrappers<const D: usize>(original: &PyMemAllocatorEx) -> PyMemAllocatorEx {
+        PyMemAllocatorEx {
+            ctx: original.ctx,
+            malloc: Some(direct_malloc::<D>),
+            calloc: Some(direct_calloc::<D>),
+            realloc: Some(direct_realloc::<D>),
+            free: original.free,
+        }
     }
+
+    /// Whether MEM and OBJ are pymalloc as this relies on (our RAW wrappers installed, the GIL
+    /// held): both domains the same allocator, with no context (not the debug hooks, nor a
+    /// tracer), other than RAW's (not `PYTHONMALLOC=malloc`); and, tried once, a block of
+    /// OBJ's made by our RAW wrapper comes back to it when OBJ frees it.
+    fn available(s: &Shared, originals: &[PyMemAllocatorEx; 3], obj: &Calls) -> bool {
+        let addr = |f: Option<MallocFn>| f.map(|f| f as usize);
+        let [raw, mem, objs] = originals;
+        let plain = mem.ctx.is_null()
+            && objs.ctx.is_null()
+            && addr(mem.malloc) == addr(objs.malloc)
+            && mem.free.map(|f| f as usize) == objs.free.map(|f| f as usize)
+            && addr(objs.malloc) != addr(raw.malloc);
+        if !plain {
+            return false;
+        }
+        let Some(p) = outside_arena(obj, obj.ctx, 64) else {
+            return false;
+        };
+        let kept = s.live.insert(p as u64);
+        (obj.free)(obj.ctx, p);
+        // Our RAW free found it in the set and took it out.
+        let came_back = kept && !s.live.remove(p as u64);
+        // What the trial left in the ring and the set goes.
+        s.ring.drain(&mut Vec::new());
+        s.live.clear();
+        came_back
+    }
+}
+
+/// A block of `size` bytes made by RAW for pymalloc's domain `o` (GIL held), so that its free
+/// comes back through RAW; none if pymalloc did not hand the request on (it then served one of
+/// 0 bytes itself, which is freed again) or RAW failed.
+#[inline(never)]
+fn outside_arena(o: &Calls, ctx: *mut c_void, size: usize) -> Option<*mut c_void> {
+    OUTSIDE_ARENA.store(size, Ordering::Relaxed);
+    let p = nested(true, || (o.malloc)(ctx, 0));
+    let served = OUTSIDE_ARENA.swap(0, Ordering::Relaxed) == 0;
+    if served {
+        return (!p.is_null()).then_some(p);
+    }
+    (o.free)(ctx, p);
+    None
+}
+
+/// What a RAW request of `size` bytes is made with: the size [`OUTSIDE_ARENA`] asks for when
+/// this is the request it waits for (empty, by the GIL holder).
+#[inline(always)]
+fn raw_size(size: usize) -> usize {
+    if size != 0 {
+        return size;
+    }
+    let wanted = OUTSIDE_ARENA.load(Ordering::Relaxed);
+    if wanted != 0 && holds_gil() {
+        OUTSIDE_ARENA.store(0, Ordering::Relaxed);
+        return wanted;
+    }
+    0
+}
+
+/// The original of domain `D` (see [`DirectFree`]).
+#[inline(always)]
+fn direct_original<const D: usize>() -> &'static Calls {
+    // SAFETY: `CALLS` is not written while our wrappers are installed (see `install`).
+    unsafe { &(*CALLS.0.get())[D] }
+}
+
+/// Whether pymalloc serves a request of `size` bytes from its arenas.
+#[inline(always)]
+fn in_arena(size: usize) -> bool {
+    size.wrapping_sub(1) < PYMALLOC_MAX
+}
+
+extern "C" fn direct_malloc<const D: usize>(ctx: *mut c_void, size: usize) -> *mut c_void {
+    let o = direct_original::<D>();
+    if in_arena(size) && budget_crossed(size) {
+        return direct_malloc_sampled(o, ctx, size);
+    }
+    (o.malloc)(ctx, size)
+}
+
+extern "C" fn direct_calloc<const D: usize>(
+    ctx: *mut c_void,
+    nelem: usize,
+    elsize: usize,
+) -> *mut c_void {
+    let o = direct_original::<D>();
+    let size = nelem.saturating_mul(elsize);
+    if in_arena(size) && budget_crossed(size) {
+        return direct_calloc_sampled(o, ctx, size);
+    }
+    (o.calloc)(ctx, nelem, elsize)
+}
+
+extern "C" fn direct_realloc<const D: usize>(
+    ctx: *mut c_void,
+    ptr: *mut c_void,
+    size: usize,
+) -> *mut c_void {
+    let o = direct_original::<D>();
+    // A sampled block is outside the arenas: pymalloc resizes it through RAW, whose wrapper
+    // records its free and counts the new size.
+    if !in_arena(size) || (!ptr.is_null() && live::may_contain(ptr as u64) && is_sample(ptr)) {
+        return (o.realloc)(ctx, ptr, size);
+    }
+    if budget_crossed(size) {
+        return direct_realloc_sampled(o, ctx, ptr, size);
+    }
+    // Counted here: a block outside the arenas that pymalloc resizes through RAW (one made
+    // large, or sampled and since resized) is not counted there again.
+    nested(true, || (o.realloc)(ctx, ptr, size))
+}
+
+/// Whether `ptr`, which the filter says may be sampled, is (GIL held).
+#[cold]
+#[inline(never)]
+fn is_sample(ptr: *mut c_void) -> bool {
+    shared().live.contains(ptr as u64)
+}
+
+/// A small allocation that crossed the budget: made outside the arenas and sampled; made as
+/// usual if that fails (the budget stays crossed, so the next one is sampled instead).
+#[cold]
+#[inline(never)]
+extern "C" fn direct_malloc_sampled(o: &Calls, ctx: *mut c_void, size: usize) -> *mut c_void {
+    match outside_arena(o, ctx, size) {
+        Some(p) => {
+            sample(p as u64, size as u64);
+            p
+        }
+        None => (o.malloc)(ctx, size),
+    }
+}
+
+#[cold]
+#[inline(never)]
+extern "C" fn direct_calloc_sampled(o: &Calls, ctx: *mut c_void, size: usize) -> *mut c_void {
+    match outside_arena(o, ctx, size) {
+        Some(p) => {
+            // SAFETY: `p` is a fresh block of `size` bytes.
+            unsafe { std::ptr::write_bytes(p.cast::<u8>(), 0, size) };
+            sample(p as u64, size as u64);
+            p
+        }
+        None => (o.calloc)(ctx, 1, size),
+    }
+}
+
+/// A small reallocation that crossed the budget: resized as usual, then moved outside the
+/// arenas and sampled.
+#[cold]
+#[inline(never)]
+extern "C" fn direct_realloc_sampled(
+    o: &Calls,
+    ctx: *mut c_void,
+    ptr: *mut c_void,
+    size: usize,
+) -> *mut c_void {
+    let p = nested(true, || (o.realloc)(ctx, ptr, size));
+    if p.is_null() {
+        return p;
+    }
+    let Some(q) = outside_arena(o, ctx, size) else {
+        return p;
+    };
+    // SAFETY: `p` holds `size` bytes (the reallocation succeeded) and `q` is a fresh block of
+    // `size` bytes; they are distinct blocks.
+    unsafe { std::ptr::copy_nonoverlapping(p.cast::<u8>(), q.cast::<u8>(), size) };
+    (o.free)(ctx, p);
+    sample(q as u64, size as u64);
+    q
 }
 
 /// Sampling: counts the budget down by `size` and says whether it crossed zero, in which case
@@ -661,14 +918,15 @@ fn free_sampled(addr: u64, wait: bool) {
 // RAW: called with or without the GIL, from any thread. The context is ignored (see
 // `install`): the original is always `ORIGINALS[0]`.
 
-fn raw_original() -> &'static PyMemAllocatorEx {
-    // SAFETY: `ORIGINALS` is not written while our wrappers are installed (see `install`).
-    unsafe { &(*ORIGINALS.0.get())[0] }
+fn raw_original() -> &'static Calls {
+    // SAFETY: `CALLS` is not written while our wrappers are installed (see `install`).
+    unsafe { &(*CALLS.0.get())[0] }
 }
 
 extern "C" fn raw_malloc<const ALL: bool>(_ctx: *mut c_void, size: usize) -> *mut c_void {
     let o = raw_original();
-    let p = o.malloc.map_or(std::ptr::null_mut(), |f| f(o.ctx, size));
+    let size = raw_size(size);
+    let p = (o.malloc)(o.ctx, size);
     if !p.is_null() {
         on_raw_alloc::<ALL>(p as u64, size as u64);
     }
@@ -681,9 +939,7 @@ extern "C" fn raw_calloc<const ALL: bool>(
     elsize: usize,
 ) -> *mut c_void {
     let o = raw_original();
-    let p = o
-        .calloc
-        .map_or(std::ptr::null_mut(), |f| f(o.ctx, nelem, elsize));
+    let p = (o.calloc)(o.ctx, nelem, elsize);
     if !p.is_null() {
         on_raw_alloc::<ALL>(p as u64, nelem.saturating_mul(elsize) as u64);
     }
@@ -699,9 +955,7 @@ extern "C" fn raw_realloc<const ALL: bool>(
     if !ptr.is_null() {
         on_raw_free(ptr as u64);
     }
-    let p = o
-        .realloc
-        .map_or(std::ptr::null_mut(), |f| f(o.ctx, ptr, size));
+    let p = (o.realloc)(o.ctx, ptr, size);
     if !p.is_null() {
         on_raw_alloc::<ALL>(p as u64, size as u64);
     }
@@ -714,9 +968,7 @@ extern "C" fn raw_free(_ctx: *mut c_void, ptr: *mut c_void) {
         // Before the block is released: see `live::orphan`.
         on_raw_free(ptr as u64);
     }
-    if let Some(f) = o.free {
-        f(o.ctx, ptr);
-    }
+    (o.free)(o.ctx, ptr);
 }
 
 /// Whether the calling thread holds the GIL.

@@ -169,6 +169,18 @@ impl LiveSet {
         }
     }
 
+    /// Whether `addr` is in the set (GIL held).
+    pub fn contains(&self, addr: u64) -> bool {
+        let mut i = self.home(addr);
+        loop {
+            match self.keys[i].load(Ordering::Relaxed) {
+                0 => return false,
+                k if k == addr => return true,
+                _ => i = (i + 1) & self.mask,
+            }
+        }
+    }
+
     /// Removes `addr` (GIL held); whether it was there.
     pub fn remove(&self, addr: u64) -> bool {
         let mut i = self.home(addr);
@@ -242,6 +254,7 @@ mod tests {
                 } else {
                     prop_assert_eq!(set.remove(addr), model.remove(&addr));
                 }
+                prop_assert_eq!(set.contains(addr), model.contains(&addr));
                 prop_assert_eq!(set.len() as usize, model.len());
             }
             for slot in 1u64..200 {
