@@ -109,6 +109,23 @@ def test_sampling_leaves_pymalloc_block_count_as_it_is():
     assert abs(int(profiled.stdout) - int(bare.stdout)) < 100, (profiled.stdout, bare.stdout)
 
 
+@pytest.mark.parametrize("mode", ["sampled", "all"])
+def test_allocations_in_code_that_died_keep_their_lines(tmp_path, mode):
+    # Each round's code is freed before the next is compiled, likely where it was; the drain
+    # reads code objects after the hook recorded them, so they must still be those it saw.
+    options = ["--memory=all"] if mode == "all" else ["--memory-interval", "4096"]
+    memory, result = memory_json(tmp_path, "short_lived_code.py", *options)
+    assert result.stdout == b"done\n"
+    lines = {x["line"]: x["bytes"] for x in memory["alloc_lines"] if x["file"] == "made.py"}
+    assert sorted(lines) == list(range(1, 21)), lines
+    # 2000 bytes objects of 100 bytes a round, and the list holding them.
+    blobs = 2000 * (100 + 33)
+    if mode == "all":
+        assert len(set(lines.values())) == 1 and lines[1] > blobs, lines
+    else:
+        assert all(size > 0.5 * blobs for size in lines.values()), lines
+
+
 def test_default_sampling_estimates_allocated_bytes(tmp_path):
     memory, _ = memory_json(tmp_path, "churn.py")
     assert memory["mode"] == "sampled" and memory["mean_bytes"] == 65536

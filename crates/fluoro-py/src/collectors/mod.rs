@@ -119,7 +119,10 @@ impl Collection {
             .sampler
             .take()
             .and_then(|s| s.stop(py))
-            .ok_or_else(|| "the sampler thread failed".to_owned())?;
+            .ok_or_else(|| "the sampler thread failed".to_owned());
+        // The last drain has read them.
+        alloc::release_kept_codes(py);
+        let recorder = recorder?;
         let thread_names = names::thread_names(py, &recorder.thread_idents());
         recorder.finish(
             exact,

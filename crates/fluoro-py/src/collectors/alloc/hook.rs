@@ -25,6 +25,7 @@
 //! and hashed again ([`ChainCache`]).
 
 use super::frames::{ChainCache, FrameReader, MAX_FRAMES};
+use super::kept_codes;
 use super::live::{self, LiveSet};
 use super::ring::Ring;
 use pyo3::ffi::{PyMemAllocatorDomain, PyMemAllocatorEx};
@@ -1177,6 +1178,11 @@ fn push_stack_record(
     let pushed = push_with_thread(s, head, body, wait);
     if pushed && !stack.known {
         sent[stack.hash as usize % SENT_SLOTS] = stack.hash;
+        for pair in body.chunks_exact(2) {
+            // SAFETY: the GIL is held, and each code object was just read from one of this
+            // thread's live frames, which holds a reference to it.
+            unsafe { kept_codes::keep(pair[0] as usize) };
+        }
     }
     pushed
 }

@@ -6,12 +6,14 @@ mod census;
 mod drain;
 mod frames;
 mod hook;
+mod kept_codes;
 mod live;
 mod ring;
 
 pub use drain::{clock_ns, Drain};
 pub use frames::FrameReader;
 pub use hook::paused;
+pub use kept_codes::release as release_kept_codes;
 
 use fluoro_profile::{AllocMode, MemorySettings, SnapshotMark};
 use pyo3::prelude::*;
