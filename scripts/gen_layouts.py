@@ -54,6 +54,7 @@ FIELDS = [
     ("unicode_ascii_size", "sizeof(PyASCIIObject)", None, None),
     ("unicode_compact_size", "sizeof(PyCompactUnicodeObject)", None, None),
     ("runtime_gil", "offsetof(_PyRuntimeState, ceval.gil)", None, (3, 11)),
+    ("runtime_tstate_current", "offsetof(_PyRuntimeState, gilstate.tstate_current)", None, (3, 11)),
     ("interp_gil", "offsetof(PyInterpreterState, ceval.gil)", (3, 12), None),
     ("gil_locked", "offsetof(struct _gil_runtime_state, locked)", None, None),
     ("gil_last_holder", "offsetof(struct _gil_runtime_state, last_holder)", None, None),
@@ -71,6 +72,7 @@ OPTIONAL = {
     "code_qualname",
     "code_adaptive",
     "runtime_gil",
+    "runtime_tstate_current",
     "interp_gil",
 }
 

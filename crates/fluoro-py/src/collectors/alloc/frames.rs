@@ -20,6 +20,9 @@ const MAX_STEPS: usize = 4 * MAX_FRAMES;
 pub struct ChainCache {
     /// The thread state the chain is of; 0 when nothing is remembered.
     tstate: usize,
+    /// 3.11 and 3.12: the `_PyCFrame` the last capture found the current frame through, so that
+    /// the next reads the current frame from it while it checks that it is still the one.
+    cframe: usize,
     /// Frames walked, innermost first (shims included); `walked[len].frame` is 0, where the
     /// chain ended.
     walked: [Walked; MAX_STEPS + 1],
@@ -56,6 +59,7 @@ struct Walked {
 impl ChainCache {
     pub const EMPTY: ChainCache = ChainCache {
         tstate: 0,
+        cframe: 0,
         walked: [Walked {
             frame: 0,
             code: 0,
@@ -77,6 +81,7 @@ impl ChainCache {
     /// reused, and nothing is sent yet).
     pub fn clear(&mut self) {
         self.tstate = 0;
+        self.cframe = 0;
         self.generation += 1;
         self.last_instr = None;
     }
@@ -133,6 +138,8 @@ fn opaque(mut x: usize) -> usize {
 pub struct FrameReader {
     pub layout: &'static Layout,
     pub code_type: usize,
+    /// The address of `_PyRuntime.gilstate.tstate_current` (3.10, 3.11), else 0.
+    pub tstate_current: usize,
 }
 
 /// # Safety
@@ -144,6 +151,21 @@ unsafe fn word(addr: usize) -> usize {
 }
 
 impl FrameReader {
+    /// The thread state of the calling thread, which holds the GIL: 3.10 and 3.11 keep the
+    /// GIL holder's in the runtime, read here in place; later versions keep it in a
+    /// thread-local of the interpreter's, which only a call reaches.
+    #[inline(always)]
+    pub fn current_tstate(&self) -> usize {
+        if self.tstate_current != 0 {
+            // SAFETY: the address of a field of the static `_PyRuntime`, an atomic pointer
+            // that CPython itself reads this way.
+            let at = self.tstate_current as *const std::sync::atomic::AtomicUsize;
+            return unsafe { &*at }.load(std::sync::atomic::Ordering::Relaxed);
+        }
+        // SAFETY: only reads the interpreter's current thread state pointer.
+        unsafe { pyo3::ffi::compat::PyThreadState_GetUnchecked() as usize }
+    }
+
     /// Writes the thread's frames, innermost first, as (code object address, instruction
     /// byte offset) pairs into `out`; returns how many pairs and the stack's hash.
     /// `cache` holds what the previous call walked; when the chain is the same (frames,
@@ -164,7 +186,7 @@ impl FrameReader {
         cache: &mut ChainCache,
     ) -> (usize, u64, bool) {
         // SAFETY: the caller's guarantees, passed on.
-        let current = unsafe { self.current_frame(tstate) };
+        let current = unsafe { self.current_frame(tstate, cache) };
         cache.last_instr = None;
         if current == 0 {
             return (0, 0, false);
@@ -182,17 +204,31 @@ impl FrameReader {
 
     /// The thread's innermost frame, or 0.
     ///
+    /// Through a `_PyCFrame` (3.11, 3.12), the current frame is read from the one `cache`
+    /// remembers while the thread state's is read and compared with it: the two reads do not
+    /// wait for each other, and the cframe changes only when the interpreter enters or leaves
+    /// its evaluation loop in C.
+    ///
     /// # Safety
     /// As [`FrameReader::capture`].
-    unsafe fn current_frame(&self, tstate: usize) -> usize {
+    #[inline(always)]
+    unsafe fn current_frame(&self, tstate: usize, cache: &mut ChainCache) -> usize {
         let l = self.layout;
         // SAFETY: the thread state is the caller's own, live, and the offsets come from this
-        // interpreter's headers.
+        // interpreter's headers; a cframe is read only once it is known to be the thread
+        // state's own, live one.
         unsafe {
             match (l.tstate_frame, l.tstate_cframe, l.cframe_current_frame) {
                 (Some(at), _, _) => word(tstate + at),
                 (None, Some(cf), Some(cur)) => {
+                    let known = cache.cframe;
                     let cframe = word(tstate + cf);
+                    // Compared through `opaque`, so that the read below goes to the remembered
+                    // address rather than to the one just read.
+                    if known != 0 && opaque(cframe ^ known) == 0 {
+                        return word(known + cur);
+                    }
+                    cache.cframe = cframe;
                     if cframe == 0 {
                         0
                     } else {

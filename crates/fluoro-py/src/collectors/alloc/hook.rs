@@ -1193,10 +1193,10 @@ fn capture(s: &'static Shared) -> Captured {
     let Some(reader) = s.reader.get() else {
         return Captured::NONE;
     };
-    // SAFETY: every caller holds the GIL (MEM and OBJ allocators require it; the GC callback
-    // and marks run in Python), so the unchecked current thread state is this thread's own
-    // (3.10/3.11 keep the GIL holder's; 3.12+ a thread-local).
-    let tstate = unsafe { pyo3::ffi::compat::PyThreadState_GetUnchecked() as usize };
+    // Every caller holds the GIL (MEM and OBJ allocators require it; the GC callback and marks
+    // run in Python), so the current thread state is this thread's own (3.10/3.11 keep the
+    // GIL holder's; 3.12+ a thread-local).
+    let tstate = reader.current_tstate();
     if tstate == 0 {
         return Captured::NONE;
     }

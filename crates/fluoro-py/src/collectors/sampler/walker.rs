@@ -53,6 +53,8 @@ pub struct Walker {
     /// which `pthread_t` points to, at this offset (found at start-up on the calling thread).
     pthread_tid_offset: Option<usize>,
     pub codes: CodeTable,
+    /// The address of `_PyRuntime.gilstate.tstate_current` (3.10, 3.11), else 0.
+    tstate_current: usize,
     tstate_buf: Vec<u8>,
     frame_buf: Vec<u8>,
     /// The used parts of the current thread's data-stack chunks (3.11+), each copied in one
@@ -81,10 +83,15 @@ impl Walker {
         } else {
             None
         };
+        let tstate_current = match (layout.runtime_tstate_current, runtime) {
+            (Some(off), Some(rt)) => rt + off,
+            _ => 0,
+        };
         Walker {
             layout,
             interp,
             gil,
+            tstate_current,
             pthread_tid_offset,
             codes: CodeTable::new(layout, code_type),
             tstate_buf: vec![0; layout.tstate_span()],
@@ -100,6 +107,7 @@ impl Walker {
         crate::collectors::alloc::FrameReader {
             layout: self.layout,
             code_type: self.codes.code_type(),
+            tstate_current: self.tstate_current,
         }
     }
 

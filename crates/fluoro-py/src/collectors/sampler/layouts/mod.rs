@@ -48,6 +48,8 @@ pub struct Layout {
     /// 3.10/3.11: the GIL is embedded in `_PyRuntime.ceval`; 3.12+: `interp->ceval.gil` points
     /// to it.
     pub runtime_gil: Option<usize>,
+    /// 3.10/3.11: `_PyRuntime.gilstate.tstate_current`, the thread state of the GIL holder.
+    pub runtime_tstate_current: Option<usize>,
     pub interp_gil: Option<usize>,
     pub gil_locked: usize,
     pub gil_last_holder: usize,

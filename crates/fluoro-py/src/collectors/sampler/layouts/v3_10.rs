@@ -32,6 +32,7 @@ pub const LAYOUT: Layout = Layout {
     unicode_ascii_size: 48,
     unicode_compact_size: 72,
     runtime_gil: Some(352),
+    runtime_tstate_current: Some(568),
     interp_gil: None,
     gil_locked: 16,
     gil_last_holder: 8,

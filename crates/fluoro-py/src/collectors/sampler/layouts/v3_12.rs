@@ -32,6 +32,7 @@ pub const LAYOUT: Layout = Layout {
     unicode_ascii_size: 40,
     unicode_compact_size: 56,
     runtime_gil: None,
+    runtime_tstate_current: None,
     interp_gil: Some(384),
     gil_locked: 16,
     gil_last_holder: 8,
