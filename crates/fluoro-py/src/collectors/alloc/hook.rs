@@ -742,9 +742,9 @@ fn raw_size(size: usize) -> usize {
     0
 }
 
-/// The original of domain `D` (see [`DirectFree`]).
+/// The original of domain `D`, by its index in [`DOMAINS`].
 #[inline(always)]
-fn direct_original<const D: usize>() -> &'static Calls {
+fn original_of<const D: usize>() -> &'static Calls {
     // SAFETY: `CALLS` is not written while our wrappers are installed (see `install`).
     unsafe { &(*CALLS.0.get())[D] }
 }
@@ -756,7 +756,7 @@ fn in_arena(size: usize) -> bool {
 }
 
 extern "C" fn direct_malloc<const D: usize>(ctx: *mut c_void, size: usize) -> *mut c_void {
-    let o = direct_original::<D>();
+    let o = original_of::<D>();
     if in_arena(size) && budget_crossed(size) {
         return direct_malloc_sampled(o, ctx, size);
     }
@@ -768,7 +768,7 @@ extern "C" fn direct_calloc<const D: usize>(
     nelem: usize,
     elsize: usize,
 ) -> *mut c_void {
-    let o = direct_original::<D>();
+    let o = original_of::<D>();
     let size = nelem.saturating_mul(elsize);
     if in_arena(size) && budget_crossed(size) {
         return direct_calloc_sampled(o, ctx, size);
@@ -781,7 +781,7 @@ extern "C" fn direct_realloc<const D: usize>(
     ptr: *mut c_void,
     size: usize,
 ) -> *mut c_void {
-    let o = direct_original::<D>();
+    let o = original_of::<D>();
     // A sampled block is outside the arenas: pymalloc resizes it through RAW, whose wrapper
     // records its free and counts the new size.
     if !in_arena(size) || (!ptr.is_null() && live::may_contain(ptr as u64) && is_sample(ptr)) {
@@ -920,8 +920,7 @@ fn free_sampled(addr: u64, wait: bool) {
 // `install`): the original is always `ORIGINALS[0]`.
 
 fn raw_original() -> &'static Calls {
-    // SAFETY: `CALLS` is not written while our wrappers are installed (see `install`).
-    unsafe { &(*CALLS.0.get())[0] }
+    original_of::<0>()
 }
 
 extern "C" fn raw_malloc<const ALL: bool>(_ctx: *mut c_void, size: usize) -> *mut c_void {
