@@ -421,21 +421,9 @@ pub fn install(reader: FrameReader, mean_bytes: u64, holder_is_global: bool) {
             calls[i] = Calls::of(&originals[i]);
         }
         let mut raw = if all {
-            PyMemAllocatorEx {
-                ctx: originals[0].ctx,
-                malloc: Some(raw_malloc::<true>),
-                calloc: Some(raw_calloc::<true>),
-                realloc: Some(raw_realloc::<true>),
-                free: Some(raw_free),
-            }
+            raw_wrappers::<true>(&originals[0])
         } else {
-            PyMemAllocatorEx {
-                ctx: originals[0].ctx,
-                malloc: Some(raw_malloc::<false>),
-                calloc: Some(raw_calloc::<false>),
-                realloc: Some(raw_realloc::<false>),
-                free: Some(raw_free),
-            }
+            raw_wrappers::<false>(&originals[0])
         };
         pyo3::ffi::PyMem_SetAllocator(DOMAINS[0], &mut raw);
         let direct = !all && DirectFree::available(s, originals, &calls[2]);
@@ -444,23 +432,33 @@ pub fn install(reader: FrameReader, mean_bytes: u64, holder_is_global: bool) {
             let mut ours = match (i, all, direct) {
                 (1, false, true) => DirectFree::wrappers::<1>(&originals[1]),
                 (_, false, true) => DirectFree::wrappers::<2>(&originals[2]),
-                (_, false, false) => PyMemAllocatorEx {
-                    ctx,
-                    malloc: Some(malloc::<false>),
-                    calloc: Some(calloc::<false>),
-                    realloc: Some(realloc::<false>),
-                    free: Some(free::<false>),
-                },
-                (_, true, _) => PyMemAllocatorEx {
-                    ctx,
-                    malloc: Some(malloc::<true>),
-                    calloc: Some(calloc::<true>),
-                    realloc: Some(realloc::<true>),
-                    free: Some(free::<true>),
-                },
+                (_, false, false) => wrappers::<false>(ctx),
+                (_, true, _) => wrappers::<true>(ctx),
             };
             pyo3::ffi::PyMem_SetAllocator(DOMAINS[i], &mut ours);
         }
+    }
+}
+
+/// Our RAW allocator around `original`, whose context it keeps (see [`raw_original`]).
+fn raw_wrappers<const ALL: bool>(original: &PyMemAllocatorEx) -> PyMemAllocatorEx {
+    PyMemAllocatorEx {
+        ctx: original.ctx,
+        malloc: Some(raw_malloc::<ALL>),
+        calloc: Some(raw_calloc::<ALL>),
+        realloc: Some(raw_realloc::<ALL>),
+        free: Some(raw_free),
+    }
+}
+
+/// Our MEM or OBJ allocator with every call wrapped; `ctx` points to the domain's [`Calls`].
+fn wrappers<const ALL: bool>(ctx: *mut c_void) -> PyMemAllocatorEx {
+    PyMemAllocatorEx {
+        ctx,
+        malloc: Some(malloc::<ALL>),
+        calloc: Some(calloc::<ALL>),
+        realloc: Some(realloc::<ALL>),
+        free: Some(free::<ALL>),
     }
 }
 
