@@ -8,8 +8,8 @@ in which every variant ran within 25 % of its own best time, and says how many i
     python benches/paired_runs.py --rounds 12 --program benches/workloads/allocs.py \\
         bare fluoro "fluoro --memory=off" "/tmp/old/bin/fluoro --memory=all"
 
-A variant is `bare` (the program under the bench venv's python) or a fluoro executable with
-`fluoro run` options; the word `fluoro` is the bench venv's (benches/memory_overhead.py makes
+A variant is `bare` (the program under the bench venv's python), `memray` with `memray run`
+options (the bench venv's), or a fluoro executable with `fluoro run` options; the word `fluoro` is the bench venv's (benches/memory_overhead.py makes
 the venv). Another build is measured by installing its wheel into a venv of its own and naming
 that venv's fluoro.
 """
@@ -33,6 +33,9 @@ from bench_env import BENCH_ENV, bin_in, clean_env, python_in
 def command(variant: str, program: list[str], profile: Path) -> list[str]:
     if variant == "bare":
         return [str(python_in(BENCH_ENV)), *program]
+    if variant.split()[0] == "memray":
+        memray = [str(bin_in(BENCH_ENV, "memray")), "run", "-q", "-f"]
+        return [*memray, *shlex.split(variant)[1:], "-o", str(profile.with_suffix(".bin")), *program]
     exe, *options = shlex.split(variant)
     if exe == "fluoro":
         exe = str(bin_in(BENCH_ENV, "fluoro"))

@@ -16,8 +16,9 @@ use std::io::Write;
 
 /// `FLUORO`, a NUL, and the format version. Version 2 added folded allocations to the
 /// allocation chunk, version 3 the counts of allocations made without the GIL to the memory
-/// settings; files of versions 1 and 2 read the same way.
-pub const MAGIC: [u8; 8] = *b"FLUORO\x00\x03";
+/// settings, version 4 live allocations already counted in a folded run; files of earlier
+/// versions read the same way.
+pub const MAGIC: [u8; 8] = *b"FLUORO\x00\x04";
 /// The oldest format version this reader reads.
 const OLDEST_VERSION: u8 = 1;
 const HEADER_LEN: usize = 9;
@@ -107,17 +108,19 @@ struct StacksPayload {
 }
 
 /// Allocator events as stored, encoded by hand (the busiest chunk): the batch time and the
-/// event count as varints, then per event a tag byte (0 allocation, 1 free), the address as a
-/// zigzag varint delta from the previous event's (consecutive blocks lie close together), and
-/// for allocations the thread, size and stack as varints; a folded run (tag 2) has no address,
-/// only the thread, size, stack and count.
+/// event count as varints, then per event a tag byte (0 allocation, 1 free, 3 live
+/// allocation), the address as a zigzag varint delta from the previous event's (consecutive
+/// blocks lie close together), and for allocations the thread, size and stack as varints; a
+/// folded run (tag 2) has no address, only the thread, size, stack and count.
 fn encode_allocs(batch: &AllocBatch, out: &mut Vec<u8>) {
     put_varint(out, batch.time_ns);
     put_varint(out, batch.events.len() as u64);
     let mut previous = 0u64;
     for e in &batch.events {
         let addr = match *e {
-            AllocEvent::Alloc { addr, .. } | AllocEvent::Free { addr } => addr,
+            AllocEvent::Alloc { addr, .. }
+            | AllocEvent::Live { addr, .. }
+            | AllocEvent::Free { addr } => addr,
             AllocEvent::Folded {
                 thread,
                 size,
@@ -141,8 +144,18 @@ fn encode_allocs(batch: &AllocBatch, out: &mut Vec<u8>) {
                 size,
                 stack,
                 ..
+            }
+            | AllocEvent::Live {
+                thread,
+                size,
+                stack,
+                ..
             } => {
-                out.push(0);
+                out.push(if matches!(e, AllocEvent::Live { .. }) {
+                    3
+                } else {
+                    0
+                });
                 put_varint(out, zigzag);
                 put_varint(out, u64::from(thread));
                 put_varint(out, size);
@@ -189,17 +202,29 @@ fn decode_allocs(payload: &[u8]) -> Result<AllocBatch, postcard::Error> {
         let delta = ((zigzag >> 1) as i64) ^ -((zigzag & 1) as i64);
         previous = previous.wrapping_add(delta as u64);
         events.push(match tag {
-            0 => {
+            0 | 3 => {
                 let thread = get_varint(payload, &mut at)?;
                 let size = get_varint(payload, &mut at)?;
                 let stack = get_varint(payload, &mut at)?;
-                AllocEvent::Alloc {
-                    thread: u32::try_from(thread)
-                        .map_err(|_| postcard::Error::DeserializeBadVarint)?,
-                    addr: previous,
-                    size,
-                    stack: u32::try_from(stack)
-                        .map_err(|_| postcard::Error::DeserializeBadVarint)?,
+                let thread =
+                    u32::try_from(thread).map_err(|_| postcard::Error::DeserializeBadVarint)?;
+                let stack =
+                    u32::try_from(stack).map_err(|_| postcard::Error::DeserializeBadVarint)?;
+                let addr = previous;
+                if tag == 0 {
+                    AllocEvent::Alloc {
+                        thread,
+                        addr,
+                        size,
+                        stack,
+                    }
+                } else {
+                    AllocEvent::Live {
+                        thread,
+                        addr,
+                        size,
+                        stack,
+                    }
                 }
             }
             1 => AllocEvent::Free { addr: previous },

@@ -97,9 +97,19 @@ pub enum AllocEvent {
     },
     /// A recorded allocation at `addr` was freed (frees of unrecorded addresses are ignored).
     Free { addr: u64 },
-    /// `count` allocations of `size` bytes by one stack, each freed before anything else was
-    /// recorded that it could matter to: they add to what was allocated, never to what is
-    /// live. The hook folds short-lived blocks into these instead of sending two events each.
+    /// An allocation already counted in a [`AllocEvent::Folded`] run that is still live: it
+    /// adds to what is live, not again to what was allocated. The hook counts the small
+    /// blocks it holds back when they are made and sends the ones that outlive holding so.
+    Live {
+        thread: ThreadIdx,
+        addr: u64,
+        size: u64,
+        stack: StackId,
+    },
+    /// `count` allocations of `size` bytes by one stack: they add to what was allocated, never
+    /// to what is live. The hook folds the small blocks it holds back into these instead of
+    /// sending two events each; those still live when they leave the hold follow as
+    /// [`AllocEvent::Live`].
     Folded {
         thread: ThreadIdx,
         size: u64,
@@ -271,8 +281,18 @@ impl Replay {
                 addr,
                 size,
                 stack,
+            }
+            | AllocEvent::Live {
+                thread,
+                addr,
+                size,
+                stack,
             } => {
-                let (bytes, count) = self.allocated(thread, stack, size, 1);
+                let (bytes, count) = if matches!(event, AllocEvent::Live { .. }) {
+                    self.settings.weight(size)
+                } else {
+                    self.allocated(thread, stack, size, 1)
+                };
                 self.heap += bytes;
                 let old = self.live.insert(
                     addr,
@@ -553,6 +573,43 @@ mod tests {
         assert_eq!(p.live_end_bytes, 0);
         let classes: Vec<(u64, u64)> = p.size_classes.iter().map(|c| (c.upper, c.count)).collect();
         assert_eq!(classes, vec![(32, 1000), (128, 1)]);
+    }
+
+    #[test]
+    fn live_allocations_are_live_but_not_counted_again() {
+        let live = |addr, size, stack| AllocEvent::Live {
+            thread: 0,
+            addr,
+            size,
+            stack,
+        };
+        let batches = vec![
+            AllocBatch {
+                time_ns: 10,
+                events: vec![
+                    AllocEvent::Folded {
+                        thread: 0,
+                        size: 64,
+                        count: 10,
+                        stack: 3,
+                    },
+                    live(0x100, 64, 3),
+                    live(0x200, 64, 3),
+                ],
+            },
+            AllocBatch {
+                time_ns: 20,
+                events: vec![AllocEvent::Free { addr: 0x100 }],
+            },
+        ];
+        let p = run(all(), &batches);
+        assert_eq!((p.allocated_bytes, p.allocated_count), (640, 10));
+        assert_eq!(p.peak_bytes, 128);
+        assert_eq!(p.live_end_bytes, 64);
+        assert_eq!(p.at_end.len(), 1);
+        assert_eq!(p.at_end[0].stack, 3);
+        let classes: Vec<(u64, u64)> = p.size_classes.iter().map(|c| (c.upper, c.count)).collect();
+        assert_eq!(classes, vec![(64, 10)]);
     }
 
     #[test]

@@ -3,8 +3,8 @@
 //! tables as the CPU samples, so one stack id means one stack in both.
 
 use super::hook::{
-    self, is_short_free, parse_header, ALLOC, ALLOC_SHORT, FOLDED, FREE, GC_START, GC_STOP, MARK,
-    STACK_HEAD, THREAD,
+    self, is_short_free, parse_header, ALLOC, ALLOC_SHORT, COUNTED, FOLDED, FREE, GC_START,
+    GC_STOP, MARK, STACK_HEAD, THREAD,
 };
 use crate::collectors::sampler::{CodeTable, Recorder};
 use fluoro_profile::{
@@ -27,6 +27,26 @@ pub fn park_mark(mark: SnapshotMark) -> u64 {
 fn take_mark(index: u64) -> Option<SnapshotMark> {
     let mut marks = MARKS.lock().unwrap_or_else(|e| e.into_inner());
     marks.get_mut(index as usize).and_then(Option::take)
+}
+
+/// The event of an allocation record with header `header`: a held block counted already (see
+/// [`COUNTED`]) only becomes live.
+fn alloc_event(header: u64, thread: ThreadIdx, addr: u64, size: u64, stack: StackId) -> AllocEvent {
+    if header & COUNTED != 0 {
+        AllocEvent::Live {
+            thread,
+            addr,
+            size,
+            stack,
+        }
+    } else {
+        AllocEvent::Alloc {
+            thread,
+            addr,
+            size,
+            stack,
+        }
+    }
 }
 
 /// A fixed point all collectors measure time from, so that times taken on the target's
@@ -137,12 +157,8 @@ impl Drain {
                 let used = STACK_HEAD + if known { 0 } else { 2 * n };
                 let w = w.get(..used)?;
                 let (thread, stack) = self.stack(w, known, codes, recorder);
-                self.events.push(AllocEvent::Alloc {
-                    thread,
-                    addr: w[3],
-                    size: w[4],
-                    stack,
-                });
+                self.events
+                    .push(alloc_event(w[0], thread, w[3], w[4], stack));
                 if self.events.len() >= BATCH_EVENTS {
                     self.flush_batch(recorder, time_ns);
                     recorder.flush();
@@ -160,12 +176,8 @@ impl Drain {
                     // Its frames were in a record that was lost: nothing to name it by.
                     None => recorder.intern(&[]),
                 };
-                self.events.push(AllocEvent::Alloc {
-                    thread: self.thread,
-                    addr: w[1],
-                    size: w[0] >> 32,
-                    stack,
-                });
+                self.events
+                    .push(alloc_event(w[0], self.thread, w[1], w[0] >> 32, stack));
                 if self.events.len() >= BATCH_EVENTS {
                     self.flush_batch(recorder, time_ns);
                     recorder.flush();

@@ -35,11 +35,14 @@ pub struct ChainCache {
     /// Hashes the hook already sent, by the innermost instruction word that gave them on
     /// this chain: a loop allocating at a few places finds them here without hashing.
     memo: [Memo; MEMO_SLOTS],
-    /// The innermost instruction word of the last capture, when it was on this chain.
-    last_instr: Option<u64>,
+    /// The innermost instruction word of the last capture and its memo slot, when it was on
+    /// this chain.
+    last_instr: Option<(u64, usize)>,
 }
 
-const MEMO_SLOTS: usize = 16;
+/// Memo slots, indexed by instruction: the sites a loop allocates at, a few dozen instructions
+/// apart at most, take a slot each.
+const MEMO_SLOTS: usize = 64;
 
 #[derive(Clone, Copy)]
 struct Memo {
@@ -88,8 +91,8 @@ impl ChainCache {
 
     /// Notes that the last capture's stack, of hash `hash`, is known to the drain.
     pub fn remember(&mut self, hash: u64) {
-        if let Some(instr) = self.last_instr {
-            self.memo[memo_slot(instr)] = Memo {
+        if let Some((instr, slot)) = self.last_instr {
+            self.memo[slot] = Memo {
                 generation: self.generation,
                 instr,
                 hash,
@@ -98,9 +101,10 @@ impl ChainCache {
     }
 }
 
-fn memo_slot(instr: u64) -> usize {
-    // Instruction words are two bytes apart (an index on 3.10).
-    ((instr >> 1) ^ (instr >> 5)) as usize % MEMO_SLOTS
+/// The memo slot of instruction word `instr`, whose consecutive instructions are `1 << shift`
+/// apart: consecutive instructions take consecutive slots.
+fn memo_slot(instr: u64, shift: u32) -> usize {
+    (instr >> shift) as usize % MEMO_SLOTS
 }
 
 /// A stack's hash is its outer frames' hash with the innermost frame mixed in, so that a
@@ -256,6 +260,15 @@ impl FrameReader {
         }
     }
 
+    /// How far apart consecutive instruction words are, as a shift: 3.10's index counts
+    /// instructions, later versions' pointer counts two-byte words.
+    fn instr_shift(&self) -> u32 {
+        match self.layout.code_adaptive {
+            None => 0,
+            Some(_) => 1,
+        }
+    }
+
     /// The byte offset of instruction word `instr` in `code`.
     fn offset(&self, code: usize, instr: u64) -> u64 {
         match self.layout.code_adaptive {
@@ -281,11 +294,15 @@ impl FrameReader {
         let (at_code, at_previous) = (l.frame_code, l.frame_previous);
         let len = cache.len.min(MAX_STEPS);
         let walked = &cache.walked[..=len];
-        if len == 0 || current != walked[0].frame {
+        // The innermost frame is read at the remembered address, compared through `opaque`
+        // with the one just read: its reads then wait only on loading that address.
+        let innermost = walked[0].frame;
+        if len == 0 || opaque(current ^ innermost) != 0 {
             return None;
         }
-        // SAFETY: `current` is the thread's live innermost frame.
-        let (code, previous) = unsafe { (word(current + at_code), word(current + at_previous)) };
+        // SAFETY: `innermost` is the thread's live innermost frame.
+        let (code, previous) =
+            unsafe { (word(innermost + at_code), word(innermost + at_previous)) };
         let mut differs = (code ^ walked[0].code) | (previous ^ walked[1].frame);
         // From 3.11 the instruction word points into the code object: the same word in the
         // same frame means the same code, which is then not read again.
@@ -312,9 +329,10 @@ impl FrameReader {
             return None;
         }
         // SAFETY: the current frame, as above.
-        let instr = unsafe { self.instr(current) };
-        cache.last_instr = Some(instr);
-        let memo = cache.memo[memo_slot(instr)];
+        let instr = unsafe { self.instr(innermost) };
+        let slot = memo_slot(instr, self.instr_shift());
+        cache.last_instr = Some((instr, slot));
+        let memo = cache.memo[slot];
         if memo.instr == instr && memo.generation == cache.generation {
             return Some((cache.pairs, memo.hash, true));
         }
@@ -393,7 +411,8 @@ impl FrameReader {
         let ended = frame == 0;
         if ended && innermost_first {
             cache.generation += 1;
-            cache.last_instr = Some(cache.walked[0].instr);
+            let instr = cache.walked[0].instr;
+            cache.last_instr = Some((instr, memo_slot(instr, self.instr_shift())));
             cache.walked[steps].frame = 0;
             cache.tstate = tstate;
             cache.len = steps;
@@ -430,15 +449,27 @@ mod tests {
     #[test]
     fn the_memo_holds_for_its_chain_only() {
         let mut cache = ChainCache::EMPTY;
-        cache.last_instr = Some(0x1234);
+        let slot = memo_slot(0x1234, 1);
+        cache.last_instr = Some((0x1234, slot));
         cache.remember(77);
-        let memo = cache.memo[memo_slot(0x1234)];
+        let memo = cache.memo[slot];
         assert_eq!((memo.instr, memo.hash), (0x1234, 77));
         assert_eq!(memo.generation, cache.generation);
         cache.clear();
-        assert_ne!(cache.memo[memo_slot(0x1234)].generation, cache.generation);
+        assert_ne!(cache.memo[slot].generation, cache.generation);
         // Without a capture on a remembered chain, nothing is noted.
         cache.remember(99);
-        assert_eq!(cache.memo[memo_slot(0x1234)].hash, 77);
+        assert_eq!(cache.memo[slot].hash, 77);
+    }
+
+    #[test]
+    fn nearby_instructions_take_their_own_memo_slots() {
+        for shift in [0, 1] {
+            let base = 0x7f12_3456_7800u64;
+            let slots: std::collections::HashSet<usize> = (0..MEMO_SLOTS as u64)
+                .map(|k| memo_slot(base + (k << shift), shift))
+                .collect();
+            assert_eq!(slots.len(), MEMO_SLOTS);
+        }
     }
 }

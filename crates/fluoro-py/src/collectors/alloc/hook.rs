@@ -40,8 +40,8 @@ use std::sync::OnceLock;
 ///
 /// Records with a stack (ALLOC, GC_START, FOLDED) are `[header, tstate, ident, field, field,
 /// hash, frames...]`, frames as (code object, offset) pairs, innermost first: ALLOC's fields are
-/// the address and size, FOLDED's the size and how many blocks of it the stack allocated and
-/// freed while they were held (see [`Held`]). FREE is `[header, addr]`; GC_STOP `[header, 0,
+/// the address and size, FOLDED's the size and how many blocks of it the stack allocated while
+/// they were held back (see [`Held`]). FREE is `[header, addr]`; GC_STOP `[header, 0,
 /// 0, duration, collected, uncollectable]`; MARK `[header, 0, 0, index]`.
 pub const ALLOC: u64 = 1;
 pub const FREE: u64 = 2;
@@ -60,6 +60,9 @@ pub fn is_short_free(word: u64) -> bool {
     word & 0xf == 0
 }
 pub const KNOWN_STACK: u64 = 1 << 24;
+/// On an ALLOC or ALLOC_SHORT: the block was counted in a FOLDED record when it was made and
+/// only becomes live (a held block that outlived its hold).
+pub const COUNTED: u64 = 1 << 25;
 /// Words of a stack record before its frames.
 pub const STACK_HEAD: usize = 6;
 
@@ -152,9 +155,10 @@ const SENT_SLOTS: usize = 1024;
 
 /// Recording every allocation, the hook holds back the latest small ones, by address: most
 /// blocks a program allocates (the ints and floats of arithmetic, temporaries) are freed a few
-/// allocations later, and a block freed while held never reaches the ring as two events but
-/// is counted in a [`Fold`]. A held block goes out as an ordinary allocation when another takes
-/// its slot, and all of them before a mark and when tracking stops. The record of the heap
+/// allocations later. A held block is counted in a [`Fold`] when it is made; freed while held,
+/// it never reaches the ring at all (its free only empties the slot). A held block still live
+/// when another takes its slot goes out as a [`COUNTED`] allocation, and all of them before a
+/// mark and when tracking stops. The record of the heap
 /// lags the interpreter's by the held blocks, at most `HELD_SLOTS * HELD_MAX_SIZE` bytes.
 const HELD_SLOTS: usize = 128;
 /// Largest block held back (pymalloc's small blocks).
@@ -175,7 +179,7 @@ struct Held {
     ident: u64,
 }
 
-/// How many blocks of one size one stack allocated and freed while they were held.
+/// How many blocks of one size one stack allocated to be held back.
 #[derive(Clone, Copy)]
 struct Fold {
     /// 0 when the slot is free.
@@ -594,12 +598,24 @@ extern "C" fn free<const ALL: bool>(ctx: *mut c_void, ptr: *mut c_void) {
         }
         return (o.free)(o.ctx, ptr);
     }
-    if !ptr.is_null() {
-        // Recorded before the block is released, so that its address cannot be handed to
-        // another thread and recorded before this free is in the ring.
-        on_free::<ALL>(ptr as u64);
+    if MODE.load(Ordering::Relaxed) == ALL_MODE && !ptr.is_null() {
+        // A held block's free only empties its slot; the rest go out by a jump to a function
+        // that also frees, so that this common path needs no stack frame.
+        if unhold(ptr as u64) {
+            return (o.free)(o.ctx, ptr);
+        }
+        return free_recorded(o, ptr);
     }
-    (o.free)(o.ctx, ptr);
+    (o.free)(o.ctx, ptr)
+}
+
+/// Recording every allocation, the free of a block not held: recorded, then released.
+#[inline(never)]
+extern "C" fn free_recorded(o: &Calls, ptr: *mut c_void) {
+    // Recorded before the block is released, so that its address cannot be handed to another
+    // thread and recorded before this free is in the ring.
+    push_free(ptr as u64);
+    (o.free)(o.ctx, ptr)
 }
 
 /// Whether a MEM or OBJ request of `size` bytes may be handed on to RAW.
@@ -880,25 +896,36 @@ fn on_alloc<const ALL: bool>(addr: u64, size: u64) {
 #[inline(always)]
 fn on_free<const ALL: bool>(addr: u64) {
     if ALL {
-        // Every free goes out, fluoro's own included: a free of a block the record never saw
-        // allocated is ignored when the record is read. A block still held is folded instead.
-        if MODE.load(Ordering::Relaxed) == ALL_MODE {
-            // SAFETY: MEM and OBJ frees hold the GIL: the held blocks are this thread's alone.
-            let slot = unsafe { &mut (*SCRATCH.held.get())[held_slot(addr)] };
-            if slot.addr == addr {
-                slot.addr = 0;
-                fold(shared(), slot);
-                return;
-            }
-            let ring = &shared().ring;
-            if is_short_free(addr) {
-                ring.push_parts(&[addr], &[], true);
-            } else {
-                ring.push_parts(&[header(FREE, 0, false), addr], &[], true);
-            }
+        if MODE.load(Ordering::Relaxed) == ALL_MODE && !unhold(addr) {
+            push_free(addr);
         }
     } else if live::may_contain(addr) {
         free_sampled(addr, false);
+    }
+}
+
+/// Recording every allocation, empties the held slot of `addr` if it holds that block (GIL
+/// held): its allocation was counted and never went out, so its free has nothing to send.
+#[inline(always)]
+fn unhold(addr: u64) -> bool {
+    // SAFETY: MEM and OBJ frees hold the GIL: the held blocks are this thread's alone.
+    let slot = unsafe { &mut (*SCRATCH.held.get())[held_slot(addr)] };
+    let held = slot.addr == addr;
+    if held {
+        slot.addr = 0;
+    }
+    held
+}
+
+/// Recording every allocation, sends the free of `addr` (GIL held). Every free goes out,
+/// fluoro's own included: a free of a block the record never saw allocated is ignored when the
+/// record is read.
+fn push_free(addr: u64) {
+    let ring = &shared().ring;
+    if is_short_free(addr) {
+        ring.push_parts(&[addr], &[], true);
+    } else {
+        ring.push_parts(&[header(FREE, 0, false), addr], &[], true);
     }
 }
 
@@ -1086,30 +1113,20 @@ fn record_alloc(s: &'static Shared, addr: u64, size: u64, raw: bool) {
     if all && raw && !s.live.insert(addr) {
         s.untracked.fetch_add(1, Ordering::Relaxed);
     }
-    if all && stack.known && size <= HELD_MAX_SIZE && !raw {
-        hold(
-            s,
-            Held {
-                addr,
-                size,
-                hash: stack.hash,
-                tstate: stack.tstate,
-                ident: stack.ident,
-            },
-        );
-        return;
-    }
     if all && stack.known {
-        send_alloc(
-            s,
-            &Held {
-                addr,
-                size,
-                hash: stack.hash,
-                tstate: stack.tstate,
-                ident: stack.ident,
-            },
-        );
+        let block = Held {
+            addr,
+            size,
+            hash: stack.hash,
+            tstate: stack.tstate,
+            ident: stack.ident,
+        };
+        if size <= HELD_MAX_SIZE && !raw {
+            fold(s, block);
+            hold(s, block);
+        } else {
+            send_alloc(s, &block, false);
+        }
         return;
     }
     let head = stack.head(ALLOC, [addr, size]);
@@ -1262,24 +1279,32 @@ fn held_slot(addr: u64) -> usize {
     (addr >> 4) as usize % HELD_SLOTS
 }
 
-/// Holds `block` back (GIL held), sending the one it displaces.
+/// Holds `block` back (GIL held; it is counted already), sending the one it displaces.
 #[inline(always)]
 fn hold(s: &'static Shared, block: Held) {
     // SAFETY: a recorded allocation holds the GIL: the held blocks are this thread's alone.
     let slot = unsafe { &mut (*SCRATCH.held.get())[held_slot(block.addr)] };
     if slot.addr != 0 {
-        send_alloc(s, slot);
+        send_alloc(s, slot, true);
     }
-    *slot = block;
+    // Field by field, from registers: a copy of the whole block went through the stack, and
+    // its wide reloads of the narrow stores just made there waited for them.
+    slot.addr = block.addr;
+    slot.size = block.size;
+    slot.hash = block.hash;
+    slot.tstate = block.tstate;
+    slot.ident = block.ident;
 }
 
-/// Sends a held block's allocation, its stack by hash (its frames went out before).
+/// Sends an allocation by a stack whose frames went out before, by hash; `counted` when it
+/// is a held block, counted in a fold already.
 #[inline(never)]
-fn send_alloc(s: &'static Shared, block: &Held) {
+fn send_alloc(s: &'static Shared, block: &Held, counted: bool) {
+    let counted = if counted { COUNTED } else { 0 };
     if block.size <= u64::from(u32::MAX) && on_thread(s, block.tstate, block.ident) {
         s.ring.push_parts(
             &[
-                header(ALLOC_SHORT, 0, true) | block.size << 32,
+                header(ALLOC_SHORT, 0, true) | counted | block.size << 32,
                 block.addr,
                 block.hash,
             ],
@@ -1291,7 +1316,7 @@ fn send_alloc(s: &'static Shared, block: &Held) {
     push_with_thread(
         s,
         &[
-            header(ALLOC, 0, true),
+            header(ALLOC, 0, true) | counted,
             block.tstate,
             block.ident,
             block.addr,
@@ -1322,9 +1347,9 @@ fn push_with_thread(s: &'static Shared, head: &[u64], body: &[u64], wait: bool) 
     pushed
 }
 
-/// Counts a held block freed before it went out (GIL held).
+/// Counts a block about to be held back (GIL held).
 #[inline(always)]
-fn fold(s: &'static Shared, block: &Held) {
+fn fold(s: &'static Shared, block: Held) {
     // The hash is well mixed; sizes are multiples of 8 more often than not.
     let key = block.hash ^ (block.size >> 3);
     // SAFETY: the caller holds the GIL: the folds are this thread's alone.
@@ -1387,7 +1412,7 @@ fn send_held(s: &'static Shared) {
     // SAFETY: the caller holds the GIL: the held blocks are this thread's alone.
     let held = unsafe { &mut *SCRATCH.held.get() };
     for slot in held.iter_mut().filter(|h| h.addr != 0) {
-        send_alloc(s, slot);
+        send_alloc(s, slot, true);
         slot.addr = 0;
     }
     send_folds(s);
