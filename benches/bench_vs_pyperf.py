@@ -33,10 +33,12 @@ def pyperf_python() -> Path:
     return python
 
 
-def half_width(values: list[float]) -> float:
+def half_width(values: list[float], groups: list[int]) -> float:
+    """The median's interval from pyperf's values, resampling its processes whole as fluoro
+    does its own."""
     from fluoro._native import _bench_report
 
-    report, _ = _bench_report([("pyperf", values, 1)])
+    report, _ = _bench_report([("pyperf", values, 1)], [groups])
     r = report["results"][0]
     return (r["ci_high"] - r["ci_low"]) / 2 / r["median"]
 
@@ -56,8 +58,9 @@ def main() -> None:
             )
             pyperf_wall = time.perf_counter() - start
             data = json.loads(out.read_text())
-        values = [v for run in data["benchmarks"][0]["runs"] for v in run.get("values", [])]
-        target = half_width(values)
+        runs = [run["values"] for run in data["benchmarks"][0]["runs"] if run.get("values")]
+        values = [v for run in runs for v in run]
+        target = half_width(values, [len(run) for run in runs])
         start = time.perf_counter()
         done = subprocess.run(
             [fluoro, "bench", "--json", "--precision", f"{target * 100:.4f}", "-s", setup, stmt],

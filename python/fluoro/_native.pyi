@@ -47,7 +47,9 @@ class Profiler:
     def save(self, path: str | os.PathLike[str]) -> None:
         """Write the ``.fluoro`` profile, readable by ``fluoro report``."""
 
-def _bench_report(samples: list[tuple[str, list[float], int]]) -> tuple[dict, str]:
+def _bench_report(
+    samples: list[tuple[str, list[float], int]], groups: list[list[int]] | None = None
+) -> tuple[dict, str]:
     """Statistics of ``fluoro.compare``: ``(name, seconds per call, loops)`` each; returns the
     report (``results``, ``comparisons``) and its text."""
 

@@ -1,7 +1,7 @@
 //! From raw timings to the report: per-benchmark statistics with intervals, comparisons
 //! against the fastest with ratio intervals and p-values, and stability warnings.
 
-use crate::bootstrap::Bootstrap;
+use crate::bootstrap::{Bootstrap, Grouped};
 use crate::mann_whitney::mann_whitney;
 use crate::stats::{mad, mean_std};
 use serde::Serialize;
@@ -18,12 +18,47 @@ pub struct Sample {
     /// What the interpreter says it is (`CPython 3.12.1`), for in-process benchmarks.
     pub version: Option<String>,
     pub values: Vec<f64>,
+    /// How many consecutive values each worker process gave (empty for commands, whose
+    /// every value is a process of its own).
+    pub groups: Vec<usize>,
     /// Iterations timed together for one value (1 for commands).
     pub loops: u64,
     /// Worker processes the values came from (0 for commands).
     pub processes: usize,
     /// Warnings found while measuring (e.g. the time limit cut the run short).
     pub notes: Vec<String>,
+}
+
+impl Sample {
+    /// The values with the processes they came from.
+    pub fn grouped(&self) -> Grouped<'_> {
+        Grouped {
+            values: &self.values,
+            groups: &self.groups,
+        }
+    }
+
+    /// Adds the values of one more worker process.
+    pub fn push_process(&mut self, values: &[f64]) {
+        self.values.extend_from_slice(values);
+        self.groups.push(values.len());
+        self.processes += 1;
+    }
+
+    /// Keeps the first `n` values (and the processes they came from).
+    pub fn truncate(&mut self, n: usize) {
+        self.values.truncate(n);
+        let mut kept = 0;
+        self.groups.retain_mut(|size| {
+            let keep = kept < n;
+            *size = (*size).min(n.saturating_sub(kept));
+            kept += *size;
+            keep
+        });
+        if !self.groups.is_empty() {
+            self.processes = self.groups.len();
+        }
+    }
 }
 
 /// One benchmark's statistics, as `--json` writes them.
@@ -54,6 +89,18 @@ pub struct BenchResult {
     pub processes: usize,
     pub warnings: Vec<String>,
     pub values: Vec<f64>,
+    /// Values per worker process, as in [`Sample::groups`]: the bootstrap resamples whole
+    /// processes and the U test compares their medians.
+    pub values_per_process: Vec<usize>,
+}
+
+impl BenchResult {
+    fn grouped(&self) -> Grouped<'_> {
+        Grouped {
+            values: &self.values,
+            groups: &self.values_per_process,
+        }
+    }
 }
 
 /// `a` against `b`: `ratio = median(a) / median(b)`, so above 1 means `a` is slower.
@@ -87,8 +134,8 @@ const MAD_TO_STD: f64 = 1.4826;
 
 /// The statistics of one sample; `None` when it has no values.
 pub fn summarize(sample: &Sample, boot: &Bootstrap) -> Option<BenchResult> {
-    let ci = boot.median(&sample.values)?;
-    let mean_ci = boot.mean(&sample.values)?;
+    let ci = boot.median(sample.grouped())?;
+    let mean_ci = boot.mean(sample.grouped())?;
     let (mean, std) = mean_std(&sample.values);
     let spread = mad(&sample.values);
     let min = sample.values.iter().copied().fold(f64::INFINITY, f64::min);
@@ -118,6 +165,7 @@ pub fn summarize(sample: &Sample, boot: &Bootstrap) -> Option<BenchResult> {
         processes: sample.processes,
         warnings: sample.notes.clone(),
         values: sample.values.clone(),
+        values_per_process: sample.groups.clone(),
     };
     result.warnings.extend(stability_warnings(&result));
     Some(result)
@@ -166,10 +214,12 @@ fn stability_warnings(r: &BenchResult) -> Vec<String> {
     out
 }
 
-/// Compares `a` with `b` (the baseline).
+/// Compares `a` with `b` (the baseline). Both the interval and the test take a worker
+/// process as the unit: its values are not independent of each other.
 pub fn compare(a: &BenchResult, b: &BenchResult, boot: &Bootstrap) -> Option<Comparison> {
-    let ci = boot.ratio(&a.values, &b.values)?;
-    let p_value = mann_whitney(&a.values, &b.values).p_value;
+    let (a_values, b_values) = (a.grouped(), b.grouped());
+    let ci = boot.ratio(a_values, b_values)?;
+    let p_value = mann_whitney(&a_values.process_medians(), &b_values.process_medians()).p_value;
     let alpha = 1.0 - boot.level;
     Some(Comparison {
         a: a.name.clone(),
@@ -283,6 +333,59 @@ mod tests {
         assert!(
             c.ci_low <= 1.0 && 1.0 <= c.ci_high && !c.significant,
             "{c:?}"
+        );
+    }
+
+    #[test]
+    fn truncating_keeps_the_processes_of_the_values_kept() {
+        let mut s = Sample::default();
+        for p in 0..4 {
+            s.push_process(&[f64::from(p); 5]);
+        }
+        assert_eq!((s.values.len(), s.processes), (20, 4));
+        s.truncate(12);
+        assert_eq!(
+            (s.values.len(), s.groups.as_slice(), s.processes),
+            (12, &[5, 5, 2][..], 3)
+        );
+        s.truncate(20);
+        assert_eq!(s.groups, [5, 5, 2]);
+    }
+
+    #[test]
+    fn processes_are_the_unit_of_comparison() {
+        // Two samples of the same code: 8 processes of 5 values each, the processes spread
+        // over ±5 %, b's a little luckier. Value by value the difference looks resolved;
+        // process by process it is not.
+        let levels = [0.0, 0.04, -0.03, 0.05, 0.01, -0.05, 0.02, 0.03];
+        let make = |name: &str, shift: f64| {
+            let mut s = Sample {
+                name: name.into(),
+                loops: 100,
+                ..Sample::default()
+            };
+            for (p, level) in levels.iter().enumerate() {
+                let v: Vec<f64> = (0..5)
+                    .map(|i| (1.0 + shift + level) * (1.0 + (i * 7 + p) as f64 * 1e-4) * 1e-3)
+                    .collect();
+                s.push_process(&v);
+            }
+            s
+        };
+        let (a, b) = (make("a", 0.025), make("b", 0.0));
+        let boot = Bootstrap::default();
+        let report = analyze(&[a.clone(), b.clone()], &boot);
+        let c = &report.comparisons[0];
+        assert!(!c.significant && c.ci_low < 1.0, "{c:?}");
+        let strip = |s: &Sample| Sample {
+            groups: Vec::new(),
+            ..s.clone()
+        };
+        let report = analyze(&[strip(&a), strip(&b)], &boot);
+        assert!(
+            report.comparisons[0].significant,
+            "{:?}",
+            report.comparisons[0]
         );
     }
 

@@ -102,8 +102,7 @@ pub fn run(
                 // The first worker calibrates the loop count; the others reuse it.
                 let first = run_worker(python, &plan.worker_source, task, &b.name)?;
                 sample.loops = first.loops;
-                sample.values = first.values;
-                sample.processes = 1;
+                sample.push_process(&first.values);
                 tasks.push(Some(Task {
                     loops: first.loops,
                     ..task.clone()
@@ -181,13 +180,12 @@ pub fn run(
                 }
                 (Subject::Python { python, .. }, Some(task)) => {
                     let out = run_worker(python, &plan.worker_source, task, &b.name)?;
-                    samples[i].values.extend(out.values);
-                    samples[i].processes += 1;
+                    samples[i].push_process(&out.values);
                 }
                 (Subject::Python { .. }, None) => {}
             }
             if let Some(runs) = plan.runs {
-                samples[i].values.truncate(runs);
+                samples[i].truncate(runs);
             }
         }
     }
@@ -204,7 +202,7 @@ fn prepare(plan: &Plan) -> Result<(), BenchError> {
 }
 
 fn relative_half_width(sample: &Sample, boot: &Bootstrap) -> f64 {
-    boot.median(&sample.values)
+    boot.median(sample.grouped())
         .map_or(f64::INFINITY, |i| i.relative_half_width())
 }
 

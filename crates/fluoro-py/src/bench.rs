@@ -183,21 +183,30 @@ fn worker_source(py: Python<'_>) -> Result<String, Failure> {
 }
 
 /// The report of `fluoro.timeit` / `fluoro.compare`: `samples` is a list of
-/// `(name, values, loops)`; returns `(report as dict, text)`.
+/// `(name, values, loops)`; `groups`, when given, holds for each sample how many consecutive
+/// values each process measured (the bootstrap then resamples processes). Returns
+/// `(report as dict, text)`.
 #[pyfunction]
+#[pyo3(signature = (samples, groups = None))]
 pub fn _bench_report(
     py: Python<'_>,
     samples: Vec<(String, Vec<f64>, u64)>,
+    groups: Option<Vec<Vec<usize>>>,
 ) -> PyResult<(Bound<'_, PyAny>, String)> {
+    let mut groups = groups.unwrap_or_default().into_iter();
     let samples: Vec<Sample> = samples
         .into_iter()
-        .map(|(name, values, loops)| Sample {
-            statement: Some(name.clone()),
-            name,
-            values,
-            loops,
-            processes: 1,
-            ..Sample::default()
+        .map(|(name, values, loops)| {
+            let groups = groups.next().unwrap_or_default();
+            Sample {
+                statement: Some(name.clone()),
+                name,
+                values,
+                loops,
+                processes: groups.len().max(1),
+                groups,
+                ..Sample::default()
+            }
         })
         .collect();
     let report = analyze(&samples, &Bootstrap::default());
