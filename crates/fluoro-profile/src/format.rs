@@ -111,7 +111,8 @@ struct StacksPayload {
 /// event count as varints, then per event a tag byte (0 allocation, 1 free, 3 live
 /// allocation), the address as a zigzag varint delta from the previous event's (consecutive
 /// blocks lie close together), and for allocations the thread, size and stack as varints; a
-/// folded run (tag 2) has no address, only the thread, size, stack and count.
+/// folded run (tag 4) has no address, only the thread, its bytes in all, stack and count.
+/// Versions 2 and 3 wrote folds of one size as tag 2, with that size: still read.
 fn encode_allocs(batch: &AllocBatch, out: &mut Vec<u8>) {
     put_varint(out, batch.time_ns);
     put_varint(out, batch.events.len() as u64);
@@ -123,13 +124,13 @@ fn encode_allocs(batch: &AllocBatch, out: &mut Vec<u8>) {
             | AllocEvent::Free { addr } => addr,
             AllocEvent::Folded {
                 thread,
-                size,
+                bytes,
                 count,
                 stack,
             } => {
-                out.push(2);
+                out.push(4);
                 put_varint(out, u64::from(thread));
-                put_varint(out, size);
+                put_varint(out, bytes);
                 put_varint(out, u64::from(stack));
                 put_varint(out, count);
                 continue;
@@ -185,14 +186,20 @@ fn decode_allocs(payload: &[u8]) -> Result<AllocBatch, postcard::Error> {
             .get(at)
             .ok_or(postcard::Error::DeserializeUnexpectedEnd)?;
         at += 1;
-        if tag == 2 {
+        // 2: a fold of blocks of one size (versions 2 and 3), 4: of one size class, with
+        // their bytes in all.
+        if tag == 2 || tag == 4 {
             let thread = get_varint(payload, &mut at)?;
             let size = get_varint(payload, &mut at)?;
             let stack = get_varint(payload, &mut at)?;
             let count = get_varint(payload, &mut at)?;
             events.push(AllocEvent::Folded {
                 thread: u32::try_from(thread).map_err(|_| postcard::Error::DeserializeBadVarint)?,
-                size,
+                bytes: if tag == 2 {
+                    size.saturating_mul(count)
+                } else {
+                    size
+                },
                 count,
                 stack: u32::try_from(stack).map_err(|_| postcard::Error::DeserializeBadVarint)?,
             });

@@ -180,6 +180,33 @@ mod tests {
     }
 
     #[test]
+    fn folds_of_one_size_from_older_versions_read_as_their_bytes() {
+        // Tag 2 (versions 2 and 3): thread 0, 48-byte blocks, stack 1, ten of them.
+        let payload = [0u8, 1, 2, 0, 48, 1, 10];
+        let mut data = b"FLUORO\x00\x03".to_vec();
+        data.push(8);
+        data.extend_from_slice(&(payload.len() as u32).to_le_bytes());
+        data.extend_from_slice(&crc32fast::hash(&payload).to_le_bytes());
+        data.extend_from_slice(&payload);
+        let chunks: Vec<Chunk> = ChunkReader::new(&data)
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap();
+        let Chunk::Allocs(batch) = &chunks[0] else {
+            panic!("{chunks:?}")
+        };
+        assert_eq!(
+            batch.events,
+            [AllocEvent::Folded {
+                thread: 0,
+                bytes: 480,
+                count: 10,
+                stack: 1
+            }]
+        );
+    }
+
+    #[test]
     fn patterns_after_the_end_are_read() {
         let mut data = written(&[sample(0, 1, 5)]);
         let stats = vec![PatternStats {
@@ -236,7 +263,7 @@ mod tests {
                 0 => AllocEvent::Alloc { thread, addr, size, stack },
                 1 => AllocEvent::Free { addr },
                 2 => AllocEvent::Live { thread, addr, size, stack },
-                _ => AllocEvent::Folded { thread, size, count: addr >> 40, stack },
+                _ => AllocEvent::Folded { thread, bytes: size, count: addr >> 40, stack },
             }).collect();
             let chunks = vec![
                 Chunk::Allocs(AllocBatch { time_ns, events }),

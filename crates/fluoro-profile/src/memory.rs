@@ -106,13 +106,14 @@ pub enum AllocEvent {
         size: u64,
         stack: StackId,
     },
-    /// `count` allocations of `size` bytes by one stack: they add to what was allocated, never
-    /// to what is live. The hook folds the small blocks it holds back into these instead of
-    /// sending two events each; those still live when they leave the hold follow as
-    /// [`AllocEvent::Live`].
+    /// `count` allocations of `bytes` bytes in all by one stack, every one in the same size
+    /// class (the powers of two of the size histogram): they add to what was allocated, never
+    /// to what is live. Recording every allocation, the hook folds the small blocks it holds
+    /// back into these instead of sending two events each; those still live when they leave
+    /// the hold follow as [`AllocEvent::Live`].
     Folded {
         thread: ThreadIdx,
-        size: u64,
+        bytes: u64,
         count: u64,
         stack: StackId,
     },
@@ -315,13 +316,30 @@ impl Replay {
             }
             AllocEvent::Folded {
                 thread,
-                size,
+                bytes,
                 count,
                 stack,
-            } => {
-                self.allocated(thread, stack, size, count);
-            }
+            } => self.folded(thread, stack, bytes, count),
         }
+    }
+
+    /// Adds a fold's `count` allocations, `bytes` in all, to the totals and their size class
+    /// (folds come only from recording every allocation: nothing to weigh). Their mean size
+    /// is in the class all of them are in.
+    fn folded(&mut self, thread: ThreadIdx, stack: StackId, bytes: u64, count: u64) {
+        if count == 0 {
+            return;
+        }
+        let (bytes_f, count_f) = (bytes as f64, count as f64);
+        let site = self.allocated.entry((thread, stack)).or_default();
+        site.0 += bytes_f;
+        site.1 += count_f;
+        let class = self
+            .size_classes
+            .entry(size_class(bytes.div_ceil(count)))
+            .or_default();
+        class.0 += bytes_f;
+        class.1 += count_f;
     }
 
     /// Adds `times` allocations of `size` bytes by (thread, stack) to the totals and size
@@ -557,7 +575,7 @@ mod tests {
                 alloc(1, 100, 1),
                 AllocEvent::Folded {
                     thread: 0,
-                    size: 32,
+                    bytes: 32_000,
                     count: 1000,
                     stack: 2,
                 },
@@ -576,6 +594,30 @@ mod tests {
     }
 
     #[test]
+    fn a_fold_of_mixed_sizes_counts_its_bytes_in_its_class() {
+        // Blocks of 40, 50 and 60 bytes (all in the class up to 64) and of 33 and 64.
+        let fold = |bytes, count| AllocEvent::Folded {
+            thread: 0,
+            bytes,
+            count,
+            stack: 1,
+        };
+        let batches = vec![AllocBatch {
+            time_ns: 10,
+            events: vec![fold(150, 3), fold(97, 2), fold(0, 0)],
+        }];
+        let p = run(all(), &batches);
+        assert_eq!((p.allocated_bytes, p.allocated_count), (247, 5));
+        let classes: Vec<(u64, u64, u64)> = p
+            .size_classes
+            .iter()
+            .map(|c| (c.upper, c.count, c.bytes))
+            .collect();
+        assert_eq!(classes, vec![(64, 5, 247)]);
+        assert_eq!(p.peak_bytes, 0);
+    }
+
+    #[test]
     fn live_allocations_are_live_but_not_counted_again() {
         let live = |addr, size, stack| AllocEvent::Live {
             thread: 0,
@@ -589,7 +631,7 @@ mod tests {
                 events: vec![
                     AllocEvent::Folded {
                         thread: 0,
-                        size: 64,
+                        bytes: 640,
                         count: 10,
                         stack: 3,
                     },

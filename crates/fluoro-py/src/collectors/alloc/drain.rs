@@ -195,7 +195,7 @@ impl Drain {
                 let (thread, stack) = self.stack(w, known, codes, recorder);
                 self.events.push(AllocEvent::Folded {
                     thread,
-                    size: w[3],
+                    bytes: w[3],
                     count: w[4],
                     stack,
                 });
