@@ -3,6 +3,7 @@
 
 use crate::cli::Failure;
 use fluoro_cli::ReportArgs;
+use fluoro_render::io_reason;
 use std::path::Path;
 
 pub use fluoro_report::Format;
@@ -26,15 +27,6 @@ pub fn render_file(
     };
     fluoro_report::render(&profile, format, &options)
         .map_err(|e| format!("cannot render {shown}: {e}"))
-}
-
-/// A short reason for an I/O error, as fluoro words it.
-pub(crate) fn io_reason(e: &std::io::Error) -> String {
-    match e.kind() {
-        std::io::ErrorKind::NotFound => "no such file".to_owned(),
-        std::io::ErrorKind::PermissionDenied => "permission denied".to_owned(),
-        _ => e.to_string(),
-    }
 }
 
 /// `fluoro report`.

@@ -49,7 +49,7 @@ pub fn command(args: &HeapArgs) -> Result<i32, Failure> {
 /// Reads and analyses a snapshot; the error is one line naming the file.
 fn load(path: &str) -> Result<Analysis, String> {
     let graph = fluoro_heap::read_file(Path::new(path)).map_err(|e| match e {
-        FormatError::Io(io) => format!("cannot read {path}: {}", crate::report::io_reason(&io)),
+        FormatError::Io(io) => format!("cannot read {path}: {}", fluoro_render::io_reason(&io)),
         other => format!("cannot read {path}: {other}"),
     })?;
     Ok(Analysis::new(graph))
@@ -64,12 +64,12 @@ fn load_with(args: &fluoro_cli::HeapSummaryArgs) -> Result<Analysis, String> {
         FormatError::Io(io) => format!(
             "cannot read {}: {}",
             args.file,
-            crate::report::io_reason(&io)
+            fluoro_render::io_reason(&io)
         ),
         other => format!("cannot read {}: {other}", args.file),
     })?;
     let data = std::fs::read(profile)
-        .map_err(|e| format!("cannot read {profile}: {}", crate::report::io_reason(&e)))?;
+        .map_err(|e| format!("cannot read {profile}: {}", fluoro_render::io_reason(&e)))?;
     let run = fluoro_profile::Profile::from_bytes(&data)
         .map_err(|e| format!("cannot read {profile}: {e}"))?;
     let label = mark_label(Path::new(&args.file));
@@ -129,7 +129,7 @@ pub fn write_snapshot(py: Python<'_>, path: &Path) -> Result<(Analysis, u64), St
         format!(
             "cannot write {}: {}",
             path.display(),
-            crate::report::io_reason(&e)
+            fluoro_render::io_reason(&e)
         )
     })?;
     // Where memory is tracked, the profile records the moment, so that `fluoro heap

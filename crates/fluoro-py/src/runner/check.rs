@@ -3,6 +3,7 @@
 
 use crate::cli::Failure;
 use fluoro_cli::Target;
+use fluoro_render::io_reason;
 use pyo3::exceptions::PySyntaxError;
 use pyo3::prelude::*;
 use pyo3::types::PyDict;
@@ -28,14 +29,6 @@ pub fn target(py: Python<'_>, target: &Target) -> Result<(), Failure> {
             "<string>",
         ),
         Target::Module(name) => module_exists(py, name),
-    }
-}
-
-fn io_reason(e: &std::io::Error) -> String {
-    match e.kind() {
-        std::io::ErrorKind::NotFound => "no such file".to_owned(),
-        std::io::ErrorKind::PermissionDenied => "permission denied".to_owned(),
-        _ => e.to_string(),
     }
 }
 
