@@ -2,7 +2,7 @@
 //! `fluoro-bench` crate does the work; this module hands it the worker's source (the file
 //! `fluoro/_bench_worker.py`) and the interpreter fluoro runs in.
 
-use crate::cli::{emit_text, Failure};
+use crate::output::{emit_text, Failure};
 use fluoro_bench::{
     analyze, probe_interpreter, render_json, render_markdown, render_text, session, Benchmark,
     Bootstrap, Launch, Plan, Progress, Sample, Subject, Task,

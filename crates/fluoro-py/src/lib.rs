@@ -1,17 +1,27 @@
 //! fluoro's CPython extension, `fluoro._native`.
 //!
-//! The only crate that touches the interpreter. Its `unsafe` code lives in small modules:
-//! [`interp`] (process-level calls into the C API), `objects::raw` (reading objects'
-//! references through `tp_traverse`) and `heap::walk` (the heap snapshot's walk).
+//! The only crate that touches the interpreter. From the bottom up: [`cpython`] (what fluoro
+//! knows of the interpreter's structures, per version), [`os`] (thread clocks and signals),
+//! [`collectors`] (the sampler, the allocation hook, the exact tracer, streaming to a
+//! `.fluoro` file), then the commands ([`runner`], [`report`], [`heap`], …) behind [`cli`],
+//! which only dispatches, and [`output`], which says what every command prints. ARCHITECTURE.md
+//! at the repository's root follows the data from collectors to renderers.
+//!
+//! Its `unsafe` code lives in small modules: `cpython::{memory, frames, objects}`, the
+//! allocator hook (`collectors::alloc::hook`), the exact tracer's callbacks
+//! (`collectors::exact::install`), the heap snapshot's walk (`heap::walk`) and [`os`].
 
 mod advise;
 mod bench;
 mod cli;
 mod collectors;
+mod cpython;
 mod dis;
 mod env;
 mod heap;
 mod objects;
+mod os;
+mod output;
 mod patterns;
 mod profiler;
 mod report;

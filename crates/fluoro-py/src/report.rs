@@ -1,7 +1,7 @@
 //! `fluoro report FILE` and the reports `fluoro run` prints and writes when the target ends:
 //! read a `.fluoro` profile, render it with `fluoro-report`.
 
-use crate::cli::Failure;
+use crate::output::Failure;
 use fluoro_cli::ReportArgs;
 use fluoro_render::io_reason;
 use std::path::Path;
@@ -36,7 +36,7 @@ pub fn command(args: &ReportArgs) -> Result<i32, Failure> {
     match &args.output {
         Some(out) => std::fs::write(out, &data)
             .map_err(|e| Failure(format!("report: cannot write {out}: {}", io_reason(&e))))?,
-        None => return Ok(crate::cli::emit_bytes(&data)),
+        None => return Ok(crate::output::emit_bytes(&data)),
     }
     Ok(0)
 }

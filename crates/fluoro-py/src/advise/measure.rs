@@ -2,7 +2,7 @@
 //! tree, and CMD benchmarked in the original and in the copy, interleaved, with fluoro's
 //! bench statistics: the speedup is the ratio of medians with its bootstrap interval.
 
-use crate::cli::{emit_text, Failure};
+use crate::output::{emit_text, Failure};
 use fluoro_advise::{advise_paths, Config, RuleSet};
 use fluoro_bench::{analyze, session, Benchmark, Bootstrap, Launch, Plan, Progress, Subject};
 use std::path::{Path, PathBuf};

@@ -2,7 +2,7 @@
 //! this module reads the configuration and profile, prints, and for `--measure` benchmarks
 //! a command before and after the fixes with `fluoro-bench`.
 
-use crate::cli::{emit_text, Failure};
+use crate::output::{emit_text, Failure};
 use fluoro_advise::rules::{explain, find, RULES};
 use fluoro_advise::{advise_paths, render, Advice, Config, LineCosts, RuleSet};
 use fluoro_cli::{AdviseArgs, AdviseFormat};

@@ -1,16 +1,22 @@
-//! The collectors that run inside the target: the GIL-free CPU sampler and the exact profile
-//! hook. Each produces records of `fluoro-profile`; a [`Collection`] starts them together and
-//! streams what they record to one `.fluoro` file.
+//! The collectors that run inside the target: the CPU sampler's stack sources ([`sampler`]),
+//! the allocation hook with GC timing and snapshots ([`alloc`]) and the exact profile hook
+//! ([`exact`]). The [`sampler_thread`] reads stacks and drains the hook's ring into one
+//! [`recorder::Recorder`], which streams them to a `.fluoro` file; a [`Collection`] starts
+//! them together.
 
 pub mod alloc;
 pub mod exact;
 pub mod names;
+pub mod recorder;
 pub mod sampler;
+pub mod sampler_thread;
 
 use alloc::{Drain, MemoryPlan, MemoryTracking};
 use fluoro_profile::{End, Meta};
 use pyo3::prelude::*;
-use sampler::{Recorder, Sampler, StackSource};
+use recorder::Recorder;
+use sampler::StackSource;
+use sampler_thread::Sampler;
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
 /// What to collect.

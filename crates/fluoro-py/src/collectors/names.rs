@@ -11,7 +11,7 @@ static MAIN_IDENT: OnceLock<u64> = OnceLock::new();
 
 /// Notes that the calling thread is the interpreter's main thread.
 pub fn set_main_thread() {
-    let _ = MAIN_IDENT.set(super::sampler::os::pthread_self());
+    let _ = MAIN_IDENT.set(crate::os::pthread_self());
 }
 
 /// The `threading.Thread` name of each thread in `idents` that `threading` knows (the main

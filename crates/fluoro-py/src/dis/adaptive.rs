@@ -2,8 +2,7 @@
 //! with a driver that reads `dis.get_instructions(adaptive=True)` afterwards) and classifies
 //! its instructions with `fluoro-bytecode`'s opcode tables.
 
-use super::fail;
-use crate::cli::{emit, Failure};
+use crate::output::{emit, Failure};
 use fluoro_bytecode::adaptive::{
     analyze, analyze_in_order, render_adaptive, AdaptiveReport, RunCode,
 };
@@ -139,4 +138,8 @@ pub fn render_profile(profile: &fluoro_profile::Profile, top: usize) -> Option<S
         return None;
     }
     from_profile(profile, top).ok().map(|r| render(&r))
+}
+
+fn fail(message: &str) -> Failure {
+    Failure::of("dis", message)
 }

@@ -5,7 +5,7 @@
 pub mod adaptive;
 pub mod capture;
 
-use crate::cli::{emit, Failure};
+use crate::output::{emit, Failure};
 use fluoro_bytecode::{disassemble, read_pyc, CodeReport, OpcodeTable, StatsReport};
 use pyo3::prelude::*;
 use pyo3::types::PyDict;
@@ -374,7 +374,7 @@ fn compile_there(python: &str, requests: &[Request]) -> Result<((u8, u8), Record
 }
 
 fn fail(message: &str) -> Failure {
-    Failure(format!("dis: {message}"))
+    Failure::of("dis", message)
 }
 
 fn io_fail(target: &str, e: &std::io::Error) -> Failure {
@@ -382,8 +382,5 @@ fn io_fail(target: &str, e: &std::io::Error) -> Failure {
 }
 
 fn io_message(target: &str, e: &std::io::Error) -> String {
-    match e.kind() {
-        std::io::ErrorKind::NotFound => format!("{target}: no such file"),
-        _ => format!("{target}: {e}"),
-    }
+    format!("{target}: {}", crate::output::io_reason(e))
 }

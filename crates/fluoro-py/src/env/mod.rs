@@ -1,6 +1,6 @@
 //! `fluoro env`: runs the probe in this interpreter or in another one, and reports.
 
-use crate::cli::{emit, Failure};
+use crate::output::{emit, Failure};
 use fluoro_env::{read_process, EnvReport, Facts};
 use pyo3::prelude::*;
 use pyo3::types::PyDict;

@@ -7,7 +7,7 @@
 pub mod run;
 mod walk;
 
-use crate::cli::{emit, Failure};
+use crate::output::{emit, Failure};
 use fluoro_cli::{HeapArgs, HeapCommand};
 use fluoro_heap::{Analysis, FormatError, PathTarget};
 use pyo3::prelude::*;

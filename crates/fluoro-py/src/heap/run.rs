@@ -8,7 +8,7 @@
 //! an object and what it reaches alive), and counts them by type. It only reads: the
 //! collection, `gc.garbage` and the target's objects are left as they were.
 
-use crate::cli::Failure;
+use crate::output::Failure;
 use fluoro_cli::RunArgs;
 use fluoro_render::{bytes, table};
 use pyo3::prelude::*;

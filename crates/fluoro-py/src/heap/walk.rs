@@ -6,15 +6,14 @@
 //!
 //! All of the heap snapshot's `unsafe` code lives here.
 
+use crate::cpython::objects::{ascii_text, traverse, Object, TypeSize, MANAGED_DICT};
 use fluoro_heap::{GraphBuilder, HeapGraph, Node, NodeIndex};
 use pyo3::ffi;
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyList};
 use rustc_hash::FxHashMap;
 use std::ffi::CStr;
-use std::os::raw::{c_int, c_void};
 
-type Object = *mut ffi::PyObject;
 /// `PyList_GET_ITEM` or `PyTuple_GET_ITEM`.
 type ItemAt = unsafe fn(Object, ffi::Py_ssize_t) -> Object;
 
@@ -22,32 +21,10 @@ type ItemAt = unsafe fn(Object, ffi::Py_ssize_t) -> Object;
 const INDEXED_ITEMS: usize = 1024;
 /// Dict keys longer than this are not written as labels.
 const KEY_LABEL_CHARS: isize = 40;
-/// `sizeof(PyGC_Head)` on 64-bit builds of 3.10–3.13.
-const GC_HEAD: u64 = 16;
-/// 3.11+: the managed dict (and 3.12+ weakref) pointers before the object, counted by
-/// sys.getsizeof.
-const PREHEADER: u64 = 16;
-/// `Py_TPFLAGS_MANAGED_WEAKREF` (3.12+) and `Py_TPFLAGS_MANAGED_DICT` (3.11+), spelled out:
-/// the bindings for 3.10 do not name them.
-const MANAGED_WEAKREF: u64 = 1 << 3;
-const MANAGED_DICT: u64 = 1 << 4;
-
-/// How `sys.getsizeof` gets an object's size, decided once per type.
-enum SizeOf {
-    /// `object.__sizeof__`: basicsize plus itemsize times `ob_size`.
-    Layout,
-    /// A type's own `__sizeof__` (list, dict, str, int...), called through this descriptor.
-    Method(Py<PyAny>),
-}
-
 /// What the walk knows about one type.
 struct TypeInfo {
     index: u32,
-    size_of: SizeOf,
-    /// Bytes sys.getsizeof adds for the GC header and (3.12+) the pre-header.
-    extra: u64,
-    /// `tp_is_gc` decides per object whether the GC header exists (type objects).
-    per_object_gc: bool,
+    size: TypeSize,
     /// Object slots (`__slots__` members): byte offset in the object and label.
     members: Vec<(isize, u32)>,
     /// Where the instance dict pointer is, if any: a byte offset from the object.
@@ -76,57 +53,13 @@ struct Walker<'py> {
     scratch: Vec<Object>,
 }
 
-extern "C" fn collect(object: *mut ffi::PyObject, out: *mut c_void) -> c_int {
-    // SAFETY: `out` is the `&mut Vec<Object>` passed by `traverse` below, alive for the whole
-    // tp_traverse call that invokes this visitor.
-    let out = unsafe { &mut *(out as *mut Vec<Object>) };
-    if !object.is_null() {
-        out.push(object);
-    }
-    0
-}
-
-/// The references `obj` holds, as its type's `tp_traverse` reports them.
-fn traverse(obj: Object, out: &mut Vec<Object>) {
-    out.clear();
-    // SAFETY: the caller holds the GIL and `obj` is alive (reachable from the tracked objects
-    // held by the gc.get_objects() list, with the collector paused). tp_traverse only calls
-    // our visitor, which runs no Python code.
-    unsafe {
-        if !is_gc(obj) {
-            return;
-        }
-        if let Some(visit) = (*ffi::Py_TYPE(obj)).tp_traverse {
-            visit(obj, collect, out as *mut Vec<Object> as *mut c_void);
-        }
-    }
-}
-
-/// Whether the collector would treat `obj` as a container (`_PyObject_IS_GC`).
-///
-/// # Safety
-/// `obj` must be a live object and the GIL held.
-unsafe fn is_gc(obj: Object) -> bool {
-    let tp = ffi::Py_TYPE(obj);
-    ffi::PyType_IS_GC(tp) != 0 && (*tp).tp_is_gc.is_none_or(|is_gc| is_gc(obj) != 0)
-}
-
 /// `['key']` for a short ASCII str key, read in place: nothing allocated in the interpreter.
 ///
 /// # Safety
 /// `obj` must be a live object and the GIL held.
 unsafe fn key_label(obj: Object) -> Option<String> {
-    if ffi::PyUnicode_Check(obj) == 0 || ffi::PyUnicode_IS_ASCII(obj) == 0 {
-        return None;
-    }
-    let len = ffi::PyUnicode_GET_LENGTH(obj);
-    if len > KEY_LABEL_CHARS {
-        return None;
-    }
-    // An ASCII str keeps its characters right after its header.
-    let data = ffi::PyUnicode_DATA(obj) as *const u8;
-    let text = std::str::from_utf8(std::slice::from_raw_parts(data, len as usize)).ok()?;
-    Some(format!("['{text}']"))
+    // SAFETY: the caller's guarantees.
+    unsafe { ascii_text(obj, KEY_LABEL_CHARS) }.map(|text| format!("['{text}']"))
 }
 
 impl<'py> Walker<'py> {
@@ -198,38 +131,10 @@ impl<'py> Walker<'py> {
         let tp_obj = unsafe { Bound::from_borrowed_ptr(py, tp as *mut ffi::PyObject) };
         let name = type_name(&tp_obj);
         let index = self.builder.type_index(&name);
-        // `__sizeof__` as the type's MRO resolves it, without calling any attribute hook.
-        let mut method = None;
-        for base in tp_obj.getattr("__mro__")?.try_iter()? {
-            let base = base?;
-            if let Ok(found) = base.getattr("__dict__")?.get_item("__sizeof__") {
-                method = Some(found);
-                break;
-            }
-        }
-        let size_of = match method {
-            Some(m) if !m.is(self.object_sizeof.bind(py)) => SizeOf::Method(m.unbind()),
-            _ => SizeOf::Layout,
-        };
+        let size = TypeSize::of(&tp_obj, self.object_sizeof.bind(py))?;
         // SAFETY: reading fields of a live type object with the GIL held.
-        let (flags, dictoffset, gc, per_object_gc) = unsafe {
-            (
-                (*tp).tp_flags,
-                (*tp).tp_dictoffset,
-                ffi::PyType_IS_GC(tp) != 0,
-                (*tp).tp_is_gc.is_some(),
-            )
-        };
+        let (flags, dictoffset) = unsafe { ((*tp).tp_flags, (*tp).tp_dictoffset) };
         let managed_dict = self.minor >= 11 && flags & MANAGED_DICT != 0;
-        let mut extra = if gc { GC_HEAD } else { 0 };
-        let preheader = match self.minor {
-            11 => MANAGED_DICT,
-            12.. => MANAGED_DICT | MANAGED_WEAKREF,
-            _ => 0,
-        };
-        if flags & preheader != 0 {
-            extra += PREHEADER;
-        }
         let dict_at = if managed_dict {
             // 3.11-3.13 keep the materialized dict (or a tagged values pointer) three words
             // before the object.
@@ -265,9 +170,7 @@ impl<'py> Walker<'py> {
         Ok(TypeInfo {
             inline,
             index,
-            size_of,
-            extra,
-            per_object_gc,
+            size,
             members,
             dict_at,
             heap_type: flags & ffi::Py_TPFLAGS_HEAPTYPE != 0,
@@ -311,46 +214,10 @@ impl<'py> Walker<'py> {
         labels
     }
 
-    /// `sys.getsizeof(obj)`, computed the way it does.
+    /// `sys.getsizeof(obj)`.
     fn size(&self, obj: Object, info: &TypeInfo) -> u64 {
-        // SAFETY: `obj` is live and the GIL held; the type's fields are read-only here.
-        unsafe {
-            let tp = ffi::Py_TYPE(obj);
-            let base = match &info.size_of {
-                SizeOf::Layout => {
-                    let item = (*tp).tp_itemsize;
-                    let items = if item > 0 {
-                        ffi::Py_SIZE(obj) * item
-                    } else {
-                        0
-                    };
-                    ((*tp).tp_basicsize + items).max(0) as u64
-                }
-                SizeOf::Method(method) => {
-                    let result = ffi::PyObject_CallOneArg(method.as_ptr(), obj);
-                    if result.is_null() {
-                        ffi::PyErr_Clear();
-                        return 0;
-                    }
-                    let n = ffi::PyLong_AsSsize_t(result);
-                    ffi::Py_DECREF(result);
-                    if n < 0 {
-                        ffi::PyErr_Clear();
-                        return 0;
-                    }
-                    n as u64
-                }
-            };
-            // 3.10 and 3.13 ask `tp_is_gc` (static types have no GC header); 3.11 and 3.12
-            // go by the type alone.
-            let per_object = self.minor == 10 || self.minor >= 13;
-            let gc_head = if info.per_object_gc && per_object && !is_gc(obj) {
-                0
-            } else {
-                info.extra
-            };
-            base + gc_head
-        }
+        // SAFETY: `obj` is live, of the type `info` describes, and the GIL is held.
+        unsafe { info.size.size(obj) }
     }
 
     /// The references of `obj` with their labels, into `self.refs`.
@@ -390,7 +257,8 @@ impl<'py> Walker<'py> {
             }
         }
         let mut scratch = std::mem::take(&mut self.scratch);
-        traverse(obj, &mut scratch);
+        // SAFETY: `obj` is live and the GIL held (see above).
+        unsafe { traverse(obj, &mut scratch) };
         let info = &self.types[&info_key];
         for &r in &scratch {
             let mut label = None;
@@ -533,8 +401,8 @@ pub fn snapshot(py: Python<'_>) -> PyResult<HeapGraph> {
     let modules_label = w.builder.string_index("sys.modules");
     w.builder.root(modules_node, Some(modules_label));
     for info in w.types.values() {
-        if let SizeOf::Method(method) = &info.size_of {
-            *held.entry(method.as_ptr() as usize).or_default() += 1;
+        if let Some(method) = info.size.method() {
+            *held.entry(method as usize).or_default() += 1;
         }
     }
     for (i, &obj) in w.objects.iter().enumerate() {
@@ -588,7 +456,8 @@ pub fn cyclic_garbage(py: Python<'_>, generation: usize) -> PyResult<Vec<(String
         .collect();
     let mut refs = Vec::new();
     for &o in &members {
-        traverse(o, &mut refs);
+        // SAFETY: as above.
+        unsafe { traverse(o, &mut refs) };
         for r in &refs {
             if let Some(&j) = index.get(&(*r as usize)) {
                 outside[j] -= 1;
@@ -598,7 +467,8 @@ pub fn cyclic_garbage(py: Python<'_>, generation: usize) -> PyResult<Vec<(String
     let mut alive: Vec<bool> = outside.iter().map(|&n| n > 0).collect();
     let mut stack: Vec<usize> = (0..members.len()).filter(|&i| alive[i]).collect();
     while let Some(i) = stack.pop() {
-        traverse(members[i], &mut refs);
+        // SAFETY: as above.
+        unsafe { traverse(members[i], &mut refs) };
         for r in &refs {
             if let Some(&j) = index.get(&(*r as usize)) {
                 if !alive[j] {

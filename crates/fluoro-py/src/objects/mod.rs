@@ -10,10 +10,11 @@
 //! without materializing a `__dict__`.
 
 mod layout;
-mod raw;
 mod sizes;
 
-use crate::cli::{emit, Failure};
+use crate::cpython::objects as raw;
+use crate::cpython::objects::TypeSize;
+use crate::output::{emit, Failure};
 use fluoro_objects::{Cached, DeepSize, ObjectReport, TypeShare};
 use pyo3::prelude::*;
 use pyo3::types::{
@@ -185,11 +186,14 @@ pub fn type_name(tp: &Bound<'_, PyType>) -> String {
 /// The deep size of `root`, as the module documentation defines it.
 pub fn deep_size(root: &Bound<'_, PyAny>, include_cached: bool) -> PyResult<DeepSize> {
     let py = root.py();
-    let getsizeof = py.import("sys")?.getattr("getsizeof")?;
+    let object_sizeof = py
+        .import("builtins")?
+        .getattr("object")?
+        .getattr("__sizeof__")?;
     let mut seen: HashSet<usize> = HashSet::new();
     let mut stack = vec![root.clone()];
     let mut size = DeepSize::default();
-    let mut by_type: HashMap<usize, (Bound<'_, PyType>, u64, u64)> = HashMap::new();
+    let mut by_type: HashMap<usize, (Bound<'_, PyType>, TypeSize, u64, u64)> = HashMap::new();
     while let Some(obj) = stack.pop() {
         if !seen.insert(obj.as_ptr() as usize) {
             continue;
@@ -204,22 +208,26 @@ pub fn deep_size(root: &Bound<'_, PyAny>, include_cached: bool) -> PyResult<Deep
                 continue;
             }
         }
-        // A broken `__sizeof__` must not stop the walk: count that object as 0 bytes.
-        let bytes: u64 = getsizeof
-            .call1((&obj, 0))
-            .and_then(|v| v.extract())
-            .unwrap_or(0);
+        let tp = obj.get_type();
+        let entry = match by_type.entry(tp.as_ptr() as usize) {
+            std::collections::hash_map::Entry::Occupied(e) => e.into_mut(),
+            std::collections::hash_map::Entry::Vacant(e) => {
+                let sizer = TypeSize::of(tp.as_any(), &object_sizeof)?;
+                e.insert((tp, sizer, 0, 0))
+            }
+        };
+        // A broken `__sizeof__` must not stop the walk: that object counts as 0 bytes.
+        // SAFETY: `obj` is a live instance of the type `entry` was made for; GIL held.
+        let bytes = unsafe { entry.1.size(obj.as_ptr()) };
+        entry.2 += 1;
+        entry.3 += bytes;
         size.bytes += bytes;
         size.objects += 1;
-        let tp = obj.get_type();
-        let entry = by_type.entry(tp.as_ptr() as usize).or_insert((tp, 0, 0));
-        entry.1 += 1;
-        entry.2 += bytes;
         stack.extend(raw::referents(&obj));
     }
     let mut shares: Vec<TypeShare> = by_type
         .into_values()
-        .map(|(tp, count, bytes)| TypeShare {
+        .map(|(tp, _, count, bytes)| TypeShare {
             type_name: type_name(&tp),
             count,
             bytes,

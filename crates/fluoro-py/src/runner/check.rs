@@ -1,7 +1,7 @@
 //! Checks made before the exec, so that a bad target is one line from fluoro with exit 2
 //! rather than the interpreter's traceback with exit 1. None of them runs target code.
 
-use crate::cli::Failure;
+use crate::output::Failure;
 use fluoro_cli::Target;
 use fluoro_render::io_reason;
 use pyo3::exceptions::PySyntaxError;

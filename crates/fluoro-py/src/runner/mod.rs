@@ -19,7 +19,7 @@ mod session;
 
 pub use session::Session;
 
-use crate::cli::Failure;
+use crate::output::Failure;
 use fluoro_cli::{RunArgs, Target};
 use pyo3::prelude::*;
 use serde::{Deserialize, Serialize};

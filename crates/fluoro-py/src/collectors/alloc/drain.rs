@@ -6,7 +6,8 @@ use super::hook::{
     self, is_short_free, parse_header, ALLOC, ALLOC_SHORT, COUNTED, FOLDED, FREE, GC_START,
     GC_STOP, MARK, STACK_HEAD, THREAD,
 };
-use crate::collectors::sampler::{CodeTable, Recorder};
+use crate::collectors::recorder::Recorder;
+use crate::cpython::CodeTable;
 use fluoro_profile::{
     AllocBatch, AllocEvent, Chunk, Frame, GcEvent, Mark, SnapshotMark, StackId, ThreadIdx,
 };
@@ -47,14 +48,6 @@ fn alloc_event(header: u64, thread: ThreadIdx, addr: u64, size: u64, stack: Stac
             stack,
         }
     }
-}
-
-/// A fixed point all collectors measure time from, so that times taken on the target's
-/// threads and on the sampler's agree.
-pub fn clock_ns(at: Instant) -> u64 {
-    static BASE: std::sync::OnceLock<Instant> = std::sync::OnceLock::new();
-    let base = *BASE.get_or_init(Instant::now);
-    at.saturating_duration_since(base).as_nanos() as u64
 }
 
 /// How often the process's RSS is read.

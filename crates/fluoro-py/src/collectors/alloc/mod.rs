@@ -4,17 +4,17 @@
 
 mod census;
 mod drain;
-mod frames;
 mod hook;
 mod kept_codes;
 mod live;
 mod ring;
 
-pub use drain::{clock_ns, Drain};
-pub use frames::FrameReader;
+pub use drain::Drain;
 pub use hook::paused;
 pub use kept_codes::release as release_kept_codes;
 
+use crate::collectors::recorder::clock_ns;
+use crate::cpython::FrameReader;
 use fluoro_profile::{AllocMode, MemorySettings, SnapshotMark};
 use pyo3::prelude::*;
 use pyo3::types::PyDict;

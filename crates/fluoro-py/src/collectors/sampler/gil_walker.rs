@@ -2,7 +2,7 @@
 //! GIL at each tick and walks `sys._current_frames()`. It interrupts the target briefly (the
 //! GIL changes hands), which is why it is only the fallback.
 
-use super::walker::ThreadStack;
+use crate::cpython::ThreadStack;
 use fluoro_profile::{CodeId, CodeInfo, Frame, LineRange};
 use pyo3::prelude::*;
 use pyo3::types::PyDict;
@@ -43,7 +43,7 @@ impl GilWalker {
         let frames = sys.call_method0("_current_frames")?;
         let frames = frames.cast::<PyDict>()?;
         let native_ids = native_ids(py).unwrap_or_default();
-        let me = super::os::pthread_self();
+        let me = crate::os::pthread_self();
         for (ident, frame) in frames.iter() {
             let ident: u64 = ident.extract()?;
             if ident == me {

@@ -6,7 +6,7 @@
 //! same chain from the same place. Code objects are checked by type before use, so a frame
 //! whose executable is not code (3.13) is skipped rather than misread.
 
-use crate::collectors::sampler::layouts::{Layout, FRAME_OWNED_BY_CSTACK};
+use super::layouts::{Layout, FRAME_OWNED_BY_CSTACK};
 
 /// Deepest stack recorded, innermost frames kept.
 pub const MAX_FRAMES: usize = 128;
@@ -161,9 +161,9 @@ impl FrameReader {
     #[inline(always)]
     pub fn current_tstate(&self) -> usize {
         if self.tstate_current != 0 {
+            let at = self.tstate_current as *const std::sync::atomic::AtomicUsize;
             // SAFETY: the address of a field of the static `_PyRuntime`, an atomic pointer
             // that CPython itself reads this way.
-            let at = self.tstate_current as *const std::sync::atomic::AtomicUsize;
             return unsafe { &*at }.load(std::sync::atomic::Ordering::Relaxed);
         }
         // SAFETY: only reads the interpreter's current thread state pointer.

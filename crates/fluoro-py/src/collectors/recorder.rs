@@ -2,8 +2,8 @@
 //! threads get indices, stacks are interned, CPU time is read per thread, and everything new
 //! is flushed a few times a second so that a killed target leaves a readable profile.
 
-use super::os;
-use super::walker::ThreadStack;
+use crate::cpython::ThreadStack;
+use crate::os;
 use fluoro_profile::{
     Chunk, CodeId, CodeInfo, End, ExactStats, Meta, ProfileWriter, Sample, StackId, StackInterner,
     ThreadIdx, ThreadInfo, FLAG_ACTIVE, FLAG_GIL,
@@ -11,6 +11,14 @@ use fluoro_profile::{
 use std::collections::HashMap;
 use std::fs::File;
 use std::time::{Duration, Instant};
+
+/// A fixed point all collectors measure time from, so that times taken on the target's
+/// threads and on the sampler's agree.
+pub fn clock_ns(at: Instant) -> u64 {
+    static BASE: std::sync::OnceLock<Instant> = std::sync::OnceLock::new();
+    let base = *BASE.get_or_init(Instant::now);
+    at.saturating_duration_since(base).as_nanos() as u64
+}
 
 /// How often buffered records go to the file.
 const FLUSH_EVERY: Duration = Duration::from_millis(200);
@@ -176,10 +184,10 @@ impl Recorder {
         now.saturating_duration_since(self.start).as_nanos() as u64
     }
 
-    /// A time measured by [`crate::collectors::alloc::clock_ns`], as nanoseconds since the
+    /// A time measured by [`clock_ns`], as nanoseconds since the
     /// session started.
     pub fn session_ns(&self, clock_ns: u64) -> u64 {
-        clock_ns.saturating_sub(crate::collectors::alloc::clock_ns(self.start))
+        clock_ns.saturating_sub(self::clock_ns(self.start))
     }
 
     /// The index of the thread with this thread state, added on first sight.

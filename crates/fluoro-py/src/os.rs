@@ -1,36 +1,5 @@
-//! The sampler's calls into the OS: reading this process's memory through the kernel, and
-//! per-thread CPU clocks. The only `unsafe` code of the sampler.
-//!
-//! Memory is read with `process_vm_readv` on our own pid, never by dereferencing: a frame or
-//! thread state freed while the sampler looks at it makes the kernel return an error or stale
-//! bytes, never a fault in this process.
-
-use std::io;
-
-/// Copies `buf.len()` bytes at address `addr` of this process into `buf`.
-pub fn read(addr: usize, buf: &mut [u8]) -> io::Result<()> {
-    if addr == 0 {
-        return Err(io::Error::new(io::ErrorKind::InvalidInput, "null address"));
-    }
-    let local = libc::iovec {
-        iov_base: buf.as_mut_ptr().cast(),
-        iov_len: buf.len(),
-    };
-    let remote = libc::iovec {
-        iov_base: addr as *mut libc::c_void,
-        iov_len: buf.len(),
-    };
-    // SAFETY: `local` describes `buf`, which we own mutably for the call; the kernel only
-    // reads the remote range and reports EFAULT for unmapped addresses instead of faulting.
-    let n = unsafe { libc::process_vm_readv(libc::getpid(), &local, 1, &remote, 1, 0) };
-    if n < 0 {
-        return Err(io::Error::last_os_error());
-    }
-    if n as usize != buf.len() {
-        return Err(io::Error::new(io::ErrorKind::UnexpectedEof, "short read"));
-    }
-    Ok(())
-}
+//! Calls into the OS that the collectors share: per-thread CPU clocks, thread ids, and the
+//! signal mask of fluoro's own threads.
 
 /// The clock id of thread `tid`'s CPU-time clock: Linux encodes it as `~tid << 3` with the
 /// per-thread bit (4) and the scheduler clock (2), as glibc's `pthread_getcpuclockid` does.
@@ -79,27 +48,9 @@ pub fn pthread_self() -> u64 {
     unsafe { libc::pthread_self() as u64 }
 }
 
-/// The address of the exported symbol `name` in this process (e.g. `_PyRuntime`).
-pub fn symbol(name: &std::ffi::CStr) -> Option<usize> {
-    // SAFETY: `name` is NUL-terminated; RTLD_DEFAULT searches the loaded objects and returns
-    // null when the symbol is absent. The address is only used through `read`.
-    let addr = unsafe { libc::dlsym(libc::RTLD_DEFAULT, name.as_ptr()) };
-    (!addr.is_null()).then_some(addr as usize)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn reads_own_memory_and_refuses_bad_addresses() {
-        let value: u64 = 0x1122_3344_5566_7788;
-        let mut buf = [0u8; 8];
-        read(&value as *const u64 as usize, &mut buf).unwrap();
-        assert_eq!(u64::from_ne_bytes(buf), value);
-        assert!(read(8, &mut buf).is_err());
-        assert!(read(0, &mut buf).is_err());
-    }
 
     #[test]
     fn blocked_signals_stay_blocked_in_that_thread_only() {

@@ -1,119 +1,21 @@
 //! The interpreter side of exact mode: the C callbacks CPython calls on every function call
-//! and return, the clock they read, and the calls that install and remove them. Everything
-//! here is `unsafe` glue; the bookkeeping they feed is plain Rust in `exact.rs`.
+//! and return, and the calls that install and remove them. Everything here is `unsafe` glue;
+//! the bookkeeping they feed is plain Rust in [`super::tracer`], reached through
+//! [`super::session`].
 //!
 //! Two mechanisms, one bookkeeping:
 //! - `PyEval_SetProfile` (3.10, 3.11; on 3.12+ on request): a `Py_tracefunc` per thread.
 //! - `sys.monitoring` (3.12+): vectorcall callbacks, interpreter-wide, so every thread is
 //!   covered without per-thread installation, and no frame object is materialised per call.
 
+use super::session::{builtin_label, enter, is_active, leave, CFunctionParts, Callee};
 use pyo3::ffi;
 use pyo3::prelude::*;
-use std::cell::{Cell, UnsafeCell};
 use std::ffi::CStr;
 use std::os::raw::{c_char, c_int, c_void};
 use std::ptr;
 use std::sync::atomic::{AtomicPtr, Ordering};
 use std::sync::OnceLock;
-
-/// State shared by the callbacks of every thread, guarded by the GIL.
-///
-/// CPython calls profile functions and `sys.monitoring` callbacks only from a thread holding
-/// the GIL, and `start`/`stop` run holding it too, so at most one thread is ever inside
-/// [`GilCell::with`]. The closure passed to `with` must not call into Python (which could
-/// release the GIL and let another thread's callback in); `busy` turns a re-entry, should one
-/// ever happen, into a skipped event rather than two `&mut` to the same value.
-pub(super) struct GilCell<T> {
-    value: UnsafeCell<T>,
-    busy: Cell<bool>,
-}
-
-// SAFETY: every access goes through `with`, which requires a `Python` token (the GIL is held),
-// so the value and the `busy` flag are only ever touched by the thread holding the GIL.
-unsafe impl<T: Send> Sync for GilCell<T> {}
-
-impl<T> GilCell<T> {
-    pub(super) const fn new(value: T) -> Self {
-        Self {
-            value: UnsafeCell::new(value),
-            busy: Cell::new(false),
-        }
-    }
-
-    /// Runs `f` on the value; `None` if it is already borrowed (a re-entry).
-    #[inline(always)]
-    pub(super) fn with<R>(&self, _gil: Python<'_>, f: impl FnOnce(&mut T) -> R) -> Option<R> {
-        if self.busy.replace(true) {
-            return None;
-        }
-        // SAFETY: the GIL is held (the token proves it) and `busy` was false, so no other
-        // reference to the value exists; see the type's comment.
-        let out = f(unsafe { &mut *self.value.get() });
-        self.busy.set(false);
-        Some(out)
-    }
-}
-
-/// The hook's clock, in ticks. On x86-64 the time-stamp counter: about 7 ns to read against
-/// about 20 ns for a vDSO `clock_gettime`, and exact mode reads it once per event. It is
-/// only used for differences within one thread and is converted to nanoseconds with the
-/// ratio measured against `CLOCK_MONOTONIC` over the whole session (needs an invariant TSC,
-/// which every x86-64 CPU of the last fifteen years has; `constant_tsc` in /proc/cpuinfo).
-#[inline(always)]
-pub(super) fn ticks() -> u64 {
-    #[cfg(target_arch = "x86_64")]
-    {
-        // SAFETY: RDTSC has no preconditions; it reads a counter and touches no memory.
-        #[allow(unused_unsafe)]
-        unsafe {
-            std::arch::x86_64::_rdtsc()
-        }
-    }
-    #[cfg(not(target_arch = "x86_64"))]
-    {
-        static EPOCH: OnceLock<std::time::Instant> = OnceLock::new();
-        let epoch = *EPOCH.get_or_init(std::time::Instant::now);
-        epoch.elapsed().as_nanos() as u64
-    }
-}
-
-/// The calling thread's identity: on x86-64 Linux the thread pointer, read from `%fs:0`
-/// (the TLS ABI makes the first word of the thread control block point to itself): one load,
-/// where a Rust `thread_local!` in a shared object costs a `__tls_get_addr` call per event.
-#[inline(always)]
-pub(super) fn thread_id() -> usize {
-    #[cfg(all(target_arch = "x86_64", target_os = "linux"))]
-    {
-        let id: usize;
-        // SAFETY: on x86-64 Linux every thread's %fs base is its thread control block, whose
-        // first word holds its own address (System V x86-64 TLS ABI); reading it has no
-        // other effect.
-        unsafe {
-            std::arch::asm!(
-                "mov {}, fs:0",
-                out(reg) id,
-                options(nostack, readonly, preserves_flags)
-            );
-        }
-        id
-    }
-    #[cfg(not(all(target_arch = "x86_64", target_os = "linux")))]
-    {
-        thread_local! {
-            static ID: u8 = const { 0 };
-        }
-        ID.with(|v| v as *const u8 as usize)
-    }
-}
-
-/// What a C callable names, read from its `PyMethodDef` and bound object.
-pub(super) struct CFunctionParts<'py> {
-    pub name: String,
-    /// `m_self`: the module of a module-level function, the object of a bound method.
-    pub bound_to: Option<Bound<'py, PyAny>>,
-    /// `m_module`: usually the module's name as a `str`.
-    pub module: Option<Bound<'py, PyAny>>,
-}
 
 /// A `PyMethodDef`'s address (the key cProfile uses for C functions) and its `ml_name`'s
 /// address (checked on every hit, so a method table freed and reused is not mistaken for the
@@ -180,10 +82,10 @@ unsafe fn enter_cfunction(py: Python<'_>, func: *mut ffi::PyObject) {
     let f = func as *mut ffi::PyCFunctionObject;
     // SAFETY: a live PyCFunctionObject has a live method definition.
     let (def, key) = unsafe { ((*f).m_ml, method_key((*f).m_ml)) };
-    super::enter(py, key.def, key.name, || {
+    enter(py, key.def, key.name, || {
         // SAFETY: `func` is still live: the caller is inside the call it is reporting.
         let parts = unsafe { method_parts(py, def, (*f).m_self, (*f).m_module) };
-        super::builtin_label(py, &parts)
+        builtin_label(py, &parts)
     });
 }
 
@@ -212,10 +114,10 @@ unsafe fn frame_code(frame: *mut ffi::PyFrameObject) -> *mut ffi::PyObject {
 /// `code` is a live code object; GIL held.
 #[inline(always)]
 unsafe fn enter_code(py: Python<'_>, code: *mut ffi::PyObject) {
-    super::enter(py, code as usize, 0, || {
+    enter(py, code as usize, 0, || {
         // SAFETY: `code` is live (contract); we take a strong reference so that its address
         // cannot be reused by another code object while the session lasts.
-        super::Callee::Code(unsafe { Bound::from_borrowed_ptr(py, code) }.unbind())
+        Callee::Code(unsafe { Bound::from_borrowed_ptr(py, code) }.unbind())
     });
 }
 
@@ -240,7 +142,7 @@ extern "C" fn profile_hook(
             ffi::PyTrace_RETURN => {
                 let code = frame_code(frame);
                 if !code.is_null() {
-                    super::leave(py, code as usize);
+                    leave(py, code as usize);
                 }
             }
             ffi::PyTrace_C_CALL if !arg.is_null() && is_cfunction(arg) => {
@@ -250,7 +152,7 @@ extern "C" fn profile_hook(
                 if !arg.is_null() && is_cfunction(arg) =>
             {
                 let f = arg as *mut ffi::PyCFunctionObject;
-                super::leave(py, (*f).m_ml as usize);
+                leave(py, (*f).m_ml as usize);
             }
             _ => {}
         }
@@ -331,7 +233,7 @@ unsafe extern "C" fn thread_bootstrap(
     // thread's profile object below cannot free it mid-call.
     unsafe {
         let py = Python::assume_attached();
-        if super::is_active(py) {
+        if is_active(py) {
             set_profile_current(py);
             if nargs >= 2 {
                 let frame = *args;
@@ -427,7 +329,7 @@ unsafe extern "C" fn on_py_return(
     // SAFETY: as in on_py_start.
     unsafe {
         if nargs >= 1 {
-            super::leave(Python::assume_attached(), *args as usize);
+            leave(Python::assume_attached(), *args as usize);
         }
     }
     none()
@@ -449,9 +351,9 @@ unsafe extern "C" fn on_call(
                 Some(CCallee::Function) => enter_cfunction(py, callable),
                 Some(CCallee::Method(def)) => {
                     let key = method_key(def);
-                    super::enter(py, key.def, key.name, || {
+                    enter(py, key.def, key.name, || {
                         let parts = method_parts(py, def, arg0, ptr::null_mut());
-                        super::builtin_label(py, &parts)
+                        builtin_label(py, &parts)
                     });
                 }
                 None => {}
@@ -475,9 +377,9 @@ unsafe extern "C" fn on_c_return(
             match c_callee(callable, arg0) {
                 Some(CCallee::Function) => {
                     let f = callable as *mut ffi::PyCFunctionObject;
-                    super::leave(py, (*f).m_ml as usize);
+                    leave(py, (*f).m_ml as usize);
                 }
-                Some(CCallee::Method(def)) => super::leave(py, def as usize),
+                Some(CCallee::Method(def)) => leave(py, def as usize),
                 None => {}
             }
         }

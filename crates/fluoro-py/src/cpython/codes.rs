@@ -5,7 +5,7 @@
 //! the first was freed resolves anew.
 
 use super::layouts::Layout;
-use super::os;
+use super::memory::{self, i32_at, usize_at};
 use fluoro_profile::{linetable, CodeId, CodeInfo};
 use std::collections::HashMap;
 
@@ -35,20 +35,6 @@ pub struct CodeTable {
     /// Code objects already checked during this tick, by address: a recursive stack reads
     /// its code object once, not once a frame.
     this_tick: HashMap<usize, CodeId>,
-}
-
-pub fn usize_at(buf: &[u8], at: usize) -> usize {
-    buf.get(at..at + 8)
-        .and_then(|b| b.try_into().ok())
-        .map(usize::from_ne_bytes)
-        .unwrap_or(0)
-}
-
-pub fn i32_at(buf: &[u8], at: usize) -> i32 {
-    buf.get(at..at + 4)
-        .and_then(|b| b.try_into().ok())
-        .map(i32::from_ne_bytes)
-        .unwrap_or(0)
 }
 
 impl CodeTable {
@@ -87,7 +73,7 @@ impl CodeTable {
     }
 
     fn resolve_now(&mut self, addr: usize) -> Option<CodeId> {
-        os::read(addr, &mut self.buf).ok()?;
+        memory::read(addr, &mut self.buf).ok()?;
         let l = self.layout;
         if usize_at(&self.buf, l.object_type) != self.code_type {
             return None;
@@ -146,7 +132,7 @@ impl CodeTable {
 /// kind:3, compact:1, ascii:1` from its lowest bit in 3.10-3.13.
 fn read_str(l: &Layout, addr: usize) -> Option<String> {
     let mut head = vec![0u8; l.unicode_compact_size];
-    os::read(addr, &mut head).ok()?;
+    memory::read(addr, &mut head).ok()?;
     let length = usize_at(&head, l.unicode_length);
     let state = i32_at(&head, l.unicode_state) as u32;
     let kind = ((state >> 2) & 7) as usize;
@@ -162,7 +148,7 @@ fn read_str(l: &Layout, addr: usize) -> Option<String> {
     };
     let mut raw = vec![0u8; length * kind];
     if !raw.is_empty() {
-        os::read(addr + data, &mut raw).ok()?;
+        memory::read(addr + data, &mut raw).ok()?;
     }
     Some(match kind {
         1 => raw.iter().map(|&b| char::from(b)).collect(),
@@ -180,14 +166,14 @@ fn read_str(l: &Layout, addr: usize) -> Option<String> {
 /// A `bytes` object's contents.
 fn read_bytes(l: &Layout, addr: usize) -> Option<Vec<u8>> {
     let mut head = vec![0u8; l.bytes_data];
-    os::read(addr, &mut head).ok()?;
+    memory::read(addr, &mut head).ok()?;
     let size = usize_at(&head, l.var_size);
     if size > MAX_LINETABLE {
         return None;
     }
     let mut data = vec![0u8; size];
     if size > 0 {
-        os::read(addr + l.bytes_data, &mut data).ok()?;
+        memory::read(addr + l.bytes_data, &mut data).ok()?;
     }
     Some(data)
 }

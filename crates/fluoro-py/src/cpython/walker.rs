@@ -1,12 +1,14 @@
 //! Reads every thread's Python stack from the interpreter's memory, without the GIL.
 //!
 //! The interpreter goes on running while we read, so every pointer may be stale: all reads go
-//! through [`os::read`], and lists are walked with bounds so that a torn read ends a walk
+//! through [`memory::read`], and lists are walked with bounds so that a torn read ends a walk
 //! instead of looping.
 
-use super::codes::{i32_at, usize_at, CodeTable};
+use super::codes::CodeTable;
+use super::frames::FrameReader;
 use super::layouts::{Layout, FRAME_OWNED_BY_CSTACK};
-use super::os;
+use super::memory::{self, i32_at, usize_at};
+use crate::os;
 use fluoro_profile::Frame;
 
 /// More threads or frames than this means a list we read was torn.
@@ -103,8 +105,8 @@ impl Walker {
 
     /// What the allocation hook needs to read its own thread's stack the way this walker
     /// reads others'.
-    pub fn frame_reader(&self) -> crate::collectors::alloc::FrameReader {
-        crate::collectors::alloc::FrameReader {
+    pub fn frame_reader(&self) -> FrameReader {
+        FrameReader {
             layout: self.layout,
             code_type: self.codes.code_type(),
             tstate_current: self.tstate_current,
@@ -124,7 +126,7 @@ impl Walker {
         let mut buf = [0u8; 32];
         let span = (locked + 4).max(holder + 8) - start;
         let buf = buf.get_mut(..span)?;
-        os::read(gil + start, buf).ok()?;
+        memory::read(gil + start, buf).ok()?;
         if i32_at(buf, locked - start) == 0 {
             return None;
         }
@@ -140,7 +142,7 @@ impl Walker {
             return;
         };
         while tstate != 0 && out.len() < MAX_THREADS {
-            if os::read(tstate, &mut self.tstate_buf).is_err() {
+            if memory::read(tstate, &mut self.tstate_buf).is_err() {
                 return;
             }
             let next = usize_at(&self.tstate_buf, l.tstate_next);
@@ -211,7 +213,7 @@ impl Walker {
             }
             let (addr, copy) = &mut self.chunks[self.chunks_used];
             copy.resize(used, 0);
-            if os::read(chunk, copy).is_err() {
+            if memory::read(chunk, copy).is_err() {
                 return;
             }
             *addr = chunk;
@@ -220,7 +222,7 @@ impl Walker {
             // The older chunk's used length is its saved `top`, in pointers after the header.
             let previous = usize_at(copy, 0);
             let mut header = [0u8; CHUNK_HEADER];
-            if previous == 0 || os::read(previous, &mut header).is_err() {
+            if previous == 0 || memory::read(previous, &mut header).is_err() {
                 return;
             }
             used = CHUNK_HEADER.saturating_add(usize_at(&header, 16).saturating_mul(8));
@@ -241,7 +243,7 @@ impl Walker {
                 }
             }
         }
-        os::read(frame, &mut self.frame_buf).is_ok()
+        memory::read(frame, &mut self.frame_buf).is_ok()
     }
 
     fn walk(&mut self, mut frame: usize, stack: &mut ThreadStack) {
@@ -298,7 +300,7 @@ impl Walker {
             return 0;
         };
         let mut buf = [0u8; 4];
-        match os::read(pthread as usize + offset, &mut buf) {
+        match memory::read(pthread as usize + offset, &mut buf) {
             Ok(()) => i32::from_ne_bytes(buf).max(0) as u64,
             Err(_) => 0,
         }
@@ -307,7 +309,7 @@ impl Walker {
 
 fn read_usize(addr: usize) -> Option<usize> {
     let mut buf = [0u8; 8];
-    os::read(addr, &mut buf).ok()?;
+    memory::read(addr, &mut buf).ok()?;
     Some(usize::from_ne_bytes(buf))
 }
 
@@ -317,7 +319,7 @@ fn calibrate_pthread_tid() -> Option<usize> {
     let me = os::pthread_self() as usize;
     let tid = os::gettid() as i32;
     let mut block = vec![0u8; 2048];
-    os::read(me, &mut block).ok()?;
+    memory::read(me, &mut block).ok()?;
     let hits: Vec<usize> = (0..block.len() / 4)
         .map(|i| i * 4)
         .filter(|&at| i32_at(&block, at) == tid)
@@ -338,10 +340,10 @@ mod tests {
         let handle = std::thread::spawn(|| (os::pthread_self(), os::gettid()));
         let (pthread, tid) = handle.join().unwrap();
         // The thread has ended: its struct may be gone, which must not crash.
-        let _ = os::read(pthread as usize + offset, &mut [0u8; 4]);
+        let _ = memory::read(pthread as usize + offset, &mut [0u8; 4]);
         let me = os::pthread_self() as usize;
         let mut buf = [0u8; 4];
-        os::read(me + offset, &mut buf).unwrap();
+        memory::read(me + offset, &mut buf).unwrap();
         assert_eq!(i32::from_ne_bytes(buf) as u64, os::gettid());
         assert_ne!(tid, 0);
     }

@@ -1,0 +1,27 @@
+//! The CPython layer: everything fluoro knows about the interpreter's own structures, and the
+//! one place where versions differ.
+//!
+//! - [`layouts`]: per-version offsets of thread states, frames, code objects and the GIL,
+//!   generated from each version's headers by `scripts/gen_layouts.py`.
+//! - [`memory`]: reading this process's memory through the kernel (`process_vm_readv`), so that
+//!   a structure freed under the reader gives an error, never a fault.
+//! - [`codes`]: code objects read from memory and resolved once (file, names, line table).
+//! - [`walker`]: every thread's stack read from outside the GIL, for the CPU sampler.
+//! - [`frames`]: the calling thread's own stack read in place, for the allocation hook and the
+//!   GC callback.
+//! - [`objects`]: references through `tp_traverse`, `sys.getsizeof` computed per type, and other
+//!   object internals, for the heap walk and the object reports.
+//!
+//! Adding a Python version is a generated layout file, a line in [`layouts::for_version`], and
+//! whatever [`objects`] must read differently.
+
+pub mod codes;
+pub mod frames;
+pub mod layouts;
+pub mod memory;
+pub mod objects;
+pub mod walker;
+
+pub use codes::CodeTable;
+pub use frames::{ChainCache, FrameReader, MAX_FRAMES};
+pub use walker::{ThreadStack, Walker};
