@@ -1,12 +1,49 @@
 """Type stubs for fluoro's Rust extension."""
 
 import os
-from typing import Any
+from typing import Any, final
+
+from typing_extensions import Self, disjoint_base
+
+# The native classes are final, except BufferPool: fluoro.patterns.BufferPool subclasses it,
+# and as a native layout it cannot share a subclass with another such base (disjoint base).
+
+__all__ = [
+    "__version__",
+    "main",
+    "_boot",
+    "Session",
+    "Profiler",
+    "BufferPool",
+    "PooledBuffer",
+    "sizeof",
+    "inspect",
+    "env",
+    "stack",
+    "_exact_start",
+    "_exact_stop",
+    "_bench_report",
+    "snapshot",
+    "parse_size",
+    "_heap_snapshot",
+    "_heap_report",
+]
 
 __version__: str
 
 def main(argv: list[str]) -> int:
     """Run the ``fluoro`` command line; returns the exit code."""
+
+def _boot(config: str) -> None:
+    """Starts a ``fluoro run`` session inside the target interpreter (called by the boot
+    hook)."""
+
+@final
+class Session:
+    """One run's collectors, and where their profile and reports go; made by ``_boot`` only."""
+
+    def finish(self) -> None:
+        """Drains the collectors and writes the profile and reports (an atexit handler)."""
 
 def sizeof(obj: object, deep: bool = False, include_cached: bool = False) -> int:
     """``sys.getsizeof(obj)``; with ``deep=True`` the bytes of everything ``obj`` owns."""
@@ -21,21 +58,23 @@ def stack() -> list[dict]:
     """Every thread's Python frames, innermost first: ``[{"thread_id", "name", "frames":
     [{"file", "function", "line", "locals"}]}]``."""
 
+@final
 class Profiler:
     """The collectors of ``fluoro run`` around a block: ``with Profiler() as p: ...``."""
 
-    def __init__(
-        self,
+    def __new__(
+        cls,
         rate: int = 100,
         exact: bool = False,
         sampler: str = "auto",
         memory: str = "off",
-        memory_interval: int = 65536,
+        # 64 KiB: a Rust constant, so the runtime signature shows `...` and so does the stub.
+        memory_interval: int = ...,
         cpu: bool = True,
-    ) -> None:
+    ) -> Self:
         """``memory``: ``"sampled"`` (a sample by bytes, every ``memory_interval`` bytes on
-        average), ``"all"`` (every allocation), ``"gc"`` (collections only) or ``"off"``;
-        ``cpu=False`` records no stack samples."""
+        average, 64 KiB by default), ``"all"`` (every allocation), ``"gc"`` (collections
+        only) or ``"off"``; ``cpu=False`` records no stack samples."""
     def start(self) -> None:
         """Start collecting."""
     def stop(self) -> None:
@@ -46,6 +85,12 @@ class Profiler:
         """The text summary, or an export (``pprof`` and ``pstats`` are bytes)."""
     def save(self, path: str | os.PathLike[str]) -> None:
         """Write the ``.fluoro`` profile, readable by ``fluoro report``."""
+
+def _exact_start() -> None:
+    """Test hook: starts exact mode in this interpreter (what ``fluoro run --exact`` does)."""
+
+def _exact_stop() -> dict[str, Any]:
+    """Test hook: stops exact mode and returns its statistics as a dict."""
 
 def _bench_report(
     samples: list[tuple[str, list[float], int]], groups: list[list[int]] | None = None
@@ -60,13 +105,14 @@ def snapshot(label: str = "") -> dict:
 def parse_size(text: str) -> int:
     """``"24 MB"``, ``"64KiB"``… in bytes (binary units)."""
 
+@disjoint_base
 class BufferPool:
     """Writable buffers from power-of-two size classes (64 B up to ``max_size``); see
     ``fluoro.patterns.BufferPool``, which adds statistics and registration."""
 
-    def __init__(
-        self, max_size: int = 1 << 26, idle_seconds: float = 2.0, name: str | None = None
-    ) -> None: ...
+    def __new__(
+        cls, max_size: int = 1 << 26, idle_seconds: float = 2.0, name: str | None = None
+    ) -> Self: ...
     def acquire(self, size: int, zero: bool = False) -> memoryview:
         """A writable view of ``size`` bytes; its block returns to the pool when the view and
         its slices are released or collected."""
@@ -84,6 +130,7 @@ class BufferPool:
     @property
     def name(self) -> str | None: ...
 
+@final
 class PooledBuffer:
     """The owner of one pooled block, exported through the buffer protocol."""
 

@@ -574,13 +574,13 @@ struct Effects<'a> {
 /// `x += ...` or `x = x + ...`: the name `x` accumulates rather than being rebound.
 fn accumulates(stmt: &Stmt) -> Option<&str> {
     match stmt {
-        Stmt::AugAssign(a) => crate::patterns::name_of(&a.target),
+        Stmt::AugAssign(a) => crate::syntax::name_of(&a.target),
         Stmt::Assign(a) if a.targets.len() == 1 => {
-            let target = crate::patterns::name_of(&a.targets[0])?;
+            let target = crate::syntax::name_of(&a.targets[0])?;
             match a.value.as_ref() {
                 Expr::BinOp(b)
-                    if crate::patterns::name_of(&b.left) == Some(target)
-                        || crate::patterns::name_of(&b.right) == Some(target) =>
+                    if crate::syntax::name_of(&b.left) == Some(target)
+                        || crate::syntax::name_of(&b.right) == Some(target) =>
                 {
                     Some(target)
                 }

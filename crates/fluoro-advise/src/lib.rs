@@ -13,10 +13,10 @@ pub mod files;
 pub mod fix;
 pub mod kinds;
 pub mod locator;
-pub mod patterns;
 pub mod rank;
 pub mod render;
 pub mod rules;
+pub mod syntax;
 
 pub use config::{Config, ConfigError};
 pub use diagnostic::{Diagnostic, Edit, FileOutcome, Finding};

@@ -98,7 +98,7 @@ pub fn check_command(command: &str, launch: Launch) -> Result<(), BenchError> {
     }
     let status = child.wait().map_err(|e| BenchError::Spawn {
         program: launch.program(command),
-        reason: e.to_string(),
+        reason: fluoro_render::io_reason(&e),
     })?;
     if status.success() {
         return Ok(());

@@ -27,11 +27,12 @@ pub enum BenchError {
     Usage(String),
 }
 
-/// Short words for an I/O error starting a program.
+/// Short words for an I/O error starting a program: a missing program is "not found", the
+/// rest in fluoro's one wording for I/O errors.
 pub(crate) fn spawn_reason(e: &std::io::Error) -> String {
-    match e.kind() {
-        std::io::ErrorKind::NotFound => "not found".to_owned(),
-        std::io::ErrorKind::PermissionDenied => "permission denied".to_owned(),
-        _ => e.to_string(),
+    if e.kind() == std::io::ErrorKind::NotFound {
+        "not found".to_owned()
+    } else {
+        fluoro_render::io_reason(e)
     }
 }

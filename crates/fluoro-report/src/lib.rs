@@ -6,12 +6,10 @@
 
 pub mod analysis;
 pub mod export;
-mod memory;
-mod patterns;
 mod source;
-mod terminal;
 #[cfg(test)]
 mod testing;
+mod text;
 
 pub use export::Format;
 pub use fluoro_profile::{Metric, Profile};

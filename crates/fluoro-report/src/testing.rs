@@ -3,8 +3,9 @@
 
 use fluoro_profile::{
     AllocBatch, AllocEvent, AllocMode, Chunk, CodeInfo, End, ExactEdge, ExactFunction, ExactStats,
-    Frame, GcEvent, LineRange, Mark, MemorySettings, Meta, Profile, ProfileWriter, Sample,
-    SnapshotMark, StackInterner, ThreadInfo, FLAG_ACTIVE, FLAG_GIL,
+    Figure, Frame, GcEvent, LineRange, Mark, MemorySettings, Meta, PatternStats, Profile,
+    ProfileWriter, Sample, SizeClassStats, SnapshotMark, StackInterner, ThreadInfo, Unit,
+    FLAG_ACTIVE, FLAG_GIL,
 };
 use std::path::PathBuf;
 
@@ -313,4 +314,89 @@ pub fn run_tool(program: &str, args: &[&str], file: &std::path::Path) -> Option<
         String::from_utf8_lossy(&out.stderr)
     );
     Some(String::from_utf8_lossy(&out.stdout).into_owned())
+}
+
+/// A pattern figure.
+pub fn figure(name: &str, unit: Unit, value: f64) -> Figure {
+    Figure {
+        name: name.into(),
+        unit,
+        value,
+    }
+}
+
+/// A pool, a cache, a lazy attribute and a buffer pool, as a session would record them.
+pub fn patterns() -> Vec<PatternStats> {
+    let pattern = |kind: &str, name: &str, site: &str, figures| PatternStats {
+        kind: kind.into(),
+        name: name.into(),
+        site: site.into(),
+        figures,
+        size_classes: Vec::new(),
+    };
+    let pool = |name, created, reused, rate| {
+        pattern(
+            "ObjectPool",
+            name,
+            "/work/app/lib/work.py:3",
+            vec![
+                figure("created", Unit::Count, created),
+                figure("reused", Unit::Count, reused),
+                figure("hit_rate", Unit::Ratio, rate),
+            ],
+        )
+    };
+    let mut buffers = pattern(
+        "BufferPool",
+        "frames",
+        "/work/app/app.py:12",
+        vec![figure("acquired", Unit::Count, 1000.0)],
+    );
+    buffers.size_classes = vec![
+        SizeClassStats {
+            size: 64,
+            in_use: 0,
+            free: 2,
+            high_water: 2,
+            acquired: 600,
+            reused: 598,
+            trimmed: 0,
+            fragmentation: 0.125,
+        },
+        SizeClassStats {
+            size: 4096,
+            in_use: 1,
+            free: 3,
+            high_water: 4,
+            acquired: 400,
+            reused: 396,
+            trimmed: 7,
+            fragmentation: 0.0,
+        },
+    ];
+    vec![
+        pool("Parser", 4.0, 96.0, 0.96),
+        pattern(
+            "WeakValueCache",
+            "load_image",
+            "/elsewhere/cache.py:40",
+            vec![
+                figure("hits", Unit::Count, 30.0),
+                figure("misses", Unit::Count, 10.0),
+                figure("hit_rate", Unit::Ratio, 0.75),
+            ],
+        ),
+        pattern(
+            "lazy",
+            "Config.table",
+            "/work/app/app.py:20",
+            vec![
+                figure("loads", Unit::Count, 2.0),
+                figure("load_time", Unit::Seconds, 0.0125),
+                figure("bytes", Unit::Bytes, 3.0 * 1024.0 * 1024.0),
+            ],
+        ),
+        pool("Socket", 2.0, 0.0, 0.0),
+        buffers,
+    ]
 }

@@ -4,7 +4,7 @@ use super::Rule;
 use crate::checker::{finding, Context};
 use crate::diagnostic::Finding;
 use crate::kinds::Kind;
-use crate::patterns::{method_call, name_of};
+use crate::syntax::{method_call, name_of};
 use ruff_python_ast::Expr;
 use ruff_text_size::Ranged;
 

@@ -3,7 +3,7 @@
 use super::Rule;
 use crate::checker::{finding, Context};
 use crate::diagnostic::{Edit, Finding};
-use crate::patterns::{is_atom, method_call};
+use crate::syntax::{is_atom, method_call};
 use ruff_python_ast::{Expr, Stmt};
 use ruff_text_size::Ranged;
 

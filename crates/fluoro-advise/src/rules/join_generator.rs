@@ -4,7 +4,7 @@ use super::Rule;
 use crate::checker::{finding, Context};
 use crate::diagnostic::{Edit, Finding};
 use crate::kinds::Kind;
-use crate::patterns::{method_call, only_arg};
+use crate::syntax::{method_call, only_arg};
 use ruff_python_ast::Expr;
 use ruff_text_size::Ranged;
 

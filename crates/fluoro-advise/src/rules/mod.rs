@@ -3,31 +3,31 @@
 
 use crate::checker::{ExprCheck, StmtCheck};
 
-mod append_in_loop;
-mod blocking_io_in_loop;
+mod append_loop;
+mod blocking_call_in_async;
 mod column_major_traversal;
-mod constructor_call_in_loop;
 mod count_index_in_loop;
 mod deepcopy_in_loop;
 mod dict_keys_iteration;
 mod dict_keys_membership;
+mod empty_constructor_in_loop;
 mod hand_written_sort;
 mod int_float_mixing;
 mod join_generator;
+mod list_built_to_reduce;
 mod list_concat_in_loop;
+mod list_front_operation_in_loop;
 mod list_membership_in_loop;
-mod list_to_reduce;
 mod loop_invariant_call;
 mod map_lambda;
 mod missing_slots;
 mod module_level_hot_loop;
 mod nested_loop_intersection;
-mod pop_front;
 mod python_matmul;
 mod range_len_indexing;
 mod regex_in_loop;
-mod set_in_loop;
-mod sleep_in_async;
+mod sequential_blocking_io;
+mod set_rebuilt_in_loop;
 mod sorted_for_min_max;
 mod sorted_in_loop;
 mod str_concat_in_loop;
@@ -102,10 +102,10 @@ pub static RULES: &[&Rule] = &[
     &list_membership_in_loop::RULE,
     &str_concat_in_loop::RULE,
     &list_concat_in_loop::RULE,
-    &pop_front::RULE,
+    &list_front_operation_in_loop::RULE,
     &count_index_in_loop::RULE,
     &nested_loop_intersection::RULE,
-    &set_in_loop::RULE,
+    &set_rebuilt_in_loop::RULE,
     &regex_in_loop::RULE,
     &sorted_in_loop::RULE,
     &deepcopy_in_loop::RULE,
@@ -114,19 +114,19 @@ pub static RULES: &[&Rule] = &[
     &column_major_traversal::RULE,
     &hand_written_sort::RULE,
     &sorted_for_min_max::RULE,
-    &blocking_io_in_loop::RULE,
-    &sleep_in_async::RULE,
+    &sequential_blocking_io::RULE,
+    &blocking_call_in_async::RULE,
     &module_level_hot_loop::RULE,
     &dict_keys_membership::RULE,
-    &list_to_reduce::RULE,
+    &list_built_to_reduce::RULE,
     &python_matmul::RULE,
     &missing_slots::RULE,
     &int_float_mixing::RULE,
-    &append_in_loop::RULE,
+    &append_loop::RULE,
     &range_len_indexing::RULE,
     &dict_keys_iteration::RULE,
     &map_lambda::RULE,
-    &constructor_call_in_loop::RULE,
+    &empty_constructor_in_loop::RULE,
     &join_generator::RULE,
 ];
 

@@ -3,7 +3,7 @@
 use super::Rule;
 use crate::checker::{finding, Context};
 use crate::diagnostic::Finding;
-use crate::patterns::int_value;
+use crate::syntax::int_value;
 use ruff_python_ast::{Expr, Stmt};
 use ruff_text_size::Ranged;
 

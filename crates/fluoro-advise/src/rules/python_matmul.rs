@@ -3,7 +3,7 @@
 use super::Rule;
 use crate::checker::{finding, Context};
 use crate::diagnostic::Finding;
-use crate::patterns::{double_index, name_of, only_arg};
+use crate::syntax::{double_index, name_of, only_arg};
 use ruff_python_ast::{Expr, Operator, Stmt};
 use ruff_text_size::Ranged;
 

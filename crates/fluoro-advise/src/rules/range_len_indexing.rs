@@ -3,7 +3,7 @@
 use super::Rule;
 use crate::checker::{finding, Context};
 use crate::diagnostic::Finding;
-use crate::patterns::{name_of, only_arg};
+use crate::syntax::{name_of, only_arg};
 use ruff_python_ast::visitor::{self, Visitor};
 use ruff_python_ast::{Expr, ExprContext, Stmt};
 use ruff_text_size::Ranged;

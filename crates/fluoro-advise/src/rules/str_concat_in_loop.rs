@@ -4,7 +4,7 @@ use super::Rule;
 use crate::checker::{finding, Context};
 use crate::diagnostic::Finding;
 use crate::kinds::Kind;
-use crate::patterns::name_of;
+use crate::syntax::name_of;
 use ruff_python_ast::{Expr, Operator, Stmt};
 use ruff_text_size::Ranged;
 

@@ -46,6 +46,11 @@ pub fn share(part: u64, whole: u64) -> f64 {
     }
 }
 
+/// `value` as a whole number, when it is one that fits.
+pub(crate) fn whole(value: f64) -> Option<u64> {
+    (value >= 0.0 && value.fract() == 0.0 && value < 2f64.powi(64)).then_some(value as u64)
+}
+
 /// The functions of a stack's frames, outermost first.
 pub(crate) fn stack_functions<'p>(profile: &'p Profile, frames: &[Frame]) -> Vec<FunctionKey<'p>> {
     frames

@@ -28,7 +28,7 @@ struct Report<'p> {
     memory: Option<super::json_memory::Memory<'p>>,
     /// `fluoro.patterns` instances alive at the end; left out when the run used none.
     #[serde(skip_serializing_if = "Vec::is_empty")]
-    patterns: Vec<crate::patterns::PatternJson<'p>>,
+    patterns: Vec<super::json_patterns::PatternJson<'p>>,
 }
 
 #[derive(Serialize)]
@@ -183,7 +183,7 @@ pub(crate) fn render(profile: &Profile, options: &RenderOptions) -> Result<Vec<u
             .memory
             .as_ref()
             .map(|m| super::json_memory::memory(profile, m)),
-        patterns: crate::patterns::json(&profile.patterns),
+        patterns: super::json_patterns::json(&profile.patterns),
     };
     let mut out = serde_json::to_vec_pretty(&report)?;
     out.push(b'\n');
@@ -231,7 +231,7 @@ mod tests {
     fn patterns_are_listed_only_when_the_run_used_them() {
         let mut profile = testing::fixture();
         assert!(parsed(&profile).get("patterns").is_none());
-        profile.patterns = crate::patterns::tests::fixture();
+        profile.patterns = testing::patterns();
         let v = parsed(&profile);
         assert_eq!(v["patterns"][0]["kind"], "ObjectPool");
         assert_eq!(v["patterns"][0]["stats"]["reused"], 96);

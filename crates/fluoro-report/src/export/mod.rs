@@ -3,12 +3,13 @@
 mod collapsed;
 mod json;
 mod json_memory;
+mod json_patterns;
 mod marshal;
 mod pprof;
 mod pstats;
 mod speedscope;
 
-use crate::{terminal, Profile, RenderError, RenderOptions};
+use crate::{text, Profile, RenderError, RenderOptions};
 use std::str::FromStr;
 
 /// Every output `fluoro run -o` / `fluoro report --format` can produce.
@@ -33,7 +34,7 @@ type Renderer = fn(&Profile, &RenderOptions) -> Result<Vec<u8>, RenderError>;
 
 /// The registry: format, name, file extension, renderer.
 const FORMATS: [(Format, &str, &str, Renderer); 6] = [
-    (Format::Text, "text", "txt", terminal::render),
+    (Format::Text, "text", "txt", text::render),
     (Format::Collapsed, "collapsed", "txt", collapsed::render),
     (
         Format::Speedscope,

@@ -3,7 +3,7 @@
 use super::Rule;
 use crate::checker::{finding, Context};
 use crate::diagnostic::{Edit, Finding};
-use crate::patterns::only_arg;
+use crate::syntax::only_arg;
 use ruff_python_ast::Expr;
 use ruff_text_size::Ranged;
 

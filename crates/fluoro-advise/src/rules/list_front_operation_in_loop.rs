@@ -4,7 +4,7 @@ use super::Rule;
 use crate::checker::{finding, Context};
 use crate::diagnostic::Finding;
 use crate::kinds::Kind;
-use crate::patterns::{int_value, method_call};
+use crate::syntax::{int_value, method_call};
 use ruff_python_ast::{Expr, Stmt};
 use ruff_text_size::Ranged;
 

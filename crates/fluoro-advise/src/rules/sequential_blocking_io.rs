@@ -3,7 +3,7 @@
 use super::Rule;
 use crate::checker::{finding, Context, LoopKind};
 use crate::diagnostic::Finding;
-use crate::patterns::is_range_call;
+use crate::syntax::is_range_call;
 use ruff_python_ast::Expr;
 use ruff_text_size::Ranged;
 

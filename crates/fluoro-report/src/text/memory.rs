@@ -1,10 +1,10 @@
-//! The memory part of the terminal summary: allocations by line and function, the peak and
+//! The memory part of the text summary: allocations by line and function, the peak and
 //! what was live then, leak candidates, the heap over time, allocation sizes, garbage
 //! collections and snapshot diffs.
 
+use super::style::{function_rows, ns, section, truncate, Style};
 use crate::analysis::{by_line, function_table, share, FunctionStats, LineBytes, RunSummary};
 use crate::source::SourceFiles;
-use crate::terminal::{function_rows, ns, section, truncate, Style};
 use crate::RenderOptions;
 use fluoro_profile::{AllocMode, MemoryProfile, Metric, Profile, Snapshot};
 use fluoro_render::{bytes, fields, percent, table};

@@ -1,0 +1,276 @@
+//! The CPU part of the text summary: threads, top functions, the call tree, hottest lines,
+//! and the exact call table when the profile hook ran.
+
+use super::style::{amount, function_rows, location, metric_words, ns, section, truncate, Style};
+use crate::analysis::{
+    call_tree, function_table, line_table, share, thread_table, CallNode, FunctionStats, RunSummary,
+};
+use crate::source::SourceFiles;
+use crate::RenderOptions;
+use fluoro_profile::{ExactFunction, ExactStats, Metric, Profile};
+use fluoro_render::{percent, table};
+use std::fmt::Write;
+use std::path::PathBuf;
+
+/// Call-tree nodes lighter than this share of the total are hidden.
+const TREE_MIN_SHARE: f64 = 0.01;
+/// Longest source excerpt shown next to a hot line.
+const SOURCE_WIDTH: usize = 60;
+
+pub(super) fn threads(out: &mut String, profile: &Profile, style: &Style) {
+    let rows = thread_table(profile)
+        .into_iter()
+        .map(|t| {
+            vec![
+                t.name,
+                t.samples.to_string(),
+                ns(t.wall_ns),
+                ns(t.cpu_ns),
+                percent(share(t.gil_samples, t.samples)),
+                percent(share(t.active_samples, t.samples)),
+            ]
+        })
+        .collect();
+    let body = table(
+        &["thread", "samples", "wall", "cpu", "GIL held", "active"],
+        &[false, true, true, true, true, true],
+        rows,
+    );
+    section(out, "Threads", &body, style);
+}
+
+pub(super) fn functions(
+    out: &mut String,
+    profile: &Profile,
+    run: &RunSummary,
+    options: &RenderOptions,
+    style: &Style,
+) {
+    let total = profile.total(options.metric);
+    let mut rows = function_table(profile, options.metric);
+    let words = metric_words(options.metric);
+    let by_self = |f: &FunctionStats<'_>| (f.self_ns, f.total_ns);
+    let metric = options.metric;
+    let body = function_rows(
+        &rows,
+        by_self,
+        ["self", "total"],
+        total,
+        run,
+        options.top,
+        metric,
+    );
+    section(out, &format!("Top functions by self {words}"), &body, style);
+    rows.sort_by(|a, b| {
+        (b.total_ns, b.self_ns)
+            .cmp(&(a.total_ns, a.self_ns))
+            .then_with(|| a.key.cmp(&b.key))
+    });
+    let by_total = |f: &FunctionStats<'_>| (f.total_ns, f.self_ns);
+    let body = function_rows(
+        &rows,
+        by_total,
+        ["total", "self"],
+        total,
+        run,
+        options.top,
+        metric,
+    );
+    section(
+        out,
+        &format!("Top functions by total {words}"),
+        &body,
+        style,
+    );
+}
+
+/// One tree per thread, shares of the whole run, so threads compare with each other.
+pub(super) fn tree(
+    out: &mut String,
+    profile: &Profile,
+    run: &RunSummary,
+    metric: Metric,
+    style: &Style,
+) {
+    let total = profile.total(metric);
+    let min_ns = (total as f64 * TREE_MIN_SHARE).ceil() as u64;
+    let mut body = String::new();
+    let mut hidden_threads = 0;
+    for t in thread_table(profile) {
+        let mut root = call_tree(profile, metric, |thread| thread == t.thread);
+        if root.total_ns == 0 || root.total_ns < min_ns {
+            hidden_threads += u32::from(t.samples > 0);
+            continue;
+        }
+        root.prune(min_ns.max(1));
+        let _ = writeln!(
+            body,
+            "{}  {}  {}",
+            amount(metric, root.total_ns),
+            percent(share(root.total_ns, total)),
+            style.title(&t.name)
+        );
+        for (i, child) in root.children.iter().enumerate() {
+            let last = i + 1 == root.children.len();
+            tree_node(&mut body, child, "", last, total, run, metric, style);
+        }
+    }
+    if hidden_threads > 0 {
+        let _ = writeln!(
+            body,
+            "({hidden_threads} thread(s) under {} hidden)",
+            percent(TREE_MIN_SHARE)
+        );
+    }
+    let title = format!(
+        "Call tree ({}, one per thread; nodes under {} hidden)",
+        metric_words(metric),
+        percent(TREE_MIN_SHARE)
+    );
+    section(out, &title, &body, style);
+}
+
+/// Draws `node` and its subtree with box-drawing guides; iterative so depth costs no stack.
+#[allow(clippy::too_many_arguments)]
+fn tree_node(
+    out: &mut String,
+    node: &CallNode<'_>,
+    prefix: &str,
+    last: bool,
+    total: u64,
+    run: &RunSummary,
+    metric: Metric,
+    style: &Style,
+) {
+    let mut pending: Vec<(&CallNode<'_>, String, bool)> = vec![(node, prefix.to_string(), last)];
+    while let Some((node, prefix, last)) = pending.pop() {
+        let (branch, guide) = if last {
+            ("└─ ", "   ")
+        } else {
+            ("├─ ", "│  ")
+        };
+        let (name, place) = match &node.key {
+            Some(key) => (key.qualname, location(run, key)),
+            None => ("", String::new()),
+        };
+        let _ = writeln!(
+            out,
+            "{prefix}{branch}{}  {}  {name}  {}",
+            amount(metric, node.total_ns),
+            percent(share(node.total_ns, total)),
+            style.dim(&place)
+        );
+        let child_prefix = format!("{prefix}{guide}");
+        let n = node.children.len();
+        for (i, child) in node.children.iter().enumerate().rev() {
+            pending.push((child, child_prefix.clone(), i + 1 == n));
+        }
+    }
+}
+
+pub(super) fn lines(
+    out: &mut String,
+    profile: &Profile,
+    run: &RunSummary,
+    options: &RenderOptions,
+    style: &Style,
+) {
+    let total = profile.total(options.metric);
+    let root = options
+        .source_root
+        .clone()
+        .unwrap_or_else(|| PathBuf::from(&run.cwd));
+    let mut sources = SourceFiles::new(root, &run.cwd);
+    let rows = line_table(profile, options.metric)
+        .into_iter()
+        .filter(|l| l.self_ns > 0)
+        .take(options.top)
+        .map(|l| {
+            let text = sources
+                .line(l.filename, l.line)
+                .map(|t| truncate(t, SOURCE_WIDTH))
+                .unwrap_or_default();
+            vec![
+                amount(options.metric, l.self_ns),
+                percent(share(l.self_ns, total)),
+                format!("{}:{}", run.display_path(l.filename), l.line),
+                l.qualname.to_string(),
+                text,
+            ]
+        })
+        .collect();
+    let body = table(
+        &["self", "share", "line", "function", "source"],
+        &[true, true, false, false, false],
+        rows,
+    );
+    let title = format!("Hottest lines by self {}", metric_words(options.metric));
+    section(out, &title, &body, style);
+}
+
+/// `filename:lineno(function)` as pstats prints it: built-ins as `{built-in method …}`.
+fn pstats_name(run: &RunSummary, f: &ExactFunction) -> String {
+    if f.filename == "~" && f.line == 0 {
+        let inner = f
+            .name
+            .strip_prefix('<')
+            .and_then(|n| n.strip_suffix('>'))
+            .unwrap_or(&f.name);
+        format!("{{{inner}}}")
+    } else {
+        format!("{}:{}({})", run.display_path(&f.filename), f.line, f.name)
+    }
+}
+
+pub(super) fn exact_table(
+    out: &mut String,
+    exact: &ExactStats,
+    run: &RunSummary,
+    top: usize,
+    style: &Style,
+) {
+    let mut functions: Vec<&ExactFunction> = exact.functions.iter().collect();
+    functions.sort_by(|a, b| {
+        b.tottime_ns
+            .cmp(&a.tottime_ns)
+            .then_with(|| b.cumtime_ns.cmp(&a.cumtime_ns))
+            .then_with(|| (&a.filename, a.line, &a.name).cmp(&(&b.filename, b.line, &b.name)))
+    });
+    let per = |ns_total: u64, n: u64| ns_total.checked_div(n).map(ns).unwrap_or_default();
+    let rows = functions
+        .iter()
+        .take(top)
+        .map(|f| {
+            let ncalls = if f.calls == f.prim_calls {
+                f.calls.to_string()
+            } else {
+                format!("{}/{}", f.calls, f.prim_calls)
+            };
+            vec![
+                ncalls,
+                ns(f.tottime_ns),
+                per(f.tottime_ns, f.calls),
+                ns(f.cumtime_ns),
+                per(f.cumtime_ns, f.prim_calls),
+                pstats_name(run, f),
+            ]
+        })
+        .collect();
+    let body = table(
+        &[
+            "ncalls",
+            "tottime",
+            "percall",
+            "cumtime",
+            "percall",
+            "filename:lineno(function)",
+        ],
+        &[true, true, true, true, true, false],
+        rows,
+    );
+    let title = format!(
+        "Exact calls (profile hook), by tottime, {} functions",
+        exact.functions.len()
+    );
+    section(out, &title, &body, style);
+}

@@ -1,0 +1,165 @@
+//! The text summary `fluoro run` prints at exit: header, threads, top functions, call tree,
+//! hottest lines, the memory sections, the exact call table when the profile hook ran, and the
+//! patterns. Each part is a module; `style` holds what they share.
+
+mod cpu;
+mod memory;
+mod patterns;
+mod style;
+
+use crate::analysis::RunSummary;
+use crate::{RenderError, RenderOptions};
+use fluoro_profile::{Metric, Profile};
+use fluoro_render::fields;
+use std::fmt::Write;
+use style::{metric_words, ns, section, Style};
+
+pub(crate) fn render(profile: &Profile, options: &RenderOptions) -> Result<Vec<u8>, RenderError> {
+    Ok(summary(profile, options).into_bytes())
+}
+
+/// The whole summary as one string.
+fn summary(profile: &Profile, options: &RenderOptions) -> String {
+    let style = Style {
+        color: options.color,
+    };
+    let run = RunSummary::of(profile);
+    let mut out = String::new();
+    header(&mut out, &run, options.metric, &style);
+    if !run.complete {
+        out.push_str(
+            "\nThe run was cut short: the profile has no end record, so it shows only what was recorded before the target stopped.\n",
+        );
+    }
+    if profile.total(options.metric) == 0 && profile.samples == 0 {
+        if profile.memory.is_none() {
+            out.push_str("\nNo samples were recorded.\n");
+        }
+    } else {
+        if profile.samples > 0 {
+            cpu::threads(&mut out, profile, &style);
+        }
+        cpu::functions(&mut out, profile, &run, options, &style);
+        cpu::tree(&mut out, profile, &run, options.metric, &style);
+        cpu::lines(&mut out, profile, &run, options, &style);
+    }
+    if let Some(memory) = &profile.memory {
+        memory::render(&mut out, profile, memory, &run, options, &style);
+    }
+    if let Some(exact) = &profile.exact {
+        cpu::exact_table(&mut out, exact, &run, options.top, &style);
+    }
+    if !profile.patterns.is_empty() {
+        let body = patterns::text(&profile.patterns, &run);
+        section(&mut out, "Patterns", &body, &style);
+    }
+    out
+}
+
+fn header(out: &mut String, run: &RunSummary, metric: Metric, style: &Style) {
+    let _ = writeln!(out, "{}", style.title(&format!("fluoro · {}", run.target)));
+    let sampling = if run.rate_hz == 0 {
+        format!("{} ({})", run.samples, run.sampler)
+    } else {
+        format!("{} at {} Hz ({})", run.samples, run.rate_hz, run.sampler)
+    };
+    let mut pairs = vec![
+        ("python", run.python.clone()),
+        ("duration", ns(run.duration_ns)),
+        ("samples", sampling),
+        ("metric", metric_words(metric).to_string()),
+    ];
+    if let Some(exception) = &run.exception {
+        pairs.push(("exception", exception.clone()));
+    }
+    if run.sampler_cpu_ns > 0 {
+        let per_sample = run.sampler_cpu_ns / run.samples.max(1);
+        pairs.push((
+            "sampler",
+            format!(
+                "{} CPU on its own thread ({} a sample), {} torn reads dropped",
+                ns(run.sampler_cpu_ns),
+                ns(per_sample),
+                run.failed_reads
+            ),
+        ));
+    }
+    out.push_str(&fields(&pairs));
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::testing;
+
+    fn text(profile: &Profile, options: &RenderOptions) -> String {
+        summary(profile, options)
+    }
+
+    #[test]
+    fn text_snapshot() {
+        let options = RenderOptions {
+            source_root: Some(testing::source_root("text")),
+            ..RenderOptions::default()
+        };
+        insta::assert_snapshot!(text(&testing::fixture(), &options));
+    }
+
+    #[test]
+    fn text_cpu_cut_short_snapshot() {
+        let options = RenderOptions {
+            metric: Metric::Cpu,
+            top: 3,
+            source_root: Some(testing::source_root("text-cut")),
+            ..RenderOptions::default()
+        };
+        insta::assert_snapshot!(text(&testing::fixture_cut_short(), &options));
+    }
+
+    #[test]
+    fn missing_sources_leave_the_source_column_empty() {
+        let options = RenderOptions {
+            source_root: Some(testing::scratch("no-such-dir")),
+            ..RenderOptions::default()
+        };
+        let out = text(&testing::fixture(), &options);
+        assert!(out.contains("lib/work.py:2 "));
+        assert!(!out.contains("if n < 2"));
+    }
+
+    #[test]
+    fn color_only_adds_escapes() {
+        let plain = RenderOptions::default();
+        let color = RenderOptions {
+            color: true,
+            ..RenderOptions::default()
+        };
+        let profile = testing::fixture();
+        let colored = text(&profile, &color);
+        assert!(colored.contains("\x1b[1m"));
+        let stripped = colored
+            .replace("\x1b[1m", "")
+            .replace("\x1b[2m", "")
+            .replace("\x1b[0m", "");
+        assert_eq!(stripped, text(&profile, &plain));
+    }
+
+    #[test]
+    fn patterns_follow_the_tables() {
+        let mut profile = testing::fixture();
+        let plain = text(&profile, &RenderOptions::default());
+        assert!(!plain.contains("Patterns"));
+        profile.patterns = testing::patterns();
+        let out = text(&profile, &RenderOptions::default());
+        let at = out.find("\nPatterns\n").expect("a Patterns section");
+        assert!(out[..at].starts_with(&plain[..plain.len() - 1]));
+        assert!(out[at..].contains("Parser"));
+    }
+
+    #[test]
+    fn an_empty_profile_says_so() {
+        let out = text(&Profile::default(), &RenderOptions::default());
+        assert!(out.contains("No samples were recorded."));
+        assert!(out.contains("cut short"));
+    }
+}

@@ -1,0 +1,138 @@
+//! The "Patterns" section of the text summary: the statistics of the `fluoro.patterns`
+//! instances (pools, caches, lazy attributes) that were alive when the run ended.
+
+use crate::analysis::{whole, RunSummary};
+use fluoro_profile::{Figure, PatternStats, SizeClassStats, Unit};
+use fluoro_render::{bytes, percent, seconds, table};
+use std::fmt::Write;
+
+/// One table per kind of pattern, in the order kinds first appear, then the size classes of
+/// each BufferPool. Empty when the run used no patterns.
+pub(crate) fn text(patterns: &[PatternStats], run: &RunSummary) -> String {
+    let mut kinds: Vec<&str> = Vec::new();
+    for p in patterns {
+        if !kinds.contains(&p.kind.as_str()) {
+            kinds.push(&p.kind);
+        }
+    }
+    let mut out = String::new();
+    for kind in kinds {
+        let of_kind: Vec<&PatternStats> = patterns.iter().filter(|p| p.kind == kind).collect();
+        // Instances of one kind list the same figures; a figure one lacks shows empty.
+        let mut columns: Vec<&str> = Vec::new();
+        for figure in of_kind.iter().flat_map(|p| &p.figures) {
+            if !columns.contains(&figure.name.as_str()) {
+                columns.push(&figure.name);
+            }
+        }
+        let rows = of_kind
+            .iter()
+            .map(|p| {
+                let mut row = vec![p.name.clone()];
+                row.extend(columns.iter().map(|c| {
+                    p.figures
+                        .iter()
+                        .find(|f| f.name == *c)
+                        .map(shown)
+                        .unwrap_or_default()
+                }));
+                row.push(site(&p.site, run));
+                row
+            })
+            .collect();
+        let header: Vec<String> = std::iter::once(kind.to_string())
+            .chain(columns.iter().map(|c| c.replace('_', " ")))
+            .chain(std::iter::once("created at".to_string()))
+            .collect();
+        let header: Vec<&str> = header.iter().map(String::as_str).collect();
+        let mut numeric = vec![true; header.len()];
+        numeric[0] = false;
+        numeric[header.len() - 1] = false;
+        if !out.is_empty() {
+            out.push('\n');
+        }
+        out.push_str(&table(&header, &numeric, rows));
+        out.push('\n');
+    }
+    for p in patterns.iter().filter(|p| !p.size_classes.is_empty()) {
+        let _ = writeln!(out, "\n{} {} by size class", p.kind, p.name);
+        out.push_str(&size_class_table(&p.size_classes));
+        out.push('\n');
+    }
+    out
+}
+
+fn size_class_table(classes: &[SizeClassStats]) -> String {
+    let rows = classes
+        .iter()
+        .map(|c| {
+            vec![
+                bytes(c.size),
+                c.in_use.to_string(),
+                c.free.to_string(),
+                c.high_water.to_string(),
+                c.acquired.to_string(),
+                c.reused.to_string(),
+                c.trimmed.to_string(),
+                percent(c.fragmentation),
+            ]
+        })
+        .collect();
+    table(
+        &[
+            "class",
+            "in use",
+            "free",
+            "high-water",
+            "acquired",
+            "reused",
+            "trimmed",
+            "fragmentation",
+        ],
+        &[true; 8],
+        rows,
+    )
+}
+
+/// A figure in its unit.
+fn shown(f: &Figure) -> String {
+    match f.unit {
+        Unit::Count => whole(f.value).map_or_else(|| f.value.to_string(), |n| n.to_string()),
+        Unit::Ratio => percent(f.value),
+        Unit::Bytes => whole(f.value).map_or_else(|| f.value.to_string(), bytes),
+        Unit::Seconds => seconds(f.value),
+    }
+}
+
+/// `file:line` with the file shown as elsewhere in the report.
+fn site(site: &str, run: &RunSummary) -> String {
+    match site.rsplit_once(':') {
+        Some((file, line)) => format!("{}:{line}", run.display_path(file)),
+        None => site.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::testing::{self, figure, patterns as fixture};
+
+    #[test]
+    fn patterns_text_snapshot() {
+        let run = RunSummary::of(&testing::fixture());
+        insta::assert_snapshot!(text(&fixture(), &run));
+    }
+
+    #[test]
+    fn no_patterns_no_text() {
+        let run = RunSummary::of(&testing::fixture());
+        assert_eq!(text(&[], &run), "");
+    }
+
+    #[test]
+    fn odd_figures_still_show() {
+        assert_eq!(shown(&figure("n", Unit::Count, 2.5)), "2.5");
+        assert_eq!(shown(&figure("n", Unit::Bytes, -1.0)), "-1");
+        assert_eq!(shown(&figure("n", Unit::Ratio, 0.5)), "50.0 %");
+    }
+}
