@@ -3,7 +3,7 @@
 For every CPython found (3.10-3.13 under /root/.pyenv/versions, or the paths given), this
 compiles a small C program against ``include/pythonX.Y`` and its ``internal`` headers with
 ``Py_BUILD_CORE``, prints ``offsetof``/``sizeof`` of every field the sampler reads, and writes
-``crates/fluoro-py/src/collectors/sampler/layouts/vX_Y.rs``. The generated files are committed;
+``crates/fluoro-py/src/cpython/layouts/vX_Y.rs``. The generated files are committed;
 run this again when a supported version's layout may have changed:
 
     python3 scripts/gen_layouts.py [PYTHON ...]
@@ -16,7 +16,7 @@ import sys
 import tempfile
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-OUT = os.path.join(ROOT, "crates", "fluoro-py", "src", "collectors", "sampler", "layouts")
+OUT = os.path.join(ROOT, "crates", "fluoro-py", "src", "cpython", "layouts")
 
 # Each field: (Rust name, C expression giving a size_t, minimum version or None, maximum or None).
 FIELDS = [
@@ -149,7 +149,7 @@ def rust_source(python, version, values):
     return (
         f"//! CPython {major}.{minor}: offsets and sizes measured from its own headers by\n"
         f"//! scripts/gen_layouts.py ({os.path.basename(python)}). Generated: do not edit.\n\n"
-        "use super::Layout;\n\n"
+        "use super::layout::Layout;\n\n"
         "pub const LAYOUT: Layout = Layout {\n"
         f"    version: ({major}, {minor}),\n" + "\n".join(body) + "\n};\n"
     )

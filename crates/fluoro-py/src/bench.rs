@@ -210,5 +210,5 @@ pub fn _bench_report(
         })
         .collect();
     let report = analyze(&samples, &Bootstrap::default());
-    Ok((crate::to_python(py, &report)?, render_text(&report)))
+    Ok((crate::output::to_python(py, &report)?, render_text(&report)))
 }

@@ -54,7 +54,7 @@ fn sizeof(obj: &Bound<'_, PyAny>, deep: bool, include_cached: bool) -> PyResult<
 #[pyo3(signature = (obj, include_cached = false))]
 fn inspect<'py>(obj: &Bound<'py, PyAny>, include_cached: bool) -> PyResult<Bound<'py, PyAny>> {
     let report = objects::inspect(obj, include_cached)?;
-    to_python(obj.py(), &report)
+    output::to_python(obj.py(), &report)
 }
 
 /// The interpreter's state (`fluoro env --json`), as a dict.
@@ -63,7 +63,7 @@ fn inspect<'py>(obj: &Bound<'py, PyAny>, include_cached: bool) -> PyResult<Bound
 fn env_report(py: Python<'_>) -> PyResult<Bound<'_, PyAny>> {
     let report =
         env::local_report(py).map_err(|e| pyo3::exceptions::PyRuntimeError::new_err(e.0))?;
-    to_python(py, &report)
+    output::to_python(py, &report)
 }
 
 /// Every thread's Python frames, innermost first: a list of
@@ -72,14 +72,7 @@ fn env_report(py: Python<'_>) -> PyResult<Bound<'_, PyAny>> {
 #[pyo3(name = "stack")]
 fn stack_report(py: Python<'_>) -> PyResult<Bound<'_, PyAny>> {
     let stacks = stack::stacks(py)?;
-    to_python(py, &stacks)
-}
-
-/// Turns a serializable report into plain Python objects (dicts, lists, numbers, strings).
-fn to_python<'py, T: serde::Serialize>(py: Python<'py>, value: &T) -> PyResult<Bound<'py, PyAny>> {
-    let text = serde_json::to_string(value)
-        .map_err(|e| pyo3::exceptions::PyValueError::new_err(e.to_string()))?;
-    py.import("json")?.call_method1("loads", (text,))
+    output::to_python(py, &stacks)
 }
 
 /// What the program holds now: live GC-tracked objects by type, collections, RSS. Under
@@ -127,7 +120,7 @@ fn _exact_start(py: Python<'_>) -> PyResult<()> {
 #[pyfunction]
 fn _exact_stop(py: Python<'_>) -> PyResult<Bound<'_, PyAny>> {
     let stats = collectors::exact::stop(py)?;
-    to_python(py, &stats)
+    output::to_python(py, &stats)
 }
 
 #[pymodule(gil_used = true)]

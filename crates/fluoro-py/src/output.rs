@@ -54,3 +54,13 @@ pub fn emit<T: serde::Serialize>(value: &T, json: bool, text: impl FnOnce(&T) ->
     };
     emit_text(&out)
 }
+
+/// Turns a serializable report into plain Python objects (dicts, lists, numbers, strings).
+pub fn to_python<'py, T: serde::Serialize>(
+    py: Python<'py>,
+    value: &T,
+) -> PyResult<Bound<'py, PyAny>> {
+    let text = serde_json::to_string(value)
+        .map_err(|e| pyo3::exceptions::PyValueError::new_err(e.to_string()))?;
+    py.import("json")?.call_method1("loads", (text,))
+}

@@ -5,7 +5,10 @@
 //! are `fluoro-heap`'s, on the file.
 
 pub mod run;
+mod snapshot;
 mod walk;
+
+use snapshot::{mark_label, write_snapshot};
 
 use crate::output::{emit, Failure};
 use fluoro_cli::{HeapArgs, HeapCommand};
@@ -106,12 +109,6 @@ fn load_with(args: &fluoro_cli::HeapSummaryArgs) -> Result<Analysis, String> {
     Ok(Analysis::new(graph))
 }
 
-/// The label of the mark a heap snapshot leaves in a running profile.
-fn mark_label(path: &Path) -> String {
-    let path = std::fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf());
-    format!("heap:{}", path.display())
-}
-
 fn path_report(file: &str, target: &PathTarget) -> Result<fluoro_heap::PathReport, String> {
     let analysis = load(file)?;
     fluoro_heap::shortest_path(&analysis.graph, target).map_err(|e| e.to_string())
@@ -119,23 +116,6 @@ fn path_report(file: &str, target: &PathTarget) -> Result<fluoro_heap::PathRepor
 
 fn diff_report(before: &str, after: &str, top: usize) -> Result<fluoro_heap::DiffReport, String> {
     Ok(fluoro_heap::diff(&load(before)?, &load(after)?, top))
-}
-
-/// Takes a snapshot of this interpreter's heap and writes it to `path`; returns the
-/// snapshot's analysis and the file's size in bytes.
-pub fn write_snapshot(py: Python<'_>, path: &Path) -> Result<(Analysis, u64), String> {
-    let graph = walk::snapshot(py).map_err(|e| format!("cannot take a heap snapshot: {e}"))?;
-    let written = fluoro_heap::write_file(&graph, path).map_err(|e| {
-        format!(
-            "cannot write {}: {}",
-            path.display(),
-            fluoro_render::io_reason(&e)
-        )
-    })?;
-    // Where memory is tracked, the profile records the moment, so that `fluoro heap
-    // --profile` can say where each object was allocated.
-    crate::collectors::alloc::mark(py, &mark_label(path));
-    Ok((Analysis::new(graph), written))
 }
 
 fn value_error(message: String) -> PyErr {
@@ -158,7 +138,7 @@ pub fn _heap_snapshot(
         None => (Analysis::new(walk::snapshot(py)?), None),
     };
     let report = fluoro_heap::summary(&analysis);
-    let value = crate::to_python(py, &report)?;
+    let value = crate::output::to_python(py, &report)?;
     if let (Some(path), Some(written)) = (path, written) {
         value.set_item("path", path.display().to_string())?;
         value.set_item("file_bytes", written)?;
@@ -181,17 +161,17 @@ pub fn _heap_report<'py>(
         return Err(value_error("no snapshot file given".into()));
     };
     match what {
-        "summary" => crate::to_python(
+        "summary" => crate::output::to_python(
             py,
             &fluoro_heap::summary(&load(first).map_err(value_error)?),
         ),
-        "dominators" => crate::to_python(
+        "dominators" => crate::output::to_python(
             py,
             &fluoro_heap::top_retainers(&load(first).map_err(value_error)?, top),
         ),
         "cycles" => {
             let a = load(first).map_err(value_error)?;
-            crate::to_python(py, &fluoro_heap::cycles_report(&a.graph, &a.dom))
+            crate::output::to_python(py, &fluoro_heap::cycles_report(&a.graph, &a.dom))
         }
         "path" => {
             let target = match (type_name, id) {
@@ -199,13 +179,13 @@ pub fn _heap_report<'py>(
                 (Some(t), None) => PathTarget::Type(t),
                 (None, None) => return Err(value_error("give type= or id=".into())),
             };
-            crate::to_python(py, &path_report(first, &target).map_err(value_error)?)
+            crate::output::to_python(py, &path_report(first, &target).map_err(value_error)?)
         }
         "diff" => {
             let [second] = rest else {
                 return Err(value_error("diff takes two snapshot files".into()));
             };
-            crate::to_python(py, &diff_report(first, second, top).map_err(value_error)?)
+            crate::output::to_python(py, &diff_report(first, second, top).map_err(value_error)?)
         }
         other => Err(value_error(format!("no heap report named {other:?}"))),
     }

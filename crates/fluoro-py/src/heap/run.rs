@@ -91,7 +91,7 @@ fn snapshot_to(py: Python<'_>, config: &HeapRun, what: &str) {
     let path =
         PathBuf::from(&config.dir).join(format!("fluoro-{}-{what}.fheap", std::process::id()));
     let started = std::time::Instant::now();
-    match super::write_snapshot(py, &path) {
+    match super::snapshot::write_snapshot(py, &path) {
         Ok((analysis, written)) => {
             if !config.quiet {
                 let objects = analysis.graph.len().max(1) as u64;

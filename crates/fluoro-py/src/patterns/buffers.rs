@@ -92,7 +92,7 @@ impl BufferPool {
     /// Figures per size class that has served a request: `size`, `in_use`, `free`,
     /// `high_water`, `acquired`, `reused`, `trimmed`, `fragmentation`.
     fn size_classes<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
-        crate::to_python(py, &self.class_stats())
+        crate::output::to_python(py, &self.class_stats())
     }
 
     /// The largest request served, in bytes (`max_size` rounded up to a power of two).

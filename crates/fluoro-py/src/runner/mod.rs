@@ -15,50 +15,18 @@
 //! `sys.path[0]`, `__main__`, tracebacks, exit codes and signals its own by construction.
 
 mod check;
+mod config;
 mod session;
+
+pub use config::BootConfig;
+use config::{flush_python_streams, BOOT_VAR};
 
 pub use session::Session;
 
 use crate::output::Failure;
 use fluoro_cli::{RunArgs, Target};
 use pyo3::prelude::*;
-use serde::{Deserialize, Serialize};
 use std::os::unix::process::CommandExt;
-
-/// Environment variable carrying the [`BootConfig`] to the target interpreter.
-const BOOT_VAR: &str = "FLUORO_BOOT";
-
-/// What the target interpreter needs to know to start the session.
-#[derive(Debug, Serialize, Deserialize)]
-pub struct BootConfig {
-    pub label: String,
-    /// The target's command line as `python` was given it.
-    pub argv: Vec<String>,
-    pub quiet: bool,
-    pub rate: u32,
-    pub exact: bool,
-    pub memory: crate::collectors::alloc::MemoryPlan,
-    /// Record the hot functions' quickened bytecode at the end.
-    pub adaptive: bool,
-    /// Read stacks with the GIL even where a memory layout exists.
-    pub gil_sampler: bool,
-    /// Absolute path of the streamed `.fluoro` profile.
-    pub profile: String,
-    /// The profile is only kept for the reports at exit, then removed.
-    pub temporary_profile: bool,
-    /// With `format`: where the export goes.
-    pub output: Option<String>,
-    #[serde(with = "format_name")]
-    pub format: Option<crate::report::Format>,
-    #[serde(with = "metric_name")]
-    pub metric: fluoro_profile::Metric,
-    /// Advise the program's profiled sources at the end (`--advise`).
-    #[serde(default)]
-    pub advise: bool,
-    /// Heap snapshots and the --gc-cycles diagnosis.
-    #[serde(default)]
-    pub heap: crate::heap::run::HeapRun,
-}
 
 /// What `--memory`, `--memory-interval` and `--cpu-only` ask for.
 fn memory_plan(args: &RunArgs) -> crate::collectors::alloc::MemoryPlan {
@@ -73,41 +41,6 @@ fn memory_plan(args: &RunArgs) -> crate::collectors::alloc::MemoryPlan {
         },
         MemoryChoice::All => MemoryPlan::All,
         MemoryChoice::Off => MemoryPlan::GcOnly,
-    }
-}
-
-/// Formats and metrics travel by name.
-mod format_name {
-    use crate::report::Format;
-    use serde::{Deserialize, Deserializer, Serializer};
-
-    pub fn serialize<S: Serializer>(f: &Option<Format>, s: S) -> Result<S::Ok, S::Error> {
-        match f {
-            Some(f) => s.serialize_some(f.name()),
-            None => s.serialize_none(),
-        }
-    }
-
-    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Format>, D::Error> {
-        let name: Option<String> = Option::deserialize(d)?;
-        name.map(|n| {
-            Format::from_name(&n).ok_or_else(|| serde::de::Error::custom(format!("format {n}")))
-        })
-        .transpose()
-    }
-}
-
-mod metric_name {
-    use fluoro_profile::Metric;
-    use serde::{Deserialize, Deserializer, Serializer};
-
-    pub fn serialize<S: Serializer>(m: &Metric, s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_str(m.name())
-    }
-
-    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Metric, D::Error> {
-        let name = String::deserialize(d)?;
-        Metric::from_name(&name).ok_or_else(|| serde::de::Error::custom(format!("metric {name}")))
     }
 }
 
@@ -242,19 +175,6 @@ fn boot_hook_installed(py: Python<'_>) -> Result<(), Failure> {
         Err(Failure(
             "run: fluoro_boot.pth is missing from site-packages; reinstall fluoro".into(),
         ))
-    }
-}
-
-/// Anything fluoro's own process buffered goes out before the exec.
-pub fn flush_python_streams(py: Python<'_>) {
-    if let Ok(sys) = py.import("sys") {
-        for name in ["stdout", "stderr"] {
-            if let Ok(stream) = sys.getattr(name) {
-                if !stream.is_none() {
-                    let _ = stream.call_method0("flush");
-                }
-            }
-        }
     }
 }
 

@@ -1,7 +1,7 @@
 //! A profiling session inside the target interpreter: collectors start before the target's
 //! first line and are drained after its last; then the profile is read back and reported.
 
-use super::{flush_python_streams, BootConfig};
+use super::config::{flush_python_streams, BootConfig};
 use crate::collectors::{Collection, Plan};
 use crate::report;
 use fluoro_render::{bytes, seconds};

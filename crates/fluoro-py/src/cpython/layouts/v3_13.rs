@@ -1,7 +1,7 @@
 //! CPython 3.13: offsets and sizes measured from its own headers by
 //! scripts/gen_layouts.py (python3). Generated: do not edit.
 
-use super::Layout;
+use super::layout::Layout;
 
 pub const LAYOUT: Layout = Layout {
     version: (3, 13),

@@ -1,0 +1,110 @@
+//! What a layout says: where the interpreter keeps what fluoro reads.
+
+/// Byte offsets (and a few sizes) of the interpreter structures the sampler reads.
+///
+/// Thread states hang off the interpreter (`threads.head`, `next`). The current frame is
+/// `tstate->frame` on 3.10 (a `PyFrameObject`), `tstate->cframe->current_frame` on 3.11 and
+/// 3.12, and `tstate->current_frame` on 3.13 (both `_PyInterpreterFrame`s).
+#[derive(Debug, Clone, Copy)]
+pub struct Layout {
+    pub version: (u8, u8),
+    pub interp_threads_head: usize,
+    pub tstate_next: usize,
+    pub tstate_thread_id: usize,
+    pub tstate_native_thread_id: Option<usize>,
+    pub tstate_frame: Option<usize>,
+    /// 3.11+: the thread's frames live in chunks of a data stack; the newest chunk and the
+    /// top of the used part, so the sampler can copy a whole stack in one read.
+    pub tstate_datastack_chunk: Option<usize>,
+    pub tstate_datastack_top: Option<usize>,
+    pub tstate_cframe: Option<usize>,
+    pub cframe_current_frame: Option<usize>,
+    pub frame_previous: usize,
+    pub frame_code: usize,
+    /// 3.10: `f_lasti`, an `int` counting 2-byte code units; 3.11/3.12: `prev_instr`, 3.13:
+    /// `instr_ptr`, pointers into the code object's `co_code_adaptive`.
+    pub frame_instr: usize,
+    pub frame_owner: Option<usize>,
+    pub code_filename: usize,
+    pub code_name: usize,
+    pub code_qualname: Option<usize>,
+    pub code_firstlineno: usize,
+    pub code_linetable: usize,
+    pub code_adaptive: Option<usize>,
+    pub object_type: usize,
+    pub var_size: usize,
+    pub bytes_data: usize,
+    pub unicode_length: usize,
+    pub unicode_state: usize,
+    pub unicode_ascii_size: usize,
+    pub unicode_compact_size: usize,
+    /// 3.10/3.11: the GIL is embedded in `_PyRuntime.ceval`; 3.12+: `interp->ceval.gil` points
+    /// to it.
+    pub runtime_gil: Option<usize>,
+    /// 3.10/3.11: `_PyRuntime.gilstate.tstate_current`, the thread state of the GIL holder.
+    pub runtime_tstate_current: Option<usize>,
+    pub interp_gil: Option<usize>,
+    pub gil_locked: usize,
+    pub gil_last_holder: usize,
+}
+
+/// `_PyInterpreterFrame.owner` of the shim frames 3.12+ pushes for calls from C: they hold no
+/// Python code and are skipped.
+pub const FRAME_OWNED_BY_CSTACK: u8 = 3;
+
+impl Layout {
+    /// Whether frames are 3.10's `PyFrameObject`s, whose `f_lasti` counts code units.
+    pub fn frame_is_object(&self) -> bool {
+        self.code_adaptive.is_none()
+    }
+
+    /// Bytes to read from a thread state to see every field used.
+    pub fn tstate_span(&self) -> usize {
+        [
+            Some(self.tstate_next),
+            Some(self.tstate_thread_id),
+            self.tstate_native_thread_id,
+            self.tstate_frame,
+            self.tstate_cframe,
+            self.tstate_datastack_chunk,
+            self.tstate_datastack_top,
+        ]
+        .into_iter()
+        .flatten()
+        .max()
+        .unwrap_or(0)
+            + 8
+    }
+
+    /// Bytes to read from a frame.
+    pub fn frame_span(&self) -> usize {
+        [
+            Some(self.frame_previous),
+            Some(self.frame_code),
+            Some(self.frame_instr),
+            self.frame_owner,
+        ]
+        .into_iter()
+        .flatten()
+        .max()
+        .unwrap_or(0)
+            + 8
+    }
+
+    /// Bytes to read from a code object.
+    pub fn code_span(&self) -> usize {
+        [
+            Some(self.object_type),
+            Some(self.code_filename),
+            Some(self.code_name),
+            self.code_qualname,
+            Some(self.code_firstlineno),
+            Some(self.code_linetable),
+        ]
+        .into_iter()
+        .flatten()
+        .max()
+        .unwrap_or(0)
+            + 8
+    }
+}
