@@ -30,6 +30,8 @@ struct Slot {
     idx: ThreadIdx,
     last_wall: Instant,
     last_cpu: Option<u64>,
+    /// CPU the thread used since its last sample found it on a CPU, not yet given to a stack.
+    unassigned_cpu: u64,
 }
 
 /// Times a thread's name is looked up before it is left unnamed (threads `threading` does
@@ -107,21 +109,38 @@ impl Recorder {
                 self.failed_reads += 1;
                 continue;
             }
-            let cpu_now = os::thread_cpu_ns(stack.native_id);
+            // The stack reader says whether the thread was on a CPU while it read the stack;
+            // the GIL reader cannot tell, and its samples get CPU as the clock moved.
+            let (cpu_now, on_cpu) = match stack.cpu {
+                Some((clock, running)) => (Some(clock), Some(running)),
+                None => (os::thread_cpu_ns(stack.native_id), None),
+            };
             let slot = self.slot(stack, now, interval, cpu_now);
             let wall_ns = now.saturating_duration_since(slot.last_wall).as_nanos() as u64;
-            let cpu_ns = match (cpu_now, slot.last_cpu) {
+            let used = match (cpu_now, slot.last_cpu) {
                 (Some(now), Some(before)) => now.saturating_sub(before),
                 _ => 0,
             };
             slot.last_wall = now;
             slot.last_cpu = cpu_now.or(slot.last_cpu);
+            // CPU goes only to stacks that were on a CPU: what the thread used since its last
+            // such sample goes to this one. On the CPU timeline the samples that find the
+            // thread running fall at random, so each stack's expected share is its CPU time,
+            // and each thread's total is what the OS counted.
+            let (cpu_ns, active) = match on_cpu {
+                Some(true) => (std::mem::take(&mut slot.unassigned_cpu) + used, true),
+                Some(false) => {
+                    slot.unassigned_cpu += used;
+                    (0, false)
+                }
+                None => (used, used * ACTIVE_SHARE >= wall_ns && used > 0),
+            };
             let thread = slot.idx;
             let mut flags = 0;
             if gil == Some(stack.tstate) {
                 flags |= FLAG_GIL;
             }
-            if cpu_ns * ACTIVE_SHARE >= wall_ns && cpu_ns > 0 {
+            if active {
                 flags |= FLAG_ACTIVE;
             }
             self.frames.clear();
@@ -175,6 +194,7 @@ impl Recorder {
                     idx,
                     last_wall: now.checked_sub(interval).unwrap_or(now),
                     last_cpu: cpu_now,
+                    unassigned_cpu: 0,
                 }
             })
     }
@@ -202,6 +222,7 @@ impl Recorder {
             native_id: 0,
             frames: Vec::new(),
             torn: false,
+            cpu: None,
         };
         self.slot(&stack, now, Duration::ZERO, None).idx
     }

@@ -33,8 +33,12 @@ pub struct ThreadStack {
     pub native_id: u64,
     /// Innermost frame first.
     pub frames: Vec<Frame>,
-    /// The walk stopped early on memory that changed under it.
+    /// The walk stopped early on memory that changed under it, or the chain changed while it
+    /// was read and again when read once more: the stack cannot be trusted.
     pub torn: bool,
+    /// The thread's CPU clock after the read, and whether it moved while the stack was read:
+    /// the thread was on a CPU at the sample. `None` where the clock cannot be read.
+    pub cpu: Option<(u64, bool)>,
 }
 
 /// Where the GIL's state lives.
@@ -151,19 +155,21 @@ impl Walker {
                 Some(at) => usize_at(&self.tstate_buf, at) as u64,
                 None => self.tid_of_pthread(ident),
             };
-            self.copy_data_stack();
-            let top = self.current_frame();
+            let cpu_before = os::thread_cpu_ns(native_id);
             let mut stack = ThreadStack {
                 tstate,
                 ident,
                 native_id,
                 frames: Vec::new(),
                 torn: false,
+                cpu: None,
             };
-            if let Some(top) = top {
-                self.walk(top, &mut stack);
-            }
-            if !stack.frames.is_empty() {
+            self.read_stack(tstate, &mut stack);
+            stack.cpu = match (cpu_before, os::thread_cpu_ns(native_id)) {
+                (Some(before), Some(after)) => Some((after, after > before)),
+                _ => None,
+            };
+            if !stack.frames.is_empty() || stack.torn {
                 out.push(stack);
             }
             if next == tstate {
@@ -171,6 +177,68 @@ impl Walker {
             }
             tstate = next;
         }
+    }
+
+    /// Reads the stack of the thread state in `tstate_buf` into `stack`, then checks that the
+    /// thread's chain did not change while it was read: the thread runs on while we read, and
+    /// a frame popped and another pushed in its place would join one call's callers to
+    /// another's callees. A chain that changed is read once more, and dropped (`torn`) if it
+    /// changed again.
+    fn read_stack(&mut self, tstate: usize, stack: &mut ThreadStack) {
+        for attempt in 0..2 {
+            if attempt > 0 && memory::read(tstate, &mut self.tstate_buf).is_err() {
+                break;
+            }
+            stack.frames.clear();
+            stack.torn = false;
+            self.copy_data_stack();
+            let Some(top) = self.current_frame() else {
+                return;
+            };
+            let seen = self.chain_marks(top);
+            self.walk(top, stack);
+            if stack.torn {
+                return;
+            }
+            if self.unchanged(tstate, top, seen) {
+                return;
+            }
+        }
+        stack.frames.clear();
+        stack.torn = true;
+    }
+
+    /// What identifies the chain at `top` as read: the data stack's top (3.11+; it moves with
+    /// every call and return), and the innermost frame's code. Not its instruction, which moves
+    /// as the frame runs without changing the chain.
+    fn chain_marks(&mut self, top: usize) -> [usize; 2] {
+        let l = self.layout;
+        let stack_top = l
+            .tstate_datastack_top
+            .map_or(0, |at| usize_at(&self.tstate_buf, at));
+        if !self.read_frame(top) {
+            return [stack_top, 0];
+        }
+        [stack_top, usize_at(&self.frame_buf, l.frame_code)]
+    }
+
+    /// Whether the thread at `tstate` still has `top` as its innermost frame, with the same
+    /// marks, read afresh from memory rather than from the copies.
+    fn unchanged(&mut self, tstate: usize, top: usize, seen: [usize; 2]) -> bool {
+        if memory::read(tstate, &mut self.tstate_buf).is_err() {
+            return false;
+        }
+        if self.current_frame() != Some(top) {
+            return false;
+        }
+        let l = self.layout;
+        let stack_top = l
+            .tstate_datastack_top
+            .map_or(0, |at| usize_at(&self.tstate_buf, at));
+        if memory::read(top, &mut self.frame_buf).is_err() {
+            return false;
+        }
+        [stack_top, usize_at(&self.frame_buf, l.frame_code)] == seen
     }
 
     /// The innermost frame of the thread state in `tstate_buf`.

@@ -55,6 +55,7 @@ impl GilWalker {
                 native_id: native_ids.get(&ident).copied().unwrap_or(0),
                 frames: Vec::new(),
                 torn: false,
+                cpu: None,
             };
             let mut frame = frame;
             while !frame.is_none() {
