@@ -116,7 +116,7 @@ unsafe fn is_gc(obj: Object) -> bool {
 /// # Safety
 /// `obj` must be a live object and the GIL held.
 unsafe fn key_label(obj: Object) -> Option<String> {
-    if ffi::PyUnicode_Check(obj) == 0 || ffi::PyUnicode_IS_ASCII(obj) == 0 {
+    if ffi::PyUnicode_Check(obj) == 0 || !is_ascii(obj) {
         return None;
     }
     let len = ffi::PyUnicode_GET_LENGTH(obj);
@@ -127,6 +127,27 @@ unsafe fn key_label(obj: Object) -> Option<String> {
     let data = ffi::PyUnicode_DATA(obj) as *const u8;
     let text = std::str::from_utf8(std::slice::from_raw_parts(data, len as usize)).ok()?;
     Some(format!("['{text}']"))
+}
+
+/// `PyUnicode_IS_ASCII`, which pyo3-ffi offers only before 3.14.
+///
+/// # Safety
+/// `obj` must be a live str.
+#[cfg(not(Py_3_14))]
+unsafe fn is_ascii(obj: Object) -> bool {
+    ffi::PyUnicode_IS_ASCII(obj) != 0
+}
+
+/// `PyUnicode_IS_ASCII` for 3.14+: the `ascii` bit of the str's `state` bitfield, after
+/// `interned` (2 bits, a byte on free-threaded builds), `kind` (3) and `compact` (1), as
+/// cpython/unicodeobject.h lays it out.
+///
+/// # Safety
+/// `obj` must be a live str.
+#[cfg(Py_3_14)]
+unsafe fn is_ascii(obj: Object) -> bool {
+    const ASCII_BIT: u32 = if cfg!(Py_GIL_DISABLED) { 12 } else { 6 };
+    (*(obj as *mut ffi::PyASCIIObject)).state >> ASCII_BIT & 1 != 0
 }
 
 impl<'py> Walker<'py> {

@@ -54,9 +54,19 @@ pub fn referents<'py>(obj: &Bound<'py, PyAny>) -> Vec<Bound<'py, PyAny>> {
 }
 
 /// Whether a `str` is in the interpreter's intern table.
+#[cfg(not(Py_3_14))]
 pub fn is_interned(s: &Bound<'_, PyString>) -> bool {
     // SAFETY: every str object starts with a PyASCIIObject header, and we hold a reference.
     unsafe { (*(s.as_ptr() as *mut ffi::PyASCIIObject)).interned() != 0 }
+}
+
+/// Whether a `str` is in the interpreter's intern table. 3.14 keeps `interned` in the low two
+/// bits of `state` (a whole byte, values 0-3, on free-threaded builds; cpython/unicodeobject.h),
+/// which pyo3-ffi no longer reads for us.
+#[cfg(Py_3_14)]
+pub fn is_interned(s: &Bound<'_, PyString>) -> bool {
+    // SAFETY: every str object starts with a PyASCIIObject header, and we hold a reference.
+    unsafe { (*(s.as_ptr() as *mut ffi::PyASCIIObject)).state & 0b11 != 0 }
 }
 
 /// The object's reference count as the interpreter stores it.
