@@ -1,9 +1,11 @@
 """Generates the sampler's per-version memory layouts from each interpreter's own headers.
 
-For every CPython found (3.10-3.13 under /root/.pyenv/versions, or the paths given), this
-compiles a small C program against ``include/pythonX.Y`` and its ``internal`` headers with
-``Py_BUILD_CORE``, prints ``offsetof``/``sizeof`` of every field the sampler reads, and writes
-``crates/fluoro-py/src/cpython/layouts/vX_Y.rs``. The generated files are committed;
+For every CPython found (3.10-3.13 under /root/.pyenv/versions, 3.14 and 3.15 through
+scripts/get-python, or the paths given), this compiles a small C program against
+``include/pythonX.Y`` and its ``internal`` headers with ``Py_BUILD_CORE``, prints
+``offsetof``/``sizeof`` of every field the sampler reads (and the few constants it compares
+with), and writes ``crates/fluoro-py/src/cpython/layouts/vX_Y.rs``. The generated files are
+committed;
 run this again when a supported version's layout may have changed:
 
     python3 scripts/gen_layouts.py [PYTHON ...]
@@ -40,6 +42,14 @@ FIELDS = [
     ("frame_instr", "offsetof(_PyInterpreterFrame, prev_instr)", (3, 11), (3, 12)),
     ("frame_instr", "offsetof(_PyInterpreterFrame, instr_ptr)", (3, 13), None),
     ("frame_owner", "offsetof(_PyInterpreterFrame, owner)", (3, 11), None),
+    # The first `owner` value of frames that hold no Python code of their own (the interpreter's
+    # entry frame, frames pushed for calls from C): 3.12/3.13 FRAME_OWNED_BY_CSTACK; 3.14 adds
+    # FRAME_OWNED_BY_INTERPRETER before it, and 3.15 keeps only that one.
+    ("frame_shim_owner", "FRAME_OWNED_BY_CSTACK", (3, 12), (3, 13)),
+    ("frame_shim_owner", "FRAME_OWNED_BY_INTERPRETER", (3, 14), None),
+    # Low bits of `f_executable` that are tags, not address: a `_PyStackRef` from 3.14.
+    ("frame_executable_tags", "0", None, (3, 13)),
+    ("frame_executable_tags", "Py_TAG_BITS", (3, 14), None),
     ("code_filename", "offsetof(PyCodeObject, co_filename)", None, None),
     ("code_name", "offsetof(PyCodeObject, co_name)", None, None),
     ("code_qualname", "offsetof(PyCodeObject, co_qualname)", (3, 11), None),
@@ -69,6 +79,7 @@ OPTIONAL = {
     "tstate_cframe",
     "cframe_current_frame",
     "frame_owner",
+    "frame_shim_owner",
     "code_qualname",
     "code_adaptive",
     "runtime_gil",
@@ -88,6 +99,9 @@ PROGRAM = """
 #if PY_VERSION_HEX >= 0x030B0000
 #include "internal/pycore_frame.h"
 #include "internal/pycore_code.h"
+#endif
+#if PY_VERSION_HEX >= 0x030E0000
+#include "internal/pycore_stackref.h"
 #endif
 int main(void) {
 %s
@@ -126,7 +140,18 @@ def measure(python):
         with open(source, "w") as f:
             f.write(PROGRAM % "\n".join(lines))
         subprocess.check_call(
-            ["cc", f"-I{include}", f"-I{include}/internal", source, "-o", binary]
+            # Debian's pyconfig.h includes <x86_64-linux-gnu/pythonX.Y/pyconfig.h>, found
+            # beside the include directory; after the system's own, so those still win.
+            [
+                "cc",
+                f"-I{include}",
+                f"-I{include}/internal",
+                "-idirafter",
+                os.path.dirname(include),
+                source,
+                "-o",
+                binary,
+            ]
         )
         out = subprocess.check_output([binary], text=True)
     values = dict(line.split() for line in out.splitlines())
@@ -155,9 +180,22 @@ def rust_source(python, version, values):
     )
 
 
+def fetched_pythons():
+    """3.14 and 3.15 through scripts/get-python, those it can have."""
+    found = []
+    for version in ("3.14", "3.15"):
+        script = os.path.join(ROOT, "scripts", "get-python")
+        result = subprocess.run([script, version], capture_output=True, text=True)
+        if result.returncode == 0:
+            found.append(result.stdout.strip())
+        else:
+            print(result.stderr.strip() or f"no CPython {version}", file=sys.stderr)
+    return found
+
+
 def main(argv):
-    pythons = argv or sorted(
-        glob.glob("/root/.pyenv/versions/3.1[0-3].*/bin/python3"),
+    pythons = argv or (
+        sorted(glob.glob("/root/.pyenv/versions/3.1[0-3].*/bin/python3")) + fetched_pythons()
     )
     os.makedirs(OUT, exist_ok=True)
     for python in pythons:

@@ -3,7 +3,8 @@
 Each test runs real programs in a subprocess, under plain ``python`` and under ``fluoro``.
 Interpreters: the one running pytest, plus every venv with fluoro installed that
 ``scripts/test`` made under ``$FLUORO_TEST_VENVS`` (one per CPython found in
-/root/.pyenv/versions); tests parametrized over versions skip those that are absent.
+/root/.pyenv/versions, and 3.14/3.15 from scripts/get-python); tests parametrized over versions
+skip those that are absent.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ import pytest
 
 HERE = Path(__file__).resolve().parent
 PROGRAMS = HERE / "programs"
-VERSIONS = ("3.10", "3.11", "3.12", "3.13")
+VERSIONS = ("3.10", "3.11", "3.12", "3.13", "3.14", "3.15")
 
 
 @dataclass(frozen=True)

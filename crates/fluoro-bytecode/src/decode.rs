@@ -107,7 +107,7 @@ pub fn instructions(code: &Code, bytes: &[u8], table: &OpcodeTable) -> Vec<Instr
         out.push(ins);
     }
     if table.jump_labels {
-        label_jumps(&mut out);
+        label_jumps(&mut out, table);
     }
     out
 }
@@ -157,7 +157,13 @@ fn resolve(
         ArgKind::AttrName => name(arg >> 1),
         ArgKind::SuperAttrName if arg & 1 != 0 => with_flag(name(arg >> 2), "NULL|self"),
         ArgKind::SuperAttrName => name(arg >> 2),
-        ArgKind::JumpAbsolute | ArgKind::JumpForward | ArgKind::JumpBackward => {
+        ArgKind::ImportName if arg & 1 != 0 => with_flag(name(arg >> 2), "lazy"),
+        ArgKind::ImportName if arg & 2 != 0 => with_flag(name(arg >> 2), "eager"),
+        ArgKind::ImportName => name(arg >> 2),
+        ArgKind::JumpAbsolute
+        | ArgKind::JumpForward
+        | ArgKind::JumpBackward
+        | ArgKind::EndAsyncFor => {
             let next = i64::from(ins.offset)
                 + 2
                 + if table.jumps_skip_caches {
@@ -171,7 +177,7 @@ fn resolve(
                 _ => next - arg * 2,
             };
             ins.jump_target = u32::try_from(target).ok();
-            format!("to {target}")
+            format!("{} {target}", jump_preposition(kind))
         }
         ArgKind::Local if table.version < (3, 11) => index(arg)
             .and_then(|i| code.varnames.get(i))
@@ -216,11 +222,31 @@ fn resolve(
         ArgKind::BinaryOp => pick(table.binary_ops, arg),
         ArgKind::Intrinsic1 => pick(table.intrinsic1, arg),
         ArgKind::Intrinsic2 => pick(table.intrinsic2, arg),
+        ArgKind::CommonConstant => pick(table.common_constants, arg),
+        ArgKind::SpecialMethod => pick(table.special_methods, arg),
+        ArgKind::IsOp => if arg != 0 { "is not" } else { "is" }.to_owned(),
+        ArgKind::ContainsOp => if arg != 0 { "not in" } else { "in" }.to_owned(),
     };
 }
 
 const CONVERSIONS: [&str; 4] = ["", "str", "repr", "ascii"];
-const FUNCTION_FLAGS: [&str; 4] = ["defaults", "kwdefaults", "annotations", "closure"];
+/// `SET_FUNCTION_ATTRIBUTE`'s flags by bit; `annotate` is 3.14's (no older code sets bit 4).
+const FUNCTION_FLAGS: [&str; 5] = [
+    "defaults",
+    "kwdefaults",
+    "annotations",
+    "closure",
+    "annotate",
+];
+
+/// `to` for a jump; `from` for 3.14's `END_ASYNC_FOR`, whose target is where its loop starts.
+fn jump_preposition(kind: ArgKind) -> &'static str {
+    if kind == ArgKind::EndAsyncFor {
+        "from"
+    } else {
+        "to"
+    }
+}
 
 fn pick(names: &[&str], arg: i64) -> String {
     usize::try_from(arg)
@@ -230,15 +256,16 @@ fn pick(names: &[&str], arg: i64) -> String {
         .unwrap_or_default()
 }
 
-/// 3.13's `dis` names jump targets `L1`, `L2`, … in offset order and shows `to L2`.
-fn label_jumps(instructions: &mut [Instruction]) {
+/// 3.13+'s `dis` names jump targets `L1`, `L2`, … in offset order and shows `to L2`.
+fn label_jumps(instructions: &mut [Instruction], table: &OpcodeTable) {
     let mut targets: Vec<u32> = instructions.iter().filter_map(|i| i.jump_target).collect();
     targets.sort_unstable();
     targets.dedup();
     for ins in instructions.iter_mut() {
         if let Some(t) = ins.jump_target {
             if let Ok(n) = targets.binary_search(&t) {
-                ins.argrepr = format!("to L{}", n + 1);
+                let kind = table.op(ins.base).kind;
+                ins.argrepr = format!("{} L{}", jump_preposition(kind), n + 1);
             }
         }
     }

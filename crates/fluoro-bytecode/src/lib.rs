@@ -1,4 +1,4 @@
-//! CPython 3.10-3.13 bytecode, read without an interpreter: the `marshal` reader for code
+//! CPython 3.10-3.15 bytecode, read without an interpreter: the `marshal` reader for code
 //! objects and `.pyc` files, per-version opcode tables, the instruction decoder (what
 //! `dis.get_instructions` gives), opcode histograms, the specialization classes of
 //! `fluoro dis --adaptive`, and the text and JSON renderers of `fluoro dis`.
@@ -24,7 +24,7 @@ use std::rc::Rc;
 pub enum DisError {
     #[error("not a .pyc file: too short for its 16-byte header")]
     ShortPyc,
-    #[error("bad .pyc magic {0}: not CPython 3.10, 3.11, 3.12 or 3.13")]
+    #[error("bad .pyc magic {0}: not CPython 3.10 to 3.15")]
     BadMagic(u16),
     #[error(transparent)]
     Marshal(#[from] MarshalError),

@@ -1,6 +1,7 @@
-//! A reader for `marshal` data holding code objects, as CPython 3.10-3.13 write it
+//! A reader for `marshal` data holding code objects, as CPython 3.10-3.15 write it
 //! (Python/marshal.c): one type byte per object, bit 7 of which asks to remember the object
-//! for later back-references (`r` + index).
+//! for later back-references (`r` + index). Format 5 (3.14) adds slices, which the compiler
+//! now folds into constants; format 6 (3.15) adds frozendicts.
 
 use crate::opcodes::OpcodeTable;
 use std::rc::Rc;
@@ -50,6 +51,9 @@ pub enum Obj {
     Set(Rc<[Obj]>),
     FrozenSet(Rc<[Obj]>),
     Dict(Rc<[(Obj, Obj)]>),
+    FrozenDict(Rc<[(Obj, Obj)]>),
+    /// `slice(start, stop, step)` (format 5, 3.14+).
+    Slice(Rc<[Obj; 3]>),
     Code(Rc<Code>),
 }
 
@@ -252,7 +256,11 @@ impl Reader<'_> {
         let flagged = code & FLAG_REF != 0;
         let kind = code & !FLAG_REF;
         // Containers and code objects take their reference slot before their contents.
-        let slot = if flagged && matches!(kind, b'(' | b')' | b'[' | b'{' | b'<' | b'>' | b'c') {
+        let slot = if flagged
+            && matches!(
+                kind,
+                b'(' | b')' | b'[' | b'{' | b'}' | b'<' | b'>' | b':' | b'c'
+            ) {
             self.refs.push(None);
             Some(self.refs.len() - 1)
         } else {
@@ -308,18 +316,9 @@ impl Reader<'_> {
                 let n = usize::from(self.byte()?);
                 Obj::Tuple(self.items(n)?)
             }
-            b'{' => {
-                let mut pairs = Vec::new();
-                loop {
-                    let key = self.object()?;
-                    if matches!(key, Obj::Null) {
-                        break;
-                    }
-                    let value = self.object()?;
-                    pairs.push((key, value));
-                }
-                Obj::Dict(pairs.into())
-            }
+            b'{' => Obj::Dict(self.pairs()?),
+            b'}' => Obj::FrozenDict(self.pairs()?),
+            b':' => Obj::Slice(Rc::new([self.object()?, self.object()?, self.object()?])),
             b'c' => Obj::Code(Rc::new(self.code()?)),
             b'r' => {
                 let index = self.i32()?;
@@ -341,6 +340,19 @@ impl Reader<'_> {
             }
         }
         Ok(obj)
+    }
+
+    /// A dict's or frozendict's key-value pairs, ended by a NULL key.
+    fn pairs(&mut self) -> Result<Rc<[(Obj, Obj)]>, MarshalError> {
+        let mut pairs = Vec::new();
+        loop {
+            let key = self.object()?;
+            if matches!(key, Obj::Null) {
+                return Ok(pairs.into());
+            }
+            let value = self.object()?;
+            pairs.push((key, value));
+        }
     }
 
     fn items(&mut self, n: usize) -> Result<Rc<[Obj]>, MarshalError> {
@@ -643,6 +655,22 @@ mod tests {
         // -(1 + 2 * 2**15)
         let data = [b'l', 0xfe, 0xff, 0xff, 0xff, 1, 0, 2, 0];
         assert!(matches!(loads(&data, t311()).unwrap(), Obj::Int(-65537)));
+    }
+
+    #[test]
+    fn reads_slices_and_frozendicts() {
+        let t = OpcodeTable::for_version(3, 15).unwrap();
+        // marshal.dumps(slice(1, 2, None)) (format 5) and frozendict(a=1) (format 6).
+        let slice = b":\xe9\x01\x00\x00\x00\xe9\x02\x00\x00\x00N";
+        let frozendict = b"}\xda\x01a\xe9\x01\x00\x00\x000";
+        assert_eq!(
+            crate::repr::repr(&loads(slice, t).unwrap(), t),
+            "slice(1, 2, None)"
+        );
+        assert_eq!(
+            crate::repr::repr(&loads(frozendict, t).unwrap(), t),
+            "frozendict({'a': 1})"
+        );
     }
 
     #[test]

@@ -59,17 +59,17 @@ fn write_repr(out: &mut String, obj: &Obj, table: &OpcodeTable) {
             sequence(out, items, table);
             out.push_str("})");
         }
-        Obj::Dict(pairs) => {
-            out.push('{');
-            for (i, (k, v)) in pairs.iter().enumerate() {
-                if i > 0 {
-                    out.push_str(", ");
-                }
-                write_repr(out, k, table);
-                out.push_str(": ");
-                write_repr(out, v, table);
-            }
-            out.push('}');
+        Obj::Dict(pairs) => dict(out, pairs, table),
+        Obj::FrozenDict(pairs) if pairs.is_empty() => out.push_str("frozendict()"),
+        Obj::FrozenDict(pairs) => {
+            out.push_str("frozendict(");
+            dict(out, pairs, table);
+            out.push(')');
+        }
+        Obj::Slice(parts) => {
+            out.push_str("slice(");
+            sequence(out, &parts[..], table);
+            out.push(')');
         }
         Obj::Code(code) => {
             // The address is this process's, as `dis` prints the address in its own.
@@ -92,6 +92,20 @@ fn sequence(out: &mut String, items: &[Obj], table: &OpcodeTable) {
         }
         write_repr(out, item, table);
     }
+}
+
+/// `{k: v, ...}`.
+fn dict(out: &mut String, pairs: &[(Obj, Obj)], table: &OpcodeTable) {
+    out.push('{');
+    for (i, (k, v)) in pairs.iter().enumerate() {
+        if i > 0 {
+            out.push_str(", ");
+        }
+        write_repr(out, k, table);
+        out.push_str(": ");
+        write_repr(out, v, table);
+    }
+    out.push('}');
 }
 
 /// `str.__repr__`: single quotes unless the text has `'` and no `"`; backslash escapes for

@@ -9,6 +9,10 @@ mod v3_11;
 mod v3_12;
 #[rustfmt::skip]
 mod v3_13;
+#[rustfmt::skip]
+mod v3_14;
+#[rustfmt::skip]
+mod v3_15;
 
 /// How `dis` turns an instruction's argument into its `argrepr`, per base opcode.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -27,15 +31,19 @@ pub enum ArgKind {
     AttrName,
     /// `LOAD_SUPER_ATTR` (3.12+): name index `arg >> 2`, low bit asks for a method.
     SuperAttrName,
+    /// `IMPORT_NAME` (3.15+): name index `arg >> 2`, bit 0 a lazy import, bit 1 an eager one.
+    ImportName,
     /// A jump to `arg * 2`.
     JumpAbsolute,
     /// A jump forward from the next instruction.
     JumpForward,
     /// A jump backward from the next instruction (3.11+).
     JumpBackward,
+    /// `END_ASYNC_FOR` (3.14+): a backward jump to its loop's `SEND`, shown `from L3`.
+    EndAsyncFor,
     /// A local variable (3.10: `co_varnames`; 3.11+: the fast locals, cells and frees).
     Local,
-    /// Two locals packed in the argument's nibbles (3.13).
+    /// Two locals packed in the argument's nibbles (3.13+).
     LocalPair,
     /// A cell or free variable of 3.10 (`co_cellvars + co_freevars`).
     Free,
@@ -53,6 +61,14 @@ pub enum ArgKind {
     Intrinsic1,
     /// `CALL_INTRINSIC_2`'s function (3.12+).
     Intrinsic2,
+    /// `LOAD_COMMON_CONSTANT`'s constant (3.14+).
+    CommonConstant,
+    /// `LOAD_SPECIAL`'s method name (3.14+).
+    SpecialMethod,
+    /// `IS_OP` (3.14+ shows `is` or `is not`).
+    IsOp,
+    /// `CONTAINS_OP` (3.14+ shows `in` or `not in`).
+    ContainsOp,
 }
 
 /// One opcode: its name (specialized names included), the base opcode it specializes, the
@@ -92,13 +108,24 @@ pub struct OpcodeTable {
     pub binary_ops: &'static [&'static str],
     pub intrinsic1: &'static [&'static str],
     pub intrinsic2: &'static [&'static str],
+    /// `LOAD_COMMON_CONSTANT`'s argreprs (3.14+).
+    pub common_constants: &'static [&'static str],
+    /// `LOAD_SPECIAL`'s method names (3.14+).
+    pub special_methods: &'static [&'static str],
     pub ops: [Op; 256],
     /// Code points that `repr` escapes (not printable in this version's Unicode database).
     pub nonprintable: &'static [(u32, u32)],
 }
 
 /// The tables fluoro knows, oldest first.
-pub const TABLES: [&OpcodeTable; 4] = [&v3_10::TABLE, &v3_11::TABLE, &v3_12::TABLE, &v3_13::TABLE];
+pub const TABLES: [&OpcodeTable; 6] = [
+    &v3_10::TABLE,
+    &v3_11::TABLE,
+    &v3_12::TABLE,
+    &v3_13::TABLE,
+    &v3_14::TABLE,
+    &v3_15::TABLE,
+];
 
 impl OpcodeTable {
     /// The table of `major.minor`.
@@ -167,5 +194,28 @@ mod tests {
         assert!(t12.family(load_attr).any(|n| n == "LOAD_ATTR_SLOT"));
         assert!(t12.printable('é' as u32));
         assert!(!t12.printable(0x200b));
+    }
+
+    #[test]
+    fn newest_tables_know_their_argument_kinds() {
+        for (minor, magic) in [(14, 3627), (15, 3666)] {
+            let t = OpcodeTable::for_magic(magic).unwrap();
+            assert_eq!(t.version, (3, minor));
+            let kind = |name: &str| t.ops.iter().find(|o| o.name == name).unwrap().kind;
+            assert_eq!(kind("END_ASYNC_FOR"), ArgKind::EndAsyncFor);
+            assert_eq!(kind("LOAD_COMMON_CONSTANT"), ArgKind::CommonConstant);
+            assert_eq!(
+                kind("LOAD_FAST_BORROW_LOAD_FAST_BORROW"),
+                ArgKind::LocalPair
+            );
+            assert_eq!(kind("IS_OP"), ArgKind::IsOp);
+            let import = if minor >= 15 {
+                ArgKind::ImportName
+            } else {
+                ArgKind::Name
+            };
+            assert_eq!(kind("IMPORT_NAME"), import);
+            assert_eq!(t.special_methods[0], "__enter__");
+        }
     }
 }

@@ -14,6 +14,8 @@ pub static TABLE: OpcodeTable = OpcodeTable {
     binary_ops: &[],
     intrinsic1: &[],
     intrinsic2: &[],
+    common_constants: &[],
+    special_methods: &[],
     ops: [
         Op::UNUSED, // 0
         Op {

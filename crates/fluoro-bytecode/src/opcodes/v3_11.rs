@@ -17,6 +17,8 @@ pub static TABLE: OpcodeTable = OpcodeTable {
     ],
     intrinsic1: &[],
     intrinsic2: &[],
+    common_constants: &[],
+    special_methods: &[],
     ops: [
         Op {
             name: "CACHE",

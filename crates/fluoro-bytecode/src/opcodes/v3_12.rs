@@ -36,6 +36,8 @@ pub static TABLE: OpcodeTable = OpcodeTable {
         "INTRINSIC_TYPEVAR_WITH_CONSTRAINTS",
         "INTRINSIC_SET_FUNCTION_TYPE_PARAMS",
     ],
+    common_constants: &[],
+    special_methods: &[],
     ops: [
         Op {
             name: "CACHE",

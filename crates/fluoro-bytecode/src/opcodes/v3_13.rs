@@ -37,6 +37,8 @@ pub static TABLE: OpcodeTable = OpcodeTable {
         "INTRINSIC_SET_FUNCTION_TYPE_PARAMS",
         "INTRINSIC_SET_TYPEPARAM_DEFAULT",
     ],
+    common_constants: &[],
+    special_methods: &[],
     ops: [
         Op {
             name: "CACHE",

@@ -6,7 +6,7 @@
 //! same chain from the same place. Code objects are checked by type before use, so a frame
 //! whose executable is not code (3.13) is skipped rather than misread.
 
-use super::layouts::{Layout, FRAME_OWNED_BY_CSTACK};
+use super::layouts::Layout;
 
 /// Deepest stack recorded, innermost frames kept.
 pub const MAX_FRAMES: usize = 128;
@@ -301,8 +301,12 @@ impl FrameReader {
             return None;
         }
         // SAFETY: `innermost` is the thread's live innermost frame.
-        let (code, previous) =
-            unsafe { (word(innermost + at_code), word(innermost + at_previous)) };
+        let (code, previous) = unsafe {
+            (
+                l.executable(word(innermost + at_code)),
+                word(innermost + at_previous),
+            )
+        };
         let mut differs = (code ^ walked[0].code) | (previous ^ walked[1].frame);
         // From 3.11 the instruction word points into the code object: the same word in the
         // same frame means the same code, which is then not read again.
@@ -322,7 +326,7 @@ impl FrameReader {
             differs = (previous ^ walked[k + 1].frame) | (instr ^ w.instr) as usize;
             if !by_instr {
                 // SAFETY: as above.
-                differs |= unsafe { word(w.frame + at_code) } ^ w.code;
+                differs |= l.executable(unsafe { word(w.frame + at_code) }) ^ w.code;
             }
         }
         if opaque(differs) != 0 {
@@ -375,10 +379,10 @@ impl FrameReader {
             let (previous, code, shim) = unsafe {
                 let shim = l
                     .frame_owner
-                    .is_some_and(|at| *((frame + at) as *const u8) == FRAME_OWNED_BY_CSTACK);
+                    .is_some_and(|at| l.is_shim(*((frame + at) as *const u8)));
                 (
                     word(frame + l.frame_previous),
-                    word(frame + l.frame_code),
+                    l.executable(word(frame + l.frame_code)),
                     shim,
                 )
             };

@@ -85,9 +85,42 @@ pub fn referents<'py>(obj: &Bound<'py, PyAny>) -> Vec<Bound<'py, PyAny>> {
 }
 
 /// Whether a `str` is in the interpreter's intern table.
+#[cfg(not(Py_3_14))]
 pub fn is_interned(s: &Bound<'_, PyString>) -> bool {
     // SAFETY: every str object starts with a PyASCIIObject header, and we hold a reference.
     unsafe { (*(s.as_ptr() as *mut ffi::PyASCIIObject)).interned() != 0 }
+}
+
+/// Whether a `str` is in the interpreter's intern table. 3.14 keeps `interned` in the low two
+/// bits of `state` (a whole byte, values 0-3, on free-threaded builds; cpython/unicodeobject.h),
+/// which pyo3-ffi no longer reads for us.
+#[cfg(Py_3_14)]
+pub fn is_interned(s: &Bound<'_, PyString>) -> bool {
+    // SAFETY: every str object starts with a PyASCIIObject header, and we hold a reference.
+    unsafe { (*(s.as_ptr() as *mut ffi::PyASCIIObject)).state & 0b11 != 0 }
+}
+
+/// `PyUnicode_IS_ASCII`, which pyo3-ffi offers only before 3.14.
+///
+/// # Safety
+/// `obj` must be a live str.
+#[cfg(not(Py_3_14))]
+unsafe fn is_ascii(obj: Object) -> bool {
+    // SAFETY: the caller's guarantees.
+    unsafe { ffi::PyUnicode_IS_ASCII(obj) != 0 }
+}
+
+/// `PyUnicode_IS_ASCII` for 3.14+: the `ascii` bit of the str's `state` bitfield, after
+/// `interned` (2 bits, a byte on free-threaded builds), `kind` (3) and `compact` (1), as
+/// cpython/unicodeobject.h lays it out.
+///
+/// # Safety
+/// `obj` must be a live str.
+#[cfg(Py_3_14)]
+unsafe fn is_ascii(obj: Object) -> bool {
+    const ASCII_BIT: u32 = if cfg!(Py_GIL_DISABLED) { 12 } else { 6 };
+    // SAFETY: the caller's guarantees: a str starts with a PyASCIIObject header.
+    unsafe { (*(obj as *mut ffi::PyASCIIObject)).state >> ASCII_BIT & 1 != 0 }
 }
 
 /// The object's reference count as the interpreter stores it.
@@ -105,7 +138,7 @@ pub unsafe fn ascii_text(obj: Object, max_chars: isize) -> Option<String> {
     // SAFETY: the caller's guarantees; an ASCII str keeps its characters right after its
     // header, `len` of them.
     unsafe {
-        if ffi::PyUnicode_Check(obj) == 0 || ffi::PyUnicode_IS_ASCII(obj) == 0 {
+        if ffi::PyUnicode_Check(obj) == 0 || !is_ascii(obj) {
             return None;
         }
         let len = ffi::PyUnicode_GET_LENGTH(obj);

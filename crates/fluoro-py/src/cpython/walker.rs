@@ -6,7 +6,7 @@
 
 use super::codes::CodeTable;
 use super::frames::FrameReader;
-use super::layouts::{Layout, FRAME_OWNED_BY_CSTACK};
+use super::layouts::Layout;
 use super::memory::{self, i32_at, usize_at};
 use crate::os;
 use fluoro_profile::Frame;
@@ -325,9 +325,9 @@ impl Walker {
             let shim = l
                 .frame_owner
                 .and_then(|at| self.frame_buf.get(at))
-                .is_some_and(|&owner| owner == FRAME_OWNED_BY_CSTACK);
+                .is_some_and(|&owner| l.is_shim(owner));
             if !shim {
-                let code = usize_at(&self.frame_buf, l.frame_code);
+                let code = l.executable(usize_at(&self.frame_buf, l.frame_code));
                 match self.codes.resolve(code) {
                     Some(id) => stack.frames.push(Frame {
                         code: id,

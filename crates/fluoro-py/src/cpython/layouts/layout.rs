@@ -4,7 +4,7 @@
 ///
 /// Thread states hang off the interpreter (`threads.head`, `next`). The current frame is
 /// `tstate->frame` on 3.10 (a `PyFrameObject`), `tstate->cframe->current_frame` on 3.11 and
-/// 3.12, and `tstate->current_frame` on 3.13 (both `_PyInterpreterFrame`s).
+/// 3.12, and `tstate->current_frame` on 3.13+ (both `_PyInterpreterFrame`s).
 #[derive(Debug, Clone, Copy)]
 pub struct Layout {
     pub version: (u8, u8),
@@ -25,6 +25,12 @@ pub struct Layout {
     /// `instr_ptr`, pointers into the code object's `co_code_adaptive`.
     pub frame_instr: usize,
     pub frame_owner: Option<usize>,
+    /// 3.12+: frames whose `owner` is at least this hold no Python code of their own (shims
+    /// pushed for calls from C, the interpreter's entry frame) and are skipped.
+    pub frame_shim_owner: Option<u8>,
+    /// Low bits of the frame's code word that are tags, not address: 3.14 made `f_executable`
+    /// a `_PyStackRef`, whose low bits say how the reference is counted.
+    pub frame_executable_tags: usize,
     pub code_filename: usize,
     pub code_name: usize,
     pub code_qualname: Option<usize>,
@@ -48,11 +54,17 @@ pub struct Layout {
     pub gil_last_holder: usize,
 }
 
-/// `_PyInterpreterFrame.owner` of the shim frames 3.12+ pushes for calls from C: they hold no
-/// Python code and are skipped.
-pub const FRAME_OWNED_BY_CSTACK: u8 = 3;
-
 impl Layout {
+    /// Whether a frame with this `owner` byte holds no Python code of its own.
+    pub fn is_shim(&self, owner: u8) -> bool {
+        self.frame_shim_owner.is_some_and(|first| owner >= first)
+    }
+
+    /// The code object (or other executable) address in a frame's code word.
+    pub fn executable(&self, word: usize) -> usize {
+        word & !self.frame_executable_tags
+    }
+
     /// Whether frames are 3.10's `PyFrameObject`s, whose `f_lasti` counts code units.
     pub fn frame_is_object(&self) -> bool {
         self.code_adaptive.is_none()

@@ -7,8 +7,10 @@ mod v3_10;
 mod v3_11;
 mod v3_12;
 mod v3_13;
+mod v3_14;
+mod v3_15;
 
-pub use layout::{Layout, FRAME_OWNED_BY_CSTACK};
+pub use layout::Layout;
 
 /// The layout of CPython `major.minor`, if fluoro has one.
 pub fn for_version(major: u8, minor: u8) -> Option<&'static Layout> {
@@ -17,6 +19,8 @@ pub fn for_version(major: u8, minor: u8) -> Option<&'static Layout> {
         (3, 11) => Some(&v3_11::LAYOUT),
         (3, 12) => Some(&v3_12::LAYOUT),
         (3, 13) => Some(&v3_13::LAYOUT),
+        (3, 14) => Some(&v3_14::LAYOUT),
+        (3, 15) => Some(&v3_15::LAYOUT),
         _ => None,
     }
 }
@@ -27,7 +31,7 @@ mod tests {
 
     #[test]
     fn every_layout_names_one_way_to_the_current_frame() {
-        for minor in 10..=13 {
+        for minor in 10..=15 {
             let l = for_version(3, minor).unwrap();
             assert_eq!(l.version, (3, minor));
             let direct = l.tstate_frame.is_some();
@@ -38,6 +42,8 @@ mod tests {
                 "3.{minor}"
             );
             assert_eq!(l.frame_is_object(), minor == 10);
+            assert_eq!(l.frame_shim_owner.is_some(), minor >= 12, "3.{minor}");
+            assert_eq!(l.frame_executable_tags != 0, minor >= 14, "3.{minor}");
         }
     }
 }

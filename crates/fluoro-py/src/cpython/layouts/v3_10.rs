@@ -18,6 +18,8 @@ pub const LAYOUT: Layout = Layout {
     frame_code: 32,
     frame_instr: 96,
     frame_owner: None,
+    frame_shim_owner: None,
+    frame_executable_tags: 0,
     code_filename: 104,
     code_name: 112,
     code_qualname: None,

@@ -18,6 +18,8 @@ pub const LAYOUT: Layout = Layout {
     frame_code: 32,
     frame_instr: 56,
     frame_owner: Some(69),
+    frame_shim_owner: None,
+    frame_executable_tags: 0,
     code_filename: 112,
     code_name: 120,
     code_qualname: Some(128),

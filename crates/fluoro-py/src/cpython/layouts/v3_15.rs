@@ -1,0 +1,41 @@
+//! CPython 3.15: offsets and sizes measured from its own headers by
+//! scripts/gen_layouts.py (python3.15). Generated: do not edit.
+
+use super::layout::Layout;
+
+pub const LAYOUT: Layout = Layout {
+    version: (3, 15),
+    interp_threads_head: 7336,
+    tstate_next: 8,
+    tstate_thread_id: 176,
+    tstate_native_thread_id: Some(184),
+    tstate_frame: Some(72),
+    tstate_datastack_chunk: Some(256),
+    tstate_datastack_top: Some(264),
+    tstate_cframe: None,
+    cframe_current_frame: None,
+    frame_previous: 8,
+    frame_code: 0,
+    frame_instr: 56,
+    frame_owner: Some(74),
+    frame_shim_owner: Some(3),
+    frame_executable_tags: 3,
+    code_filename: 112,
+    code_name: 120,
+    code_qualname: Some(128),
+    code_firstlineno: 68,
+    code_linetable: 136,
+    code_adaptive: Some(208),
+    object_type: 8,
+    var_size: 16,
+    bytes_data: 32,
+    unicode_length: 16,
+    unicode_state: 32,
+    unicode_ascii_size: 40,
+    unicode_compact_size: 56,
+    runtime_gil: None,
+    runtime_tstate_current: None,
+    interp_gil: Some(16),
+    gil_locked: 16,
+    gil_last_holder: 8,
+};
