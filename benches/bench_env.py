@@ -142,7 +142,7 @@ def pyperformance_program(name: str, loops: int | None = None) -> Program:
 
 def workload_programs() -> list[Program]:
     return [
-        Program(name, "workload", WORKLOADS / f"{name}.py") for name in ("calls", "loops", "allocs")
+        Program(name, "workload", WORKLOADS / f"{name}.py") for name in ("calls", "loops", "allocs", "containers")
     ]
 
 

@@ -26,7 +26,7 @@ import cpu_overhead
 from bench_env import BENCH_ENV, Program, bin_in, python_in
 
 TOOLS = ["fluoro", "fluoro-all", "fluoro-cpu", "tracemalloc", "memray", "memray-py", "scalene"]
-DEFAULT_PROGRAMS = "allocs,calls,loops,nbody,richards,json_dumps,deltablue,raytrace"
+DEFAULT_PROGRAMS = "allocs,containers,calls,loops,nbody,richards,json_dumps,deltablue,raytrace"
 
 bench_env.PEERS.setdefault("memray", "memray")
 

@@ -4,6 +4,7 @@ the GIL fallback, and a profile that survives its target being killed."""
 from __future__ import annotations
 
 import json
+import os
 import signal
 import subprocess
 import time
@@ -66,6 +67,110 @@ def test_worker_thread_carries_the_cpu(current, tmp_path):
     # Waiting in join() is wall time of the main thread, and idle.
     assert main["wall_ns"] > 1e9
     assert main["active_share"] < 0.2
+
+
+@pytest.mark.parametrize("rate", [100, 1000])
+def test_cpu_goes_to_the_busy_function_not_to_the_sleep(any_python, tmp_path, rate):
+    # 4 ms of work then 6 ms of sleep, again and again: all the CPU is the busy function's,
+    # however the samples fall against that rhythm.
+    report = profile_json(any_python, "interleaved.py", tmp_path, "--rate", str(rate), metric="cpu")
+    busy, asleep = shares(report, ["busy_part", "sleep_part"])
+    assert busy >= 0.95, (busy, asleep)
+    # The main thread's CPU is what it used, not the samples' count times the interval.
+    main = next(t for t in report["threads"] if t["name"] == "MainThread")
+    assert 0.25 < main["active_share"] < 0.6, main
+
+
+def test_waiting_threads_get_no_cpu_and_threads_their_own(any_python, tmp_path):
+    out = tmp_path / "pc.json"
+    measured = tmp_path / "cpu.json"
+    result = fluoro(
+        "run", "-q", "--format", "json", "--metric", "cpu", "-o", out,
+        CPU / "producer_consumer.py",
+        py=any_python,
+        env={**os.environ, "FLUORO_TEST_CPU_OUT": str(measured)},
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr.decode()
+    report = json.loads(out.read_text())
+    cpu_total = sum(t["cpu_ns"] for t in report["threads"])
+    waiting = {"Condition.wait", "Thread.join", "Thread._wait_for_tstate_lock", "Event.wait"}
+    for f in report["functions"]:
+        if f["qualname"] in waiting:
+            assert f["total_ns"] <= 0.02 * cpu_total, (f, cpu_total)
+    by_name = {f["qualname"]: f["total_ns"] for f in report["functions"]}
+    assert by_name["compress_blocks"] >= 0.5 * cpu_total, by_name
+    # Each worker thread's CPU, as the profile has it, against what the thread itself read
+    # from the OS (time.thread_time) as it ended.
+    truth = json.loads(measured.read_text())
+    threads = {t["name"]: t for t in report["threads"]}
+    for name, seconds in truth.items():
+        got = threads[name]["cpu_ns"] / 1e9
+        assert abs(got - seconds) <= 0.05 * seconds + 0.002, (name, got, seconds)
+
+
+def sampled_edges(collapsed: str) -> dict[tuple[str, str], int]:
+    """Caller -> callee pairs of the sampled stacks, by (file name, function name), with the
+    samples they appear in."""
+    edges: dict[tuple[str, str], int] = {}
+    for row in collapsed.splitlines():
+        stack, _, count = row.rpartition(" ")
+        frames = []
+        for frame in stack.split(";"):
+            qualname, _, where = frame.rpartition(" (")
+            file = where.rsplit(":", 1)[0].rsplit("/", 1)[-1]
+            frames.append(f"{file}:{qualname.rsplit('.', 1)[-1]}")
+        for caller, callee in zip(frames, frames[1:]):
+            edges[(caller, callee)] = edges.get((caller, callee), 0) + int(count)
+    return edges
+
+
+def exact_edges(report: dict) -> set[tuple[str, str]]:
+    """Caller -> callee pairs of the exact call graph, by (file name, function name), with the
+    C functions in between skipped (samples show only Python frames)."""
+    name = {}
+    callers: dict[str, set[str]] = {}
+    for f in report["exact"]["functions"]:
+        key = f"{f['file'].rsplit('/', 1)[-1]}:{f['name']}"
+        name[key] = f["file"] == "~"
+        for c in f["callers"]:
+            callers.setdefault(key, set()).add(f"{c['file'].rsplit('/', 1)[-1]}:{c['name']}")
+    edges = set()
+    for callee, direct in callers.items():
+        seen, todo = set(), list(direct)
+        while todo:
+            caller = todo.pop()
+            if caller in seen:
+                continue
+            seen.add(caller)
+            if name.get(caller):
+                todo.extend(callers.get(caller, ()))
+            else:
+                edges.add((caller, callee))
+    return edges
+
+
+def test_no_sampled_stack_has_a_call_the_program_never_made(any_python, tmp_path):
+    # Calls come and go thousands of times a second; every caller -> callee pair a sample
+    # shows must be a call the exact tracer saw.
+    profile = tmp_path / "run.fluoro"
+    result = fluoro(
+        "run", "-q", "--exact", "--rate", "2000", "-o", profile, CPU / "json_pipeline.py",
+        py=any_python,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr.decode()
+    collapsed = tmp_path / "c.txt"
+    report = tmp_path / "r.json"
+    for fmt, out in [("collapsed", collapsed), ("json", report)]:
+        done = fluoro("report", profile, "--format", fmt, "-o", out, py=any_python)
+        assert done.returncode == 0, done.stderr.decode()
+    # The session starts inside `site`: the frames running then were entered before the
+    # tracer was there to see them.
+    rows = [r for r in collapsed.read_text().splitlines() if "<frozen site>" not in r]
+    sampled = sampled_edges("\n".join(rows))
+    assert sum(sampled.values()) > 1000
+    known = exact_edges(json.loads(report.read_text()))
+    impossible = {e: n for e, n in sampled.items() if e not in known}
+    assert not impossible, impossible
 
 
 def test_every_version_samples_without_the_gil(any_python, tmp_path):

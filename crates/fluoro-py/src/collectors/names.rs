@@ -14,6 +14,11 @@ pub fn set_main_thread() {
     let _ = MAIN_IDENT.set(crate::os::pthread_self());
 }
 
+/// `threading.get_ident()` of the main thread, once noted.
+pub fn main_thread() -> Option<u64> {
+    MAIN_IDENT.get().copied()
+}
+
 /// The `threading.Thread` name of each thread in `idents` that `threading` knows (the main
 /// thread is `MainThread` even without `threading`).
 pub fn thread_names(py: Python<'_>, idents: &[(ThreadIdx, u64)]) -> Vec<(ThreadIdx, String)> {

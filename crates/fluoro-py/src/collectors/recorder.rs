@@ -32,6 +32,11 @@ struct Slot {
     last_cpu: Option<u64>,
     /// CPU the thread used since its last sample found it on a CPU, not yet given to a stack.
     unassigned_cpu: u64,
+    /// The stack of its last sample on a CPU, which CPU left unassigned goes to when the
+    /// thread is gone (or the run ends) before another.
+    last_active: Option<StackId>,
+    /// The tick that last saw the thread.
+    seen: u64,
 }
 
 /// Times a thread's name is looked up before it is left unnamed (threads `threading` does
@@ -57,6 +62,8 @@ pub struct Recorder {
     last_flush: Instant,
     frames: Vec<fluoro_profile::Frame>,
     pub samples: u64,
+    /// Ticks recorded so far.
+    ticks: u64,
     pub failed_reads: u64,
     /// CPU time of the sampler thread, set when it stops.
     pub sampler_cpu_ns: u64,
@@ -85,6 +92,7 @@ impl Recorder {
             last_flush: now,
             frames: Vec::new(),
             samples: 0,
+            ticks: 0,
             failed_reads: 0,
             sampler_cpu_ns: 0,
             error: None,
@@ -103,6 +111,8 @@ impl Recorder {
         gil: Option<usize>,
         interval: Duration,
     ) {
+        self.ticks += 1;
+        let tick = self.ticks;
         for stack in stacks {
             if stack.torn {
                 // Dropped; the thread's next sample covers this interval's wall time.
@@ -135,6 +145,7 @@ impl Recorder {
                 }
                 None => (used, used * ACTIVE_SHARE >= wall_ns && used > 0),
             };
+            slot.seen = tick;
             let thread = slot.idx;
             let mut flags = 0;
             if gil == Some(stack.tstate) {
@@ -146,6 +157,11 @@ impl Recorder {
             self.frames.clear();
             self.frames.extend(stack.frames.iter().rev());
             let stack_id = self.stacks.intern(self.frames.iter().copied());
+            if active {
+                if let Some(slot) = self.slots.get_mut(&(stack.tstate, stack.ident)) {
+                    slot.last_active = Some(stack_id);
+                }
+            }
             self.pending.push(Sample {
                 thread,
                 stack: stack_id,
@@ -156,7 +172,31 @@ impl Recorder {
             });
             self.samples += 1;
         }
+        let ticks = self.ticks;
+        self.assign_left_cpu(now, |slot| slot.seen != ticks);
         self.flush_if_due(now);
+    }
+
+    /// Gives the CPU left unassigned by the threads `gone` picks to the stack of their last
+    /// sample on a CPU, as a sample of no wall time: a thread that ended used it after that
+    /// sample, with no later one to take it.
+    fn assign_left_cpu(&mut self, now: Instant, gone: impl Fn(&Slot) -> bool) {
+        let time_ns = self.elapsed_ns(now);
+        for slot in self.slots.values_mut() {
+            if slot.unassigned_cpu == 0 || !gone(slot) {
+                continue;
+            }
+            if let Some(stack) = slot.last_active {
+                self.pending.push(Sample {
+                    thread: slot.idx,
+                    stack,
+                    time_ns,
+                    wall_ns: 0,
+                    cpu_ns: std::mem::take(&mut slot.unassigned_cpu),
+                    flags: FLAG_ACTIVE,
+                });
+            }
+        }
     }
 
     /// Flushes when the last flush is old enough.
@@ -166,8 +206,9 @@ impl Recorder {
         }
     }
 
-    /// The thread's slot, created on first sight: its first sample stands for one interval
-    /// and no CPU time (what it used before is not this interval's).
+    /// The thread's slot, created on first sight: its first sample stands for one interval.
+    /// A thread there at the first tick (or the main thread) counts CPU from there; one that
+    /// started later counts all the CPU its clock shows, used since the run began.
     fn slot(
         &mut self,
         stack: &ThreadStack,
@@ -175,6 +216,9 @@ impl Recorder {
         interval: Duration,
         cpu_now: Option<u64>,
     ) -> &mut Slot {
+        let started_later = self.ticks > 1
+            && stack.cpu.is_some()
+            && super::names::main_thread() != Some(stack.ident);
         let threads = &mut self.threads;
         let attempts = &mut self.name_attempts;
         let fresh = &mut self.fresh_threads;
@@ -193,8 +237,10 @@ impl Recorder {
                 Slot {
                     idx,
                     last_wall: now.checked_sub(interval).unwrap_or(now),
-                    last_cpu: cpu_now,
+                    last_cpu: if started_later { Some(0) } else { cpu_now },
                     unassigned_cpu: 0,
+                    last_active: None,
+                    seen: 0,
                 }
             })
     }
@@ -333,6 +379,7 @@ impl Recorder {
         if let Some(memory) = memory {
             self.pending_memory.push(Chunk::Memory(memory));
         }
+        self.assign_left_cpu(Instant::now(), |_| true);
         self.flush();
         if let Some(exact) = exact {
             self.write(&Chunk::Exact(exact));

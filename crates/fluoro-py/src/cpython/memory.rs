@@ -32,6 +32,42 @@ pub fn read(addr: usize, buf: &mut [u8]) -> io::Result<()> {
     Ok(())
 }
 
+/// Copies the `first.len()` bytes at `addr` into `first`, then the same bytes again into
+/// `second`, in one call: comparing the two tells what changed while they were read.
+pub fn read_twice(addr: usize, first: &mut [u8], second: &mut [u8]) -> io::Result<()> {
+    if addr == 0 || first.len() != second.len() {
+        return Err(io::Error::new(io::ErrorKind::InvalidInput, "bad read"));
+    }
+    let len = first.len();
+    let local = [
+        libc::iovec {
+            iov_base: first.as_mut_ptr().cast(),
+            iov_len: len,
+        },
+        libc::iovec {
+            iov_base: second.as_mut_ptr().cast(),
+            iov_len: len,
+        },
+    ];
+    let remote = libc::iovec {
+        iov_base: addr as *mut libc::c_void,
+        iov_len: len,
+    };
+    let remote = [remote, remote];
+    // SAFETY: `local` describes `first` and `second`, which we own mutably for the call; the
+    // kernel only reads the remote ranges and reports EFAULT for unmapped addresses instead
+    // of faulting.
+    let n =
+        unsafe { libc::process_vm_readv(libc::getpid(), local.as_ptr(), 2, remote.as_ptr(), 2, 0) };
+    if n < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    if n as usize != 2 * len {
+        return Err(io::Error::new(io::ErrorKind::UnexpectedEof, "short read"));
+    }
+    Ok(())
+}
+
 /// The address of the exported symbol `name` in this process (e.g. `_PyRuntime`).
 pub fn symbol(name: &std::ffi::CStr) -> Option<usize> {
     // SAFETY: `name` is NUL-terminated; RTLD_DEFAULT searches the loaded objects and returns
@@ -68,5 +104,9 @@ mod tests {
         assert_eq!(u64::from_ne_bytes(buf), value);
         assert!(read(8, &mut buf).is_err());
         assert!(read(0, &mut buf).is_err());
+        let mut again = [0u8; 8];
+        read_twice(&value as *const u64 as usize, &mut buf, &mut again).unwrap();
+        assert_eq!(buf, again);
+        assert!(read_twice(8, &mut buf, &mut again).is_err());
     }
 }

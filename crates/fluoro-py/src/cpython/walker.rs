@@ -18,9 +18,18 @@ const MAX_DEPTH: usize = 4096;
 /// one by one.
 const MAX_STACK_COPY: usize = 1 << 20;
 const MAX_CHUNKS: usize = 64;
+/// Reads of a thread's stack before it is dropped as never holding still.
+const READ_ATTEMPTS: usize = 4;
 /// `_PyStackChunk` (3.11-3.13): `previous`, `size`, `top` (the used length in pointers, saved
 /// when a newer chunk was pushed), then the data.
 const CHUNK_HEADER: usize = 24;
+
+/// Whether a frame read from the data stack's copies held still while it was read.
+enum Held {
+    Yes,
+    No,
+    Unread,
+}
 
 /// One thread as seen at one tick.
 #[derive(Debug, Clone)]
@@ -63,9 +72,10 @@ pub struct Walker {
     tstate_current: usize,
     tstate_buf: Vec<u8>,
     frame_buf: Vec<u8>,
-    /// The used parts of the current thread's data-stack chunks (3.11+), each copied in one
-    /// read, with their addresses: frames inside them are read from the copies.
-    chunks: Vec<(usize, Vec<u8>)>,
+    /// The used parts of the current thread's data-stack chunks (3.11+), each copied twice in
+    /// one read, with their addresses: frames inside them are read from the first copy and
+    /// checked against the second.
+    chunks: Vec<(usize, Vec<u8>, Vec<u8>)>,
     chunks_used: usize,
 }
 
@@ -179,66 +189,27 @@ impl Walker {
         }
     }
 
-    /// Reads the stack of the thread state in `tstate_buf` into `stack`, then checks that the
-    /// thread's chain did not change while it was read: the thread runs on while we read, and
-    /// a frame popped and another pushed in its place would join one call's callers to
-    /// another's callees. A chain that changed is read once more, and dropped (`torn`) if it
-    /// changed again.
+    /// Reads the stack of the thread state in `tstate_buf` into `stack`. The thread runs on
+    /// while we read: a frame popped and another pushed in its place while the data stack is
+    /// copied would join one call's callers to another's callees. So the data stack is copied
+    /// twice in one read, and a frame of the chain whose two copies differ (in its links, its
+    /// code, or for a caller its instruction) changed while it was read: the whole read is made
+    /// again, a few times at most, and the stack dropped (`torn`) if it never held still.
     fn read_stack(&mut self, tstate: usize, stack: &mut ThreadStack) {
-        for attempt in 0..2 {
+        for attempt in 0..READ_ATTEMPTS {
             if attempt > 0 && memory::read(tstate, &mut self.tstate_buf).is_err() {
                 break;
             }
-            stack.frames.clear();
-            stack.torn = false;
             self.copy_data_stack();
             let Some(top) = self.current_frame() else {
                 return;
             };
-            let seen = self.chain_marks(top);
-            self.walk(top, stack);
-            if stack.torn {
-                return;
-            }
-            if self.unchanged(tstate, top, seen) {
+            if self.walk(top, stack) {
                 return;
             }
         }
         stack.frames.clear();
         stack.torn = true;
-    }
-
-    /// What identifies the chain at `top` as read: the data stack's top (3.11+; it moves with
-    /// every call and return), and the innermost frame's code. Not its instruction, which moves
-    /// as the frame runs without changing the chain.
-    fn chain_marks(&mut self, top: usize) -> [usize; 2] {
-        let l = self.layout;
-        let stack_top = l
-            .tstate_datastack_top
-            .map_or(0, |at| usize_at(&self.tstate_buf, at));
-        if !self.read_frame(top) {
-            return [stack_top, 0];
-        }
-        [stack_top, usize_at(&self.frame_buf, l.frame_code)]
-    }
-
-    /// Whether the thread at `tstate` still has `top` as its innermost frame, with the same
-    /// marks, read afresh from memory rather than from the copies.
-    fn unchanged(&mut self, tstate: usize, top: usize, seen: [usize; 2]) -> bool {
-        if memory::read(tstate, &mut self.tstate_buf).is_err() {
-            return false;
-        }
-        if self.current_frame() != Some(top) {
-            return false;
-        }
-        let l = self.layout;
-        let stack_top = l
-            .tstate_datastack_top
-            .map_or(0, |at| usize_at(&self.tstate_buf, at));
-        if memory::read(top, &mut self.frame_buf).is_err() {
-            return false;
-        }
-        [stack_top, usize_at(&self.frame_buf, l.frame_code)] == seen
     }
 
     /// The innermost frame of the thread state in `tstate_buf`.
@@ -277,11 +248,12 @@ impl Walker {
                 return;
             }
             if self.chunks.len() == self.chunks_used {
-                self.chunks.push((0, Vec::new()));
+                self.chunks.push((0, Vec::new(), Vec::new()));
             }
-            let (addr, copy) = &mut self.chunks[self.chunks_used];
+            let (addr, copy, again) = &mut self.chunks[self.chunks_used];
             copy.resize(used, 0);
-            if memory::read(chunk, copy).is_err() {
+            again.resize(used, 0);
+            if memory::read_twice(chunk, copy, again).is_err() {
                 return;
             }
             *addr = chunk;
@@ -299,28 +271,56 @@ impl Walker {
     }
 
     /// Reads the frame at `frame` into `frame_buf`, from a data-stack copy when it lies
-    /// inside one.
-    fn read_frame(&mut self, frame: usize) -> bool {
+    /// inside one; `Held::No` when the two copies of the frame differ where its chain is
+    /// (the frame changed while it was read: callee and caller may be of different calls).
+    fn read_frame(&mut self, frame: usize, innermost: bool) -> Held {
         let span = self.frame_buf.len();
-        for (addr, copy) in &self.chunks[..self.chunks_used] {
+        for (addr, copy, again) in &self.chunks[..self.chunks_used] {
             if frame >= *addr {
                 let at = frame - addr;
-                if let Some(bytes) = copy.get(at..at + span) {
+                if let (Some(bytes), Some(second)) =
+                    (copy.get(at..at + span), again.get(at..at + span))
+                {
                     self.frame_buf.copy_from_slice(bytes);
-                    return true;
+                    return if self.layout.same_chain(bytes, second, innermost) {
+                        Held::Yes
+                    } else {
+                        Held::No
+                    };
                 }
             }
         }
-        memory::read(frame, &mut self.frame_buf).is_ok()
+        if memory::read(frame, &mut self.frame_buf).is_ok() {
+            Held::Yes
+        } else {
+            Held::Unread
+        }
     }
 
-    fn walk(&mut self, mut frame: usize, stack: &mut ThreadStack) {
+    /// Walks the chain from `frame`; false when a frame changed while it was read (the walk
+    /// is worth making again), with `stack.torn` set when it cannot be trusted either way.
+    fn walk(&mut self, mut frame: usize, stack: &mut ThreadStack) -> bool {
         let l = self.layout;
+        stack.frames.clear();
+        stack.torn = false;
+        let mut innermost = true;
         while frame != 0 {
-            if stack.frames.len() >= MAX_DEPTH || !self.read_frame(frame) {
+            if stack.frames.len() >= MAX_DEPTH {
                 stack.torn = true;
-                return;
+                return true;
             }
+            match self.read_frame(frame, innermost) {
+                Held::Yes => {}
+                Held::No => {
+                    stack.torn = true;
+                    return false;
+                }
+                Held::Unread => {
+                    stack.torn = true;
+                    return true;
+                }
+            }
+            innermost = false;
             let previous = usize_at(&self.frame_buf, l.frame_previous);
             let shim = l
                 .frame_owner
@@ -338,16 +338,17 @@ impl Walker {
                     None if l.version >= (3, 13) => {}
                     None => {
                         stack.torn = true;
-                        return;
+                        return false;
                     }
                 }
             }
             if previous == frame {
                 stack.torn = true;
-                return;
+                return true;
             }
             frame = previous;
         }
+        true
     }
 
     /// The byte offset of the frame's current instruction (frame in `frame_buf`).

@@ -88,6 +88,18 @@ impl Layout {
             + 8
     }
 
+    /// Whether two copies of one frame, read a moment apart, show the same place in the same
+    /// chain: the same link to its caller, the same code and owner, and, unless it is the
+    /// innermost frame (which runs on), the same instruction (a caller's moves only when its
+    /// call returned).
+    pub fn same_chain(&self, first: &[u8], second: &[u8], innermost: bool) -> bool {
+        let same = |at: usize, len: usize| first.get(at..at + len) == second.get(at..at + len);
+        same(self.frame_previous, 8)
+            && same(self.frame_code, 8)
+            && self.frame_owner.is_none_or(|at| same(at, 1))
+            && (innermost || same(self.frame_instr, 8))
+    }
+
     /// Bytes to read from a frame.
     pub fn frame_span(&self) -> usize {
         [
