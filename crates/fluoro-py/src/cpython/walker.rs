@@ -18,6 +18,8 @@ const MAX_DEPTH: usize = 4096;
 /// one by one.
 const MAX_STACK_COPY: usize = 1 << 20;
 const MAX_CHUNKS: usize = 64;
+/// The smallest data-stack chunk CPython allocates (`DATA_STACK_CHUNK_SIZE`, 16 KiB).
+const MIN_CHUNK: usize = 16 * 1024;
 /// Reads of a thread's stack before it is dropped as never holding still.
 const READ_ATTEMPTS: usize = 4;
 /// `_PyStackChunk` (3.11-3.13): `previous`, `size`, `top` (the used length in pointers, saved
@@ -75,7 +77,7 @@ pub struct Walker {
     /// The used parts of the current thread's data-stack chunks (3.11+), each copied twice in
     /// one read, with their addresses: frames inside them are read from the first copy and
     /// checked against the second.
-    chunks: Vec<(usize, Vec<u8>, Vec<u8>)>,
+    chunks: Vec<(usize, usize, Vec<u8>, Vec<u8>)>,
     chunks_used: usize,
 }
 
@@ -200,10 +202,10 @@ impl Walker {
             if attempt > 0 && memory::read(tstate, &mut self.tstate_buf).is_err() {
                 break;
             }
-            self.copy_data_stack();
             let Some(top) = self.current_frame() else {
                 return;
             };
+            self.copy_data_stack(top);
             if self.walk(top, stack) {
                 return;
             }
@@ -232,7 +234,10 @@ impl Walker {
     /// Copies the used parts of the thread's data-stack chunks (thread state in
     /// `tstate_buf`), where the frames of its running functions live on 3.11+: one read a
     /// chunk instead of one a frame.
-    fn copy_data_stack(&mut self) {
+    ///
+    /// The copy of the newest chunk reaches at least past `top`, the innermost frame, which
+    /// may have been pushed after the thread state was read.
+    fn copy_data_stack(&mut self, top: usize) {
         self.chunks_used = 0;
         let (Some(chunk_at), Some(top_at)) = (
             self.layout.tstate_datastack_chunk,
@@ -242,21 +247,26 @@ impl Walker {
         };
         let mut chunk = usize_at(&self.tstate_buf, chunk_at);
         let mut used = usize_at(&self.tstate_buf, top_at).wrapping_sub(chunk);
+        if top > chunk && top - chunk < MIN_CHUNK {
+            used = used.max(top - chunk + self.frame_buf.len());
+        }
         let mut copied = 0;
         while chunk != 0 && self.chunks_used < MAX_CHUNKS {
             if used <= CHUNK_HEADER || copied + used > MAX_STACK_COPY {
                 return;
             }
             if self.chunks.len() == self.chunks_used {
-                self.chunks.push((0, Vec::new(), Vec::new()));
+                self.chunks.push((0, 0, Vec::new(), Vec::new()));
             }
-            let (addr, copy, again) = &mut self.chunks[self.chunks_used];
+            let (addr, end, copy, again) = &mut self.chunks[self.chunks_used];
             copy.resize(used, 0);
             again.resize(used, 0);
             if memory::read_twice(chunk, copy, again).is_err() {
                 return;
             }
             *addr = chunk;
+            // `_PyStackChunk.size`: the chunk's bytes, header included.
+            *end = chunk.saturating_add(usize_at(copy, 8));
             self.chunks_used += 1;
             copied += used;
             // The older chunk's used length is its saved `top`, in pointers after the header.
@@ -275,8 +285,8 @@ impl Walker {
     /// (the frame changed while it was read: callee and caller may be of different calls).
     fn read_frame(&mut self, frame: usize, innermost: bool) -> Held {
         let span = self.frame_buf.len();
-        for (addr, copy, again) in &self.chunks[..self.chunks_used] {
-            if frame >= *addr {
+        for (addr, end, copy, again) in &self.chunks[..self.chunks_used] {
+            if frame >= *addr && frame < *end {
                 let at = frame - addr;
                 if let (Some(bytes), Some(second)) =
                     (copy.get(at..at + span), again.get(at..at + span))
@@ -288,6 +298,8 @@ impl Walker {
                         Held::No
                     };
                 }
+                // Inside the chunk but past what was in use when it was copied: pushed since.
+                return Held::No;
             }
         }
         if memory::read(frame, &mut self.frame_buf).is_ok() {
