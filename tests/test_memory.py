@@ -59,6 +59,27 @@ def test_every_allocation_matches_tracemalloc_per_line(tmp_path, version):
     assert compared >= 5
 
 
+@pytest.mark.parametrize("version", ["3.13", "3.14", "3.15"])
+def test_objects_from_free_lists_are_where_they_were_taken(tmp_path, version):
+    # A cache keyed by tuples holding dicts and lists, its objects mostly taken from free
+    # lists that other code's garbage refills: each line's live bytes match tracemalloc's,
+    # which follows such objects too (3.13+, through the reference tracer).
+    py = interpreter(version)
+    traced = run([py.python, MEMORY / "cache_keys.py", "--tracemalloc"])
+    assert traced.returncode == 0, traced.stderr.decode()
+    expected = {int(k): v for k, v in json.loads(traced.stdout).items()}
+    memory, _ = memory_json(tmp_path, "cache_keys.py", "--memory=all", py=py)
+    assert memory["lost_events"] == 0
+    got = by_line(memory["leak_lines"], "cache_keys.py")
+    total = sum(expected.values())
+    compared = [line for line, size in expected.items() if size >= 0.01 * total]
+    for line in compared:
+        size = expected[line]
+        assert abs(got.get(line, 0) - size) <= 0.02 * size, (line, got.get(line), size, got)
+    # The key tuples, the entries and their logs are all among them.
+    assert {22, 25, 26} <= set(compared)
+
+
 @pytest.mark.parametrize("allocator", ["pymalloc", "malloc"])
 def test_sampled_estimates_of_live_bytes_are_within_ten_percent(tmp_path, allocator):
     env = {} if allocator == "pymalloc" else {"PYTHONMALLOC": "malloc"}

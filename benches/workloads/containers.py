@@ -2,7 +2,7 @@
 and lists, a dict of lists churned, strings built piece by piece, and a JSON round trip. About
 four million allocations a second, most of them small blocks from pymalloc.
 
-    python containers.py [PART]   # PART: records, churn, strings, json (default: all)
+    python containers.py [PART...] [SCALE]   # PART: records, churn, strings, json (all)
 
 Prints a checksum so a profiler run can be checked against a bare one.
 """
@@ -54,19 +54,20 @@ def json_round_trip(n: int) -> int:
 
 
 PARTS = {
-    "records": (records, 2500),
-    "churn": (churn, 900_000),
-    "strings": (strings, 9000),
-    "json": (json_round_trip, 2500),
+    "records": (records, 12000),
+    "churn": (churn, 3_000_000),
+    "strings": (strings, 40000),
+    "json": (json_round_trip, 10000),
 }
 
 
 def main() -> None:
-    chosen = sys.argv[1:] or list(PARTS)
+    args = sys.argv[1:]
+    scale = float(args.pop()) if args and args[-1][0].isdigit() else 1.0
     checksum = 0
-    for name in chosen:
+    for name in args or list(PARTS):
         fn, n = PARTS[name]
-        checksum += fn(n)
+        checksum += fn(max(1, int(n * scale)))
     print(checksum)
 
 

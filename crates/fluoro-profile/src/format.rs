@@ -16,9 +16,9 @@ use std::io::Write;
 
 /// `FLUORO`, a NUL, and the format version. Version 2 added folded allocations to the
 /// allocation chunk, version 3 the counts of allocations made without the GIL to the memory
-/// settings, version 4 live allocations already counted in a folded run; files of earlier
-/// versions read the same way.
-pub const MAGIC: [u8; 8] = *b"FLUORO\x00\x04";
+/// settings, version 4 live allocations already counted in a folded run, version 5 blocks
+/// taken again from free lists; files of earlier versions read the same way.
+pub const MAGIC: [u8; 8] = *b"FLUORO\x00\x05";
 /// The oldest format version this reader reads.
 const OLDEST_VERSION: u8 = 1;
 const HEADER_LEN: usize = 9;
@@ -111,7 +111,8 @@ struct StacksPayload {
 /// event count as varints, then per event a tag byte (0 allocation, 1 free, 3 live
 /// allocation), the address as a zigzag varint delta from the previous event's (consecutive
 /// blocks lie close together), and for allocations the thread, size and stack as varints; a
-/// folded run (tag 4) has no address, only the thread, its bytes in all, stack and count.
+/// folded run (tag 4) has no address, only the thread, its bytes in all, stack and count; a
+/// block taken again from a free list (tag 5) has its address, the thread and the stack.
 /// Versions 2 and 3 wrote folds of one size as tag 2, with that size: still read.
 fn encode_allocs(batch: &AllocBatch, out: &mut Vec<u8>) {
     put_varint(out, batch.time_ns);
@@ -121,6 +122,7 @@ fn encode_allocs(batch: &AllocBatch, out: &mut Vec<u8>) {
         let addr = match *e {
             AllocEvent::Alloc { addr, .. }
             | AllocEvent::Live { addr, .. }
+            | AllocEvent::Retag { addr, .. }
             | AllocEvent::Free { addr } => addr,
             AllocEvent::Folded {
                 thread,
@@ -165,6 +167,12 @@ fn encode_allocs(batch: &AllocBatch, out: &mut Vec<u8>) {
             AllocEvent::Free { .. } => {
                 out.push(1);
                 put_varint(out, zigzag);
+            }
+            AllocEvent::Retag { thread, stack, .. } => {
+                out.push(5);
+                put_varint(out, zigzag);
+                put_varint(out, u64::from(thread));
+                put_varint(out, u64::from(stack));
             }
             AllocEvent::Folded { .. } => {}
         }
@@ -235,6 +243,17 @@ fn decode_allocs(payload: &[u8]) -> Result<AllocBatch, postcard::Error> {
                 }
             }
             1 => AllocEvent::Free { addr: previous },
+            5 => {
+                let thread = get_varint(payload, &mut at)?;
+                let stack = get_varint(payload, &mut at)?;
+                AllocEvent::Retag {
+                    thread: u32::try_from(thread)
+                        .map_err(|_| postcard::Error::DeserializeBadVarint)?,
+                    addr: previous,
+                    stack: u32::try_from(stack)
+                        .map_err(|_| postcard::Error::DeserializeBadVarint)?,
+                }
+            }
             _ => return Err(postcard::Error::DeserializeBadEnum),
         });
     }

@@ -256,13 +256,14 @@ mod tests {
 
         #[test]
         fn memory_chunks_round_trip(
-            raw in proptest::collection::vec((0u8..4, 0u32..3, any::<u64>(), 0u64..1 << 40, 0u32..1000), 0..300),
+            raw in proptest::collection::vec((0u8..5, 0u32..3, any::<u64>(), 0u64..1 << 40, 0u32..1000), 0..300),
             time_ns in any::<u64>(),
         ) {
             let events = raw.iter().map(|&(kind, thread, addr, size, stack)| match kind {
                 0 => AllocEvent::Alloc { thread, addr, size, stack },
                 1 => AllocEvent::Free { addr },
                 2 => AllocEvent::Live { thread, addr, size, stack },
+                3 => AllocEvent::Retag { thread, addr, stack },
                 _ => AllocEvent::Folded { thread, bytes: size, count: addr >> 40, stack },
             }).collect();
             let chunks = vec![

@@ -117,6 +117,16 @@ pub enum AllocEvent {
         count: u64,
         stack: StackId,
     },
+    /// The object in the live block at `addr` was taken again from one of the interpreter's
+    /// free lists by (`thread`, `stack`) (3.13+, seen through the reference tracer): the block
+    /// never went back to the allocator, so no allocation was seen, yet the program made a new
+    /// object there. It counts as allocated at that site, and lives on there. A block not live
+    /// in the record is ignored.
+    Retag {
+        thread: ThreadIdx,
+        addr: u64,
+        stack: StackId,
+    },
 }
 
 /// Events drained from the hook together, at `time_ns` since the session started.
@@ -320,6 +330,32 @@ impl Replay {
                 count,
                 stack,
             } => self.folded(thread, stack, bytes, count),
+            AllocEvent::Retag {
+                thread,
+                addr,
+                stack,
+            } => {
+                let Some(old) = self.live.get(&addr).copied() else {
+                    return;
+                };
+                let site = self.allocated.entry((thread, stack)).or_default();
+                site.0 += old.bytes;
+                site.1 += old.count;
+                if old.count > 0.0 {
+                    let size = (old.bytes / old.count).round() as u64;
+                    let class = self.size_classes.entry(size_class(size)).or_default();
+                    class.0 += old.bytes;
+                    class.1 += old.count;
+                }
+                self.live.insert(
+                    addr,
+                    Live {
+                        thread,
+                        stack,
+                        ..old
+                    },
+                );
+            }
         }
     }
 
@@ -615,6 +651,42 @@ mod tests {
             .collect();
         assert_eq!(classes, vec![(64, 5, 247)]);
         assert_eq!(p.peak_bytes, 0);
+    }
+
+    #[test]
+    fn a_retagged_block_lives_on_at_its_new_site_and_counts_there() {
+        let p = run(
+            all(),
+            &[AllocBatch {
+                time_ns: 1,
+                events: vec![
+                    alloc(0x100, 64, 1),
+                    alloc(0x200, 48, 1),
+                    AllocEvent::Retag {
+                        thread: 0,
+                        addr: 0x100,
+                        stack: 2,
+                    },
+                    // Not live in the record: nothing to move.
+                    AllocEvent::Retag {
+                        thread: 0,
+                        addr: 0x300,
+                        stack: 2,
+                    },
+                ],
+            }],
+        );
+        let at_end: HashMap<StackId, u64> = p.at_end.iter().map(|s| (s.stack, s.bytes)).collect();
+        assert_eq!(at_end.get(&1), Some(&48));
+        assert_eq!(at_end.get(&2), Some(&64));
+        let allocated: HashMap<StackId, (u64, u64)> = p
+            .allocated
+            .iter()
+            .map(|s| (s.stack, (s.bytes, s.count)))
+            .collect();
+        assert_eq!(allocated.get(&1), Some(&(112, 2)));
+        assert_eq!(allocated.get(&2), Some(&(64, 1)));
+        assert_eq!(p.peak_bytes, 112);
     }
 
     #[test]

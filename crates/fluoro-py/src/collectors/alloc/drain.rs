@@ -4,7 +4,7 @@
 
 use super::hook::{
     self, is_short_free, parse_header, ALLOC, ALLOC_SHORT, COUNTED, FOLDED, FREE, GC_START,
-    GC_STOP, MARK, STACK_HEAD, THREAD,
+    GC_STOP, MARK, RETAG, STACK_HEAD, THREAD,
 };
 use crate::collectors::recorder::Recorder;
 use crate::cpython::CodeTable;
@@ -161,6 +161,17 @@ impl Drain {
             FREE => {
                 self.events.push(AllocEvent::Free { addr: *w.get(1)? });
                 Some(2)
+            }
+            RETAG => {
+                let used = STACK_HEAD + if known { 0 } else { 2 * n };
+                let w = w.get(..used)?;
+                let (thread, stack) = self.stack(w, known, codes, recorder);
+                self.events.push(AllocEvent::Retag {
+                    thread,
+                    addr: w[3],
+                    stack,
+                });
+                Some(used)
             }
             ALLOC_SHORT => {
                 let w = w.get(..3)?;

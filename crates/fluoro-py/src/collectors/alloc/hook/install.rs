@@ -5,6 +5,7 @@ use super::capture::{capture, push_stack_record};
 use super::direct::DirectFree;
 use super::raw::{raw_calloc, raw_free, raw_malloc, raw_realloc};
 use super::record::*;
+use super::retag;
 use super::sampled::{adopt_orphans, calloc, free, malloc, realloc, send_held};
 use super::state::*;
 use crate::collectors::alloc::live;
@@ -106,6 +107,7 @@ pub fn install(reader: FrameReader, mean_bytes: u64, holder_is_global: bool) {
             pyo3::ffi::PyMem_SetAllocator(DOMAINS[i], &mut ours);
         }
     }
+    retag::install();
 }
 
 /// Our RAW allocator around `original`, whose context it keeps (see [`raw_original`]).
@@ -136,6 +138,7 @@ pub fn uninstall() {
     if mode == EVENTS || mode == OFF {
         return;
     }
+    retag::uninstall();
     adopt_orphans(shared(), mode == ALL_MODE);
     if mode == ALL_MODE {
         send_held(shared());

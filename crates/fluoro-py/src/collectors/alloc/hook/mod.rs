@@ -28,7 +28,8 @@
 //! back and folded, plain Rust), `state` (the statics every call reads), `capture` (the
 //! allocating thread's stack and the records that carry it), `sampled` (the MEM and OBJ
 //! wrappers and what recording does), [`direct`] (sampling over pymalloc), `raw` (the RAW
-//! domain), `install` (installing, removing, and the records of collections and marks).
+//! domain), `retag` (objects taken again from free lists, 3.13+), `install` (installing,
+//! removing, and the records of collections and marks).
 
 mod capture;
 pub mod direct;
@@ -36,6 +37,7 @@ pub mod held;
 mod install;
 mod raw;
 pub mod record;
+mod retag;
 mod sampled;
 mod state;
 

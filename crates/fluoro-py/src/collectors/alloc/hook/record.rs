@@ -28,6 +28,9 @@ pub const ALLOC_SHORT: u64 = 7;
 
 /// `[header, tstate, ident]`: the thread of the records that follow without one.
 pub const THREAD: u64 = 8;
+/// A stack record whose first field is the block of an object taken again from a free list
+/// by that stack (3.13+).
+pub const RETAG: u64 = 9;
 
 /// A single word with its low four bits clear (no header has them clear) is a FREE of that
 /// address: blocks are 16-byte aligned.
@@ -63,7 +66,7 @@ mod tests {
 
     proptest! {
         #[test]
-        fn headers_round_trip(kind in 1u64..=8, frames in 0usize..=0xffff, known in any::<bool>()) {
+        fn headers_round_trip(kind in 1u64..=9, frames in 0usize..=0xffff, known in any::<bool>()) {
             let word = header(kind, frames, known);
             prop_assert_eq!(parse_header(word), (kind, frames, known));
             // A header is never taken for a short free, nor are the flags for its fields.

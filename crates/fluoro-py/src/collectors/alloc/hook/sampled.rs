@@ -231,11 +231,13 @@ pub(super) fn sample(addr: u64, size: u64) {
 
 /// Records an allocation with its stack (not cold: recording every allocation, it is the
 /// hook's main path; sampled, it is reached through the cold [`sample`]).
-#[inline(never)]
 ///
 /// Recording every allocation, a RAW block (`raw`) goes out at once, never held, and joins the
 /// live set, which then holds only RAW blocks: their frees may come without the GIL.
+#[inline(never)]
 pub(super) fn record_alloc(s: &'static Shared, addr: u64, size: u64, raw: bool) {
+    // The object the interpreter makes in this block next is this allocation's own.
+    LAST_BLOCK.store(addr, Ordering::Relaxed);
     if is_paused() {
         return;
     }

@@ -67,6 +67,9 @@ pub(super) static OUTSIDE_ARENA: AtomicUsize = AtomicUsize::new(0);
 /// thread holds the GIL when it is also that thread's own.
 pub(super) static HOLDER_IS_GLOBAL: AtomicBool = AtomicBool::new(false);
 
+/// The block of the last allocation recorded: the next object the interpreter makes there is
+/// that allocation's, not one taken again from a free list (see `retag`).
+pub(super) static LAST_BLOCK: AtomicU64 = AtomicU64::new(0);
 /// Allocations made through RAW by threads without the GIL, and their bytes.
 pub(super) static OUTSIDE_GIL: [AtomicU64; 2] = [AtomicU64::new(0), AtomicU64::new(0)];
 

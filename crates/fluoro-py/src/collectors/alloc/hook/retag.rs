@@ -1,0 +1,155 @@
+//! Objects taken again from the interpreter's free lists (3.13+). A tuple, dict, list or float
+//! freed into a free list keeps its block, so the allocator never sees it made again, and its
+//! allocation site would stay that of its first life. CPython 3.13's reference tracer is told
+//! of every object the interpreter makes: one made in a recorded block that is not the block
+//! just allocated was taken from a free list, and the block moves to the stack making it (a
+//! RETAG record, or the held block's stack when it is still held). Older versions have no
+//! such hook; their reports say so.
+//!
+//! The tracer also sees every object's destruction; both cost a call and a compare, and the
+//! lookup of a block sampled only when the live set's filter says it may be.
+
+// Before 3.13 only `install` and `uninstall` are reached, and do nothing.
+#![cfg_attr(not(Py_3_13), allow(dead_code, unused_imports))]
+
+use super::capture::{capture, push_stack_record, RingSink};
+use super::held::Held;
+use super::record::RETAG;
+use super::sampled::adopt_orphans;
+use super::state::*;
+use crate::collectors::alloc::live;
+use pyo3::ffi::PyObject;
+use std::os::raw::{c_int, c_void};
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+type Tracer = Option<unsafe extern "C" fn(*mut PyObject, c_int, *mut c_void) -> c_int>;
+
+#[cfg(Py_3_13)]
+extern "C" {
+    fn PyRefTracer_SetTracer(tracer: Tracer, data: *mut c_void) -> c_int;
+    fn PyRefTracer_GetTracer(data: *mut *mut c_void) -> Tracer;
+}
+
+/// `PyRefTracer_CREATE`.
+const CREATE: c_int = 0;
+/// `Py_TPFLAGS_HAVE_GC`, and the managed dict and weakref flags (3.12+) whose pointers sit
+/// before the object (`_PyType_PreHeaderSize`, 3.13).
+const HAVE_GC: u64 = 1 << 14;
+const PREHEADER: u64 = (1 << 3) | (1 << 4);
+
+/// The tracer that was installed before ours, and its data, called after ours.
+static PREVIOUS: AtomicUsize = AtomicUsize::new(0);
+static PREVIOUS_DATA: AtomicUsize = AtomicUsize::new(0);
+
+/// Installs the tracer (GIL held); false where the interpreter has none.
+pub(super) fn install() -> bool {
+    #[cfg(Py_3_13)]
+    {
+        let mut data: *mut c_void = std::ptr::null_mut();
+        // SAFETY: the GIL is held; the API only reads and writes the runtime's tracer slot.
+        let previous = unsafe { PyRefTracer_GetTracer(&mut data) };
+        PREVIOUS.store(previous.map_or(0, |f| f as usize), Ordering::Relaxed);
+        PREVIOUS_DATA.store(data as usize, Ordering::Relaxed);
+        // SAFETY: as above; `on_object` is a plain function that lives as long as the process.
+        unsafe { PyRefTracer_SetTracer(Some(on_object), std::ptr::null_mut()) == 0 }
+    }
+    #[cfg(not(Py_3_13))]
+    {
+        false
+    }
+}
+
+/// Puts the tracer that was there before back (GIL held), if ours is still the one installed.
+pub(super) fn uninstall() {
+    #[cfg(Py_3_13)]
+    {
+        let mut data: *mut c_void = std::ptr::null_mut();
+        // SAFETY: the GIL is held; see `install`.
+        let current = unsafe { PyRefTracer_GetTracer(&mut data) };
+        if current.map(|f| f as usize) != Some(on_object as *const () as usize) {
+            return;
+        }
+        let previous = PREVIOUS.swap(0, Ordering::Relaxed);
+        let data = PREVIOUS_DATA.swap(0, Ordering::Relaxed) as *mut c_void;
+        // SAFETY: `previous` is 0 or the tracer function that was installed before ours, saved
+        // by `install`, with its own data.
+        let previous: Tracer = unsafe { std::mem::transmute::<usize, Tracer>(previous) };
+        // SAFETY: as in `install`.
+        unsafe { PyRefTracer_SetTracer(previous, data) };
+    }
+}
+
+/// The interpreter made (`event` 0) or is destroying (1) `op`; called holding the GIL.
+unsafe extern "C" fn on_object(op: *mut PyObject, event: c_int, _data: *mut c_void) -> c_int {
+    if event == CREATE {
+        // SAFETY: the interpreter passes a live object it has just made.
+        unsafe { made(op) };
+    }
+    let previous = PREVIOUS.load(Ordering::Relaxed);
+    if previous == 0 {
+        return 0;
+    }
+    // SAFETY: a non-zero `PREVIOUS` is the tracer installed before ours (see `install`).
+    let previous: Tracer = unsafe { std::mem::transmute::<usize, Tracer>(previous) };
+    let data = PREVIOUS_DATA.load(Ordering::Relaxed) as *mut c_void;
+    match previous {
+        // SAFETY: called as the interpreter would have called it, with its own data.
+        Some(f) => unsafe { f(op, event, data) },
+        None => 0,
+    }
+}
+
+/// A new object: if its block is recorded and was not just allocated, the block moves to the
+/// calling stack.
+///
+/// # Safety
+/// `op` must be a live object and the GIL held.
+#[inline(always)]
+unsafe fn made(op: *mut PyObject) {
+    let mode = MODE.load(Ordering::Relaxed);
+    if mode != SAMPLED && mode != ALL_MODE {
+        return;
+    }
+    // SAFETY: a live object's type is live; its flags say what sits before the object.
+    let flags = unsafe { (*(*op).ob_type).tp_flags };
+    let before =
+        if flags & HAVE_GC != 0 { 16 } else { 0 } + if flags & PREHEADER != 0 { 16 } else { 0 };
+    let block = (op as u64).wrapping_sub(before);
+    if block == LAST_BLOCK.load(Ordering::Relaxed) {
+        LAST_BLOCK.store(0, Ordering::Relaxed);
+        return;
+    }
+    let all = mode == ALL_MODE;
+    let sampled = || live::may_contain(block) && shared().live.contains(block);
+    if !all && !sampled() {
+        return;
+    }
+    retag(block, all);
+}
+
+/// Moves the recorded block at `block` to the calling stack (GIL held).
+#[cold]
+#[inline(never)]
+fn retag(block: u64, all: bool) {
+    if is_paused() {
+        return;
+    }
+    let s = shared();
+    adopt_orphans(s, all);
+    let stack = capture(s);
+    if all && stack.known {
+        let moved = Held {
+            addr: block,
+            size: 0,
+            hash: stack.hash,
+            tstate: stack.tstate,
+            ident: stack.ident,
+        };
+        // SAFETY: the GIL is held: the held blocks are this thread's alone.
+        if unsafe { &mut *SCRATCH.blocks.get() }.retag(&moved, &mut RingSink(s)) {
+            return;
+        }
+    }
+    let head = stack.head(RETAG, [block, 0]);
+    push_stack_record(s, &head, &stack, all);
+}
