@@ -114,6 +114,23 @@ pub struct Meta {
     pub sys_path: Vec<String>,
 }
 
+impl Meta {
+    /// The target interpreter's `(major, minor)`, read from its `sys.version`.
+    pub fn python_version(&self) -> Option<(u8, u8)> {
+        let mut parts = self.python.split(|c: char| !c.is_ascii_digit());
+        let major = parts.next()?.parse().ok()?;
+        let minor = parts.next()?.parse().ok()?;
+        Some((major, minor))
+    }
+
+    /// Whether the allocation hook could follow objects taken again from the interpreter's
+    /// free lists to where they were taken (CPython 3.13+, through its reference tracer);
+    /// before, they keep the site of their first life.
+    pub fn follows_free_lists(&self) -> bool {
+        self.python_version().is_some_and(|v| v >= (3, 13))
+    }
+}
+
 /// Written last, when the session drains: its absence means the target was killed.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct End {
@@ -177,4 +194,31 @@ pub struct AdaptiveCode {
     pub file: String,
     pub firstlineno: i64,
     pub instructions: Vec<(u32, String, Option<i64>, String)>,
+}
+
+#[cfg(test)]
+mod meta_tests {
+    use super::*;
+
+    #[test]
+    fn the_version_is_read_from_sys_version() {
+        let meta = |python: &str| Meta {
+            target: String::new(),
+            argv: Vec::new(),
+            python: python.into(),
+            pid: 0,
+            rate_hz: 0,
+            sampler: String::new(),
+            exact: false,
+            start_unix_ns: 0,
+            cwd: String::new(),
+            sys_path: Vec::new(),
+        };
+        let old = meta("3.11.7 (main, Dec  3 2026, 06:00:00) [GCC 12.2.0]");
+        assert_eq!(old.python_version(), Some((3, 11)));
+        assert!(!old.follows_free_lists());
+        assert!(meta("3.13.0 (main)").follows_free_lists());
+        assert!(meta("3.15.2").follows_free_lists());
+        assert_eq!(meta("").python_version(), None);
+    }
 }

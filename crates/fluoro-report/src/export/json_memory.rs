@@ -25,6 +25,9 @@ pub(crate) struct Memory<'p> {
     /// Allocations through `PyMem_RawMalloc` by threads without the GIL (not in the figures).
     outside_gil_count: u64,
     outside_gil_bytes: u64,
+    /// Whether objects taken again from free lists count where they were taken (3.13+) or
+    /// keep the site of their first life.
+    free_lists_followed: bool,
     /// Heaviest first: bytes allocated, live at the peak, live at the end.
     alloc_lines: Vec<Line<'p>>,
     peak_lines: Vec<Line<'p>>,
@@ -140,6 +143,7 @@ pub(crate) fn memory<'p>(profile: &'p Profile, m: &'p MemoryProfile) -> Memory<'
         untracked: m.settings.untracked,
         outside_gil_count: m.settings.outside_gil_count,
         outside_gil_bytes: m.settings.outside_gil_bytes,
+        free_lists_followed: profile.meta.as_ref().is_some_and(|m| m.follows_free_lists()),
         alloc_lines: lines(profile, &m.allocated, TOP_LINES),
         peak_lines: lines(profile, &m.at_peak, TOP_LINES),
         leak_lines: lines(profile, &m.at_end, TOP_LINES),
