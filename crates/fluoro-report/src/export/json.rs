@@ -14,6 +14,8 @@ struct Report<'p> {
     rate_hz: u32,
     duration_ns: u64,
     samples: u64,
+    /// Stacks dropped because they changed while they were read.
+    failed_reads: u64,
     /// The session drained: `false` when the target was killed mid-run.
     complete: bool,
     metric: &'static str,
@@ -173,6 +175,7 @@ pub(crate) fn render(profile: &Profile, options: &RenderOptions) -> Result<Vec<u
         rate_hz: run.rate_hz,
         duration_ns: run.duration_ns,
         samples: run.samples,
+        failed_reads: run.failed_reads,
         complete: run.complete,
         metric: metric.name(),
         threads,

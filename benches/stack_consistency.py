@@ -1,0 +1,78 @@
+"""Impossible stacks: every caller -> callee pair in a sampled stack must be a call the program
+made. Runs deterministic programs under `fluoro run --exact --rate R` until at least
+`--samples` stacks were sampled, and counts the samples showing a pair that --exact's call
+graph of the same run never saw (C functions in between are skipped, as samples show only
+Python frames; frames of interpreter start-up, entered before the tracer, are left out).
+
+    python benches/stack_consistency.py [--fluoro PATH] [--rate 10000] [--samples 1000000]
+                                        [--programs json_pipeline,...]
+
+Prints samples, impossible samples and their share per program, and the torn reads dropped.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO / "tests"))
+
+from test_sampler import exact_edges, sampled_edges  # noqa: E402
+
+PROGRAMS = {
+    "json_pipeline": REPO / "tests" / "programs" / "cpu" / "json_pipeline.py",
+    "shares": REPO / "tests" / "programs" / "cpu" / "shares.py",
+}
+
+
+def one_run(fluoro: str, program: Path, rate: int, scratch: Path) -> tuple[int, int, int]:
+    profile = scratch / "run.fluoro"
+    subprocess.run(
+        [fluoro, "run", "-q", "--exact", "--rate", str(rate), "-o", profile, program],
+        check=True,
+        capture_output=True,
+    )
+    collapsed, report = scratch / "c.txt", scratch / "r.json"
+    for fmt, out in [("collapsed", collapsed), ("json", report)]:
+        subprocess.run([fluoro, "report", profile, "--format", fmt, "-o", out], check=True)
+    data = json.loads(report.read_text())
+    known = exact_edges(data)
+    samples = impossible = 0
+    for row in collapsed.read_text().splitlines():
+        if "<frozen site>" in row:
+            continue
+        count = int(row.rpartition(" ")[2])
+        samples += count
+        if any(edge not in known for edge in sampled_edges(row)):
+            impossible += count
+    return samples, impossible, int(data.get("failed_reads", 0))
+
+
+def main(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--fluoro", default=str(Path(sys.executable).parent / "fluoro"))
+    parser.add_argument("--rate", type=int, default=10_000)
+    parser.add_argument("--samples", type=int, default=1_000_000)
+    parser.add_argument("--programs", default=",".join(PROGRAMS))
+    args = parser.parse_args(argv)
+    with tempfile.TemporaryDirectory() as tmp:
+        for name in args.programs.split(","):
+            samples = impossible = torn = runs = 0
+            while samples < args.samples:
+                s, i, t = one_run(args.fluoro, PROGRAMS[name], args.rate, Path(tmp))
+                samples, impossible, torn, runs = samples + s, impossible + i, torn + t, runs + 1
+            share = 100 * impossible / max(samples, 1)
+            print(
+                f"{name}: {samples} samples in {runs} runs at {args.rate} Hz, "
+                f"{impossible} impossible ({share:.4f} %), {torn} torn reads dropped"
+            )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
