@@ -94,6 +94,9 @@ pub struct RunArgs {
     /// What the summary and the export add up
     #[arg(long, value_parser = metric_parser(), default_value = "wall")]
     pub metric: Metric,
+    /// Keep idle threads' waiting stacks in the summary's tables (exports always keep them)
+    #[arg(long)]
+    pub idle: bool,
     /// How stacks are read: from memory without the GIL, or with the GIL (the fallback)
     #[arg(long, value_enum, default_value_t = SamplerChoice::Auto)]
     pub sampler: SamplerChoice,
@@ -204,6 +207,9 @@ pub struct ReportArgs {
     /// What to add up
     #[arg(long, value_parser = metric_parser(), default_value = "wall")]
     pub metric: Metric,
+    /// Keep idle threads' waiting stacks in the text summary's tables
+    #[arg(long)]
+    pub idle: bool,
     /// Write to FILE instead of standard output
     #[arg(short = 'o', long = "output", value_name = "FILE")]
     pub output: Option<String>,

@@ -122,6 +122,23 @@ mod tests {
     }
 
     #[test]
+    fn idle_is_a_switch_of_run_and_report() {
+        let Command::Run(run) = command(&["fluoro", "run", "--idle", "app.py", "--idle"]) else {
+            panic!("not run")
+        };
+        assert!(run.idle);
+        assert_eq!(run.args, vec!["--idle"]);
+        let Command::Report(report) = command(&["fluoro", "report", "p.fluoro"]) else {
+            panic!("not report")
+        };
+        assert!(!report.idle);
+        let Command::Report(report) = command(&["fluoro", "report", "--idle", "p.fluoro"]) else {
+            panic!("not report")
+        };
+        assert!(report.idle);
+    }
+
+    #[test]
     fn run_module_and_code_targets() {
         let Command::Run(run) = command(&["fluoro", "run", "-m", "http.server", "-b", "x"]) else {
             panic!("not run")
