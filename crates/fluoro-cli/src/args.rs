@@ -537,10 +537,10 @@ pub enum HeapCommand {
     Summary(HeapSummaryArgs),
     /// Why alive: the shortest path from a root to an object or the nearest instance of a type
     Path(HeapPathArgs),
-    /// Reference cycles by type, and what the cycle collector could free now
-    Cycles(HeapSummaryArgs),
+    /// Reference cycles by type, garbage apart from reachable, and what the collector could free now
+    Cycles(HeapViewArgs),
     /// The objects that retain the most memory, each with its path from a root
-    Dominators(HeapSummaryArgs),
+    Dominators(HeapViewArgs),
     /// Growth from snapshot A to snapshot B, by type and by retainer
     Diff(HeapDiffArgs),
 }
@@ -560,6 +560,16 @@ pub struct HeapSummaryArgs {
     /// --heap-at-exit -o run.fluoro`): names where each retainer was allocated
     #[arg(long, value_name = "PROFILE")]
     pub profile: Option<String>,
+}
+
+/// A heap view that leads with the program's data.
+#[derive(Debug, Args)]
+pub struct HeapViewArgs {
+    #[command(flatten)]
+    pub snapshot: HeapSummaryArgs,
+    /// Also show the interpreter's structure: sys.modules, modules, classes, functions, their dicts
+    #[arg(long)]
+    pub all: bool,
 }
 
 #[derive(Debug, Args)]
@@ -593,6 +603,9 @@ pub struct HeapDiffArgs {
     /// Rows in each table
     #[arg(long, value_name = "N", default_value_t = 20)]
     pub top: usize,
+    /// Also show the interpreter's structure: sys.modules, modules, classes, functions, their dicts
+    #[arg(long)]
+    pub all: bool,
 }
 
 /// An object id in decimal or `0x` hex.

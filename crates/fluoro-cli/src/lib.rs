@@ -9,8 +9,8 @@ mod split;
 
 pub use args::{
     function_target, AdviseArgs, AdviseFormat, BenchArgs, Cli, Command, DisArgs, EnvArgs, Format,
-    HeapArgs, HeapCommand, HeapDiffArgs, HeapPathArgs, HeapSummaryArgs, InspectArgs, LaterArgs,
-    MemoryChoice, Metric, ReportArgs, RunArgs, SamplerChoice, Target,
+    HeapArgs, HeapCommand, HeapDiffArgs, HeapPathArgs, HeapSummaryArgs, HeapViewArgs, InspectArgs,
+    LaterArgs, MemoryChoice, Metric, ReportArgs, RunArgs, SamplerChoice, Target,
 };
 pub use interpreter::interpreter_options;
 pub use split::split_run_args;
@@ -256,6 +256,20 @@ mod tests {
             panic!("not path")
         };
         assert_eq!(p.id, Some(16));
+        let Command::Heap(heap) = command(&["fluoro", "heap", "cycles", "x.fheap", "--all"]) else {
+            panic!("not heap")
+        };
+        let HeapCommand::Cycles(c) = heap.command else {
+            panic!("not cycles")
+        };
+        assert!(c.all && c.snapshot.file == "x.fheap");
+        let Command::Heap(heap) = command(&["fluoro", "heap", "diff", "a", "b"]) else {
+            panic!("not heap")
+        };
+        let HeapCommand::Diff(d) = heap.command else {
+            panic!("not diff")
+        };
+        assert!(!d.all);
         let Invocation::Usage(line) = parse(["fluoro", "heap", "path", "x.fheap"]) else {
             panic!("path without a target was accepted")
         };

@@ -1,10 +1,11 @@
 //! Reference cycles: the strongly connected components of the graph (iterative Tarjan), grouped
-//! by the types they are made of, and what the cycle collector could free right now: the
-//! objects no root reaches.
+//! by the types they are made of, garbage (no root reaches it: the cycle collector frees it)
+//! apart from what the program still holds, and what the collector could free right now.
 
 use crate::census::TypeRow;
 use crate::dominators::Dominators;
 use crate::graph::{HeapGraph, NodeIndex};
+use crate::plumbing::{is_interpreter_cycle, roles};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
@@ -95,58 +96,113 @@ pub struct CycleGroup {
     pub cycles: u64,
     pub objects: u64,
     pub bytes: u64,
-    /// Of these cycles, how many no root reaches (the cycle collector frees them next run).
-    pub unreachable: u64,
+    /// The cycles run through modules, classes or functions (shown with `--all` only).
+    pub interpreter: bool,
+}
+
+/// Cycles of one kind, grouped by type, largest total bytes first.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CycleSet {
+    pub cycles: u64,
+    pub objects: u64,
+    pub bytes: u64,
+    pub groups: Vec<CycleGroup>,
 }
 
 /// `fluoro heap cycles`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CyclesReport {
+    /// Every cycle of the snapshot, whatever it is made of.
     pub cycles: u64,
     pub objects_in_cycles: u64,
     pub bytes_in_cycles: u64,
-    /// Largest total bytes first.
-    pub groups: Vec<CycleGroup>,
+    /// Cycles no root reaches: what the cycle collector frees on its next run.
+    pub garbage: CycleSet,
+    /// Cycles the program still holds (through modules, classes or functions only with
+    /// `--all`).
+    pub reachable: CycleSet,
+    /// Reachable cycles through modules, classes or functions left out of `reachable`.
+    pub interpreter_left_out: CycleSet,
     /// Objects no root reaches: cyclic garbage and what it alone holds.
     pub collectable_objects: u64,
     pub collectable_bytes: u64,
     pub collectable_types: Vec<TypeRow>,
 }
 
-/// Cycles by type, and the collectable garbage by type.
-pub fn cycles_report(graph: &HeapGraph, dom: &Dominators) -> CyclesReport {
-    let components = cycles(graph);
-    let mut groups: BTreeMap<String, CycleGroup> = BTreeMap::new();
-    for c in &components {
-        let mut by_type: BTreeMap<&str, u64> = BTreeMap::new();
-        for &v in c {
-            *by_type.entry(graph.type_name(v)).or_default() += 1;
-        }
-        let mut parts: Vec<(&str, u64)> = by_type.into_iter().collect();
-        parts.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(b.0)));
-        let key = parts
-            .iter()
-            .map(|(t, k)| format!("{t} ×{k}"))
-            .collect::<Vec<_>>()
-            .join(", ");
-        let bytes: u64 = c.iter().map(|&v| graph.nodes[v as usize].size).sum();
-        let group = groups.entry(key.clone()).or_insert(CycleGroup {
-            types: key,
-            size: c.len() as u64,
-            cycles: 0,
-            objects: 0,
-            bytes: 0,
-            unreachable: 0,
-        });
+/// What a cycle is made of: `app.Node ×2, dict ×2`, most numerous first.
+fn composition(graph: &HeapGraph, members: &[NodeIndex]) -> String {
+    let mut by_type: BTreeMap<&str, u64> = BTreeMap::new();
+    for &v in members {
+        *by_type.entry(graph.type_name(v)).or_default() += 1;
+    }
+    let mut parts: Vec<(&str, u64)> = by_type.into_iter().collect();
+    parts.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(b.0)));
+    parts
+        .iter()
+        .map(|(t, k)| format!("{t} ×{k}"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// Cycles grouped by composition into sets.
+#[derive(Default)]
+struct Grouping {
+    groups: BTreeMap<(String, bool), CycleGroup>,
+}
+
+impl Grouping {
+    fn add(&mut self, types: String, interpreter: bool, members: u64, bytes: u64) {
+        let group = self
+            .groups
+            .entry((types.clone(), interpreter))
+            .or_insert(CycleGroup {
+                types,
+                size: members,
+                cycles: 0,
+                objects: 0,
+                bytes: 0,
+                interpreter,
+            });
         group.cycles += 1;
-        group.objects += c.len() as u64;
+        group.objects += members;
         group.bytes += bytes;
-        if !dom.is_reachable(c[0]) {
-            group.unreachable += 1;
+    }
+
+    fn finish(self) -> CycleSet {
+        let mut groups: Vec<CycleGroup> = self.groups.into_values().collect();
+        groups.sort_by(|a, b| b.bytes.cmp(&a.bytes).then_with(|| a.types.cmp(&b.types)));
+        CycleSet {
+            cycles: groups.iter().map(|g| g.cycles).sum(),
+            objects: groups.iter().map(|g| g.objects).sum(),
+            bytes: groups.iter().map(|g| g.bytes).sum(),
+            groups,
         }
     }
-    let mut groups: Vec<CycleGroup> = groups.into_values().collect();
-    groups.sort_by(|a, b| b.bytes.cmp(&a.bytes).then_with(|| a.types.cmp(&b.types)));
+}
+
+/// Cycles by type, garbage apart from reachable, and the collectable garbage by type; `all`
+/// keeps the interpreter's own cycles (through modules, classes, functions) among the
+/// reachable ones instead of leaving them out. Garbage cycles are always shown.
+pub fn cycles_report(graph: &HeapGraph, dom: &Dominators, all: bool) -> CyclesReport {
+    let components = cycles(graph);
+    let roles = roles(graph);
+    let (mut unreachable, mut reachable, mut left_out) = (
+        Grouping::default(),
+        Grouping::default(),
+        Grouping::default(),
+    );
+    for c in &components {
+        let bytes: u64 = c.iter().map(|&v| graph.nodes[v as usize].size).sum();
+        let interpreter = is_interpreter_cycle(c, &roles);
+        let set = if !dom.is_reachable(c[0]) {
+            &mut unreachable
+        } else if interpreter && !all {
+            &mut left_out
+        } else {
+            &mut reachable
+        };
+        set.add(composition(graph, c), interpreter, c.len() as u64, bytes);
+    }
 
     let mut garbage: BTreeMap<u32, TypeRow> = BTreeMap::new();
     for (v, node) in graph.nodes.iter().enumerate() {
@@ -169,11 +225,15 @@ pub fn cycles_report(graph: &HeapGraph, dom: &Dominators) -> CyclesReport {
             .cmp(&a.shallow_bytes)
             .then_with(|| a.name.cmp(&b.name))
     });
+    let (garbage, reachable, interpreter_left_out) =
+        (unreachable.finish(), reachable.finish(), left_out.finish());
     CyclesReport {
         cycles: components.len() as u64,
         objects_in_cycles: components.iter().map(|c| c.len() as u64).sum(),
-        bytes_in_cycles: groups.iter().map(|g| g.bytes).sum(),
-        groups,
+        bytes_in_cycles: garbage.bytes + reachable.bytes + interpreter_left_out.bytes,
+        garbage,
+        reachable,
+        interpreter_left_out,
         collectable_objects: collectable_types.iter().map(|r| r.count).sum(),
         collectable_bytes: collectable_types.iter().map(|r| r.shallow_bytes).sum(),
         collectable_types,
@@ -185,7 +245,7 @@ mod tests {
     use super::*;
     use crate::dominators::dominators;
     use crate::dominators::tests::arb_graph;
-    use crate::graph::graph_from_lists;
+    use crate::graph::{graph_from_lists, labelled_graph};
     use proptest::prelude::*;
 
     /// Whether `to` is reachable from `from` by one or more edges.
@@ -211,14 +271,46 @@ mod tests {
             &[(1, 2), (2, 1), (0, 3), (3, 3)],
             &[0],
         );
-        let report = cycles_report(&g, &dominators(&g));
+        let report = cycles_report(&g, &dominators(&g), false);
         assert_eq!(report.cycles, 2);
         assert_eq!(report.collectable_objects, 2);
         assert_eq!(report.collectable_bytes, 96);
-        assert_eq!(report.groups[0].types, "Node ×2");
-        assert_eq!(report.groups[0].unreachable, 1);
-        assert_eq!(report.groups[1].types, "Node ×1");
-        assert_eq!(report.groups[1].unreachable, 0);
+        assert_eq!(report.garbage.groups.len(), 1);
+        assert_eq!(report.garbage.groups[0].types, "Node ×2");
+        assert_eq!(report.reachable.groups.len(), 1);
+        assert_eq!(report.reachable.groups[0].types, "Node ×1");
+    }
+
+    #[test]
+    fn cycles_through_a_module_are_left_out_unless_all() {
+        // sys.modules-like root → module → its dict → cache list → User → its class → the
+        // module's dict again (the class's methods' globals); and a garbage class pair.
+        let dict = Some("__dict__");
+        let g = labelled_graph(
+            &[
+                ("module", &[(1, dict)]),                // 0
+                ("dict", &[(2, None)]),                  // 1
+                ("list", &[(3, None)]),                  // 2
+                ("app.User", &[(4, Some("__class__"))]), // 3
+                ("type", &[(1, None)]),                  // 4
+                ("app.Node", &[(6, None)]),              // 5 a garbage pair
+                ("app.Node", &[(5, None)]),              // 6
+                ("app.Node", &[(8, None)]),              // 7 a reachable pair of data
+                ("app.Node", &[(7, None)]),              // 8
+            ],
+            &[(0, None), (7, None)],
+        );
+        let dom = dominators(&g);
+        let report = cycles_report(&g, &dom, false);
+        assert_eq!(report.cycles, 3);
+        assert_eq!(report.garbage.groups[0].types, "app.Node ×2");
+        assert_eq!(report.reachable.groups.len(), 1);
+        assert!(!report.reachable.groups[0].interpreter);
+        assert_eq!(report.interpreter_left_out.objects, 4);
+        let all = cycles_report(&g, &dom, true);
+        assert_eq!(all.reachable.cycles, 2);
+        assert!(all.reachable.groups.iter().any(|g| g.interpreter));
+        assert_eq!(all.interpreter_left_out, CycleSet::default());
     }
 
     proptest! {

@@ -1,0 +1,151 @@
+//! Which objects are the interpreter's structure rather than the program's data: `sys.modules`,
+//! modules, classes and their `__dict__`s (namespaces), and functions, code, cells,
+//! descriptors (plumbing). Reports lead with the data and leave these out unless `--all`.
+
+use crate::graph::{HeapGraph, NodeIndex};
+use serde::{Deserialize, Serialize};
+
+/// What an object is to the program.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Role {
+    /// The program's own data: instances, containers, strings, numbers.
+    Data,
+    /// Functions, code, cells, descriptors and the like: how code is held, not what it holds.
+    Plumbing,
+    /// `sys.modules`, a module, a class, or a module's or class's `__dict__`: where names live.
+    Namespace,
+}
+
+impl Role {
+    /// Whether reports leave the object out unless `--all`.
+    pub fn is_interpreter(self) -> bool {
+        self != Role::Data
+    }
+}
+
+/// Types whose objects hold code or its wiring.
+const PLUMBING_TYPES: &[&str] = &[
+    "function",
+    "builtin_function_or_method",
+    "code",
+    "cell",
+    "property",
+    "classmethod",
+    "staticmethod",
+    "method_descriptor",
+    "classmethod_descriptor",
+    "wrapper_descriptor",
+    "getset_descriptor",
+    "member_descriptor",
+    "method-wrapper",
+    "mappingproxy",
+    "weakref",
+    "weakref.ReferenceType",
+    "frame",
+    "_abc._abc_data",
+];
+
+/// Types of classes: `type` and the standard library's metaclasses.
+const CLASS_TYPES: &[&str] = &["type", "abc.ABCMeta", "enum.EnumType", "enum.EnumMeta"];
+
+/// Whether objects of the type named `name` are plumbing or namespaces by their type alone.
+pub fn is_interpreter_type(name: &str) -> bool {
+    name == "module" || CLASS_TYPES.contains(&name) || PLUMBING_TYPES.contains(&name)
+}
+
+/// The role of every node: by type, then by place (a class is whatever an instance's
+/// `__class__` points to; a namespace dict is a module's or class's `__dict__`; the root
+/// labelled `sys.modules` is the module table).
+pub fn roles(graph: &HeapGraph) -> Vec<Role> {
+    let mut roles: Vec<Role> = (0..graph.len() as NodeIndex)
+        .map(|v| {
+            let name = graph.type_name(v);
+            if name == "module" || CLASS_TYPES.contains(&name) {
+                Role::Namespace
+            } else if PLUMBING_TYPES.contains(&name) {
+                Role::Plumbing
+            } else {
+                Role::Data
+            }
+        })
+        .collect();
+    for v in 0..graph.len() as NodeIndex {
+        for e in graph.edges(v) {
+            if e.label.map(|l| graph.string(l)) == Some("__class__") {
+                roles[e.target as usize] = Role::Namespace;
+            }
+        }
+    }
+    // A second pass, now that every class is known: their dicts are namespaces too.
+    for v in 0..graph.len() as NodeIndex {
+        if roles[v as usize] != Role::Namespace {
+            continue;
+        }
+        for e in graph.edges(v) {
+            let label = e.label.map(|l| graph.string(l));
+            if label == Some("__dict__") && graph.type_name(e.target) == "dict" {
+                roles[e.target as usize] = Role::Namespace;
+            }
+        }
+    }
+    for root in &graph.roots {
+        if root.label.map(|l| graph.string(l)) == Some("sys.modules") {
+            roles[root.node as usize] = Role::Namespace;
+        }
+    }
+    roles
+}
+
+/// Whether a cycle of `members` is the interpreter's wiring: it runs through a namespace (an
+/// instance → its class → module globals → a cache holding the instance), or is mostly
+/// plumbing (a function and the cell of its closure).
+pub fn is_interpreter_cycle(members: &[NodeIndex], roles: &[Role]) -> bool {
+    let role = |v: &NodeIndex| roles[*v as usize];
+    let interpreter = members.iter().filter(|v| role(v).is_interpreter()).count();
+    members.iter().any(|v| role(v) == Role::Namespace) || 2 * interpreter > members.len()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::graph::labelled_graph;
+
+    /// sys.modules → module → dict → instance → class → its dict, and a function with a
+    /// closure cell; labels as the snapshot writes them.
+    fn program() -> HeapGraph {
+        let dict = Some("__dict__");
+        labelled_graph(
+            &[
+                ("dict", &[(1, Some("['app']"))]),                  // 0 sys.modules
+                ("module", &[(2, dict)]),                           // 1
+                ("dict", &[(3, None), (6, None)]),                  // 2 module globals
+                ("app.User", &[(4, Some("__class__")), (7, dict)]), // 3
+                ("app.Meta", &[(5, dict)]), // 4 a class of a custom metaclass
+                ("dict", &[]),              // 5 the class's dict
+                ("function", &[(2, None)]), // 6
+                ("dict", &[]),              // 7 the instance's own dict
+            ],
+            &[(0, Some("sys.modules"))],
+        )
+    }
+
+    #[test]
+    fn namespaces_are_found_by_type_and_by_place() {
+        use Role::*;
+        let got = roles(&program());
+        assert_eq!(
+            got,
+            [Namespace, Namespace, Namespace, Data, Namespace, Namespace, Plumbing, Data]
+        );
+    }
+
+    #[test]
+    fn cycles_through_a_namespace_or_mostly_plumbing_are_the_interpreters() {
+        use Role::*;
+        let roles = [Data, Data, Namespace, Plumbing, Plumbing, Data];
+        assert!(!is_interpreter_cycle(&[0, 1], &roles));
+        assert!(is_interpreter_cycle(&[0, 1, 2], &roles));
+        assert!(is_interpreter_cycle(&[3, 4, 5], &roles));
+        assert!(!is_interpreter_cycle(&[0, 3], &roles));
+    }
+}
