@@ -205,6 +205,7 @@ def test_slots_are_labelled_and_cycles_found(current, tmp_path):
         """,
     )
     cycles = heap_json(current, "cycles", "snap.fheap", cwd=tmp_path)
+
     def pairs(kind):
         return next(g for g in cycles[kind]["groups"] if g["types"] == "app.Node ×2")
 

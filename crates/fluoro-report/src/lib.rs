@@ -48,6 +48,16 @@ impl Default for RenderOptions {
     }
 }
 
+impl RenderOptions {
+    /// What the summary's tables add up: the metric, idle time set apart unless `idle`.
+    pub fn measure(&self) -> analysis::Measure {
+        analysis::Measure {
+            metric: self.metric,
+            idle: self.idle,
+        }
+    }
+}
+
 /// Why a profile could not be rendered.
 #[derive(Debug, thiserror::Error)]
 pub enum RenderError {

@@ -40,14 +40,6 @@ pub(super) fn threads(out: &mut String, profile: &Profile, style: &Style) {
     section(out, "Threads", &body, style);
 }
 
-/// What the tables add up under `options`.
-pub(super) fn measure(options: &RenderOptions) -> Measure {
-    Measure {
-        metric: options.metric,
-        idle: options.idle,
-    }
-}
-
 /// One line per thread that waited: its idle share, what it waited for, and the frame that
 /// waited most.
 pub(super) fn idle(
@@ -94,7 +86,7 @@ pub(super) fn idle(
             style.dim(&format!("{}:{line}", run.display_path(key.filename))),
         );
     }
-    let title = if measure(options).sets_idle_apart() {
+    let title = if options.measure().sets_idle_apart() {
         "Idle (threads waiting, left out of the tables below; --idle puts it back)"
     } else {
         "Idle (threads waiting)"
@@ -109,7 +101,7 @@ pub(super) fn functions(
     options: &RenderOptions,
     style: &Style,
 ) {
-    let measure = measure(options);
+    let measure = options.measure();
     let total = measure.total(profile);
     let mut rows = function_table(profile, measure);
     let words = measure_words(measure);
@@ -242,7 +234,7 @@ pub(super) fn lines(
     options: &RenderOptions,
     style: &Style,
 ) {
-    let measure = measure(options);
+    let measure = options.measure();
     let total = measure.total(profile);
     let mut sources = sources(options, run);
     let rows = line_table(profile, measure)

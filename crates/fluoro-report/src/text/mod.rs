@@ -25,7 +25,7 @@ fn summary(profile: &Profile, options: &RenderOptions) -> String {
     };
     let run = RunSummary::of(profile);
     let mut out = String::new();
-    header(&mut out, &run, cpu::measure(options), &style);
+    header(&mut out, &run, options.measure(), &style);
     if !run.complete {
         out.push_str(
             "\nThe run was cut short: the profile has no end record, so it shows only what was recorded before the target stopped.\n",
@@ -43,7 +43,7 @@ fn summary(profile: &Profile, options: &RenderOptions) -> String {
             }
         }
         cpu::functions(&mut out, profile, &run, options, &style);
-        cpu::tree(&mut out, profile, &run, cpu::measure(options), &style);
+        cpu::tree(&mut out, profile, &run, options.measure(), &style);
         cpu::lines(&mut out, profile, &run, options, &style);
     }
     if let Some(memory) = &profile.memory {
