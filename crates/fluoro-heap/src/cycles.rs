@@ -5,7 +5,7 @@
 use crate::census::TypeRow;
 use crate::dominators::Dominators;
 use crate::graph::{HeapGraph, NodeIndex};
-use crate::plumbing::{is_interpreter_cycle, roles};
+use crate::plumbing::{roles, Role};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
@@ -36,6 +36,11 @@ impl Tarjan {
 /// The strongly connected components that are cycles: two or more objects, or one object
 /// referring to itself. Each component's nodes are sorted.
 pub fn cycles(graph: &HeapGraph) -> Vec<Vec<NodeIndex>> {
+    cycles_among(graph, |_| true)
+}
+
+/// The cycles of the subgraph of the nodes `keep` accepts (the references between them).
+pub fn cycles_among(graph: &HeapGraph, keep: impl Fn(NodeIndex) -> bool) -> Vec<Vec<NodeIndex>> {
     let n = graph.len();
     let mut t = Tarjan {
         index: vec![UNVISITED; n],
@@ -47,7 +52,7 @@ pub fn cycles(graph: &HeapGraph) -> Vec<Vec<NodeIndex>> {
     };
     let mut out = Vec::new();
     for start in 0..n as NodeIndex {
-        if t.index[start as usize] != UNVISITED {
+        if t.index[start as usize] != UNVISITED || !keep(start) {
             continue;
         }
         t.open(start);
@@ -55,6 +60,9 @@ pub fn cycles(graph: &HeapGraph) -> Vec<Vec<NodeIndex>> {
             if let Some(&w) = graph.targets(v).get(next) {
                 if let Some(top) = t.calls.last_mut() {
                     top.1 += 1;
+                }
+                if !keep(w) {
+                    continue;
                 }
                 if t.index[w as usize] == UNVISITED {
                     t.open(w);
@@ -180,28 +188,41 @@ impl Grouping {
     }
 }
 
-/// Cycles by type, garbage apart from reachable, and the collectable garbage by type; `all`
-/// keeps the interpreter's own cycles (through modules, classes, functions) among the
-/// reachable ones instead of leaving them out. Garbage cycles are always shown.
+/// Cycles by type, garbage apart from reachable, and the collectable garbage by type.
+///
+/// Every instance reachable from a module global is in one component with its class, the
+/// class's methods and their globals: the whole graph's components say little about the
+/// program's own cycles. So the reachable cycles shown are those among the program's data
+/// alone (references to classes, modules and functions left aside); the components that run
+/// through the interpreter's structure are counted apart, and listed only with `all`. Garbage
+/// cycles (no root reaches them) are always listed whole: the collector frees them whole.
 pub fn cycles_report(graph: &HeapGraph, dom: &Dominators, all: bool) -> CyclesReport {
     let components = cycles(graph);
     let roles = roles(graph);
+    let interpreter = |c: &[NodeIndex]| c.iter().any(|&v| roles[v as usize].is_interpreter());
+    let bytes = |c: &[NodeIndex]| -> u64 { c.iter().map(|&v| graph.nodes[v as usize].size).sum() };
     let (mut unreachable, mut reachable, mut left_out) = (
         Grouping::default(),
         Grouping::default(),
         Grouping::default(),
     );
     for c in &components {
-        let bytes: u64 = c.iter().map(|&v| graph.nodes[v as usize].size).sum();
-        let interpreter = is_interpreter_cycle(c, &roles);
+        let through = interpreter(c);
         let set = if !dom.is_reachable(c[0]) {
             &mut unreachable
-        } else if interpreter && !all {
-            &mut left_out
-        } else {
+        } else if !through {
+            // Found again below, among the data.
+            continue;
+        } else if all {
             &mut reachable
+        } else {
+            &mut left_out
         };
-        set.add(composition(graph, c), interpreter, c.len() as u64, bytes);
+        set.add(composition(graph, c), through, c.len() as u64, bytes(c));
+    }
+    let data = |v: NodeIndex| roles[v as usize] == Role::Data && dom.is_reachable(v);
+    for c in cycles_among(graph, data) {
+        reachable.add(composition(graph, &c), false, c.len() as u64, bytes(&c));
     }
 
     let mut garbage: BTreeMap<u32, TypeRow> = BTreeMap::new();
@@ -250,14 +271,24 @@ mod tests {
 
     /// Whether `to` is reachable from `from` by one or more edges.
     fn path_exists(g: &HeapGraph, from: u32, to: u32) -> bool {
+        path_among(g, from, to, |_| true)
+    }
+
+    /// Whether `to` is reachable from `from` by one or more edges through nodes `keep` takes.
+    fn path_among(g: &HeapGraph, from: u32, to: u32, keep: impl Fn(u32) -> bool) -> bool {
         let mut seen = vec![false; g.len()];
-        let mut stack = g.targets(from).to_vec();
+        let mut stack: Vec<u32> = g
+            .targets(from)
+            .iter()
+            .copied()
+            .filter(|&v| keep(v))
+            .collect();
         while let Some(v) = stack.pop() {
             if v == to {
                 return true;
             }
             if !std::mem::replace(&mut seen[v as usize], true) {
-                stack.extend_from_slice(g.targets(v));
+                stack.extend(g.targets(v).iter().copied().filter(|&w| keep(w)));
             }
         }
         false
@@ -282,38 +313,78 @@ mod tests {
     }
 
     #[test]
-    fn cycles_through_a_module_are_left_out_unless_all() {
-        // sys.modules-like root → module → its dict → cache list → User → its class → the
-        // module's dict again (the class's methods' globals); and a garbage class pair.
+    fn reachable_cycles_are_the_datas_and_the_interpreters_are_left_out_unless_all() {
+        // root → module → its dict → cache list → User (which refers to itself) → its class →
+        // the module's dict again (its methods' globals); a garbage pair; a reachable pair.
         let dict = Some("__dict__");
         let g = labelled_graph(
             &[
-                ("module", &[(1, dict)]),                // 0
-                ("dict", &[(2, None)]),                  // 1
-                ("list", &[(3, None)]),                  // 2
-                ("app.User", &[(4, Some("__class__"))]), // 3
-                ("type", &[(1, None)]),                  // 4
-                ("app.Node", &[(6, None)]),              // 5 a garbage pair
-                ("app.Node", &[(5, None)]),              // 6
-                ("app.Node", &[(8, None)]),              // 7 a reachable pair of data
-                ("app.Node", &[(7, None)]),              // 8
+                ("module", &[(1, dict)]),                                  // 0
+                ("dict", &[(2, None)]),                                    // 1
+                ("list", &[(3, None)]),                                    // 2
+                ("app.User", &[(4, Some("__class__")), (3, Some(".me"))]), // 3
+                ("type", &[(1, None)]),                                    // 4
+                ("app.Node", &[(6, None)]),                                // 5
+                ("app.Node", &[(5, None)]),                                // 6
+                ("app.Node", &[(8, None)]),                                // 7
+                ("app.Node", &[(7, None)]),                                // 8
             ],
             &[(0, None), (7, None)],
         );
         let dom = dominators(&g);
         let report = cycles_report(&g, &dom, false);
         assert_eq!(report.cycles, 3);
+        assert_eq!(report.garbage.groups.len(), 1);
         assert_eq!(report.garbage.groups[0].types, "app.Node ×2");
-        assert_eq!(report.reachable.groups.len(), 1);
-        assert!(!report.reachable.groups[0].interpreter);
-        assert_eq!(report.interpreter_left_out.objects, 4);
+        // The User's own cycle shows, though the whole graph merges it into the module's.
+        let reachable: Vec<&str> = report
+            .reachable
+            .groups
+            .iter()
+            .map(|g| g.types.as_str())
+            .collect();
+        assert_eq!(reachable, ["app.Node ×2", "app.User ×1"]);
+        assert_eq!(
+            (
+                report.interpreter_left_out.cycles,
+                report.interpreter_left_out.objects
+            ),
+            (1, 4)
+        );
         let all = cycles_report(&g, &dom, true);
-        assert_eq!(all.reachable.cycles, 2);
-        assert!(all.reachable.groups.iter().any(|g| g.interpreter));
+        assert_eq!(all.reachable.cycles, 3);
+        assert!(all
+            .reachable
+            .groups
+            .iter()
+            .any(|g| g.interpreter && g.size == 4));
         assert_eq!(all.interpreter_left_out, CycleSet::default());
     }
 
     proptest! {
+        /// Among the kept nodes, a node is in a cycle exactly when it reaches itself through
+        /// kept nodes, and two share one exactly when each reaches the other that way.
+        #[test]
+        fn components_among_kept_nodes_match_reachability_among_them(g in arb_graph()) {
+            let keep = |v: u32| v % 3 != 0;
+            let comps = cycles_among(&g, keep);
+            let mut comp_of = vec![None; g.len()];
+            for (i, c) in comps.iter().enumerate() {
+                for &v in c {
+                    prop_assert!(keep(v));
+                    comp_of[v as usize] = Some(i);
+                }
+            }
+            for a in (0..g.len() as u32).filter(|&a| keep(a)) {
+                prop_assert_eq!(comp_of[a as usize].is_some(), path_among(&g, a, a, keep));
+                for b in (0..g.len() as u32).filter(|&b| keep(b) && b != a) {
+                    let mutual = path_among(&g, a, b, keep) && path_among(&g, b, a, keep);
+                    let same = comp_of[a as usize].is_some() && comp_of[a as usize] == comp_of[b as usize];
+                    prop_assert_eq!(mutual, same);
+                }
+            }
+        }
+
         /// Two nodes share a component exactly when each reaches the other.
         #[test]
         fn components_match_mutual_reachability(g in arb_graph()) {

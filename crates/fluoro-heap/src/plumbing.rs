@@ -96,15 +96,6 @@ pub fn roles(graph: &HeapGraph) -> Vec<Role> {
     roles
 }
 
-/// Whether a cycle of `members` is the interpreter's wiring: it runs through a namespace (an
-/// instance → its class → module globals → a cache holding the instance), or is mostly
-/// plumbing (a function and the cell of its closure).
-pub fn is_interpreter_cycle(members: &[NodeIndex], roles: &[Role]) -> bool {
-    let role = |v: &NodeIndex| roles[*v as usize];
-    let interpreter = members.iter().filter(|v| role(v).is_interpreter()).count();
-    members.iter().any(|v| role(v) == Role::Namespace) || 2 * interpreter > members.len()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -137,15 +128,5 @@ mod tests {
             got,
             [Namespace, Namespace, Namespace, Data, Namespace, Namespace, Plumbing, Data]
         );
-    }
-
-    #[test]
-    fn cycles_through_a_namespace_or_mostly_plumbing_are_the_interpreters() {
-        use Role::*;
-        let roles = [Data, Data, Namespace, Plumbing, Plumbing, Data];
-        assert!(!is_interpreter_cycle(&[0, 1], &roles));
-        assert!(is_interpreter_cycle(&[0, 1, 2], &roles));
-        assert!(is_interpreter_cycle(&[3, 4, 5], &roles));
-        assert!(!is_interpreter_cycle(&[0, 3], &roles));
     }
 }

@@ -311,8 +311,12 @@ impl DiffReport {
         out.push('\n');
         if self.interpreter_left_out > 0 {
             out.push_str(&format!(
-                "({} rows of the interpreter (sys.modules, modules, classes, functions, their dicts) left out; --all shows them)\n",
-                self.interpreter_left_out
+                "({} of the interpreter (sys.modules, modules, classes, functions, their dicts) left out; --all shows them)\n",
+                if self.interpreter_left_out == 1 {
+                    "1 row".to_owned()
+                } else {
+                    format!("{} rows", self.interpreter_left_out)
+                }
             ));
         }
         out
