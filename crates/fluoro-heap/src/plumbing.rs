@@ -54,8 +54,8 @@ pub fn is_interpreter_type(name: &str) -> bool {
 }
 
 /// The role of every node: by type, then by place (a class is whatever an instance's
-/// `__class__` points to; a namespace dict is a module's or class's `__dict__`; the root
-/// labelled `sys.modules` is the module table).
+/// `__class__` points to, or what heads its own `__mro__` tuple; a namespace dict is a
+/// module's or class's `__dict__`; the root labelled `sys.modules` is the module table).
 pub fn roles(graph: &HeapGraph) -> Vec<Role> {
     let mut roles: Vec<Role> = (0..graph.len() as NodeIndex)
         .map(|v| {
@@ -73,6 +73,24 @@ pub fn roles(graph: &HeapGraph) -> Vec<Role> {
         for e in graph.edges(v) {
             if e.label.map(|l| graph.string(l)) == Some("__class__") {
                 roles[e.target as usize] = Role::Namespace;
+            }
+        }
+    }
+    // A class of any metaclass is the first item of its own `__mro__`, whose last is `object`:
+    // class → (class, …, object) → class.
+    for t in 0..graph.len() as NodeIndex {
+        let items = graph.targets(t);
+        if graph.type_name(t) != "tuple" || items.len() < 2 {
+            continue;
+        }
+        let first = graph
+            .edges(t)
+            .find(|e| e.label.map(|l| graph.string(l)) == Some("[0]"));
+        let ends_in_a_class = items.last().is_some_and(|&o| graph.type_name(o) == "type");
+        if let (Some(class), true) = (first.map(|e| e.target), ends_in_a_class) {
+            if class != t && graph.targets(class).contains(&t) {
+                roles[class as usize] = Role::Namespace;
+                roles[t as usize] = Role::Plumbing;
             }
         }
     }
@@ -107,14 +125,21 @@ mod tests {
         let dict = Some("__dict__");
         labelled_graph(
             &[
-                ("dict", &[(1, Some("['app']"))]),                  // 0 sys.modules
-                ("module", &[(2, dict)]),                           // 1
-                ("dict", &[(3, None), (6, None)]),                  // 2 module globals
-                ("app.User", &[(4, Some("__class__")), (7, dict)]), // 3
-                ("app.Meta", &[(5, dict)]), // 4 a class of a custom metaclass
-                ("dict", &[]),              // 5 the class's dict
-                ("function", &[(2, None)]), // 6
-                ("dict", &[]),              // 7 the instance's own dict
+                ("dict", &[(1, Some("['app']"))]), // 0 sys.modules
+                ("module", &[(2, dict)]),          // 1
+                ("dict", &[(3, None), (6, None)]), // 2 module globals
+                (
+                    "app.User",
+                    &[(4, Some("__class__")), (7, dict), (10, Some(".pair"))],
+                ), // 3
+                ("app.Meta", &[(5, dict)]),        // 4 a class of a custom metaclass
+                ("dict", &[]),                     // 5 the class's dict
+                ("function", &[(2, None)]),        // 6
+                ("dict", &[]),                     // 7 the instance's own dict
+                ("typing._ProtocolMeta", &[(9, Some("__mro__"))]), // 8 no instance names it
+                ("tuple", &[(8, Some("[0]")), (11, Some("[1]"))]), // 9 its __mro__
+                ("tuple", &[(3, Some("[0]")), (7, Some("[1]"))]), // 10 a tuple of the program's
+                ("type", &[]),                     // 11 object
             ],
             &[(0, Some("sys.modules"))],
         )
@@ -126,7 +151,10 @@ mod tests {
         let got = roles(&program());
         assert_eq!(
             got,
-            [Namespace, Namespace, Namespace, Data, Namespace, Namespace, Plumbing, Data]
+            [
+                Namespace, Namespace, Namespace, Data, Namespace, Namespace, Plumbing, Data,
+                Namespace, Plumbing, Data, Namespace
+            ]
         );
     }
 }
