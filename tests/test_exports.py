@@ -84,6 +84,12 @@ def test_pstats_loads_in_pstats(profile, tmp_path):
     assert by_name["work"][2] > 0.5 * stats.total_tt
     callers = {key[2] for key in by_name["work"][4]}
     assert {"twenty", "thirty", "fifty"} <= callers
+    # Without --exact nothing counted calls: every count is 0 (pstats leaves percall blank),
+    # never a sample count passed off as calls.
+    assert (stats.total_calls, stats.prim_calls) == (0, 0)
+    assert all(value[0] == value[1] == 0 for value in stats.stats.values())
+    edges = [edge for value in stats.stats.values() for edge in value[4].values()]
+    assert edges and all(edge[0] == edge[1] == 0 for edge in edges)
 
 
 def test_pprof_is_gzipped_protobuf(profile, tmp_path):

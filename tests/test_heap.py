@@ -205,9 +205,19 @@ def test_slots_are_labelled_and_cycles_found(current, tmp_path):
         """,
     )
     cycles = heap_json(current, "cycles", "snap.fheap", cwd=tmp_path)
-    pairs = next(g for g in cycles["groups"] if g["types"] == "app.Node ×2")
-    assert pairs["cycles"] == 300
-    assert pairs["unreachable"] == 200
+
+    def pairs(kind):
+        return next(g for g in cycles[kind]["groups"] if g["types"] == "app.Node ×2")
+
+    # Garbage (what the collector frees) apart from the pairs app.KEPT still holds.
+    assert pairs("garbage")["cycles"] == 200
+    assert pairs("reachable")["cycles"] == 100
+    # The interpreter's own cycles (classes, modules, functions) only with --all.
+    assert not any(g["interpreter"] for g in cycles["reachable"]["groups"])
+    assert cycles["interpreter_left_out"]["cycles"] > 0
+    everything = heap_json(current, "cycles", "snap.fheap", "--all", cwd=tmp_path)
+    assert any(g["interpreter"] for g in everything["reachable"]["groups"])
+    assert everything["interpreter_left_out"]["cycles"] == 0
     garbage = {t["name"]: t["count"] for t in cycles["collectable_types"]}
     assert garbage["app.Node"] == 400
     path = heap_json(current, "path", "snap.fheap", "--type", "Node", cwd=tmp_path)
@@ -238,6 +248,11 @@ def test_dominators_and_diff(current, tmp_path):
         if r["path"] == "sys.modules['app'] → .CACHE → dict['users'] → list"
     )
     assert users["retained_objects"] >= 1 + 1500 * 3
+    # The program's data leads; sys.modules, modules and classes only with --all.
+    assert not any(r["type"] in ("module", "type") for r in top["retainers"])
+    assert top["retainers"][0]["path"] != "sys.modules (dict)"
+    everything = heap_json(current, "dominators", "b.fheap", "--top", "50", "--all", cwd=tmp_path)
+    assert any(r["type"] == "module" for r in everything["retainers"])
     diff = heap_json(current, "diff", "a.fheap", "b.fheap", "--top", "100", cwd=tmp_path)
     growth = {t["name"]: t for t in diff["types"]}
     assert growth["app.User"]["count_delta"] == 500

@@ -173,6 +173,40 @@ def test_no_sampled_stack_has_a_call_the_program_never_made(any_python, tmp_path
     assert not impossible, impossible
 
 
+def summary(py, program, *flags):
+    """The text summary ``fluoro run`` prints for ``program``."""
+    result = fluoro("run", *flags, CPU / program, py=py)
+    assert result.returncode == 0, result.stderr.decode()
+    return result.stderr.decode()
+
+
+def first_row(text, title):
+    """The first row of the table under ``title``."""
+    return text.split(f"{title}\n", 1)[1].splitlines()[2]
+
+
+def idle_line(text, thread):
+    """The idle line of ``thread``."""
+    lines = text.splitlines()
+    return next(line for line in lines if line.startswith(f"{thread} ") and " idle (" in line)
+
+
+def test_summary_ranks_active_time_and_says_where_threads_waited(current):
+    text = summary(current, "sleeper.py")
+    assert " busy " in first_row(text, "Top functions by self active wall time"), text
+    # The largest kind comes first; a few samples of busy() waiting for a CPU may be "other".
+    slept = idle_line(text, "MainThread")
+    assert "): sleep" in slept and "; waited most in sleeper " in slept, slept
+    text = summary(current, "worker.py")
+    assert " burn " in first_row(text, "Top functions by self active wall time"), text
+    waited = idle_line(text, "MainThread")
+    assert "): join" in waited and "; waited most in Thread." in waited, waited
+    # --idle puts the waiting back in the tables.
+    text = summary(current, "sleeper.py", "--idle")
+    assert "Top functions by self wall time\n" in text
+    assert " sleeper " in text.split("Top functions by self wall time\n", 1)[1].split("\n\n")[0]
+
+
 def test_every_version_samples_without_the_gil(any_python, tmp_path):
     report = profile_json(any_python, "shares.py", tmp_path, "--rate", "500")
     assert report["sampler"] == "memory-reader"

@@ -146,5 +146,7 @@ def _heap_report(
     top: int = 20,
     type_name: str | None = None,
     id: int | None = None,
+    all: bool = False,
 ) -> dict[str, Any]:
-    """``fluoro heap WHAT --json`` on saved snapshots: summary, dominators, cycles, path, diff."""
+    """``fluoro heap WHAT --json`` on saved snapshots: summary, dominators, cycles, path, diff;
+    ``all`` keeps the interpreter's modules, classes and functions."""

@@ -29,14 +29,16 @@ def summary(file: str | os.PathLike[str]) -> dict[str, Any]:
     return _native._heap_report("summary", [os.fspath(file)])
 
 
-def dominators(file: str | os.PathLike[str], top: int = 20) -> dict[str, Any]:
-    """The ``top`` objects by retained size, each with its path from a root."""
-    return _native._heap_report("dominators", [os.fspath(file)], top=top)
+def dominators(file: str | os.PathLike[str], top: int = 20, all: bool = False) -> dict[str, Any]:
+    """The ``top`` objects by retained size, each with its path from a root; ``all`` keeps
+    the interpreter's modules, classes and functions."""
+    return _native._heap_report("dominators", [os.fspath(file)], top=top, all=all)
 
 
-def cycles(file: str | os.PathLike[str]) -> dict[str, Any]:
-    """Reference cycles by type, and what the cycle collector could free now."""
-    return _native._heap_report("cycles", [os.fspath(file)])
+def cycles(file: str | os.PathLike[str], all: bool = False) -> dict[str, Any]:
+    """Reference cycles by type, garbage apart from reachable, and what the cycle collector
+    could free now; ``all`` keeps the cycles through modules, classes and functions."""
+    return _native._heap_report("cycles", [os.fspath(file)], all=all)
 
 
 def path(
@@ -46,9 +48,12 @@ def path(
     return _native._heap_report("path", [os.fspath(file)], type_name=type, id=id)
 
 
-def diff(a: str | os.PathLike[str], b: str | os.PathLike[str], top: int = 20) -> dict[str, Any]:
-    """Growth from snapshot ``a`` to ``b``, by type and by retainer."""
-    return _native._heap_report("diff", [os.fspath(a), os.fspath(b)], top=top)
+def diff(
+    a: str | os.PathLike[str], b: str | os.PathLike[str], top: int = 20, all: bool = False
+) -> dict[str, Any]:
+    """Growth from snapshot ``a`` to ``b``, by type and by retainer; ``all`` keeps the
+    interpreter's modules, classes and functions."""
+    return _native._heap_report("diff", [os.fspath(a), os.fspath(b)], top=top, all=all)
 
 
 __all__ = ["cycles", "diff", "dominators", "path", "snapshot", "summary"]

@@ -69,6 +69,8 @@ pub struct Context<'a> {
     pub loops: Vec<LoopFrame<'a>>,
     pub functions: Vec<FunctionFrame<'a>>,
     pub module: Scope<'a>,
+    /// Names some function declares `global`: the module's binding of them may change.
+    pub declared_global: HashSet<&'a str>,
     pub imports: HashMap<&'a str, Import<'a>>,
     pub class_depth: usize,
     /// Measured time per line of this file, when advising with a profile.
@@ -104,11 +106,31 @@ impl<'a> Context<'a> {
         }
     }
 
-    /// The inferred kind of `expr` in the current scope.
+    /// The inferred kind of `expr` in the current scope; a name the function does not bind is
+    /// looked up where Python finds it (see [`Context::free_kind`]).
     pub fn kind(&self, expr: &Expr) -> Kind {
         match self.scope() {
-            Some(scope) => scope.expr_kind(expr),
+            Some(scope) => scope.expr_kind_in(expr, &|name| self.free_kind(name)),
             None => crate::kinds::literal_kind(expr).unwrap_or(Kind::Unknown),
+        }
+    }
+
+    /// The kind of a name the current function does not bind: an enclosing function's (class
+    /// bodies are not enclosing scopes), else the module's, when the module binds it once and
+    /// no function declares it `global` (`BANNED = [...]` at module level, never rebound).
+    fn free_kind(&self, name: &str) -> Kind {
+        if self.functions.is_empty() {
+            // At module level the scope asked is the module itself.
+            return Kind::Unknown;
+        }
+        let mut enclosing = self.functions.iter().rev().skip(1);
+        if let Some(f) = enclosing.find(|f| f.scope.binds(name)) {
+            return f.scope.get(name).unwrap_or(Kind::Unknown);
+        }
+        if self.module.bound_once(name) && !self.declared_global.contains(name) {
+            self.module.get(name).unwrap_or(Kind::Unknown)
+        } else {
+            Kind::Unknown
         }
     }
 
@@ -219,6 +241,8 @@ pub fn check_module<'a>(
 ) -> Vec<Finding> {
     let mut imports = HashMap::new();
     collect_imports(&module.body, &mut imports);
+    let mut globals = GlobalDeclarations::default();
+    globals.visit_body(&module.body);
     let mut walker = Walker {
         cx: Context {
             source,
@@ -226,6 +250,7 @@ pub fn check_module<'a>(
             loops: Vec::new(),
             functions: Vec::new(),
             module: Scope::of_body(&module.body, None),
+            declared_global: globals.names,
             imports,
             class_depth: 0,
             costs,
@@ -301,6 +326,21 @@ fn collect_imports<'a>(body: &'a [Stmt], out: &mut HashMap<&'a str, Import<'a>>)
             Stmt::With(w) => collect_imports(&w.body, out),
             _ => {}
         }
+    }
+}
+
+/// Every name a `global` statement declares, in functions at any depth.
+#[derive(Default)]
+struct GlobalDeclarations<'a> {
+    names: HashSet<&'a str>,
+}
+
+impl<'a> Visitor<'a> for GlobalDeclarations<'a> {
+    fn visit_stmt(&mut self, stmt: &'a Stmt) {
+        if let Stmt::Global(g) = stmt {
+            self.names.extend(g.names.iter().map(|n| n.id.as_str()));
+        }
+        visitor::walk_stmt(self, stmt);
     }
 }
 

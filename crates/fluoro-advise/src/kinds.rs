@@ -1,6 +1,7 @@
 //! Simple local type inference: what kind of value a name holds, when every binding of it in
-//! one scope says the same (a literal, a `list()`/`[]` constructor, arithmetic of known kinds).
-//! Anything else is [`Kind::Unknown`], and rules that need a kind stay quiet on it.
+//! one scope says the same (a literal, a `list()`/`[]` constructor, arithmetic of known kinds,
+//! a parameter's annotation). Anything else is [`Kind::Unknown`], and rules that need a kind
+//! stay quiet on it.
 
 use ruff_python_ast::{self as ast, Expr, Number, Operator, Stmt};
 use std::collections::HashMap;
@@ -51,16 +52,21 @@ impl Kind {
 #[derive(Debug, Default, Clone)]
 pub struct Scope<'a> {
     kinds: HashMap<&'a str, Kind>,
+    /// How many times each name is bound (assigned, augmented, imported, deleted, ...).
+    bindings: HashMap<&'a str, u32>,
 }
 
 impl<'a> Scope<'a> {
     /// Infers from every binding in `body`, not descending into nested functions or classes
-    /// (their names are bound, of unknown kind). `params` are bound on entry.
+    /// (their names are bound, of unknown kind). `params` are bound on entry, of the kind
+    /// their annotation says (`items: list[str]`).
     pub fn of_body(body: &'a [Stmt], params: Option<&'a ast::Parameters>) -> Self {
         let mut scope = Scope::default();
         if let Some(params) = params {
             for p in params.iter() {
-                scope.bind(p.name().as_str(), Kind::Unknown);
+                let annotated = p.annotation().filter(|_| !p.is_variadic());
+                let kind = annotated.and_then(annotation_kind).unwrap_or(Kind::Unknown);
+                scope.bind(p.name().as_str(), kind);
             }
         }
         scope.body(body);
@@ -76,7 +82,13 @@ impl<'a> Scope<'a> {
         self.kinds.contains_key(name)
     }
 
+    /// Whether `name` is bound exactly once in this scope: never rebound after its first value.
+    pub fn bound_once(&self, name: &str) -> bool {
+        self.bindings.get(name) == Some(&1)
+    }
+
     fn bind(&mut self, name: &'a str, kind: Kind) {
+        *self.bindings.entry(name).or_default() += 1;
         self.kinds
             .entry(name)
             .and_modify(|k| *k = k.join(kind))
@@ -116,10 +128,13 @@ impl<'a> Scope<'a> {
                 self.walrus(&a.value);
             }
             Stmt::AnnAssign(a) => {
-                let kind = a
-                    .value
-                    .as_deref()
-                    .map_or(Kind::Unknown, |v| self.expr_kind(v));
+                // `x: list[str] = load()` says what `load()` cannot.
+                let kind = match a.value.as_deref().map(|v| self.expr_kind(v)) {
+                    Some(Kind::Unknown) | None => {
+                        annotation_kind(&a.annotation).unwrap_or(Kind::Unknown)
+                    }
+                    Some(kind) => kind,
+                };
                 self.bind_target(&a.target, kind);
             }
             Stmt::AugAssign(a) => {
@@ -259,12 +274,48 @@ impl<'a> Scope<'a> {
 
     /// The kind of `expr`, using what this scope knows so far.
     pub fn expr_kind(&self, expr: &Expr) -> Kind {
+        self.expr_kind_in(expr, &|_| Kind::Unknown)
+    }
+
+    /// The kind of `expr`, with `outer` giving the kind of a name this scope does not bind
+    /// (a free variable: an enclosing function's or the module's).
+    pub fn expr_kind_in(&self, expr: &Expr, outer: &dyn Fn(&str) -> Kind) -> Kind {
         literal_kind(expr).unwrap_or_else(|| match expr {
-            Expr::Name(n) => self.get(n.id.as_str()).unwrap_or(Kind::Unknown),
-            Expr::BinOp(b) => Kind::binary(self.expr_kind(&b.left), b.op, self.expr_kind(&b.right)),
+            Expr::Name(n) => {
+                let name = n.id.as_str();
+                self.get(name).unwrap_or_else(|| outer(name))
+            }
+            Expr::BinOp(b) => Kind::binary(
+                self.expr_kind_in(&b.left, outer),
+                b.op,
+                self.expr_kind_in(&b.right, outer),
+            ),
             _ => Kind::Unknown,
         })
     }
+}
+
+/// The kind an annotation names: `list`, `list[int]`, `List[int]`, `typing.List[int]` (and
+/// the same for `set`, `frozenset`, `dict`, `tuple`); `None` for anything else.
+pub fn annotation_kind(annotation: &Expr) -> Option<Kind> {
+    let head = match annotation {
+        Expr::Subscript(s) => s.value.as_ref(),
+        other => other,
+    };
+    let name = match head {
+        Expr::Name(n) => n.id.as_str(),
+        Expr::Attribute(a) if matches!(a.value.as_ref(), Expr::Name(m) if m.id.as_str() == "typing") => {
+            a.attr.id.as_str()
+        }
+        _ => return None,
+    };
+    Some(match name {
+        "list" | "List" => Kind::List,
+        "set" | "Set" | "frozenset" | "FrozenSet" => Kind::Set,
+        "dict" | "Dict" => Kind::Dict,
+        "tuple" | "Tuple" => Kind::Tuple,
+        _ => return None,
+    })
 }
 
 /// The kind of an expression that says it by itself: a literal, a display, a comprehension,
@@ -342,5 +393,43 @@ mod tests {
             expect.map(|(n, k)| (n.to_owned(), k)).to_vec(),
             "kinds differ"
         );
+    }
+
+    fn parse(src: &str) -> ruff_python_parser::Parsed<ast::ModModule> {
+        ruff_python_parser::parse_module(src).unwrap()
+    }
+
+    #[test]
+    fn annotations_name_kinds() {
+        let parsed = parse(
+            "def f(a: list[int], b: List[str], c: typing.List, d: set, e: Sequence[int], *f: list, g=[]): pass\nx: list[int] = load()\ny: set = []\n",
+        );
+        let body = &parsed.syntax().body;
+        let Stmt::FunctionDef(f) = &body[0] else {
+            panic!("a function")
+        };
+        let scope = Scope::of_body(&f.body, Some(&f.parameters));
+        let got: Vec<Option<Kind>> = ["a", "b", "c", "d", "e", "f", "g"]
+            .iter()
+            .map(|n| scope.get(n))
+            .collect();
+        use Kind::*;
+        let expect = [List, List, List, Set, Unknown, Unknown, Unknown];
+        assert_eq!(got, expect.map(Some).to_vec());
+        let module = Scope::of_body(body, None);
+        // The annotation speaks when the value does not; a known value wins.
+        assert_eq!(module.get("x"), Some(List));
+        assert_eq!(module.get("y"), Some(List));
+    }
+
+    #[test]
+    fn bound_once_counts_every_binding() {
+        let parsed = parse("A = [1]\nB = [1]\nB = [2]\nC = []\nC += [1]\nfor D in x: pass\n");
+        let scope = Scope::of_body(&parsed.syntax().body, None);
+        assert!(scope.bound_once("A"));
+        assert!(!scope.bound_once("B"));
+        assert!(!scope.bound_once("C"));
+        assert!(scope.bound_once("D"));
+        assert!(!scope.bound_once("E"));
     }
 }

@@ -4,6 +4,7 @@
 
 use crate::diagnostic::Diagnostic;
 use fluoro_profile::{Metric, Profile};
+use fluoro_report::analysis::Measure;
 use serde::Serialize;
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -83,12 +84,14 @@ pub struct LineCosts {
 }
 
 impl LineCosts {
-    /// Self time of each line that was innermost in a sample, as `fluoro report` counts it.
+    /// Self time of each line that was innermost in a sample, as `fluoro report` counts it:
+    /// active time (a line that waited is no anti-pattern's cost).
     pub fn from_profile(profile: &Profile, metric: Metric) -> Self {
-        let run_ns = profile.total(metric);
+        let measure = Measure::active(metric);
+        let run_ns = measure.total(profile);
         let mut files: HashMap<PathBuf, FileCosts> = HashMap::new();
         let mut canonical: HashMap<&str, PathBuf> = HashMap::new();
-        for row in fluoro_report::analysis::line_table(profile, metric) {
+        for row in fluoro_report::analysis::line_table(profile, measure) {
             let path = canonical
                 .entry(row.filename)
                 .or_insert_with(|| canonicalize(Path::new(row.filename)))
@@ -102,7 +105,7 @@ impl LineCosts {
         // Bytes allocated per line, when the run tracked memory.
         let run_bytes = profile.total(Metric::Alloc);
         if run_bytes > 0 {
-            for row in fluoro_report::analysis::line_table(profile, Metric::Alloc) {
+            for row in fluoro_report::analysis::line_table(profile, Measure::all(Metric::Alloc)) {
                 if row.self_ns == 0 {
                     continue;
                 }

@@ -94,6 +94,9 @@ pub struct RunArgs {
     /// What the summary and the export add up
     #[arg(long, value_parser = metric_parser(), default_value = "wall")]
     pub metric: Metric,
+    /// Keep idle threads' waiting stacks in the summary's tables (exports always keep them)
+    #[arg(long)]
+    pub idle: bool,
     /// How stacks are read: from memory without the GIL, or with the GIL (the fallback)
     #[arg(long, value_enum, default_value_t = SamplerChoice::Auto)]
     pub sampler: SamplerChoice,
@@ -204,6 +207,9 @@ pub struct ReportArgs {
     /// What to add up
     #[arg(long, value_parser = metric_parser(), default_value = "wall")]
     pub metric: Metric,
+    /// Keep idle threads' waiting stacks in the text summary's tables
+    #[arg(long)]
+    pub idle: bool,
     /// Write to FILE instead of standard output
     #[arg(short = 'o', long = "output", value_name = "FILE")]
     pub output: Option<String>,
@@ -531,10 +537,10 @@ pub enum HeapCommand {
     Summary(HeapSummaryArgs),
     /// Why alive: the shortest path from a root to an object or the nearest instance of a type
     Path(HeapPathArgs),
-    /// Reference cycles by type, and what the cycle collector could free now
-    Cycles(HeapSummaryArgs),
+    /// Reference cycles by type, garbage apart from reachable, and what the collector could free now
+    Cycles(HeapViewArgs),
     /// The objects that retain the most memory, each with its path from a root
-    Dominators(HeapSummaryArgs),
+    Dominators(HeapViewArgs),
     /// Growth from snapshot A to snapshot B, by type and by retainer
     Diff(HeapDiffArgs),
 }
@@ -554,6 +560,16 @@ pub struct HeapSummaryArgs {
     /// --heap-at-exit -o run.fluoro`): names where each retainer was allocated
     #[arg(long, value_name = "PROFILE")]
     pub profile: Option<String>,
+}
+
+/// A heap view that leads with the program's data.
+#[derive(Debug, Args)]
+pub struct HeapViewArgs {
+    #[command(flatten)]
+    pub snapshot: HeapSummaryArgs,
+    /// Also show the interpreter's structure: sys.modules, modules, classes, functions, their dicts
+    #[arg(long)]
+    pub all: bool,
 }
 
 #[derive(Debug, Args)]
@@ -587,6 +603,9 @@ pub struct HeapDiffArgs {
     /// Rows in each table
     #[arg(long, value_name = "N", default_value_t = 20)]
     pub top: usize,
+    /// Also show the interpreter's structure: sys.modules, modules, classes, functions, their dicts
+    #[arg(long)]
+    pub all: bool,
 }
 
 /// An object id in decimal or `0x` hex.

@@ -9,8 +9,8 @@ mod split;
 
 pub use args::{
     function_target, AdviseArgs, AdviseFormat, BenchArgs, Cli, Command, DisArgs, EnvArgs, Format,
-    HeapArgs, HeapCommand, HeapDiffArgs, HeapPathArgs, HeapSummaryArgs, InspectArgs, LaterArgs,
-    MemoryChoice, Metric, ReportArgs, RunArgs, SamplerChoice, Target,
+    HeapArgs, HeapCommand, HeapDiffArgs, HeapPathArgs, HeapSummaryArgs, HeapViewArgs, InspectArgs,
+    LaterArgs, MemoryChoice, Metric, ReportArgs, RunArgs, SamplerChoice, Target,
 };
 pub use interpreter::interpreter_options;
 pub use split::split_run_args;
@@ -119,6 +119,23 @@ mod tests {
         assert!(run.quiet);
         assert_eq!(run.target, Some(Target::Script("app.py".into())));
         assert_eq!(run.args, vec!["--help", "-q"]);
+    }
+
+    #[test]
+    fn idle_is_a_switch_of_run_and_report() {
+        let Command::Run(run) = command(&["fluoro", "run", "--idle", "app.py", "--idle"]) else {
+            panic!("not run")
+        };
+        assert!(run.idle);
+        assert_eq!(run.args, vec!["--idle"]);
+        let Command::Report(report) = command(&["fluoro", "report", "p.fluoro"]) else {
+            panic!("not report")
+        };
+        assert!(!report.idle);
+        let Command::Report(report) = command(&["fluoro", "report", "--idle", "p.fluoro"]) else {
+            panic!("not report")
+        };
+        assert!(report.idle);
     }
 
     #[test]
@@ -239,6 +256,20 @@ mod tests {
             panic!("not path")
         };
         assert_eq!(p.id, Some(16));
+        let Command::Heap(heap) = command(&["fluoro", "heap", "cycles", "x.fheap", "--all"]) else {
+            panic!("not heap")
+        };
+        let HeapCommand::Cycles(c) = heap.command else {
+            panic!("not cycles")
+        };
+        assert!(c.all && c.snapshot.file == "x.fheap");
+        let Command::Heap(heap) = command(&["fluoro", "heap", "diff", "a", "b"]) else {
+            panic!("not heap")
+        };
+        let HeapCommand::Diff(d) = heap.command else {
+            panic!("not diff")
+        };
+        assert!(!d.all);
         let Invocation::Usage(line) = parse(["fluoro", "heap", "path", "x.fheap"]) else {
             panic!("path without a target was accepted")
         };

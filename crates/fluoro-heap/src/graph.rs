@@ -301,3 +301,33 @@ pub fn graph_from_lists(
     }
     b.finish().unwrap_or_default()
 }
+
+/// A reference as [`labelled_graph`] takes it: target and label.
+pub type LabelledEdge<'a> = (NodeIndex, Option<&'a str>);
+
+/// A small graph with labels, for tests: node `i` is `nodes[i]`, a type and its edges; every
+/// node is 100 bytes; `roots` as (node, label).
+pub fn labelled_graph(
+    nodes: &[(&str, &[LabelledEdge<'_>])],
+    roots: &[(NodeIndex, Option<&str>)],
+) -> HeapGraph {
+    let mut b = GraphBuilder::new();
+    for (i, (ty, edges)) in nodes.iter().enumerate() {
+        let type_index = b.type_index(ty);
+        b.node(Node {
+            id: 0x1000 + 16 * i as u64,
+            type_index,
+            size: 100,
+            site: None,
+        });
+        for &(to, label) in edges.iter() {
+            let label = label.map(|l| b.string_index(l));
+            b.edge(to, label);
+        }
+    }
+    for &(node, label) in roots {
+        let label = label.map(|l| b.string_index(l));
+        b.root(node, label);
+    }
+    b.finish().unwrap_or_default()
+}

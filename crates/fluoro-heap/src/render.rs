@@ -1,6 +1,6 @@
 //! Terminal renderings of the heap reports.
 
-use crate::cycles::CyclesReport;
+use crate::cycles::{CycleSet, CyclesReport};
 use crate::paths::PathReport;
 use crate::report::{DiffReport, DominatorsReport, Summary};
 use fluoro_render::{bytes, fields, table};
@@ -95,6 +95,12 @@ impl DominatorsReport {
         numeric.push(false);
         out.push_str(&table(&header, &numeric, rows));
         out.push('\n');
+        if self.interpreter_left_out > 0 {
+            out.push_str(&format!(
+                "({} objects of the interpreter (sys.modules, modules, classes, functions, their dicts) retain as much and are left out; --all shows them)\n",
+                self.interpreter_left_out
+            ));
+        }
         out
     }
 }
@@ -153,6 +159,45 @@ fn shorten_types(types: &str) -> String {
     )
 }
 
+/// A table of cycle groups, `top` rows, marking the interpreter's own with `--all`.
+fn cycle_rows(set: &CycleSet, top: usize) -> String {
+    let rows = set
+        .groups
+        .iter()
+        .take(top)
+        .map(|g| {
+            let mut types = shorten_types(&g.types);
+            if g.interpreter {
+                types.push_str(" (interpreter)");
+            }
+            vec![
+                types,
+                g.cycles.to_string(),
+                g.size.to_string(),
+                bytes(g.bytes),
+            ]
+        })
+        .collect();
+    let mut out = table(
+        &["made of", "cycles", "objects each", "bytes"],
+        &[false, true, true, true],
+        rows,
+    );
+    out.push('\n');
+    out
+}
+
+/// `N cycles, M objects, B`.
+fn cycle_totals(set: &CycleSet) -> String {
+    let cycles = if set.cycles == 1 { "cycle" } else { "cycles" };
+    format!(
+        "{} {cycles}, {} objects, {}",
+        set.cycles,
+        set.objects,
+        bytes(set.bytes)
+    )
+}
+
 impl CyclesReport {
     pub fn render_text(&self, top: usize) -> String {
         let mut out = format!(
@@ -161,27 +206,25 @@ impl CyclesReport {
             self.objects_in_cycles,
             bytes(self.bytes_in_cycles)
         );
-        if !self.groups.is_empty() {
-            let rows = self
-                .groups
-                .iter()
-                .take(top)
-                .map(|g| {
-                    vec![
-                        shorten_types(&g.types),
-                        g.cycles.to_string(),
-                        g.size.to_string(),
-                        bytes(g.bytes),
-                        g.unreachable.to_string(),
-                    ]
-                })
-                .collect();
-            out.push_str(&table(
-                &["made of", "cycles", "objects each", "bytes", "unreachable"],
-                &[false, true, true, true, true],
-                rows,
+        out.push_str(&format!(
+            "\nGarbage cycles, no root reaches them (the cycle collector frees them): {}\n",
+            cycle_totals(&self.garbage)
+        ));
+        if !self.garbage.groups.is_empty() {
+            out.push_str(&cycle_rows(&self.garbage, top));
+        }
+        out.push_str(&format!(
+            "\nReachable cycles, the program still holds them: {}\n",
+            cycle_totals(&self.reachable)
+        ));
+        if !self.reachable.groups.is_empty() {
+            out.push_str(&cycle_rows(&self.reachable, top));
+        }
+        if self.interpreter_left_out.cycles > 0 {
+            out.push_str(&format!(
+                "({} through modules, classes and functions left out; --all shows them)\n",
+                cycle_totals(&self.interpreter_left_out)
             ));
-            out.push('\n');
         }
         out.push_str(&format!(
             "\nThe cycle collector could free now: {} objects, {}\n",
@@ -243,6 +286,9 @@ impl DiffReport {
             &[false, true, true, true, true, true],
             rows,
         ));
+        if let Some(note) = self.ownership_note() {
+            out.push_str(&format!("\n\n{note}"));
+        }
         out.push_str("\n\nGrowth by retainer (objects in both snapshots)\n");
         let rows = self
             .retainers
@@ -263,7 +309,37 @@ impl DiffReport {
             rows,
         ));
         out.push('\n');
+        if self.interpreter_left_out > 0 {
+            out.push_str(&format!(
+                "({} of the interpreter (sys.modules, modules, classes, functions, their dicts) left out; --all shows them)\n",
+                if self.interpreter_left_out == 1 {
+                    "1 row".to_owned()
+                } else {
+                    format!("{} rows", self.interpreter_left_out)
+                }
+            ));
+        }
         out
+    }
+
+    /// Why retained growth differs from shallow growth, on the first type of the table where
+    /// they differ; `None` when they agree everywhere.
+    pub fn ownership_note(&self) -> Option<String> {
+        let t = self
+            .types
+            .iter()
+            .find(|t| t.retained_delta != t.shallow_delta)?;
+        let why = if t.retained_delta > t.shallow_delta {
+            ", counting what its objects alone keep alive (an object several holders share counts only for their common owner)"
+        } else {
+            ": part of it is shared with other holders, and a shared object counts only for their common owner"
+        };
+        Some(format!(
+            "Retained Δ differs from shallow Δ: {} grew {} itself but {} retained{why}.",
+            t.name,
+            signed_bytes(t.shallow_delta),
+            signed_bytes(t.retained_delta),
+        ))
     }
 }
 
@@ -335,7 +411,7 @@ mod tests {
     #[test]
     fn dominators_text() {
         let a = Analysis::new(program(3));
-        insta::assert_snapshot!(top_retainers(&a, 4).render_text());
+        insta::assert_snapshot!(top_retainers(&a, 4, false).render_text());
     }
 
     #[test]
@@ -348,7 +424,7 @@ mod tests {
     #[test]
     fn cycles_text() {
         let a = Analysis::new(program(3));
-        insta::assert_snapshot!(cycles_report(&a.graph, &a.dom).render_text(10));
+        insta::assert_snapshot!(cycles_report(&a.graph, &a.dom, false).render_text(10));
     }
 
     #[test]
@@ -365,6 +441,56 @@ mod tests {
     fn diff_text() {
         let before = Analysis::new(program(2));
         let after = Analysis::new(program(5));
-        insta::assert_snapshot!(diff(&before, &after, 5).render_text());
+        insta::assert_snapshot!(diff(&before, &after, 5, false).render_text());
+    }
+
+    #[test]
+    fn all_brings_back_the_interpreters_rows() {
+        let a = Analysis::new(program(3));
+        let all = top_retainers(&a, 4, true);
+        assert_eq!(all.interpreter_left_out, 0);
+        assert_eq!(all.retainers[0].path.as_deref(), Some("sys.modules (dict)"));
+        let data = top_retainers(&a, 4, false);
+        assert!(data.retainers.iter().all(|r| r.type_name != "module"));
+        let before = Analysis::new(program(2));
+        let after = Analysis::new(program(5));
+        let all = diff(&before, &after, 5, true);
+        assert!(all.types.iter().any(|t| t.name == "module"));
+        assert_eq!(all.interpreter_left_out, 0);
+        assert!(!diff(&before, &after, 5, false)
+            .render_text()
+            .contains(" module "));
+    }
+
+    #[test]
+    fn the_ownership_note_says_which_way_and_only_when_needed() {
+        use crate::report::{DiffReport, TypeGrowth};
+        let row = |name: &str, shallow_delta, retained_delta| TypeGrowth {
+            name: name.into(),
+            count_before: 1,
+            count_after: 2,
+            count_delta: 1,
+            shallow_delta,
+            retained_before: 0,
+            retained_after: 0,
+            retained_delta,
+        };
+        let mut report = DiffReport {
+            objects_before: 1,
+            objects_after: 2,
+            bytes_before: 0,
+            bytes_after: 0,
+            types: vec![row("app.User", 48, 48)],
+            retainers: Vec::new(),
+            interpreter_left_out: 0,
+        };
+        assert_eq!(report.ownership_note(), None);
+        report.types.push(row("app.Order", 200, 80));
+        let note = report.ownership_note().unwrap();
+        assert!(
+            note.contains("app.Order grew +200 B itself but +80 B retained"),
+            "{note}"
+        );
+        assert!(note.contains("shared with other holders"), "{note}");
     }
 }

@@ -5,6 +5,7 @@ use crate::census::{census, TypeRow};
 use crate::dominators::{dominators, Dominators, NONE};
 use crate::graph::{HeapGraph, NodeIndex};
 use crate::paths::RootPaths;
+use crate::plumbing::{is_interpreter_type, roles};
 use rustc_hash::FxHashMap;
 use serde::{Deserialize, Serialize};
 
@@ -74,13 +75,25 @@ pub struct Retainer {
 pub struct DominatorsReport {
     pub total_bytes: u64,
     pub retainers: Vec<Retainer>,
+    /// Objects of the interpreter's structure (`sys.modules`, modules, classes, functions and
+    /// their dicts) that retain at least as much as the last row and were left out.
+    pub interpreter_left_out: u64,
 }
 
-/// The `top` objects by retained size. Roots of the whole program (`sys.modules`, modules and
-/// their dicts) come first by nature; each line's path says where the object sits.
-pub fn top_retainers(a: &Analysis, top: usize) -> DominatorsReport {
+/// The `top` objects by retained size. The interpreter's structure (`sys.modules`, modules,
+/// classes, functions, their dicts) retains everything by nature: unless `all`, it is left
+/// out so that the rows lead with the program's data. Each line's path says where it sits.
+pub fn top_retainers(a: &Analysis, top: usize, all: bool) -> DominatorsReport {
     let g = &a.graph;
-    let mut order: Vec<NodeIndex> = a.dom.preorder.clone();
+    let roles = roles(g);
+    let interpreter = |v: NodeIndex| !all && roles[v as usize].is_interpreter();
+    let mut order: Vec<NodeIndex> = a
+        .dom
+        .preorder
+        .iter()
+        .copied()
+        .filter(|&v| !interpreter(v))
+        .collect();
     let by_size = |x: &NodeIndex, y: &NodeIndex| {
         a.dom.retained[*y as usize]
             .cmp(&a.dom.retained[*x as usize])
@@ -92,10 +105,18 @@ pub fn top_retainers(a: &Analysis, top: usize) -> DominatorsReport {
     }
     order.sort_by(by_size);
     order.truncate(top);
+    let smallest = order.last().map_or(0, |&v| a.dom.retained[v as usize]);
+    let interpreter_left_out = a
+        .dom
+        .preorder
+        .iter()
+        .filter(|&&v| interpreter(v) && a.dom.retained[v as usize] >= smallest)
+        .count() as u64;
     let objects = retained_objects(a);
     let paths = RootPaths::new(g);
     DominatorsReport {
         total_bytes: g.nodes.iter().map(|n| n.size).sum(),
+        interpreter_left_out,
         retainers: order
             .into_iter()
             .map(|v| {
@@ -163,14 +184,18 @@ pub struct DiffReport {
     /// Objects in both snapshots whose retained size grew most. Objects held by one owner
     /// appear with it, so the deepest line of a chain is the one that explains the growth.
     pub retainers: Vec<RetainerGrowth>,
+    /// Rows of the interpreter's structure left out (types such as `module`, `type` and
+    /// `function`; retainers such as `sys.modules`, modules, classes and their dicts).
+    pub interpreter_left_out: u64,
 }
 
 fn delta(after: u64, before: u64) -> i64 {
     after as i64 - before as i64
 }
 
-/// The growth from `before` to `after`, by type and by retainer, `top` rows of each.
-pub fn diff(before: &Analysis, after: &Analysis, top: usize) -> DiffReport {
+/// The growth from `before` to `after`, by type and by retainer, `top` rows of each; the
+/// interpreter's structure only with `all`.
+pub fn diff(before: &Analysis, after: &Analysis, top: usize, all: bool) -> DiffReport {
     let old: FxHashMap<String, TypeRow> = census(&before.graph, &before.dom)
         .into_iter()
         .map(|r| (r.name.clone(), r))
@@ -197,6 +222,12 @@ pub fn diff(before: &Analysis, after: &Analysis, top: usize) -> DiffReport {
         }
     }
     types.retain(|t| t.count_delta != 0 || t.shallow_delta != 0 || t.retained_delta != 0);
+    let mut interpreter_left_out = 0;
+    if !all {
+        let before = types.len();
+        types.retain(|t| !is_interpreter_type(&t.name));
+        interpreter_left_out += (before - types.len()) as u64;
+    }
     types.sort_by(|a, b| {
         b.retained_delta
             .cmp(&a.retained_delta)
@@ -206,6 +237,7 @@ pub fn diff(before: &Analysis, after: &Analysis, top: usize) -> DiffReport {
     types.truncate(top);
 
     let before_index = before.graph.index_by_id();
+    let roles = roles(&after.graph);
     let mut grown: Vec<(i64, NodeIndex, NodeIndex)> = after
         .dom
         .preorder
@@ -223,6 +255,11 @@ pub fn diff(before: &Analysis, after: &Analysis, top: usize) -> DiffReport {
             (d > 0).then_some((d, u, v))
         })
         .collect();
+    if !all {
+        let before = grown.len();
+        grown.retain(|&(_, _, v)| !roles[v as usize].is_interpreter());
+        interpreter_left_out += (before - grown.len()) as u64;
+    }
     grown.sort_by(|a, b| b.0.cmp(&a.0).then(a.2.cmp(&b.2)));
     grown.truncate(top);
     let paths = RootPaths::new(&after.graph);
@@ -244,6 +281,7 @@ pub fn diff(before: &Analysis, after: &Analysis, top: usize) -> DiffReport {
         bytes_after: after.graph.nodes.iter().map(|n| n.size).sum(),
         types,
         retainers,
+        interpreter_left_out,
     }
 }
 
@@ -280,7 +318,7 @@ mod tests {
             &[(0, 1), (1, 2), (1, 3), (1, 4), (0, 5)],
             &[0],
         );
-        let report = diff(&Analysis::new(before), &Analysis::new(after), 10);
+        let report = diff(&Analysis::new(before), &Analysis::new(after), 10, false);
         // The containers of everything grow most; the users themselves follow.
         assert_eq!(report.types[0].name, "dict");
         let user = report.types.iter().find(|t| t.name == "User").unwrap();

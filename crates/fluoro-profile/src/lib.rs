@@ -109,6 +109,20 @@ mod tests {
     }
 
     #[test]
+    fn idle_wall_time_is_the_wall_of_samples_without_the_active_flag() {
+        let active = Sample {
+            flags: FLAG_GIL | FLAG_ACTIVE,
+            wall_ns: 7,
+            ..sample(0, 2, 5)
+        };
+        let data = written(&[active, sample(0, 2, 15), sample(0, 2, 25)]);
+        let p = Profile::from_bytes(&data).unwrap();
+        let w = &p.weights[0];
+        assert_eq!((w.samples, w.active_samples), (3, 1));
+        assert_eq!((w.wall_ns, w.idle_wall_ns), (27, 20));
+    }
+
+    #[test]
     fn a_killed_run_reads_without_its_end() {
         let data = written(&[sample(0, 1, 5)]);
         let end_len = encode(&Chunk::End(End {

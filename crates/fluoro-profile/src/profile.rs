@@ -22,6 +22,8 @@ pub struct StackWeight {
     pub gil_samples: u64,
     /// Samples taken while the thread was using CPU.
     pub active_samples: u64,
+    /// Wall time of the other samples, the thread waiting (so reports can set idle apart).
+    pub idle_wall_ns: u64,
     /// Bytes allocated (estimated when sampled) and how many allocations.
     pub alloc_bytes: u64,
     pub alloc_count: u64,
@@ -192,7 +194,11 @@ impl Profile {
                         w.wall_ns += s.wall_ns;
                         w.cpu_ns += s.cpu_ns;
                         w.gil_samples += u64::from(s.flags & FLAG_GIL != 0);
-                        w.active_samples += u64::from(s.flags & FLAG_ACTIVE != 0);
+                        if s.flags & FLAG_ACTIVE != 0 {
+                            w.active_samples += 1;
+                        } else {
+                            w.idle_wall_ns += s.wall_ns;
+                        }
                     }
                 }
                 Chunk::Exact(exact) => profile.exact = Some(exact),

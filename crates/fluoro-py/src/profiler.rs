@@ -135,8 +135,13 @@ impl Profiler {
             .ok_or_else(|| PyValueError::new_err(format!("unknown format {format:?}")))?;
         let metric = fluoro_profile::Metric::from_name(metric)
             .ok_or_else(|| PyValueError::new_err(format!("unknown metric {metric:?}")))?;
+        let options = report::RenderOptions {
+            metric,
+            top,
+            ..report::RenderOptions::default()
+        };
         let data =
-            report::render_file(&self.path, fmt, metric, top).map_err(PyRuntimeError::new_err)?;
+            report::render_file(&self.path, fmt, &options).map_err(PyRuntimeError::new_err)?;
         Ok(match fmt {
             report::Format::Pprof | report::Format::Pstats => PyBytes::new(py, &data).into_any(),
             _ => PyString::new(py, &String::from_utf8_lossy(&data)).into_any(),

@@ -30,6 +30,9 @@ pub struct RenderOptions {
     pub color: bool,
     /// Collapsed stacks: put the thread name as the outermost frame instead of merging threads.
     pub per_thread: bool,
+    /// Keep idle samples' wall time in the summary's tables and trees (`--idle`); by default
+    /// they rank active time and set idle time apart. Exports always keep every sample.
+    pub idle: bool,
 }
 
 impl Default for RenderOptions {
@@ -40,6 +43,17 @@ impl Default for RenderOptions {
             source_root: None,
             color: false,
             per_thread: false,
+            idle: false,
+        }
+    }
+}
+
+impl RenderOptions {
+    /// What the summary's tables add up: the metric, idle time set apart unless `idle`.
+    pub fn measure(&self) -> analysis::Measure {
+        analysis::Measure {
+            metric: self.metric,
+            idle: self.idle,
         }
     }
 }

@@ -145,44 +145,17 @@ pub fn written(complete: bool) -> Vec<u8> {
         ),
         (2, stacks.intern([run]), 4, 0, 0),
     ];
-    let mut samples = Vec::new();
-    let mut time_ns = 0;
-    for &(thread, stack, n, cpu_ms, flags) in &plan {
-        for _ in 0..n {
-            time_ns += 10_000_000;
-            samples.push(Sample {
-                thread,
-                stack,
-                time_ns,
-                wall_ns: 10_000_000,
-                cpu_ns: cpu_ms * 1_000_000,
-                flags,
-            });
-        }
-    }
-    let thread = |ident, name: &str| ThreadInfo {
-        ident,
-        native_id: ident + 1000,
-        name: name.into(),
-    };
+    let samples = planned_samples(&plan);
     let chunks = [
         Chunk::Meta(meta()),
         Chunk::Codes(codes),
         Chunk::Threads(vec![
-            (0, thread(140001, "")),
-            (1, thread(140002, "worker-1")),
-            (2, thread(140003, "")),
+            (0, thread_info(140001, "")),
+            (1, thread_info(140002, "worker-1")),
+            (2, thread_info(140003, "")),
         ]),
     ];
-    let mut w = ProfileWriter::new(Vec::new()).expect("writing to a Vec");
-    for chunk in &chunks {
-        w.write(chunk).expect("writing to a Vec");
-    }
-    if let Some((first, nodes)) = stacks.take_new() {
-        w.write(&Chunk::Stacks { first, nodes })
-            .expect("writing to a Vec");
-    }
-    w.write(&Chunk::Samples(samples)).expect("writing to a Vec");
+    let mut w = run_written(&chunks, &mut stacks, samples);
     if complete {
         w.write(&Chunk::Exact(exact())).expect("writing to a Vec");
         w.write(&Chunk::End(End {
@@ -197,6 +170,52 @@ pub fn written(complete: bool) -> Vec<u8> {
         .expect("writing to a Vec");
     }
     w.into_inner()
+}
+
+/// The samples of a plan of `(thread, stack, samples, CPU ms a sample, flags)`, 10 ms apart.
+fn planned_samples(plan: &[(u32, u32, u32, u64, u8)]) -> Vec<Sample> {
+    let mut samples = Vec::new();
+    let mut time_ns = 0;
+    for &(thread, stack, n, cpu_ms, flags) in plan {
+        for _ in 0..n {
+            time_ns += 10_000_000;
+            samples.push(Sample {
+                thread,
+                stack,
+                time_ns,
+                wall_ns: 10_000_000,
+                cpu_ns: cpu_ms * 1_000_000,
+                flags,
+            });
+        }
+    }
+    samples
+}
+
+fn thread_info(ident: u64, name: &str) -> ThreadInfo {
+    ThreadInfo {
+        ident,
+        native_id: ident + 1000,
+        name: name.into(),
+    }
+}
+
+/// A writer that holds `chunks`, the stacks interned so far, and `samples`.
+fn run_written(
+    chunks: &[Chunk],
+    stacks: &mut StackInterner,
+    samples: Vec<Sample>,
+) -> ProfileWriter<Vec<u8>> {
+    let mut w = ProfileWriter::new(Vec::new()).expect("writing to a Vec");
+    for chunk in chunks {
+        w.write(chunk).expect("writing to a Vec");
+    }
+    if let Some((first, nodes)) = stacks.take_new() {
+        w.write(&Chunk::Stacks { first, nodes })
+            .expect("writing to a Vec");
+    }
+    w.write(&Chunk::Samples(samples)).expect("writing to a Vec");
+    w
 }
 
 /// The complete fixture, read back.
@@ -399,4 +418,82 @@ pub fn patterns() -> Vec<PatternStats> {
         pool("Socket", 2.0, 0.0, 0.0),
         buffers,
     ]
+}
+
+pub const BUSY_SOURCE: &str = "import threading, time\n\ndef crunch():\n    return sum(i * i for i in range(10_000))\n\ndef nap():\n    time.sleep(0.006)\n\ndef main():\n    while True:\n        crunch()\n        nap()\n";
+
+/// A program that alternates work with sleep while a second thread waits on a condition:
+/// 300 ms busy in `crunch`, 600 ms asleep in `nap`, 900 ms in `Condition.wait`.
+pub fn busy_and_idle() -> Profile {
+    const BUSY: &str = "/work/app/busy.py";
+    let codes = vec![
+        (0, code(BUSY, "main", "main", 9, &[11, 12])),
+        (1, code(BUSY, "crunch", "crunch", 3, &[4])),
+        (2, code(BUSY, "nap", "nap", 6, &[7])),
+        (
+            3,
+            code(
+                "/usr/lib/python3.11/threading.py",
+                "run",
+                "Thread.run",
+                990,
+                &[1010],
+            ),
+        ),
+        (
+            4,
+            code(
+                "/usr/lib/python3.11/threading.py",
+                "wait",
+                "Condition.wait",
+                323,
+                &[355],
+            ),
+        ),
+        (
+            5,
+            code(
+                "/usr/lib/python3.11/queue.py",
+                "get",
+                "Queue.get",
+                154,
+                &[171],
+            ),
+        ),
+    ];
+    let mut stacks = StackInterner::new();
+    let plan: Vec<(u32, u32, u32, u64, u8)> = vec![
+        (
+            0,
+            stacks.intern([at(0, 0), at(1, 0)]),
+            30,
+            10,
+            FLAG_GIL | FLAG_ACTIVE,
+        ),
+        (0, stacks.intern([at(0, 1), at(2, 0)]), 60, 0, 0),
+        (1, stacks.intern([at(3, 0), at(5, 0), at(4, 0)]), 90, 0, 0),
+    ];
+    let samples = planned_samples(&plan);
+    let chunks = [
+        Chunk::Meta(Meta {
+            target: "busy.py".into(),
+            ..meta()
+        }),
+        Chunk::Codes(codes),
+        Chunk::Threads(vec![
+            (0, thread_info(1, "MainThread")),
+            (1, thread_info(2, "consumer")),
+        ]),
+    ];
+    let w = run_written(&chunks, &mut stacks, samples);
+    Profile::from_bytes(&w.into_inner()).expect("the busy fixture reads")
+}
+
+/// A fresh directory holding `busy.py`, for [`busy_and_idle`].
+pub fn busy_source_root(test: &str) -> PathBuf {
+    let dir = scratch(&format!("busy-{test}"));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    std::fs::write(dir.join("busy.py"), BUSY_SOURCE).expect("temp file");
+    dir
 }

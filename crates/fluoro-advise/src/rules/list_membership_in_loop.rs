@@ -18,8 +18,10 @@ pub const RULE: Rule = Rule::new(
 const DOCS: &str = r#"
 ## What
 `x in items` (or `not in`) where `items` is a list (a list display of five or more
-elements, a comprehension, or a name bound only to lists in the same scope), evaluated on
-every iteration of a loop.
+elements, a comprehension, a name bound only to lists in the same scope or an enclosing
+function, a module-level list bound once and never declared `global`, or a parameter
+annotated `list[...]`/`List[...]`), evaluated on every iteration of a loop, a comprehension
+or a generator expression.
 
 ## Why
 `list.__contains__` (`list_contains` in Objects/listobject.c) compares `x` with every element

@@ -9,7 +9,7 @@
 use fluoro_bytecode::adaptive::run_code;
 use fluoro_bytecode::OpcodeTable;
 use fluoro_profile::{AdaptiveCode, Chunk, Metric, Profile};
-use fluoro_report::analysis::function_table;
+use fluoro_report::analysis::{function_table, Measure};
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyCode, PyFunction, PyList};
 use std::collections::{HashMap, HashSet};
@@ -50,7 +50,7 @@ fn capture(py: Python<'_>, path: &Path, major: u8, minor: u8) -> PyResult<Vec<Ad
     } else {
         Metric::Wall
     };
-    let mut rows = function_table(&profile, metric);
+    let mut rows = function_table(&profile, Measure::active(metric));
     rows.sort_by_key(|f| std::cmp::Reverse((f.self_ns, f.total_ns)));
     let wanted: HashMap<Key, usize> = rows
         .iter()

@@ -24,13 +24,15 @@ pub fn command(args: &HeapArgs) -> Result<i32, Failure> {
             let report = fluoro_heap::summary(&load_with(a).map_err(fail)?);
             emit(&report, a.json, |r| r.render_text(a.top))
         }
-        HeapCommand::Dominators(a) => {
-            let report = fluoro_heap::top_retainers(&load_with(a).map_err(fail)?, a.top);
+        HeapCommand::Dominators(v) => {
+            let a = &v.snapshot;
+            let report = fluoro_heap::top_retainers(&load_with(a).map_err(fail)?, a.top, v.all);
             emit(&report, a.json, |r| r.render_text())
         }
-        HeapCommand::Cycles(a) => {
+        HeapCommand::Cycles(v) => {
+            let a = &v.snapshot;
             let analysis = load_with(a).map_err(fail)?;
-            let report = fluoro_heap::cycles_report(&analysis.graph, &analysis.dom);
+            let report = fluoro_heap::cycles_report(&analysis.graph, &analysis.dom, v.all);
             emit(&report, a.json, |r| r.render_text(a.top))
         }
         HeapCommand::Path(a) => {
@@ -43,7 +45,7 @@ pub fn command(args: &HeapArgs) -> Result<i32, Failure> {
             emit(&report, a.json, |r| r.render_text())
         }
         HeapCommand::Diff(a) => {
-            let report = diff_report(&a.before, &a.after, a.top).map_err(fail)?;
+            let report = diff_report(&a.before, &a.after, a.top, a.all).map_err(fail)?;
             emit(&report, a.json, |r| r.render_text())
         }
     })
@@ -114,8 +116,13 @@ fn path_report(file: &str, target: &PathTarget) -> Result<fluoro_heap::PathRepor
     fluoro_heap::shortest_path(&analysis.graph, target).map_err(|e| e.to_string())
 }
 
-fn diff_report(before: &str, after: &str, top: usize) -> Result<fluoro_heap::DiffReport, String> {
-    Ok(fluoro_heap::diff(&load(before)?, &load(after)?, top))
+fn diff_report(
+    before: &str,
+    after: &str,
+    top: usize,
+    all: bool,
+) -> Result<fluoro_heap::DiffReport, String> {
+    Ok(fluoro_heap::diff(&load(before)?, &load(after)?, top, all))
 }
 
 fn value_error(message: String) -> PyErr {
@@ -146,9 +153,10 @@ pub fn _heap_snapshot(
     Ok(value)
 }
 
-/// The reports of `fluoro heap` as dicts: `what` is summary, dominators, cycles, path or diff.
+/// The reports of `fluoro heap` as dicts: `what` is summary, dominators, cycles, path or diff;
+/// `all` keeps the interpreter's structure in dominators, cycles and diff.
 #[pyfunction]
-#[pyo3(signature = (what, files, top = 20, type_name = None, id = None))]
+#[pyo3(signature = (what, files, top = 20, type_name = None, id = None, all = false))]
 pub fn _heap_report<'py>(
     py: Python<'py>,
     what: &str,
@@ -156,6 +164,7 @@ pub fn _heap_report<'py>(
     top: usize,
     type_name: Option<String>,
     id: Option<u64>,
+    all: bool,
 ) -> PyResult<Bound<'py, PyAny>> {
     let [first, rest @ ..] = files.as_slice() else {
         return Err(value_error("no snapshot file given".into()));
@@ -167,11 +176,11 @@ pub fn _heap_report<'py>(
         ),
         "dominators" => crate::output::to_python(
             py,
-            &fluoro_heap::top_retainers(&load(first).map_err(value_error)?, top),
+            &fluoro_heap::top_retainers(&load(first).map_err(value_error)?, top, all),
         ),
         "cycles" => {
             let a = load(first).map_err(value_error)?;
-            crate::output::to_python(py, &fluoro_heap::cycles_report(&a.graph, &a.dom))
+            crate::output::to_python(py, &fluoro_heap::cycles_report(&a.graph, &a.dom, all))
         }
         "path" => {
             let target = match (type_name, id) {
@@ -185,7 +194,8 @@ pub fn _heap_report<'py>(
             let [second] = rest else {
                 return Err(value_error("diff takes two snapshot files".into()));
             };
-            crate::output::to_python(py, &diff_report(first, second, top).map_err(value_error)?)
+            let report = diff_report(first, second, top, all).map_err(value_error)?;
+            crate::output::to_python(py, &report)
         }
         other => Err(value_error(format!("no heap report named {other:?}"))),
     }

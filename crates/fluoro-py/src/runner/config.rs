@@ -31,6 +31,9 @@ pub struct BootConfig {
     pub format: Option<crate::report::Format>,
     #[serde(with = "metric_name")]
     pub metric: fluoro_profile::Metric,
+    /// Keep idle time in the summary's tables (`--idle`).
+    #[serde(default)]
+    pub idle: bool,
     /// Advise the program's profiled sources at the end (`--advise`).
     #[serde(default)]
     pub advise: bool,

@@ -106,6 +106,7 @@ fn try_launch(py: Python<'_>, args: &RunArgs) -> Result<Failure, Failure> {
         output,
         format: args.format,
         metric: args.metric,
+        idle: args.idle,
         advise: args.advise,
         heap: crate::heap::run::HeapRun::from_args(args)?,
     })

@@ -100,8 +100,13 @@ impl Session {
     fn report(&self) {
         let c = &self.config;
         let profile = Path::new(&c.profile);
+        let options = report::RenderOptions {
+            metric: c.metric,
+            idle: c.idle,
+            ..report::RenderOptions::default()
+        };
         if !c.quiet {
-            match report::render_file(profile, report::Format::Text, c.metric, 15) {
+            match report::render_file(profile, report::Format::Text, &options) {
                 Ok(text) => eprint!("{}", String::from_utf8_lossy(&text)),
                 Err(e) => eprintln!("fluoro: {e}"),
             }
@@ -119,7 +124,7 @@ impl Session {
             crate::advise::after_run(profile, c.metric, c.argv.first().map(String::as_str));
         }
         if let (Some(format), Some(output)) = (c.format, &c.output) {
-            match report::render_file(profile, format, c.metric, 15) {
+            match report::render_file(profile, format, &options) {
                 Ok(data) => {
                     if let Err(e) = std::fs::write(output, data) {
                         eprintln!("fluoro: cannot write {output}: {e}");

@@ -1,8 +1,8 @@
 //! The flat function table: each function's self weight (it was the innermost frame) and total
 //! weight (it was anywhere on the stack, counted once per stack even when recursive).
 
-use super::{stack_functions, FunctionKey};
-use fluoro_profile::{Metric, Profile};
+use super::{stack_functions, FunctionKey, Measure};
+use fluoro_profile::Profile;
 use std::collections::HashMap;
 
 /// One function's weights.
@@ -23,15 +23,19 @@ pub struct FunctionStats<'p> {
 }
 
 /// Every sampled function, heaviest self weight first (ties: heavier total, then by name), so
-/// that output order is deterministic.
-pub fn function_table(profile: &Profile, metric: Metric) -> Vec<FunctionStats<'_>> {
+/// that output order is deterministic; a function `measure` gives no samples has no row.
+pub fn function_table(profile: &Profile, measure: Measure) -> Vec<FunctionStats<'_>> {
     let mut rows: Vec<FunctionStats<'_>> = Vec::new();
     let mut index: HashMap<FunctionKey<'_>, usize> = HashMap::new();
     let mut seen: Vec<usize> = Vec::new();
     for w in &profile.weights {
+        if !measure.counts(w) {
+            continue;
+        }
+        let samples = measure.samples(w);
         let frames = profile.frames(w.stack);
         let keys = stack_functions(profile, &frames);
-        let value = metric.of(w);
+        let value = measure.of(w);
         seen.clear();
         for (depth, (key, frame)) in keys.iter().zip(&frames).enumerate() {
             let at = *index.entry(*key).or_insert_with(|| {
@@ -47,15 +51,15 @@ pub fn function_table(profile: &Profile, metric: Metric) -> Vec<FunctionStats<'_
                 rows.len() - 1
             });
             let row = &mut rows[at];
-            row.frame_samples += w.samples;
+            row.frame_samples += samples;
             if !seen.contains(&at) {
                 seen.push(at);
                 row.total_ns += value;
-                row.total_samples += w.samples;
+                row.total_samples += samples;
             }
             if depth + 1 == keys.len() {
                 row.self_ns += value;
-                row.self_samples += w.samples;
+                row.self_samples += samples;
             }
         }
     }

@@ -1,6 +1,7 @@
 //! The per-line table: self weight of each source line that was executing innermost.
 
-use fluoro_profile::{Metric, Profile};
+use super::Measure;
+use fluoro_profile::Profile;
 use std::collections::HashMap;
 
 /// One source line's self weight.
@@ -14,11 +15,16 @@ pub struct LineStats<'p> {
     pub self_samples: u64,
 }
 
-/// Every line that was innermost in some sample, heaviest first (ties by file and line).
-pub fn line_table(profile: &Profile, metric: Metric) -> Vec<LineStats<'_>> {
+/// Every line that was innermost in some sample `measure` counts, heaviest first (ties by
+/// file and line).
+pub fn line_table(profile: &Profile, measure: Measure) -> Vec<LineStats<'_>> {
     let mut rows: Vec<LineStats<'_>> = Vec::new();
     let mut index: HashMap<(&str, u32), usize> = HashMap::new();
     for w in &profile.weights {
+        if !measure.counts(w) {
+            continue;
+        }
+        let samples = measure.samples(w);
         let Some(&leaf) = profile.frames(w.stack).last() else {
             continue;
         };
@@ -36,8 +42,8 @@ pub fn line_table(profile: &Profile, metric: Metric) -> Vec<LineStats<'_>> {
                 });
                 rows.len() - 1
             });
-        rows[at].self_ns += metric.of(w);
-        rows[at].self_samples += w.samples;
+        rows[at].self_ns += measure.of(w);
+        rows[at].self_samples += samples;
     }
     rows.sort_by(|a, b| {
         (b.self_ns, b.self_samples)

@@ -2,6 +2,7 @@
 //! totals, the flat function and line tables, and the call tree.
 
 mod functions;
+mod idle;
 mod lines;
 mod memory;
 mod summary;
@@ -9,6 +10,7 @@ mod threads;
 mod tree;
 
 pub use functions::{function_table, FunctionStats};
+pub use idle::{idle_table, waiting_kind, IdleThread, WaitKind};
 pub use lines::{line_table, LineStats};
 pub use memory::{by_line, LineBytes};
 pub use summary::RunSummary;
@@ -16,7 +18,65 @@ pub use threads::{thread_table, ThreadStats};
 pub use tree::{call_tree, CallNode};
 
 use crate::RenderError;
-use fluoro_profile::{CodeInfo, Frame, Profile};
+use fluoro_profile::{CodeInfo, Frame, Metric, Profile, StackWeight};
+
+/// What a table adds up: a metric and whether the samples of waiting threads count. Reports
+/// rank active time by default (idle wall time would drown the work); the data counts all.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Measure {
+    pub metric: Metric,
+    /// Count idle samples' wall time too (`--idle`); only wall time has idle weight to leave out.
+    pub idle: bool,
+}
+
+impl Measure {
+    /// Every sample, idle or not: what exports and the data show.
+    pub fn all(metric: Metric) -> Self {
+        Measure { metric, idle: true }
+    }
+
+    /// Active samples only (in wall time; the other metrics are the same as [`Measure::all`]).
+    pub fn active(metric: Metric) -> Self {
+        Measure {
+            metric,
+            idle: false,
+        }
+    }
+
+    /// Whether this measure leaves idle samples out of what [`Measure::of`] adds.
+    pub fn sets_idle_apart(self) -> bool {
+        !self.idle && self.metric == Metric::Wall
+    }
+
+    /// The weight of `w`.
+    pub fn of(self, w: &StackWeight) -> u64 {
+        if self.sets_idle_apart() {
+            w.wall_ns.saturating_sub(w.idle_wall_ns)
+        } else {
+            self.metric.of(w)
+        }
+    }
+
+    /// Whether `w` is in the tables at all: not when it is idle time set apart (memory-only
+    /// weights, with no samples, stay in for the memory metrics).
+    pub fn counts(self, w: &StackWeight) -> bool {
+        !self.sets_idle_apart() || w.active_samples > 0
+    }
+
+    /// The samples of `w` this measure counts.
+    pub fn samples(self, w: &StackWeight) -> u64 {
+        if self.sets_idle_apart() {
+            w.active_samples
+        } else {
+            w.samples
+        }
+    }
+
+    /// The measure over the whole profile.
+    pub fn total(self, profile: &Profile) -> u64 {
+        profile.weights.iter().map(|w| self.of(w)).sum()
+    }
+}
 
 /// A function as reports name it: code objects with the same file, qualified name and first
 /// line are one function (a module re-imported or a code object seen twice stays one row).
@@ -116,7 +176,7 @@ mod tests {
     #[test]
     fn recursion_counts_once_in_total_and_every_frame_in_frame_samples() {
         let profile = testing::fixture();
-        let rows = function_table(&profile, Metric::Wall);
+        let rows = function_table(&profile, Measure::all(Metric::Wall));
         let fib = rows.iter().find(|f| f.key.qualname == "fib").unwrap();
         assert_eq!((fib.total_samples, fib.frame_samples), (40, 110));
         assert_eq!(fib.total_ns, 400_000_000);
@@ -127,7 +187,7 @@ mod tests {
     #[test]
     fn lines_are_the_innermost_frames_lines() {
         let profile = testing::fixture();
-        let lines = line_table(&profile, Metric::Wall);
+        let lines = line_table(&profile, Measure::all(Metric::Wall));
         let top: Vec<(&str, u32)> = lines.iter().take(3).map(|l| (l.filename, l.line)).collect();
         assert_eq!(
             top,
@@ -144,7 +204,7 @@ mod tests {
     #[test]
     fn tree_merges_by_caller_chain_and_prunes_light_nodes() {
         let profile = testing::fixture();
-        let mut root = call_tree(&profile, Metric::Wall, |_| true);
+        let mut root = call_tree(&profile, Measure::all(Metric::Wall), |_| true);
         assert_eq!(root.total_ns, 1_500_000_000);
         let names: Vec<&str> = root
             .children

@@ -14,6 +14,8 @@ pub struct ThreadStats {
     pub cpu_ns: u64,
     pub gil_samples: u64,
     pub active_samples: u64,
+    /// Wall time of the samples taken while the thread used no CPU.
+    pub idle_wall_ns: u64,
 }
 
 /// Every thread of the profile, in thread-table order, sampled or not.
@@ -32,6 +34,7 @@ pub fn thread_table(profile: &Profile) -> Vec<ThreadStats> {
             cpu_ns: 0,
             gil_samples: 0,
             active_samples: 0,
+            idle_wall_ns: 0,
         })
         .collect();
     for w in &profile.weights {
@@ -41,6 +44,7 @@ pub fn thread_table(profile: &Profile) -> Vec<ThreadStats> {
             row.cpu_ns += w.cpu_ns;
             row.gil_samples += w.gil_samples;
             row.active_samples += w.active_samples;
+            row.idle_wall_ns += w.idle_wall_ns;
         }
     }
     rows

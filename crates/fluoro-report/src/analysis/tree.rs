@@ -1,8 +1,8 @@
 //! The call tree: samples merged by the chain of functions that led to them, as pyinstrument
 //! shows it, with the light branches pruned away.
 
-use super::{stack_functions, FunctionKey};
-use fluoro_profile::{Metric, Profile, ThreadIdx};
+use super::{stack_functions, FunctionKey, Measure};
+use fluoro_profile::{Profile, ThreadIdx};
 use std::collections::HashMap;
 
 /// A function reached through one chain of callers, and everything it called from there.
@@ -50,11 +50,11 @@ struct Building<'p> {
     children: Vec<usize>,
 }
 
-/// The call tree of the samples of the threads `include` accepts (all threads merged under one
-/// root when it accepts every thread).
+/// The call tree of the samples `measure` counts of the threads `include` accepts (all
+/// threads merged under one root when it accepts every thread).
 pub fn call_tree(
     profile: &Profile,
-    metric: Metric,
+    measure: Measure,
     include: impl Fn(ThreadIdx) -> bool,
 ) -> CallNode<'_> {
     let mut nodes = vec![Building {
@@ -64,8 +64,12 @@ pub fn call_tree(
         children: Vec::new(),
     }];
     let mut index: HashMap<(usize, FunctionKey<'_>), usize> = HashMap::new();
-    for w in profile.weights.iter().filter(|w| include(w.thread)) {
-        let value = metric.of(w);
+    for w in profile
+        .weights
+        .iter()
+        .filter(|w| include(w.thread) && measure.counts(w))
+    {
+        let value = measure.of(w);
         let frames = profile.frames(w.stack);
         let mut at = 0;
         nodes[0].total_ns += value;

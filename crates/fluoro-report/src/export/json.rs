@@ -1,7 +1,7 @@
 //! fluoro's own JSON summary: the run, threads, functions and lines, plus the exact call
 //! statistics when the profile hook ran. Pretty-printed; field names are a stable interface.
 
-use crate::analysis::{function_table, line_table, share, thread_table, RunSummary};
+use crate::analysis::{function_table, line_table, share, thread_table, Measure, RunSummary};
 use crate::{RenderError, RenderOptions};
 use fluoro_profile::{ExactStats, Profile};
 use serde::Serialize;
@@ -41,6 +41,8 @@ struct Thread {
     samples: u64,
     wall_ns: u64,
     cpu_ns: u64,
+    /// Wall time of the samples taken while the thread used no CPU.
+    idle_ns: u64,
     gil_share: f64,
     active_share: f64,
 }
@@ -131,8 +133,9 @@ fn exact(stats: &ExactStats) -> Exact<'_> {
 
 pub(crate) fn render(profile: &Profile, options: &RenderOptions) -> Result<Vec<u8>, RenderError> {
     let run = RunSummary::of(profile);
-    let metric = options.metric;
-    let total = profile.total(metric);
+    // The data keeps every sample, idle or not, whatever the summary ranks.
+    let measure = Measure::all(options.metric);
+    let total = measure.total(profile);
     let threads = thread_table(profile)
         .into_iter()
         .map(|t| Thread {
@@ -144,9 +147,10 @@ pub(crate) fn render(profile: &Profile, options: &RenderOptions) -> Result<Vec<u
             samples: t.samples,
             wall_ns: t.wall_ns,
             cpu_ns: t.cpu_ns,
+            idle_ns: t.idle_wall_ns,
         })
         .collect();
-    let functions = function_table(profile, metric)
+    let functions = function_table(profile, measure)
         .into_iter()
         .map(|f| Function {
             qualname: f.key.qualname,
@@ -159,7 +163,7 @@ pub(crate) fn render(profile: &Profile, options: &RenderOptions) -> Result<Vec<u
             total_share: share(f.total_ns, total),
         })
         .collect();
-    let lines = line_table(profile, metric)
+    let lines = line_table(profile, measure)
         .into_iter()
         .map(|l| Line {
             file: l.filename,
@@ -177,7 +181,7 @@ pub(crate) fn render(profile: &Profile, options: &RenderOptions) -> Result<Vec<u
         samples: run.samples,
         failed_reads: run.failed_reads,
         complete: run.complete,
-        metric: metric.name(),
+        metric: measure.metric.name(),
         threads,
         functions,
         lines,

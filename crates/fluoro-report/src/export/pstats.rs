@@ -156,11 +156,12 @@ fn from_exact(exact: &ExactStats) -> Table {
     table
 }
 
-/// Estimates from samples, for runs without the profile hook. Sampling sees no calls, so
-/// "calls" count samples: total calls = frames of the function over all samples (recursion
-/// counts each level), primitive calls = samples with the function on the stack; tottime and
-/// cumtime are its self and total `metric` time. A caller edge joins adjacent frames, with
-/// the same counts restricted to samples where the caller called the function directly.
+/// Estimates from samples, for runs without the profile hook. Sampling sees no calls, and
+/// pstats and snakeviz would show any count put in `ncalls` as calls (and divide times by it
+/// for `percall`), so every call count is 0: pstats prints `0` and leaves both `percall`
+/// columns blank. tottime and cumtime are the function's self and total `metric` time (a
+/// recursive function's total counted once per sample); a caller edge joins adjacent frames,
+/// with the callee's times restricted to samples where that caller called it directly.
 fn from_samples(profile: &Profile, metric: Metric) -> Table {
     let mut table = Table::default();
     let mut seen: Vec<Key> = Vec::new();
@@ -184,8 +185,8 @@ fn from_samples(profile: &Profile, metric: Metric) -> Table {
             }
             let leaf = depth + 1 == keys.len();
             let figures = Figures {
-                calls: w.samples,
-                prim_calls: if first { w.samples } else { 0 },
+                calls: 0,
+                prim_calls: 0,
                 tottime_ns: if leaf { value } else { 0 },
                 cumtime_ns: if first { value } else { 0 },
             };
@@ -197,7 +198,6 @@ fn from_samples(profile: &Profile, metric: Metric) -> Table {
                     seen_edges.push(edge);
                 }
                 let figures = Figures {
-                    prim_calls: if first_edge { w.samples } else { 0 },
                     cumtime_ns: if first_edge { value } else { 0 },
                     ..figures
                 };
@@ -219,7 +219,7 @@ mod tests {
     }
 
     #[test]
-    fn samples_estimate_calls_and_times() {
+    fn samples_estimate_times_and_count_no_calls() {
         let profile = testing::fixture();
         let table = from_samples(&profile, Metric::Wall);
         let (key, fib, callers) = find(&table, "fib");
@@ -227,15 +227,17 @@ mod tests {
             key,
             &("/work/app/lib/work.py".to_string(), 1, "fib".to_string())
         );
-        // 30 samples three levels deep, 10 samples two levels deep.
-        assert_eq!(fib.calls, 30 * 3 + 10 * 2);
-        assert_eq!(fib.prim_calls, 40);
         assert_eq!(fib.tottime_ns, 400_000_000);
         assert_eq!(fib.cumtime_ns, 400_000_000);
         let from_main = callers.iter().find(|c| c.0 .2 == "main").unwrap().1;
-        assert_eq!(from_main.prim_calls, 40);
+        assert_eq!(from_main.cumtime_ns, 400_000_000);
+        // Fib called itself in the 40 samples with two or more levels of it.
         let from_fib = callers.iter().find(|c| c.0 .2 == "fib").unwrap().1;
-        assert_eq!((from_fib.calls, from_fib.prim_calls), (30 * 2 + 10, 40));
+        assert_eq!(from_fib.cumtime_ns, 400_000_000);
+        assert!(table.rows.iter().all(|r| {
+            let mut edges = r.callers.iter().map(|c| (c.1.calls, c.1.prim_calls));
+            (r.figures.calls, r.figures.prim_calls) == (0, 0) && edges.all(|e| e == (0, 0))
+        }));
         let (_, module, callers) = find(&table, "<module>");
         assert!(callers.is_empty());
         assert_eq!(module.cumtime_ns, 810_000_000);
@@ -273,8 +275,15 @@ mod tests {
                     assert!(text.contains("TOTAL 22913 1023"), "{text}");
                 }
                 _ => {
-                    assert!(text.contains("110/40"), "{text}");
-                    assert!(text.contains("work.py:11(parse)"), "{text}");
+                    // No calls were counted: pstats says 0 and leaves percall blank.
+                    assert!(text.contains("0 function calls in 1.500 seconds"), "{text}");
+                    assert!(text.contains("TOTAL 0 0"), "{text}");
+                    let parse = text
+                        .lines()
+                        .find(|l| l.ends_with("work.py:11(parse)"))
+                        .expect("a parse row");
+                    let columns: Vec<&str> = parse.split_whitespace().collect();
+                    assert_eq!(columns[..3], ["0", "0.550", "0.550"], "{parse}");
                 }
             }
         }

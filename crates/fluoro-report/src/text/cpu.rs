@@ -1,16 +1,17 @@
 //! The CPU part of the text summary: threads, top functions, the call tree, hottest lines,
 //! and the exact call table when the profile hook ran.
 
-use super::style::{amount, function_rows, location, metric_words, ns, section, truncate, Style};
-use crate::analysis::{
-    call_tree, function_table, line_table, share, thread_table, CallNode, FunctionStats, RunSummary,
+use super::style::{
+    amount, function_rows, location, measure_words, ns, section, sources, truncate, Style,
 };
-use crate::source::SourceFiles;
+use crate::analysis::{
+    call_tree, function_table, idle_table, line_table, share, thread_table, CallNode,
+    FunctionStats, Measure, RunSummary,
+};
 use crate::RenderOptions;
 use fluoro_profile::{ExactFunction, ExactStats, Metric, Profile};
 use fluoro_render::{percent, table};
 use std::fmt::Write;
-use std::path::PathBuf;
 
 /// Call-tree nodes lighter than this share of the total are hidden.
 const TREE_MIN_SHARE: f64 = 0.01;
@@ -39,6 +40,60 @@ pub(super) fn threads(out: &mut String, profile: &Profile, style: &Style) {
     section(out, "Threads", &body, style);
 }
 
+/// One line per thread that waited: its idle share, what it waited for, and the frame that
+/// waited most.
+pub(super) fn idle(
+    out: &mut String,
+    profile: &Profile,
+    run: &RunSummary,
+    options: &RenderOptions,
+    style: &Style,
+) {
+    let mut sources = sources(options, run);
+    let rows = idle_table(profile, |file, line| {
+        sources.line(file, line).map(str::to_string)
+    });
+    if rows.is_empty() {
+        return;
+    }
+    let width = rows
+        .iter()
+        .map(|r| r.name.chars().count())
+        .max()
+        .unwrap_or(0);
+    let mut body = String::new();
+    for r in &rows {
+        let (key, line, kind, _) = r.top;
+        // One kind says it all; several get their shares and the top frame its kind.
+        let (kinds, top_kind) = match r.kinds.as_slice() {
+            [(only, _)] => (only.name().to_string(), String::new()),
+            several => (
+                several
+                    .iter()
+                    .map(|&(k, ns)| format!("{} {}", k.name(), percent(share(ns, r.idle_ns))))
+                    .collect::<Vec<_>>()
+                    .join(", "),
+                format!(" ({})", kind.name()),
+            ),
+        };
+        let _ = writeln!(
+            body,
+            "{:<width$}  {} idle ({} of its time): {kinds}; waited most in {}{top_kind} {}",
+            r.name,
+            ns(r.idle_ns),
+            percent(share(r.idle_ns, r.wall_ns)),
+            key.qualname,
+            style.dim(&format!("{}:{line}", run.display_path(key.filename))),
+        );
+    }
+    let title = if options.measure().sets_idle_apart() {
+        "Idle (threads waiting, left out of the tables below; --idle puts it back)"
+    } else {
+        "Idle (threads waiting)"
+    };
+    section(out, title, &body, style);
+}
+
 pub(super) fn functions(
     out: &mut String,
     profile: &Profile,
@@ -46,9 +101,10 @@ pub(super) fn functions(
     options: &RenderOptions,
     style: &Style,
 ) {
-    let total = profile.total(options.metric);
-    let mut rows = function_table(profile, options.metric);
-    let words = metric_words(options.metric);
+    let measure = options.measure();
+    let total = measure.total(profile);
+    let mut rows = function_table(profile, measure);
+    let words = measure_words(measure);
     let by_self = |f: &FunctionStats<'_>| (f.self_ns, f.total_ns);
     let metric = options.metric;
     let body = function_rows(
@@ -89,17 +145,20 @@ pub(super) fn tree(
     out: &mut String,
     profile: &Profile,
     run: &RunSummary,
-    metric: Metric,
+    measure: Measure,
     style: &Style,
 ) {
-    let total = profile.total(metric);
+    let metric = measure.metric;
+    let total = measure.total(profile);
     let min_ns = (total as f64 * TREE_MIN_SHARE).ceil() as u64;
     let mut body = String::new();
     let mut hidden_threads = 0;
     for t in thread_table(profile) {
-        let mut root = call_tree(profile, metric, |thread| thread == t.thread);
+        let mut root = call_tree(profile, measure, |thread| thread == t.thread);
         if root.total_ns == 0 || root.total_ns < min_ns {
-            hidden_threads += u32::from(t.samples > 0);
+            // A thread that only waited is in the idle lines, not hidden.
+            let only_idle = measure.sets_idle_apart() && t.active_samples == 0;
+            hidden_threads += u32::from(t.samples > 0 && !only_idle);
             continue;
         }
         root.prune(min_ns.max(1));
@@ -124,7 +183,7 @@ pub(super) fn tree(
     }
     let title = format!(
         "Call tree ({}, one per thread; nodes under {} hidden)",
-        metric_words(metric),
+        measure_words(measure),
         percent(TREE_MIN_SHARE)
     );
     section(out, &title, &body, style);
@@ -175,13 +234,10 @@ pub(super) fn lines(
     options: &RenderOptions,
     style: &Style,
 ) {
-    let total = profile.total(options.metric);
-    let root = options
-        .source_root
-        .clone()
-        .unwrap_or_else(|| PathBuf::from(&run.cwd));
-    let mut sources = SourceFiles::new(root, &run.cwd);
-    let rows = line_table(profile, options.metric)
+    let measure = options.measure();
+    let total = measure.total(profile);
+    let mut sources = sources(options, run);
+    let rows = line_table(profile, measure)
         .into_iter()
         .filter(|l| l.self_ns > 0)
         .take(options.top)
@@ -204,7 +260,7 @@ pub(super) fn lines(
         &[true, true, false, false, false],
         rows,
     );
-    let title = format!("Hottest lines by self {}", metric_words(options.metric));
+    let title = format!("Hottest lines by self {}", measure_words(measure));
     section(out, &title, &body, style);
 }
 

@@ -2,15 +2,16 @@
 //! what was live then, leak candidates, the heap over time, allocation sizes, garbage
 //! collections and snapshot diffs.
 
-use super::style::{function_rows, ns, section, truncate, Style};
-use crate::analysis::{by_line, function_table, share, FunctionStats, LineBytes, RunSummary};
+use super::style::{function_rows, ns, section, sources, truncate, Style};
+use crate::analysis::{
+    by_line, function_table, share, FunctionStats, LineBytes, Measure, RunSummary,
+};
 use crate::source::SourceFiles;
 use crate::RenderOptions;
 use fluoro_profile::{AllocMode, MemoryProfile, Metric, Profile, Snapshot};
 use fluoro_render::{bytes, fields, percent, table};
 use std::collections::{BTreeSet, HashMap};
 use std::fmt::Write;
-use std::path::PathBuf;
 
 const SOURCE_WIDTH: usize = 50;
 /// Columns of the heap timeline.
@@ -26,11 +27,7 @@ pub(crate) fn render(
     options: &RenderOptions,
     style: &Style,
 ) {
-    let root = options
-        .source_root
-        .clone()
-        .unwrap_or_else(|| PathBuf::from(&run.cwd));
-    let mut sources = SourceFiles::new(root, &run.cwd);
+    let mut sources = sources(options, run);
     summary(out, memory, run, style);
     if memory.tracked {
         let lines = by_line(profile, &memory.allocated);
@@ -173,7 +170,7 @@ fn functions(
     options: &RenderOptions,
     style: &Style,
 ) {
-    let mut rows = function_table(profile, Metric::Alloc);
+    let mut rows = function_table(profile, Measure::all(Metric::Alloc));
     rows.sort_by(|a, b| {
         (b.total_ns, b.self_ns)
             .cmp(&(a.total_ns, a.self_ns))

@@ -7,12 +7,12 @@ mod memory;
 mod patterns;
 mod style;
 
-use crate::analysis::RunSummary;
+use crate::analysis::{Measure, RunSummary};
 use crate::{RenderError, RenderOptions};
 use fluoro_profile::{Metric, Profile};
 use fluoro_render::fields;
 use std::fmt::Write;
-use style::{metric_words, ns, section, Style};
+use style::{measure_words, ns, section, Style};
 
 pub(crate) fn render(profile: &Profile, options: &RenderOptions) -> Result<Vec<u8>, RenderError> {
     Ok(summary(profile, options).into_bytes())
@@ -25,7 +25,7 @@ fn summary(profile: &Profile, options: &RenderOptions) -> String {
     };
     let run = RunSummary::of(profile);
     let mut out = String::new();
-    header(&mut out, &run, options.metric, &style);
+    header(&mut out, &run, options.measure(), &style);
     if !run.complete {
         out.push_str(
             "\nThe run was cut short: the profile has no end record, so it shows only what was recorded before the target stopped.\n",
@@ -38,9 +38,12 @@ fn summary(profile: &Profile, options: &RenderOptions) -> String {
     } else {
         if profile.samples > 0 {
             cpu::threads(&mut out, profile, &style);
+            if options.metric == Metric::Wall {
+                cpu::idle(&mut out, profile, &run, options, &style);
+            }
         }
         cpu::functions(&mut out, profile, &run, options, &style);
-        cpu::tree(&mut out, profile, &run, options.metric, &style);
+        cpu::tree(&mut out, profile, &run, options.measure(), &style);
         cpu::lines(&mut out, profile, &run, options, &style);
     }
     if let Some(memory) = &profile.memory {
@@ -56,7 +59,7 @@ fn summary(profile: &Profile, options: &RenderOptions) -> String {
     out
 }
 
-fn header(out: &mut String, run: &RunSummary, metric: Metric, style: &Style) {
+fn header(out: &mut String, run: &RunSummary, measure: Measure, style: &Style) {
     let _ = writeln!(out, "{}", style.title(&format!("fluoro · {}", run.target)));
     let sampling = if run.rate_hz == 0 {
         format!("{} ({})", run.samples, run.sampler)
@@ -67,7 +70,7 @@ fn header(out: &mut String, run: &RunSummary, metric: Metric, style: &Style) {
         ("python", run.python.clone()),
         ("duration", ns(run.duration_ns)),
         ("samples", sampling),
-        ("metric", metric_words(metric).to_string()),
+        ("metric", measure_words(measure)),
     ];
     if let Some(exception) = &run.exception {
         pairs.push(("exception", exception.clone()));
@@ -154,6 +157,53 @@ mod tests {
         let at = out.find("\nPatterns\n").expect("a Patterns section");
         assert!(out[..at].starts_with(&plain[..plain.len() - 1]));
         assert!(out[at..].contains("Parser"));
+    }
+
+    /// The busy/idle fixture's summary and the rows of its first function table.
+    fn busy_text(idle: bool) -> (String, Vec<String>) {
+        let options = RenderOptions {
+            source_root: Some(testing::busy_source_root(&format!("idle-{idle}"))),
+            idle,
+            ..RenderOptions::default()
+        };
+        let out = text(&testing::busy_and_idle(), &options);
+        let at = out.find("Top functions by self").expect("a function table");
+        let rows = out[at..]
+            .lines()
+            .skip(3)
+            .take_while(|l| !l.is_empty())
+            .map(str::to_string)
+            .collect();
+        (out, rows)
+    }
+
+    #[test]
+    fn active_time_ranks_first_and_idle_time_is_one_line_per_thread() {
+        let (out, rows) = busy_text(false);
+        assert!(out.contains("Top functions by self active wall time\n"));
+        assert_eq!(rows.len(), 1, "{rows:?}");
+        assert!(rows[0].contains("crunch") && rows[0].contains("100.0 %"));
+        assert!(out.contains(
+            "MainThread  600.000 ms idle (66.7 % of its time): sleep; waited most in nap busy.py:7"
+        ));
+        assert!(out.contains(
+            "consumer    900.000 ms idle (100.0 % of its time): lock; waited most in Condition.wait threading.py:355"
+        ));
+        insta::assert_snapshot!(out);
+    }
+
+    #[test]
+    fn idle_puts_waiting_stacks_back_in_the_tables() {
+        let (out, rows) = busy_text(true);
+        assert!(out.contains("  metric    wall time\n"));
+        assert!(out.contains("Top functions by self wall time\n"));
+        let order: Vec<&str> = ["Condition.wait", "nap", "crunch"]
+            .into_iter()
+            .filter(|f| rows.iter().any(|r| r.contains(&format!(" {f} "))))
+            .collect();
+        assert_eq!(order.len(), 3, "{rows:?}");
+        assert!(rows[0].contains("Condition.wait"), "{rows:?}");
+        assert!(out.contains("Idle (threads waiting)\n"));
     }
 
     #[test]

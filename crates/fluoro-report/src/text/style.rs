@@ -1,10 +1,13 @@
 //! What the sections of the text summary share: the styling, the section heading, the units
 //! of a metric, and the function table both the CPU and memory parts print.
 
-use crate::analysis::{share, FunctionKey, FunctionStats, RunSummary};
+use crate::analysis::{share, FunctionKey, FunctionStats, Measure, RunSummary};
+use crate::source::SourceFiles;
+use crate::RenderOptions;
 use fluoro_profile::Metric;
 use fluoro_render::{bytes, percent, seconds, table};
 use std::fmt::Write;
+use std::path::PathBuf;
 
 /// Section titles in bold and locations dimmed, when colour is on.
 pub(super) struct Style {
@@ -50,6 +53,26 @@ pub(super) fn metric_words(metric: Metric) -> &'static str {
         Metric::Peak => "bytes live at the peak",
         Metric::Leak => "bytes live at the end",
     }
+}
+
+/// What a table of `measure` adds up, in words: `active wall time` when idle time is set
+/// apart.
+pub(super) fn measure_words(measure: Measure) -> String {
+    let words = metric_words(measure.metric);
+    if measure.sets_idle_apart() {
+        format!("active {words}")
+    } else {
+        words.to_string()
+    }
+}
+
+/// The program's source files, read from `--source-root` or the target's working directory.
+pub(super) fn sources(options: &RenderOptions, run: &RunSummary) -> SourceFiles {
+    let root = options
+        .source_root
+        .clone()
+        .unwrap_or_else(|| PathBuf::from(&run.cwd));
+    SourceFiles::new(root, &run.cwd)
 }
 
 pub(super) fn section(out: &mut String, title: &str, body: &str, style: &Style) {
