@@ -28,7 +28,7 @@ pub(crate) fn render(
     style: &Style,
 ) {
     let mut sources = sources(options, run);
-    summary(out, memory, run, style);
+    summary(out, profile, memory, run, style);
     if memory.tracked {
         let lines = by_line(profile, &memory.allocated);
         let body = line_rows(
@@ -72,7 +72,13 @@ pub(crate) fn render(
     snapshots(out, profile, memory, run, style);
 }
 
-fn summary(out: &mut String, memory: &MemoryProfile, run: &RunSummary, style: &Style) {
+fn summary(
+    out: &mut String,
+    profile: &Profile,
+    memory: &MemoryProfile,
+    run: &RunSummary,
+    style: &Style,
+) {
     let s = &memory.settings;
     let mode = match s.mode {
         AllocMode::All => "every allocation recorded".to_owned(),
@@ -124,6 +130,17 @@ fn summary(out: &mut String, memory: &MemoryProfile, run: &RunSummary, style: &S
                 s.outside_gil_count,
                 bytes(s.outside_gil_bytes)
             ),
+        ));
+    }
+    if memory.tracked
+        && !profile
+            .meta
+            .as_ref()
+            .is_some_and(|m| m.follows_free_lists())
+    {
+        pairs.push((
+            "free lists",
+            "objects reused from them keep their first site (followed on 3.13+)".to_owned(),
         ));
     }
     let _ = run;
