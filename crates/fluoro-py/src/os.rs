@@ -22,6 +22,38 @@ pub fn thread_cpu_ns(tid: u64) -> Option<u64> {
     (rc == 0).then(|| ts.tv_sec as u64 * 1_000_000_000 + ts.tv_nsec as u64)
 }
 
+/// Whether the thread with OS id `tid` of this process is running or waiting for a CPU (state
+/// `R` in `/proc/self/task/TID/stat`), rather than asleep or blocked; `None` once it has ended.
+/// `files` keeps each thread's file open between calls (re-read from the start each time).
+pub fn thread_runnable(
+    tid: u64,
+    files: &mut std::collections::HashMap<u64, std::fs::File>,
+) -> Option<bool> {
+    use std::os::unix::fs::FileExt;
+    if tid == 0 {
+        return None;
+    }
+    let file = match files.entry(tid) {
+        std::collections::hash_map::Entry::Occupied(e) => e.into_mut(),
+        std::collections::hash_map::Entry::Vacant(e) => {
+            e.insert(std::fs::File::open(format!("/proc/self/task/{tid}/stat")).ok()?)
+        }
+    };
+    let mut buf = [0u8; 512];
+    let n = match file.read_at(&mut buf, 0) {
+        Ok(n) => n,
+        Err(_) => {
+            files.remove(&tid);
+            return None;
+        }
+    };
+    // `pid (comm) S ...`: the state follows the last `)`, as comm may hold anything.
+    let text = &buf[..n];
+    let close = text.iter().rposition(|&b| b == b')')?;
+    let state = *text.get(close + 2)?;
+    Some(state == b'R')
+}
+
 /// Blocks every signal that can be blocked in the calling thread, so that signals sent to the
 /// process (SIGINT from ^C, SIGTERM, …) go to the target's own threads. CPython only notices a
 /// signal promptly when its C handler runs on a Python thread: caught on the sampler thread, a
@@ -71,6 +103,23 @@ mod tests {
             libc::pthread_sigmask(libc::SIG_BLOCK, std::ptr::null(), &mut set);
             libc::sigismember(&set, signal) == 1
         }
+    }
+
+    #[test]
+    fn a_sleeping_thread_is_not_runnable_and_this_one_is() {
+        let mut files = std::collections::HashMap::new();
+        assert_eq!(thread_runnable(gettid(), &mut files), Some(true));
+        let (tx, rx) = std::sync::mpsc::channel();
+        let sleeper = std::thread::spawn(move || {
+            tx.send(gettid()).unwrap();
+            std::thread::sleep(std::time::Duration::from_millis(300));
+        });
+        let tid = rx.recv().unwrap();
+        std::thread::sleep(std::time::Duration::from_millis(100));
+        assert_eq!(thread_runnable(tid, &mut files), Some(false));
+        sleeper.join().unwrap();
+        assert_eq!(thread_runnable(tid, &mut files), None);
+        assert_eq!(thread_runnable(0, &mut files), None);
     }
 
     #[test]

@@ -137,11 +137,12 @@ impl Recorder {
             // such sample goes to this one. On the CPU timeline the samples that find the
             // thread running fall at random, so each stack's expected share is its CPU time,
             // and each thread's total is what the OS counted.
+            // Active: on a CPU or waiting for one (not asleep or blocked).
             let (cpu_ns, active) = match on_cpu {
                 Some(true) => (std::mem::take(&mut slot.unassigned_cpu) + used, true),
                 Some(false) => {
                     slot.unassigned_cpu += used;
-                    (0, false)
+                    (0, stack.active)
                 }
                 None => (used, used * ACTIVE_SHARE >= wall_ns && used > 0),
             };
@@ -157,7 +158,7 @@ impl Recorder {
             self.frames.clear();
             self.frames.extend(stack.frames.iter().rev());
             let stack_id = self.stacks.intern(self.frames.iter().copied());
-            if active {
+            if cpu_ns > 0 || on_cpu == Some(true) {
                 if let Some(slot) = self.slots.get_mut(&(stack.tstate, stack.ident)) {
                     slot.last_active = Some(stack_id);
                 }
@@ -269,6 +270,7 @@ impl Recorder {
             frames: Vec::new(),
             torn: false,
             cpu: None,
+            active: false,
         };
         self.slot(&stack, now, Duration::ZERO, None).idx
     }

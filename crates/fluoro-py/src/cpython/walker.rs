@@ -50,6 +50,8 @@ pub struct ThreadStack {
     /// The thread's CPU clock after the read, and whether it moved while the stack was read:
     /// the thread was on a CPU at the sample. `None` where the clock cannot be read.
     pub cpu: Option<(u64, bool)>,
+    /// On a CPU, or waiting for one (runnable) rather than asleep or blocked: not idle.
+    pub active: bool,
 }
 
 /// Where the GIL's state lives.
@@ -79,6 +81,8 @@ pub struct Walker {
     /// checked against the second.
     chunks: Vec<(usize, usize, Vec<u8>, Vec<u8>)>,
     chunks_used: usize,
+    /// Each thread's `/proc` stat file, kept open.
+    stat_files: std::collections::HashMap<u64, std::fs::File>,
 }
 
 impl Walker {
@@ -116,6 +120,7 @@ impl Walker {
             frame_buf: vec![0; layout.frame_span()],
             chunks: Vec::new(),
             chunks_used: 0,
+            stat_files: std::collections::HashMap::new(),
         }
     }
 
@@ -175,11 +180,18 @@ impl Walker {
                 frames: Vec::new(),
                 torn: false,
                 cpu: None,
+                active: false,
             };
             self.read_stack(tstate, &mut stack);
             stack.cpu = match (cpu_before, os::thread_cpu_ns(native_id)) {
                 (Some(before), Some(after)) => Some((after, after > before)),
                 _ => None,
+            };
+            // A thread off the CPU may still be waiting for one (a busy machine), which is
+            // not idle: asked of the OS only then.
+            stack.active = match stack.cpu {
+                Some((_, true)) => true,
+                _ => os::thread_runnable(native_id, &mut self.stat_files).unwrap_or(false),
             };
             if !stack.frames.is_empty() || stack.torn {
                 out.push(stack);

@@ -56,6 +56,7 @@ impl GilWalker {
                 frames: Vec::new(),
                 torn: false,
                 cpu: None,
+                active: false,
             };
             let mut frame = frame;
             while !frame.is_none() {
