@@ -119,10 +119,15 @@ impl Recorder {
                 self.failed_reads += 1;
                 continue;
             }
-            // The stack reader says whether the thread was on a CPU while it read the stack;
-            // the GIL reader cannot tell, and its samples get CPU as the clock moved.
+            // The stack reader says whether the thread was working when it read the stack: on
+            // a CPU, or waiting for one while holding the GIL (preempted in Python code; a
+            // thread just woken from a sleep or a lock wait for the GIL, and is not yet back
+            // at work). The GIL reader cannot tell; its samples get CPU as the clock moved.
             let (cpu_now, on_cpu) = match stack.cpu {
-                Some((clock, running)) => (Some(clock), Some(running)),
+                Some((clock, moved)) => (
+                    Some(clock),
+                    Some(moved || (stack.active && gil == Some(stack.tstate))),
+                ),
                 None => (os::thread_cpu_ns(stack.native_id), None),
             };
             let slot = self.slot(stack, now, interval, cpu_now);
@@ -133,11 +138,10 @@ impl Recorder {
             };
             slot.last_wall = now;
             slot.last_cpu = cpu_now.or(slot.last_cpu);
-            // CPU goes only to stacks that were on a CPU: what the thread used since its last
+            // CPU goes only to stacks that were working: what the thread used since its last
             // such sample goes to this one. On the CPU timeline the samples that find the
-            // thread running fall at random, so each stack's expected share is its CPU time,
+            // thread working fall at random, so each stack's expected share is its CPU time,
             // and each thread's total is what the OS counted.
-            // Active: on a CPU or waiting for one (not asleep or blocked).
             let (cpu_ns, active) = match on_cpu {
                 Some(true) => (std::mem::take(&mut slot.unassigned_cpu) + used, true),
                 Some(false) => {

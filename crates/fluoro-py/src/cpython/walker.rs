@@ -48,9 +48,9 @@ pub struct ThreadStack {
     /// was read and again when read once more: the stack cannot be trusted.
     pub torn: bool,
     /// The thread's CPU clock after the read, and whether it moved while the stack was read:
-    /// the thread was on a CPU at the sample. `None` where the clock cannot be read.
+    /// the thread was on a CPU. `None` where the clock cannot be read.
     pub cpu: Option<(u64, bool)>,
-    /// On a CPU, or waiting for one (runnable) rather than asleep or blocked: not idle.
+    /// On a CPU or waiting for one (state R), rather than asleep or blocked: not idle.
     pub active: bool,
 }
 
@@ -183,16 +183,14 @@ impl Walker {
                 active: false,
             };
             self.read_stack(tstate, &mut stack);
-            stack.cpu = match (cpu_before, os::thread_cpu_ns(native_id)) {
-                (Some(before), Some(after)) => Some((after, after > before)),
-                _ => None,
-            };
-            // A thread off the CPU may still be waiting for one (a busy machine), which is
-            // not idle: asked of the OS only then.
-            stack.active = match stack.cpu {
-                Some((_, true)) => true,
-                _ => os::thread_runnable(native_id, &mut self.stat_files).unwrap_or(false),
-            };
+            // The thread was on a CPU when its clock moved while its stack was read. Else it
+            // may still be working: running or waiting for a CPU (state R), as on a busy
+            // machine, or on the sampler's own core, whose wake-up may have just preempted it.
+            let after = os::thread_cpu_ns(native_id);
+            let moved = matches!((cpu_before, after), (Some(b), Some(a)) if a > b);
+            stack.active =
+                moved || os::thread_runnable(native_id, &mut self.stat_files).unwrap_or(false);
+            stack.cpu = after.map(|clock| (clock, moved));
             if !stack.frames.is_empty() || stack.torn {
                 out.push(stack);
             }
