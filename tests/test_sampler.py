@@ -119,7 +119,7 @@ def sampled_edges(collapsed: str) -> dict[tuple[str, str], int]:
             qualname, _, where = frame.rpartition(" (")
             file = where.rsplit(":", 1)[0].rsplit("/", 1)[-1]
             frames.append(f"{file}:{qualname.rsplit('.', 1)[-1]}")
-        for caller, callee in zip(frames, frames[1:]):
+        for caller, callee in zip(frames, frames[1:], strict=False):
             edges[(caller, callee)] = edges.get((caller, callee), 0) + int(count)
     return edges
 
