@@ -36,7 +36,7 @@ pub fn start(dir: &Path, label: &str, announce: bool) {
     ) else {
         return;
     };
-    let why = format!("{label} ended before fluoro could report");
+    let why = format!("the target ({label}) ended before fluoro could report");
     let line = kept_line(&why, &dir.join(KEPT));
     // SAFETY: pidfd_open takes a pid and flags and returns a new descriptor or -1.
     let pidfd = unsafe { libc::syscall(libc::SYS_pidfd_open, libc::getpid(), 0) } as i32;
