@@ -270,3 +270,29 @@ def test_missing_slots_needs_the_profile(tmp_path):
     assert result.returncode == 1, result
     (line,) = result.stdout.decode().splitlines()[:-2]
     assert LINE.match(line)["line"] == "4" and "Point.__init__" in line, line
+
+
+def test_a_file_that_does_not_parse_alone_is_one_line_and_exit_1(tmp_path):
+    (tmp_path / "good.py").write_text(GOOD)
+    (tmp_path / "broken.py").write_text("def f(:\n    pass\n")
+    result = fluoro("advise", tmp_path)
+    assert result.returncode == 1, result
+    err = result.stderr.decode().splitlines()
+    assert len(err) == 1 and "broken.py:1:" in err[0] and "syntax error" in err[0], err
+    assert "No findings" not in result.stdout.decode().splitlines()[0]
+
+
+def test_noqa_is_read_from_real_comments_as_ruff_reads_it(tmp_path):
+    lines = {
+        2: "    return sorted(xs)[0]  # NOQA",
+        3: "    return sorted(xs)[0]  #noqa:FLU115",
+        4: "    return sorted(xs)[0], '# noqa'",
+        5: "    return sorted(xs)[0]  # noqa: FLU101",
+    }
+    path = tmp_path / "m.py"
+    path.write_text("def f(xs):\n" + "\n".join(lines.values()) + "\n")
+    result = fluoro("advise", path)
+    assert [(m["line"], m["code"]) for m in findings(result.stdout)] == [
+        ("4", "FLU115"),
+        ("5", "FLU115"),
+    ]

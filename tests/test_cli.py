@@ -103,3 +103,15 @@ def test_module_raising_in_package_init_is_the_targets_error(tmp_path):
     result = fluoro("run", "-q", "-m", "boom", cwd=tmp_path)
     assert result.returncode == 1
     assert b"RuntimeError: init failed" in result.stderr
+
+
+def test_quiet_silences_the_gc_cycles_and_advise_tables(tmp_path):
+    script = tmp_path / "app.py"
+    script.write_text("import gc\nout = ''\nfor i in range(99):\n    out += str(i)\ngc.collect()\n")
+    result = fluoro("run", "-q", "--gc-cycles", "--advise", script, cwd=tmp_path)
+    assert result.returncode == 0
+    assert result.stderr == b""
+
+
+def test_report_checks_the_magic_before_reading_on():
+    one_line_error(fluoro("report", "/dev/zero", timeout=10), "not a fluoro profile")

@@ -105,3 +105,21 @@ def test_from_a_profile_of_fluoro_run(any_python: Interpreter, tmp_path):
     assert add["opname"] == "BINARY_OP_ADD_INT"
     mix, _ = _plus(functions["mixed"], 14)
     assert mix["class"] == "adaptive" and "int/float mixing" in mix["reason"]
+
+
+def test_a_broken_script_is_treated_as_fluoro_run_treats_it(current: Interpreter, tmp_path):
+    if current.version == "3.10":
+        return
+    bad = tmp_path / "bad.py"
+    bad.write_text("x = 1\ndef f(:\n")
+    result = fluoro("dis", "--adaptive", "--run", bad, py=current)
+    err = one_line_error(result, "SyntaxError", "bad.py", "line 2")
+    assert err.startswith("fluoro: dis: ")
+    # An exception while running: the script's own traceback, as python shows it.
+    raises = tmp_path / "raises.py"
+    raises.write_text("def f():\n    raise ValueError('boom')\n\nf()\n")
+    result = fluoro("dis", "--adaptive", "--run", raises, py=current)
+    err = result.stderr.decode()
+    assert err.startswith("Traceback (most recent call last):\n"), err
+    assert f'File "{raises}", line 4, in <module>' in err.splitlines()[1]
+    assert "<string>" not in err and "ValueError: boom" in err

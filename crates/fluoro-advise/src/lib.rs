@@ -24,7 +24,7 @@ pub use files::{advise_paths, Advice};
 pub use rank::{LineCosts, Ranked};
 pub use rules::{Rule, RuleSet, SelectError, RULES};
 
-use locator::LineIndex;
+use locator::{LineIndex, Noqa};
 
 /// Advises one file's source: its findings located by line and column, or a syntax error.
 pub fn advise_source(
@@ -47,10 +47,11 @@ pub fn advise_source(
         }
     };
     let index = LineIndex::new(source);
+    let noqa = Noqa::from_tokens(source, parsed.tokens(), &index);
     let findings = checker::check_module(source, &index, parsed.syntax(), rules, costs);
     let diagnostics = findings
         .into_iter()
-        .filter(|f| !index.suppressed(source, f.range.start().to_usize(), f.rule.code))
+        .filter(|f| !noqa.suppresses(&index, f.range.start().to_usize(), f.rule.code))
         .map(|f| Diagnostic::locate(path, source, &index, f))
         .collect();
     FileOutcome::Checked {

@@ -4,6 +4,8 @@ use clap::builder::{PossibleValue, PossibleValuesParser, TypedValueParser};
 use clap::{Args, Parser, Subcommand, ValueEnum};
 pub use fluoro_profile::Metric;
 pub use fluoro_report::Format;
+use std::ffi::OsString;
+use std::path::PathBuf;
 
 /// See where a Python program's time and memory go, and why.
 #[derive(Debug, Parser)]
@@ -60,7 +62,7 @@ impl Command {
 /// What `fluoro run` executes, as `python` would take it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Target {
-    Script(String),
+    Script(PathBuf),
     Module(String),
     Code(String),
 }
@@ -87,7 +89,7 @@ pub struct RunArgs {
     pub exact: bool,
     /// Write the profile to FILE: the streamed .fluoro profile, or the --format export
     #[arg(short = 'o', long = "output", value_name = "FILE")]
-    pub output: Option<String>,
+    pub output: Option<PathBuf>,
     /// Write -o FILE in this format instead of .fluoro
     #[arg(long, value_name = "FORMAT", value_parser = format_parser(), requires = "output")]
     pub format: Option<Format>,
@@ -131,7 +133,7 @@ pub struct RunArgs {
     /// The script, then the arguments the target sees as sys.argv[1:] (fluoro reads no
     /// option after the script, -m MODULE or -c CODE)
     #[arg(value_name = "ARGS")]
-    pub args: Vec<String>,
+    pub args: Vec<OsString>,
     /// Filled in from the arguments after fluoro's own options.
     #[arg(skip)]
     pub target: Option<Target>,
@@ -139,7 +141,7 @@ pub struct RunArgs {
 
 impl RunArgs {
     /// Takes the target and its arguments from what followed fluoro's own options.
-    pub fn take_target(&mut self, mut rest: Vec<String>) -> Result<(), String> {
+    pub fn take_target(&mut self, mut rest: Vec<OsString>) -> Result<(), String> {
         self.target = Some(if let Some(module) = self.module.take() {
             Target::Module(module)
         } else if let Some(code) = self.code.take() {
@@ -150,7 +152,7 @@ impl RunArgs {
                     .to_owned(),
             );
         } else {
-            Target::Script(rest.remove(0))
+            Target::Script(PathBuf::from(rest.remove(0)))
         });
         self.args = rest;
         Ok(())
@@ -200,7 +202,7 @@ pub enum SamplerChoice {
 pub struct ReportArgs {
     /// The .fluoro profile written by `fluoro run -o`
     #[arg(value_name = "FILE")]
-    pub file: String,
+    pub file: PathBuf,
     /// Output format
     #[arg(long, value_parser = format_parser(), default_value = "text")]
     pub format: Format,
@@ -212,7 +214,7 @@ pub struct ReportArgs {
     pub idle: bool,
     /// Write to FILE instead of standard output
     #[arg(short = 'o', long = "output", value_name = "FILE")]
-    pub output: Option<String>,
+    pub output: Option<PathBuf>,
     /// Rows in each table of the text summary
     #[arg(long, value_name = "N", default_value_t = 15)]
     pub top: usize,
@@ -259,7 +261,7 @@ pub struct DisArgs {
     /// With --adaptive: run SCRIPT first (TARGETs are its arguments), then show its hot
     /// functions
     #[arg(long, value_name = "SCRIPT")]
-    pub run: Option<String>,
+    pub run: Option<PathBuf>,
     /// With --adaptive: how many functions to show, most specializable instructions first
     #[arg(long, value_name = "N", default_value_t = 10)]
     pub top: usize,
@@ -450,15 +452,15 @@ fn seconds_parser(s: &str) -> Result<f64, String> {
 
 #[derive(Debug, Args)]
 #[command(
-    after_help = "Exit status: 0 when there are no findings, 1 when there are, 2 on bad usage or \
-input. Configuration is read from [tool.fluoro] (select, ignore, exclude) in the nearest \
-pyproject.toml above the first PATH. A line ending in `# noqa` or `# noqa: FLU101` is not \
-reported."
+    after_help = "Exit status: 0 when there are no findings, 1 when there are or a file does not \
+parse, 2 on bad usage. Configuration is read from [tool.fluoro] (select, ignore, exclude) in the \
+nearest pyproject.toml above the first PATH. A line whose comment holds `# noqa` or \
+`# noqa: FLU101` (as ruff reads them: any case, `#noqa:FLU101` too) is not reported."
 )]
 pub struct AdviseArgs {
     /// Files or directories to advise (directories are walked, respecting .gitignore)
     #[arg(value_name = "PATH", default_value = ".")]
-    pub paths: Vec<String>,
+    pub paths: Vec<PathBuf>,
     /// Output format
     #[arg(long, value_enum, default_value_t = AdviseFormat::Text)]
     pub format: AdviseFormat,
@@ -473,7 +475,7 @@ pub struct AdviseArgs {
     pub fix: bool,
     /// Rank findings by the measured time of their lines in this .fluoro CPU profile
     #[arg(long, value_name = "FILE")]
-    pub profile: Option<String>,
+    pub profile: Option<PathBuf>,
     /// With --profile: the time the ranking adds up
     #[arg(long, value_parser = metric_parser(), default_value = "wall")]
     pub metric: Metric,

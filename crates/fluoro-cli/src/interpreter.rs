@@ -1,13 +1,17 @@
 //! The interpreter options fluoro itself was started with (`python -X dev -m fluoro …`), so
 //! that `fluoro run` starts the target's interpreter with the same ones and no others.
 
-/// The options in `orig_argv` (CPython's `sys.orig_argv`) before the script, `-m` or `-c`.
-pub fn interpreter_options(orig_argv: &[String]) -> Vec<String> {
+use std::ffi::OsString;
+
+/// The options in `orig_argv` (CPython's `sys.orig_argv`) before the script, `-m` or `-c`,
+/// as OS strings: an option's value need not be UTF-8.
+pub fn interpreter_options(orig_argv: &[OsString]) -> Vec<OsString> {
     let mut out = Vec::new();
     let mut args = orig_argv.iter().skip(1);
-    while let Some(arg) = args.next() {
+    while let Some(raw) = args.next() {
+        let arg = raw.to_string_lossy();
         if arg == "--check-hash-based-pycs" {
-            out.push(arg.clone());
+            out.push(raw.clone());
             out.extend(args.next().cloned());
             continue;
         }
@@ -21,7 +25,7 @@ pub fn interpreter_options(orig_argv: &[String]) -> Vec<String> {
                 'c' | 'm' => {
                     // The rest starts the program: keep only the flags before it.
                     if i > 0 {
-                        out.push(format!("-{}", &cluster[..i]));
+                        out.push(format!("-{}", &cluster[..i]).into());
                     }
                     return out;
                 }
@@ -32,7 +36,7 @@ pub fn interpreter_options(orig_argv: &[String]) -> Vec<String> {
                 _ => {}
             }
         }
-        out.push(arg.clone());
+        out.push(raw.clone());
         if takes_next {
             out.extend(args.next().cloned());
         }
@@ -45,8 +49,11 @@ mod tests {
     use super::interpreter_options;
 
     fn opts(argv: &[&str]) -> Vec<String> {
-        let argv: Vec<String> = argv.iter().map(|s| s.to_string()).collect();
+        let argv: Vec<std::ffi::OsString> = argv.iter().map(Into::into).collect();
         interpreter_options(&argv)
+            .into_iter()
+            .map(|o| o.into_string().unwrap())
+            .collect()
     }
 
     #[test]

@@ -16,6 +16,7 @@ pub use interpreter::interpreter_options;
 pub use split::split_run_args;
 
 use clap::{CommandFactory, Parser};
+use std::ffi::OsString;
 
 /// What the command line asked for, or why it cannot be done. Made once per process: the
 /// size of the `Command` variant does not matter.
@@ -36,15 +37,20 @@ pub enum Invocation {
 pub fn parse<I, S>(argv: I) -> Invocation
 where
     I: IntoIterator<Item = S>,
-    S: Into<String>,
+    S: Into<OsString>,
 {
-    let argv: Vec<String> = argv.into_iter().map(Into::into).collect();
+    // OS strings throughout: a path or a target's argument need not be UTF-8.
+    let argv: Vec<OsString> = argv.into_iter().map(Into::into).collect();
     // `run` stops reading its own options at the target, the way `python` does, so that
     // `fluoro run app.py --help` hands `--help` to app.py.
     let (fluoro_part, target_args) = match argv.iter().position(|a| a == "run") {
-        Some(at) if argv[1..at].iter().all(|a| a.starts_with('-')) => {
+        Some(at)
+            if argv[1..at]
+                .iter()
+                .all(|a| a.as_encoded_bytes().starts_with(b"-")) =>
+        {
             let split = split_run_args(&Cli::command(), &argv[at + 1..]);
-            let mut head: Vec<String> = argv[..=at].to_vec();
+            let mut head: Vec<OsString> = argv[..=at].to_vec();
             head.extend_from_slice(split.fluoro);
             (head, Some(split.target.to_vec()))
         }
@@ -169,6 +175,30 @@ mod tests {
     }
 
     #[test]
+    fn run_passes_arguments_and_paths_that_are_not_utf8() {
+        use std::os::unix::ffi::OsStringExt;
+        let bytes = |b: &[u8]| OsString::from_vec(b.to_vec());
+        let argv = vec![
+            bytes(b"fluoro"),
+            bytes(b"run"),
+            bytes(b"-o"),
+            bytes(b"out\xff.fluoro"),
+            bytes(b"caf\xe9.py"),
+            bytes(b"\xff\xfe"),
+            bytes(b"--x=\x80"),
+        ];
+        let Invocation::Command(Command::Run(run)) = parse(argv) else {
+            panic!("not run")
+        };
+        assert_eq!(
+            run.target,
+            Some(Target::Script(bytes(b"caf\xe9.py").into()))
+        );
+        assert_eq!(run.output, Some(bytes(b"out\xff.fluoro").into()));
+        assert_eq!(run.args, vec![bytes(b"\xff\xfe"), bytes(b"--x=\x80")]);
+    }
+
+    #[test]
     fn run_without_target_is_a_usage_error() {
         let line = usage(&["fluoro", "run"]);
         assert!(line.contains("no target"), "{line}");
@@ -220,13 +250,13 @@ mod tests {
         };
         assert_eq!(a.select, ["FLU1", "FLU2"]);
         assert_eq!(a.ignore, ["FLU104"]);
-        assert_eq!(a.paths, ["src"]);
+        assert_eq!(a.paths, [std::path::Path::new("src")]);
         let line = usage(&["fluoro", "advise", ".", "--measure", "python app.py"]);
         assert!(line.contains("--fix"), "{line}");
         let Command::Advise(a) = command(&["fluoro", "advise"]) else {
             panic!("not advise")
         };
-        assert_eq!(a.paths, ["."]);
+        assert_eq!(a.paths, [std::path::Path::new(".")]);
     }
 
     #[test]
@@ -310,7 +340,7 @@ mod tests {
         };
         assert_eq!(run.rate, 1000);
         assert!(run.exact);
-        assert_eq!(run.output.as_deref(), Some("p.json"));
+        assert_eq!(run.output.as_deref(), Some(std::path::Path::new("p.json")));
         assert_eq!(run.format, Some(Format::Json));
         assert_eq!(run.metric, Metric::Cpu);
         assert_eq!(run.args, vec!["--rate", "5"]);
@@ -344,9 +374,9 @@ mod tests {
         ]) else {
             panic!("not report")
         };
-        assert_eq!(r.file, "p.fluoro");
+        assert_eq!(r.file, std::path::Path::new("p.fluoro"));
         assert_eq!(r.format, Format::Pstats);
-        assert_eq!(r.output.as_deref(), Some("p.pstats"));
+        assert_eq!(r.output.as_deref(), Some(std::path::Path::new("p.pstats")));
         assert_eq!(r.top, 5);
     }
 

@@ -3,16 +3,19 @@
 //! `python` stops reading options at the script name, `-m MODULE` or `-c CODE`; so does
 //! `fluoro run`, so that `fluoro run -m pytest -x` hands `-x` to pytest.
 
-/// `fluoro run`'s arguments, split: fluoro's options (with `-m X`/`-c X`) and the rest.
+use std::ffi::OsString;
+
+/// `fluoro run`'s arguments, split: fluoro's options (with `-m X`/`-c X`) and the rest, as
+/// OS strings (the target's arguments need not be UTF-8).
 #[derive(Debug, PartialEq, Eq)]
 pub struct RunSplit<'a> {
-    pub fluoro: &'a [String],
-    pub target: &'a [String],
+    pub fluoro: &'a [OsString],
+    pub target: &'a [OsString],
 }
 
 /// Splits the arguments that follow `run`; `cli` is the top-level command, used to learn
 /// which of `run`'s options take a value.
-pub fn split_run_args<'a>(cli: &clap::Command, args: &'a [String]) -> RunSplit<'a> {
+pub fn split_run_args<'a>(cli: &clap::Command, args: &'a [OsString]) -> RunSplit<'a> {
     let run = cli.find_subcommand("run");
     let takes_value = |flag: &str| -> bool {
         let Some(run) = run else { return false };
@@ -26,7 +29,9 @@ pub fn split_run_args<'a>(cli: &clap::Command, args: &'a [String]) -> RunSplit<'
     };
     let mut i = 0;
     while i < args.len() {
-        let arg = args[i].as_str();
+        // Options are ASCII: an argument that is not UTF-8 is no option of fluoro's.
+        let arg = args[i].to_string_lossy();
+        let arg = arg.as_ref();
         if arg == "--" {
             return RunSplit {
                 fluoro: &args[..i],
@@ -70,9 +75,12 @@ mod tests {
     use clap::CommandFactory;
 
     fn split(args: &[&str]) -> (Vec<String>, Vec<String>) {
-        let owned: Vec<String> = args.iter().map(|s| s.to_string()).collect();
+        let owned: Vec<OsString> = args.iter().map(Into::into).collect();
         let s = split_run_args(&crate::Cli::command(), &owned);
-        (s.fluoro.to_vec(), s.target.to_vec())
+        let strings = |a: &[OsString]| -> Vec<String> {
+            a.iter().map(|o| o.to_string_lossy().into_owned()).collect()
+        };
+        (strings(s.fluoro), strings(s.target))
     }
 
     #[test]

@@ -79,6 +79,28 @@ mod tests {
         w.into_inner()
     }
 
+    /// The length of the [`End`] chunk that `written` ends with.
+    fn end_chunk_len() -> usize {
+        encode(&Chunk::End(End {
+            thread_names: vec![(0, "MainThread".into())],
+            ..End::default()
+        }))
+        .len()
+    }
+
+    /// Where each chunk of `written(&[sample(0, 2, 5), sample(1, 1, 9)])` ends.
+    fn chunk_ends() -> Vec<usize> {
+        let data = written(&[sample(0, 2, 5), sample(1, 1, 9)]);
+        let mut at = MAGIC.len();
+        let mut ends = Vec::new();
+        while at < data.len() {
+            let len = u32::from_le_bytes(data[at + 1..at + 5].try_into().unwrap()) as usize;
+            at += 9 + len;
+            ends.push(at);
+        }
+        ends
+    }
+
     fn sample(thread: u32, stack: u32, time_ns: u64) -> Sample {
         Sample {
             thread,
@@ -125,11 +147,7 @@ mod tests {
     #[test]
     fn a_killed_run_reads_without_its_end() {
         let data = written(&[sample(0, 1, 5)]);
-        let end_len = encode(&Chunk::End(End {
-            thread_names: vec![(0, "MainThread".into())],
-            ..End::default()
-        }))
-        .len();
+        let end_len = end_chunk_len();
         let p = Profile::from_bytes(&data[..data.len() - end_len]).unwrap();
         assert!(p.end.is_none());
         assert_eq!(p.samples, 1);
@@ -138,9 +156,9 @@ mod tests {
     #[test]
     fn truncation_and_corruption_are_named() {
         let data = written(&[sample(0, 1, 5)]);
-        let cut = &data[..data.len() - 3];
+        // Cut inside the header chunk: nothing to read.
         assert!(matches!(
-            Profile::from_bytes(cut),
+            Profile::from_bytes(&data[..MAGIC.len() + 4]),
             Err(FormatError::Truncated(_))
         ));
         let mut bad = data.clone();
@@ -169,6 +187,38 @@ mod tests {
         assert!(matches!(
             Profile::from_bytes(&oldest),
             Err(FormatError::Version(0))
+        ));
+    }
+
+    #[test]
+    fn a_file_cut_inside_its_last_chunk_reads_up_to_it() {
+        let data = written(&[sample(0, 1, 5), sample(0, 2, 9)]);
+        let end_len = end_chunk_len();
+        let whole = data.len() - end_len;
+        for cut in [whole + 1, whole + 9, data.len() - 1] {
+            let p = Profile::from_bytes(&data[..cut]).unwrap();
+            assert_eq!(p.ends_early, Some(whole));
+            assert_eq!(p.samples, 2);
+            assert!(p.end.is_none());
+        }
+        assert_eq!(Profile::from_bytes(&data).unwrap().ends_early, None);
+    }
+
+    #[test]
+    fn a_bad_checksum_before_the_end_stays_an_error() {
+        let data = written(&[sample(0, 1, 5)]);
+        let end_len = end_chunk_len();
+        // The last byte of the samples chunk, in the middle of the file.
+        let mut bad = data.clone();
+        bad[data.len() - end_len - 1] ^= 0xff;
+        assert!(matches!(
+            Profile::from_bytes(&bad),
+            Err(FormatError::Checksum(_))
+        ));
+        // Even when the file is also cut after it.
+        assert!(matches!(
+            Profile::from_bytes(&bad[..bad.len() - 2]),
+            Err(FormatError::Checksum(_))
         ));
     }
 
@@ -306,9 +356,19 @@ mod tests {
 
         #[test]
         fn any_prefix_reads_or_fails_cleanly(cut in 0usize..400) {
-            let data = written(&[sample(0, 2, 5), sample(1, 3, 9)]);
+            let data = written(&[sample(0, 2, 5), sample(1, 1, 9)]);
             let cut = cut.min(data.len());
-            let _ = Profile::from_bytes(&data[..cut]);
+            match Profile::from_bytes(&data[..cut]) {
+                // A prefix that holds the header chunk reads, up to its last whole chunk.
+                Ok(p) => {
+                    prop_assert!(p.meta.is_some());
+                    prop_assert_eq!(p.ends_early.is_some(), p.end.is_none() && cut < data.len() && !chunk_ends().contains(&cut));
+                }
+                Err(e) => {
+                    prop_assert!(cut < chunk_ends()[0], "prefix of {} bytes: {}", cut, e);
+                    prop_assert!(!e.to_string().contains('\n'));
+                }
+            }
         }
     }
 }

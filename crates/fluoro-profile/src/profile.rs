@@ -132,10 +132,14 @@ pub struct Profile {
     pub patterns: Vec<PatternStats>,
     /// The hot functions' quickened bytecode at the end (`fluoro run --adaptive`).
     pub adaptive: Vec<crate::model::AdaptiveCode>,
+    /// Where the file ends inside a chunk (cut by a full disk or `ulimit -f`): everything
+    /// before that byte was read.
+    pub ends_early: Option<usize>,
 }
 
 impl Profile {
-    /// Reads and aggregates a whole `.fluoro` stream.
+    /// Reads and aggregates a whole `.fluoro` stream. A file cut inside its last chunk reads
+    /// up to that chunk (see [`Profile::ends_early`]); a bad chunk before the end is an error.
     pub fn from_bytes(data: &[u8]) -> Result<Profile, FormatError> {
         let mut profile = Profile {
             stacks: vec![StackNode {
@@ -147,7 +151,15 @@ impl Profile {
         let mut index: HashMap<(ThreadIdx, StackId), usize> = HashMap::new();
         let mut replay: Option<Replay> = None;
         for chunk in ChunkReader::new(data)? {
-            match chunk? {
+            let chunk = match chunk {
+                Ok(chunk) => chunk,
+                Err(FormatError::Truncated(at)) if profile.meta.is_some() => {
+                    profile.ends_early = Some(at);
+                    break;
+                }
+                Err(e) => return Err(e),
+            };
+            match chunk {
                 Chunk::Meta(meta) => profile.meta = Some(meta),
                 Chunk::Codes(codes) => profile.codes.extend(codes),
                 Chunk::Stacks { first, nodes } => {
@@ -268,7 +280,7 @@ impl Profile {
     ) -> Result<(), FormatError> {
         let peak_events = replay.peak_events();
         let mut memory = replay.finish();
-        // The first pass read every chunk whole: these reads cannot fail.
+        // The first pass read every chunk whole, up to any cut: these reads cannot fail.
         let batches = ChunkReader::new(data)?.filter_map(|chunk| match chunk {
             Ok(Chunk::Allocs(batch)) => Some(batch),
             _ => None,

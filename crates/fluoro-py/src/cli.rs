@@ -8,7 +8,7 @@ use pyo3::prelude::*;
 use std::io::Write;
 
 /// Runs the command line in `argv`; returns the exit code.
-pub fn main(py: Python<'_>, argv: Vec<String>) -> i32 {
+pub fn main(py: Python<'_>, argv: Vec<std::ffi::OsString>) -> i32 {
     let command = match fluoro_cli::parse(argv) {
         Invocation::Command(command) => command,
         Invocation::Print(text) => {

@@ -9,7 +9,9 @@
 //!
 //! Its `unsafe` code lives in small modules: `cpython::{memory, frames, objects}`, the
 //! allocator hook (`collectors::alloc::hook`), the exact tracer's callbacks
-//! (`collectors::exact::install`), the heap snapshot's walk (`heap::walk`) and [`os`].
+//! (`collectors::exact::install`), the heap snapshot's walk (`heap::walk`), [`os`], the
+//! private temporary files ([`scratch`]), the temporary profile's keeper (`runner::watch`)
+//! and the original stderr kept in [`output`].
 
 mod advise;
 mod bench;
@@ -26,13 +28,14 @@ mod patterns;
 mod profiler;
 mod report;
 mod runner;
+mod scratch;
 mod stack;
 
 use pyo3::prelude::*;
 
 /// Runs the `fluoro` command line; returns the process exit code.
 #[pyfunction]
-fn main(py: Python<'_>, argv: Vec<String>) -> i32 {
+fn main(py: Python<'_>, argv: Vec<std::ffi::OsString>) -> i32 {
     cli::main(py, argv)
 }
 

@@ -3,6 +3,9 @@
 
 use pyo3::prelude::*;
 use std::io::Write;
+use std::os::fd::FromRawFd;
+use std::os::unix::fs::MetadataExt;
+use std::sync::OnceLock;
 
 pub use fluoro_render::io_reason;
 
@@ -63,4 +66,56 @@ pub fn to_python<'py, T: serde::Serialize>(
     let text = serde_json::to_string(value)
         .map_err(|e| pyo3::exceptions::PyValueError::new_err(e.to_string()))?;
     py.import("json")?.call_method1("loads", (text,))
+}
+
+/// The stderr the target started with, kept at boot as a close-on-exec duplicate, with the
+/// device and inode it named, so that a target that reopens fd 2 on its own file (or closes
+/// our duplicate and reuses its number) never gets fluoro's report written into it.
+static ORIGINAL_STDERR: OnceLock<(i32, u64, u64)> = OnceLock::new();
+
+/// Keeps a duplicate of the current stderr for [`to_user`]; called once, at boot.
+pub fn keep_original_stderr() {
+    // SAFETY: F_DUPFD_CLOEXEC on fd 2 returns a new descriptor or -1; nothing else is touched.
+    let fd = unsafe { libc::fcntl(2, libc::F_DUPFD_CLOEXEC, 3) };
+    if fd < 0 {
+        return;
+    }
+    match identity(fd) {
+        Some((dev, ino)) => {
+            let _ = ORIGINAL_STDERR.set((fd, dev, ino));
+        }
+        // SAFETY: closing the descriptor just made, which nothing else holds.
+        None => unsafe {
+            libc::close(fd);
+        },
+    }
+}
+
+/// The device and inode that `fd` names.
+fn identity(fd: i32) -> Option<(u64, u64)> {
+    // SAFETY: the File is never dropped (ManuallyDrop), so `fd` is only borrowed for fstat.
+    let file = std::mem::ManuallyDrop::new(unsafe { std::fs::File::from_raw_fd(fd) });
+    file.metadata().ok().map(|m| (m.dev(), m.ino()))
+}
+
+/// Writes fluoro's own end-of-run output to the user: the stderr kept at boot when it still
+/// names the same file, else (outside a `fluoro run` target) fd 2. Fails when it is closed,
+/// a broken pipe, or was replaced.
+pub fn to_user(data: &[u8]) -> std::io::Result<()> {
+    let Some(&(fd, dev, ino)) = ORIGINAL_STDERR.get() else {
+        let mut stderr = std::io::stderr().lock();
+        return stderr.write_all(data).and_then(|()| stderr.flush());
+    };
+    if identity(fd) != Some((dev, ino)) {
+        return Err(std::io::Error::other("the original stderr was closed"));
+    }
+    // SAFETY: as in `identity`: borrowed, never closed here.
+    let mut file = std::mem::ManuallyDrop::new(unsafe { std::fs::File::from_raw_fd(fd) });
+    file.write_all(data)
+}
+
+/// Says one line of fluoro's own, `fluoro: LINE`, through [`to_user`]; a failure to say it is
+/// not worth another.
+pub fn say(line: &str) {
+    let _ = to_user(format!("fluoro: {line}\n").as_bytes());
 }

@@ -8,19 +8,41 @@ use std::path::Path;
 
 pub use fluoro_report::{Format, RenderOptions};
 
+/// Reads the `.fluoro` profile at `path`: its magic bytes first, so that a file that is no
+/// profile (`/dev/zero`, a FIFO) is refused before anything more is read. A file that ends
+/// inside its last chunk reads up to it, and says so in one line on stderr.
+pub fn read_profile(path: &Path) -> Result<fluoro_profile::Profile, String> {
+    use std::io::Read;
+    let shown = path.display();
+    let cannot = |e: std::io::Error| format!("cannot read {shown}: {}", io_reason(&e));
+    let mut file = std::fs::File::open(path).map_err(cannot)?;
+    let mut data = Vec::new();
+    (&mut file)
+        .take(fluoro_profile::MAGIC.len() as u64)
+        .read_to_end(&mut data)
+        .map_err(cannot)?;
+    fluoro_profile::ChunkReader::new(&data).map_err(|e| format!("cannot read {shown}: {e}"))?;
+    file.read_to_end(&mut data).map_err(cannot)?;
+    let profile = fluoro_profile::Profile::from_bytes(&data)
+        .map_err(|e| format!("cannot read {shown}: {e}"))?;
+    if let Some(at) = profile.ends_early {
+        crate::output::say(&format!(
+            "{shown} ends early, inside the chunk at byte {at} (a full disk or a size limit?); \
+             reporting what comes before it"
+        ));
+    }
+    Ok(profile)
+}
+
 /// Reads the profile at `path` and renders it; the error is one line naming the file.
 pub fn render_file(
     path: &Path,
     format: Format,
     options: &RenderOptions,
 ) -> Result<Vec<u8>, String> {
-    let shown = path.display();
-    let data =
-        std::fs::read(path).map_err(|e| format!("cannot read {shown}: {}", io_reason(&e)))?;
-    let profile = fluoro_profile::Profile::from_bytes(&data)
-        .map_err(|e| format!("cannot read {shown}: {e}"))?;
+    let profile = read_profile(path)?;
     fluoro_report::render(&profile, format, options)
-        .map_err(|e| format!("cannot render {shown}: {e}"))
+        .map_err(|e| format!("cannot render {}: {e}", path.display()))
 }
 
 /// `fluoro report`.
@@ -31,11 +53,16 @@ pub fn command(args: &ReportArgs) -> Result<i32, Failure> {
         idle: args.idle,
         ..RenderOptions::default()
     };
-    let data = render_file(Path::new(&args.file), args.format, &options)
+    let data = render_file(&args.file, args.format, &options)
         .map_err(|e| Failure(format!("report: {e}")))?;
     match &args.output {
-        Some(out) => std::fs::write(out, &data)
-            .map_err(|e| Failure(format!("report: cannot write {out}: {}", io_reason(&e))))?,
+        Some(out) => std::fs::write(out, &data).map_err(|e| {
+            Failure(format!(
+                "report: cannot write {}: {}",
+                out.display(),
+                io_reason(&e)
+            ))
+        })?,
         None => return Ok(crate::output::emit_bytes(&data)),
     }
     Ok(0)

@@ -52,8 +52,16 @@ pub fn render_text(advice: &Advice, ranked_by: Option<&str>) -> String {
         .iter()
         .filter(|d| d.fix.is_some())
         .count();
-    let files = advice.files;
+    let unparsed = advice.syntax_errors.len();
+    let files = advice.files - unparsed.min(advice.files);
     let file_word = if files == 1 { "file" } else { "files" };
+    if unparsed > 0 {
+        let s = if unparsed == 1 { "" } else { "s" };
+        let _ = writeln!(
+            out,
+            "{unparsed} file{s} not advised: syntax error{s} (shown above)."
+        );
+    }
     if n == 0 {
         let _ = writeln!(out, "No findings in {files} {file_word}.");
     } else {

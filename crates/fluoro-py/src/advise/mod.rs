@@ -6,12 +6,12 @@ use crate::output::{emit_text, Failure};
 use fluoro_advise::rules::{explain, find, RULES};
 use fluoro_advise::{advise_paths, render, Advice, Config, LineCosts, RuleSet};
 use fluoro_cli::{AdviseArgs, AdviseFormat};
-use fluoro_profile::{Metric, Profile};
+use fluoro_profile::Metric;
 use std::path::{Path, PathBuf};
 
 mod measure;
 
-/// `fluoro advise …`: exit 1 when there are findings, 0 when none.
+/// `fluoro advise …`: exit 1 when there are findings or a file does not parse, 0 when none.
 pub fn command(args: &AdviseArgs) -> Result<i32, Failure> {
     if let Some(code) = &args.explain {
         let rule = find(code).ok_or_else(|| Failure(format!("advise: no rule '{code}'")))?;
@@ -27,7 +27,7 @@ pub fn command(args: &AdviseArgs) -> Result<i32, Failure> {
             .collect();
         return Ok(emit_text(&text));
     }
-    let paths: Vec<PathBuf> = args.paths.iter().map(PathBuf::from).collect();
+    let paths: Vec<PathBuf> = args.paths.clone();
     let (rules, config) = configured_rules(&paths[0], &args.select, &args.ignore)?;
     for path in &paths {
         if !path.exists() {
@@ -38,7 +38,7 @@ pub fn command(args: &AdviseArgs) -> Result<i32, Failure> {
         }
     }
     let costs = match &args.profile {
-        Some(file) => Some(line_costs(Path::new(file), args.metric)?),
+        Some(file) => Some(line_costs(file, args.metric)?),
         None => None,
     };
     if let Some(cmd) = &args.measure {
@@ -51,7 +51,11 @@ pub fn command(args: &AdviseArgs) -> Result<i32, Failure> {
         costs.as_ref().map(|_| args.metric),
         false,
     );
-    Ok(i32::from(!advice.diagnostics.is_empty()))
+    // A file that does not parse fails the check as a finding does (as in ruff): it was not
+    // advised, and must not pass as "no findings".
+    Ok(i32::from(
+        !advice.diagnostics.is_empty() || !advice.syntax_errors.is_empty(),
+    ))
 }
 
 /// The `[tool.fluoro]` configuration found from `start`, and the rules it and the command
@@ -78,11 +82,7 @@ fn configured_rules(
 
 /// Reads a `.fluoro` profile into per-line costs; errors name the file.
 fn line_costs(path: &Path, metric: Metric) -> Result<LineCosts, Failure> {
-    let shown = path.display();
-    let data =
-        std::fs::read(path).map_err(|e| Failure(format!("advise: cannot read {shown}: {e}")))?;
-    let profile = Profile::from_bytes(&data)
-        .map_err(|e| Failure(format!("advise: cannot read {shown}: {e}")))?;
+    let profile = crate::report::read_profile(path).map_err(|e| Failure(format!("advise: {e}")))?;
     Ok(LineCosts::from_profile(&profile, metric))
 }
 
@@ -90,7 +90,7 @@ fn line_costs(path: &Path, metric: Metric) -> Result<LineCosts, Failure> {
 /// syntax errors one line each on stderr.
 fn report(advice: &Advice, format: AdviseFormat, ranked_by: Option<Metric>, to_stderr: bool) {
     for line in advice.warnings.iter().chain(&advice.syntax_errors) {
-        eprintln!("fluoro: {line}");
+        crate::output::say(line);
     }
     let text = match format {
         AdviseFormat::Text => render::render_text(advice, ranked_by.map(Metric::name)),
@@ -98,7 +98,7 @@ fn report(advice: &Advice, format: AdviseFormat, ranked_by: Option<Metric>, to_s
         AdviseFormat::Sarif => render::render_sarif(advice, env!("CARGO_PKG_VERSION")),
     };
     if to_stderr {
-        eprint!("{text}");
+        let _ = crate::output::to_user(text.as_bytes());
     } else {
         emit_text(&text);
     }
@@ -111,7 +111,7 @@ pub fn after_run(profile: &Path, metric: Metric, script: Option<&str>) {
     let costs = match line_costs(profile, metric) {
         Ok(costs) => costs,
         Err(Failure(message)) => {
-            eprintln!("fluoro: {message}");
+            crate::output::say(&message);
             return;
         }
     };
@@ -135,13 +135,13 @@ pub fn after_run(profile: &Path, metric: Metric, script: Option<&str>) {
         .map(Path::to_path_buf)
         .collect();
     if files.is_empty() {
-        eprintln!("fluoro: advise: no profiled source file of the program to advise");
+        crate::output::say("advise: no profiled source file of the program to advise");
         return;
     }
     let (rules, config) = match roots.first().map(|cwd| configured_rules(cwd, &[], &[])) {
         Some(Ok(found)) => found,
         Some(Err(Failure(message))) => {
-            eprintln!("fluoro: {message}");
+            crate::output::say(&message);
             return;
         }
         None => (RuleSet::all(), Config::default()),

@@ -9,6 +9,7 @@ import types
 
 out_path, script = sys.argv[1], sys.argv[2]
 report = {"version": list(sys.version_info[:2]), "codes": []}
+code = None
 if sys.version_info >= (3, 11):
     import dis
 
@@ -17,7 +18,13 @@ if sys.version_info >= (3, 11):
     sys.path[0] = os.path.dirname(path)
     with open(path, "rb") as f:
         source = f.read()
-    code = compile(source, path, "exec")
+    try:
+        code = compile(source, path, "exec", dont_inherit=True)
+    except SyntaxError as e:
+        at = (("line", e.lineno), ("column", e.offset))
+        where = "".join(f", {name} {value}" for name, value in at if value)
+        report["syntax_error"] = f"{type(e).__name__} in {script}{where}: {e.msg}"
+if code is not None:
     main = types.ModuleType("__main__")
     main.__file__ = path
     main.__builtins__ = __builtins__
@@ -26,8 +33,9 @@ if sys.version_info >= (3, 11):
         exec(code, main.__dict__)
     except SystemExit:
         pass
-    except BaseException:
-        traceback.print_exc()
+    except BaseException as e:
+        # The script's own traceback, as python shows it: without this driver's frame.
+        traceback.print_exception(type(e), e, e.__traceback__.tb_next)
 
     # Functions share their code object with the module's constants, so walking the constants
     # reaches every code object the run specialized.
@@ -50,5 +58,7 @@ if sys.version_info >= (3, 11):
                 "instructions": instructions,
             }
         )
-with open(out_path, "w") as f:
+# New, and never through a link: the directory is private, but the file is made here.
+fd = os.open(out_path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
+with os.fdopen(fd, "w") as f:
     json.dump(report, f)

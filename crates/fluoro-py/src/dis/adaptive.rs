@@ -17,19 +17,33 @@ const DRIVER: &str = include_str!("adaptive.py");
 struct DriverReport {
     version: (u8, u8),
     codes: Vec<RunCode>,
+    /// `SyntaxError in FILE, line L, column C: MESSAGE` when the script does not compile.
+    #[serde(default)]
+    syntax_error: Option<String>,
 }
 
 /// Runs `script` with `script_args` and prints its hot functions' specialization state.
-pub fn command(py: Python<'_>, args: &fluoro_cli::DisArgs, script: &str) -> Result<i32, Failure> {
-    if !std::path::Path::new(script).is_file() {
-        return Err(fail(&format!("{script}: no such file")));
+pub fn command(
+    py: Python<'_>,
+    args: &fluoro_cli::DisArgs,
+    script: &std::path::Path,
+) -> Result<i32, Failure> {
+    let shown = script.display();
+    if !script.is_file() {
+        return Err(fail(&format!("{shown}: no such file")));
     }
     let python = match &args.python {
         Some(p) => p.clone(),
         None => py.import("sys")?.getattr("executable")?.extract()?,
     };
-    let dir = std::env::temp_dir().join(format!("fluoro-dis-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).map_err(|e| fail(&format!("{}: {e}", dir.display())))?;
+    // A new private directory: another user can neither guess its name nor plant a link in
+    // it, and the driver creates the report file new, without following links.
+    let dir = crate::scratch::private_dir("fluoro-dis-").map_err(|e| {
+        fail(&format!(
+            "cannot make a temporary directory in {}: {e}",
+            std::env::temp_dir().display()
+        ))
+    })?;
     let out = dir.join("adaptive.json");
     // The script's own output goes to stderr: stdout carries the report.
     let status = Command::new(&python)
@@ -40,8 +54,9 @@ pub fn command(py: Python<'_>, args: &fluoro_cli::DisArgs, script: &str) -> Resu
         .args(&args.targets)
         .stdout(std::io::stderr())
         .status();
-    let data = std::fs::read(&out);
-    let _ = std::fs::remove_dir_all(&dir);
+    let data = crate::scratch::read_nofollow(&out);
+    let _ = std::fs::remove_file(&out);
+    let _ = std::fs::remove_dir(&dir);
     let status = status.map_err(|e| {
         fail(&match e.kind() {
             std::io::ErrorKind::NotFound => format!("cannot run '{python}': no such interpreter"),
@@ -50,11 +65,15 @@ pub fn command(py: Python<'_>, args: &fluoro_cli::DisArgs, script: &str) -> Resu
     })?;
     let data = data.map_err(|_| {
         fail(&format!(
-            "'{python}' ended ({status}) before reporting on {script}"
+            "'{python}' ended ({status}) before reporting on {shown}"
         ))
     })?;
     let report: DriverReport = serde_json::from_slice(&data)
         .map_err(|e| fail(&format!("'{python}' gave an unreadable report: {e}")))?;
+    // A script that does not compile is refused in one line, as `fluoro run` refuses it.
+    if let Some(error) = report.syntax_error {
+        return Err(fail(&error));
+    }
     let (major, minor) = report.version;
     if (major, minor) < (3, 11) {
         return Err(fail(&format!(
@@ -120,9 +139,7 @@ pub fn from_profile(
 
 /// `fluoro dis --adaptive PROFILE.fluoro`.
 pub fn profile_command(args: &fluoro_cli::DisArgs, path: &str) -> Result<i32, Failure> {
-    let data = std::fs::read(path).map_err(|e| fail(&format!("cannot read {path}: {e}")))?;
-    let profile = fluoro_profile::Profile::from_bytes(&data)
-        .map_err(|e| fail(&format!("cannot read {path}: {e}")))?;
+    let profile = crate::report::read_profile(std::path::Path::new(path)).map_err(|e| fail(&e))?;
     if profile.adaptive.is_empty() {
         return Err(fail(&format!(
             "{path} holds no bytecode: record it with `fluoro run --adaptive -o {path} ...` (CPython 3.11+)"

@@ -95,17 +95,17 @@ fn snapshot_to(py: Python<'_>, config: &HeapRun, what: &str) {
         Ok((analysis, written)) => {
             if !config.quiet {
                 let objects = analysis.graph.len().max(1) as u64;
-                eprintln!(
-                    "fluoro: heap snapshot {} ({} objects, {}, {:.1} bytes/object, {:.2} s)",
+                crate::output::say(&format!(
+                    "heap snapshot {} ({} objects, {}, {:.1} bytes/object, {:.2} s)",
                     path.display(),
                     analysis.graph.len(),
                     bytes(written),
                     written as f64 / objects as f64,
                     started.elapsed().as_secs_f64()
-                );
+                ));
             }
         }
-        Err(e) => eprintln!("fluoro: {e}"),
+        Err(e) => crate::output::say(&e.to_string()),
     }
 }
 
@@ -172,7 +172,9 @@ pub fn finish(py: Python<'_>) {
             }
         }
         if let Some(text) = with_state(|s| gc_cycles_text(s.collections, &s.freed)) {
-            eprint!("{text}");
+            if !config.quiet {
+                let _ = crate::output::to_user(text.as_bytes());
+            }
         }
     }
     if config.at_exit {

@@ -7,33 +7,101 @@ use fluoro_render::io_reason;
 use pyo3::exceptions::PySyntaxError;
 use pyo3::prelude::*;
 use pyo3::types::PyDict;
+use std::path::Path;
 
 /// Fails with one line if `target` cannot be run.
 pub fn target(py: Python<'_>, target: &Target) -> Result<(), Failure> {
     match target {
-        Target::Script(path) => {
-            let meta = std::fs::metadata(path)
+        Target::Script(script) => {
+            let path = &script.display().to_string();
+            let meta = std::fs::metadata(script)
                 .map_err(|e| Failure(format!("run: cannot open '{path}': {}", io_reason(&e))))?;
             if meta.is_dir() {
                 return Err(Failure(format!(
                     "run: '{path}' is a directory, not a Python script"
                 )));
             }
-            let source = std::fs::read(path)
+            // A FIFO, /dev/stdin or <(...) can be read once only: it is the interpreter's.
+            if !meta.is_file() {
+                return Ok(());
+            }
+            let source = std::fs::read(script)
                 .map_err(|e| Failure(format!("run: cannot read '{path}': {}", io_reason(&e))))?;
-            compiles(py, pyo3::types::PyBytes::new(py, &source).as_any(), path)
+            if is_zip(py, script)? {
+                return Ok(());
+            }
+            if is_pyc(py, script, &source)? {
+                return loads_pyc(py, path, &source);
+            }
+            // Compiled under its own name, as python does, even when that is not UTF-8.
+            let filename = script.clone().into_pyobject(py)?;
+            compiles(
+                py,
+                pyo3::types::PyBytes::new(py, &source).as_any(),
+                &filename,
+                path,
+            )
         }
         Target::Code(code) => compiles(
             py,
             pyo3::types::PyString::new(py, code).as_any(),
+            pyo3::types::PyString::new(py, "<string>").as_any(),
             "<string>",
         ),
         Target::Module(name) => module_exists(py, name),
     }
 }
 
-/// `compile(source, filename, "exec", dont_inherit=True)`, reporting a syntax error in one line.
-fn compiles(py: Python<'_>, source: &Bound<'_, PyAny>, filename: &str) -> Result<(), Failure> {
+/// Whether python would run `path` as an archive with a `__main__.py`.
+fn is_zip(py: Python<'_>, path: &Path) -> Result<bool, Failure> {
+    Ok(py
+        .import("zipfile")?
+        .call_method1("is_zipfile", (path,))?
+        .is_truthy()?)
+}
+
+/// Whether python would run `source` as compiled bytecode: a `.pyc` name, or the first two
+/// bytes of this interpreter's magic number (as `maybe_pyc_file` in CPython's pythonrun.c).
+fn is_pyc(py: Python<'_>, path: &Path, source: &[u8]) -> Result<bool, Failure> {
+    if path.extension().is_some_and(|x| x == "pyc") {
+        return Ok(true);
+    }
+    let magic: Vec<u8> = magic_number(py)?;
+    Ok(magic.len() >= 2 && source.len() >= 2 && source[..2] == magic[..2])
+}
+
+fn magic_number(py: Python<'_>) -> Result<Vec<u8>, Failure> {
+    let magic = py.import("importlib.util")?.getattr("MAGIC_NUMBER")?;
+    Ok(magic.extract::<Vec<u8>>().unwrap_or_default())
+}
+
+/// A `.pyc` must be this interpreter's (its magic number) and hold a code object.
+fn loads_pyc(py: Python<'_>, path: &str, data: &[u8]) -> Result<(), Failure> {
+    let magic = magic_number(py)?;
+    if data.len() < 16 || magic.len() != 4 || data[..4] != magic[..] {
+        return Err(Failure(format!(
+            "run: '{path}' is not compiled bytecode of this Python (bad magic number)"
+        )));
+    }
+    let code = py
+        .import("marshal")?
+        .call_method1("loads", (pyo3::types::PyBytes::new(py, &data[16..]),))
+        .map_err(|e| Failure(format!("run: cannot load '{path}': {}", e.value(py))))?;
+    let code_type = py.import("types")?.getattr("CodeType")?;
+    if !code.is_instance(&code_type)? {
+        return Err(Failure(format!("run: '{path}' holds no code object")));
+    }
+    Ok(())
+}
+
+/// `compile(source, filename, "exec", dont_inherit=True)`, reporting a syntax error in one line
+/// that names the file as `shown`.
+fn compiles(
+    py: Python<'_>,
+    source: &Bound<'_, PyAny>,
+    filename: &Bound<'_, PyAny>,
+    shown: &str,
+) -> Result<(), Failure> {
     let kwargs = PyDict::new(py);
     kwargs.set_item("dont_inherit", true)?;
     let compiled = py
@@ -59,12 +127,10 @@ fn compiles(py: Python<'_>, source: &Bound<'_, PyAny>, filename: &str) -> Result
                 .name()
                 .map(|n| n.to_string())
                 .unwrap_or_default();
-            Err(Failure(format!(
-                "run: {kind} in {filename}{line}{col}: {msg}"
-            )))
+            Err(Failure(format!("run: {kind} in {shown}{line}{col}: {msg}")))
         }
         Err(err) => Err(Failure(format!(
-            "run: cannot compile {filename}: {}",
+            "run: cannot compile {shown}: {}",
             err.value(py)
         ))),
     }

@@ -3,6 +3,7 @@
 
 use pyo3::prelude::*;
 use serde::{Deserialize, Serialize};
+use std::path::PathBuf;
 
 /// Environment variable carrying the [`BootConfig`] to the target interpreter.
 pub const BOOT_VAR: &str = "FLUORO_BOOT";
@@ -10,6 +11,10 @@ pub const BOOT_VAR: &str = "FLUORO_BOOT";
 /// What the target interpreter needs to know to start the session.
 #[derive(Debug, Serialize, Deserialize)]
 pub struct BootConfig {
+    /// The pid `fluoro run` made it for, which the exec keeps: a `FLUORO_BOOT` seen by any
+    /// other process is a stray (exported by hand, or left in a copied environment).
+    #[serde(default)]
+    pub pid: u32,
     pub label: String,
     /// The target's command line as `python` was given it.
     pub argv: Vec<String>,
@@ -22,11 +27,13 @@ pub struct BootConfig {
     /// Read stacks with the GIL even where a memory layout exists.
     pub gil_sampler: bool,
     /// Absolute path of the streamed `.fluoro` profile.
-    pub profile: String,
+    #[serde(with = "os_path")]
+    pub profile: PathBuf,
     /// The profile is only kept for the reports at exit, then removed.
     pub temporary_profile: bool,
     /// With `format`: where the export goes.
-    pub output: Option<String>,
+    #[serde(with = "os_path::option")]
+    pub output: Option<PathBuf>,
     #[serde(with = "format_name")]
     pub format: Option<crate::report::Format>,
     #[serde(with = "metric_name")]
@@ -40,6 +47,40 @@ pub struct BootConfig {
     /// Heap snapshots and the --gc-cycles diagnosis.
     #[serde(default)]
     pub heap: crate::heap::run::HeapRun,
+}
+
+/// Paths travel as their bytes: JSON strings are UTF-8, a path need not be.
+mod os_path {
+    use serde::{Deserialize, Deserializer, Serializer};
+    use std::os::unix::ffi::{OsStrExt, OsStringExt};
+    use std::path::{Path, PathBuf};
+
+    pub fn serialize<S: Serializer>(p: &Path, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_seq(p.as_os_str().as_bytes())
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<PathBuf, D::Error> {
+        let bytes: Vec<u8> = Vec::deserialize(d)?;
+        Ok(PathBuf::from(std::ffi::OsString::from_vec(bytes)))
+    }
+
+    pub mod option {
+        use serde::{Deserialize, Deserializer, Serializer};
+        use std::os::unix::ffi::{OsStrExt, OsStringExt};
+        use std::path::PathBuf;
+
+        pub fn serialize<S: Serializer>(p: &Option<PathBuf>, s: S) -> Result<S::Ok, S::Error> {
+            match p {
+                Some(p) => s.serialize_some(&p.as_os_str().as_bytes()),
+                None => s.serialize_none(),
+            }
+        }
+
+        pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<PathBuf>, D::Error> {
+            let bytes: Option<Vec<u8>> = Option::deserialize(d)?;
+            Ok(bytes.map(|b| PathBuf::from(std::ffi::OsString::from_vec(b))))
+        }
+    }
 }
 
 /// Formats and metrics travel by name.

@@ -17,16 +17,19 @@
 mod check;
 mod config;
 mod session;
+mod watch;
 
 pub use config::BootConfig;
 use config::{flush_python_streams, BOOT_VAR};
 
 pub use session::Session;
 
-use crate::output::Failure;
+use crate::output::{io_reason, Failure};
+use crate::scratch;
 use fluoro_cli::{RunArgs, Target};
 use pyo3::prelude::*;
 use std::os::unix::process::CommandExt;
+use std::path::{Path, PathBuf};
 
 /// What `--memory`, `--memory-interval` and `--cpu-only` ask for.
 fn memory_plan(args: &RunArgs) -> crate::collectors::alloc::MemoryPlan {
@@ -64,8 +67,8 @@ fn try_launch(py: Python<'_>, args: &RunArgs) -> Result<Failure, Failure> {
             "run: the interpreter runs with -S, which keeps fluoro's boot hook out".into(),
         ));
     }
-    let executable: String = sys.getattr("executable")?.extract()?;
-    if executable.is_empty() {
+    let executable: PathBuf = sys.getattr("executable")?.extract()?;
+    if executable.as_os_str().is_empty() {
         return Err(Failure(
             "run: this interpreter does not know its executable".into(),
         ));
@@ -73,26 +76,28 @@ fn try_launch(py: Python<'_>, args: &RunArgs) -> Result<Failure, Failure> {
     // The options fluoro's own interpreter was started with (-X dev, -O, -W ...), no others:
     // what comes from the environment (PYTHONDONTWRITEBYTECODE ...) reaches the target the
     // same way.
-    let orig_argv: Vec<String> = sys.getattr("orig_argv")?.extract()?;
+    let orig_argv: Vec<std::ffi::OsString> = sys.getattr("orig_argv")?.extract()?;
     let interpreter_flags = fluoro_cli::interpreter_options(&orig_argv);
     boot_hook_installed(py)?;
+    // The label and argv are shown and recorded: lossy where not UTF-8. What is executed
+    // below is given the OS strings themselves.
     let label = match target {
-        Target::Script(path) => path.clone(),
+        Target::Script(path) => path.to_string_lossy().into_owned(),
         Target::Module(name) => format!("-m {name}"),
         Target::Code(_) => "-c".to_owned(),
     };
-    let mut argv = vec![match target {
-        Target::Script(path) => path.clone(),
-        Target::Module(name) => format!("-m {name}"),
-        Target::Code(_) => "-c".to_owned(),
-    }];
-    argv.extend(args.args.iter().cloned());
-    let (profile, temporary_profile) = profile_path(args)?;
+    let mut argv = vec![label.clone()];
+    argv.extend(args.args.iter().map(|a| a.to_string_lossy().into_owned()));
     let output = match (&args.output, args.format) {
         (Some(out), Some(_)) => Some(writable(out)?),
         _ => None,
     };
+    let heap = crate::heap::run::HeapRun::from_args(args)?;
+    // Last of what can fail before the exec: a private directory is made here.
+    let (profile_file, temporary) = profile_path(args)?;
+    let watched_label = label.clone();
     let config = serde_json::to_string(&BootConfig {
+        pid: std::process::id(),
         label,
         argv,
         quiet: args.quiet,
@@ -101,14 +106,14 @@ fn try_launch(py: Python<'_>, args: &RunArgs) -> Result<Failure, Failure> {
         memory: memory_plan(args),
         adaptive: args.adaptive,
         gil_sampler: args.sampler == fluoro_cli::SamplerChoice::Gil,
-        profile,
-        temporary_profile,
+        profile: profile_file.clone(),
+        temporary_profile: temporary,
         output,
         format: args.format,
         metric: args.metric,
         idle: args.idle,
         advise: args.advise,
-        heap: crate::heap::run::HeapRun::from_args(args)?,
+        heap,
     })
     .map_err(|e| Failure(e.to_string()))?;
     let mut command = std::process::Command::new(&executable);
@@ -120,30 +125,51 @@ fn try_launch(py: Python<'_>, args: &RunArgs) -> Result<Failure, Failure> {
     };
     command.args(&args.args).env(BOOT_VAR, config);
     flush_python_streams(py);
+    if temporary {
+        if let Some(dir) = profile_file.parent() {
+            watch::start(dir, &watched_label, !args.quiet);
+        }
+    }
     let error = command.exec();
-    Ok(Failure(format!("run: cannot start {executable}: {error}")))
+    if let (true, Some(dir)) = (temporary, profile_file.parent()) {
+        let _ = std::fs::remove_dir(dir);
+    }
+    Ok(Failure(format!(
+        "run: cannot start {}: {error}",
+        executable.display()
+    )))
 }
 
 /// Where the streamed profile goes: `-o FILE` when no export format is asked for, else a
-/// temporary file removed after the reports. Returns an absolute path: the target may chdir.
-fn profile_path(args: &RunArgs) -> Result<(String, bool), Failure> {
+/// temporary file in a new private directory, removed after the reports. Returns an absolute
+/// path: the target may chdir.
+fn profile_path(args: &RunArgs) -> Result<(PathBuf, bool), Failure> {
     match (&args.output, args.format) {
         (Some(out), None) => Ok((writable(out)?, false)),
         _ => {
-            let nanos = std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .map(|d| d.subsec_nanos())
-                .unwrap_or(0);
-            let name = format!("fluoro-{}-{nanos}.fluoro", std::process::id());
-            Ok((std::env::temp_dir().join(name).display().to_string(), true))
+            // Profiles left by runs that ended unannounced (their keeper killed too).
+            scratch::remove_orphans(&std::env::temp_dir(), TEMPORARY_PREFIX, watch::PROFILE);
+            let prefix = format!("{TEMPORARY_PREFIX}{}-", std::process::id());
+            let dir = scratch::private_dir(&prefix).map_err(|e| {
+                Failure(format!(
+                    "run: cannot make a temporary directory in {}: {}",
+                    std::env::temp_dir().display(),
+                    io_reason(&e)
+                ))
+            })?;
+            Ok((dir.join(watch::PROFILE), true))
         }
     }
 }
 
+/// Temporary profiles' directories: `fluoro-PID-xxxxxx` in `$TMPDIR`.
+const TEMPORARY_PREFIX: &str = "fluoro-";
+
 /// Checks that `path` can be written (creating it empty) and returns it absolute.
-fn writable(path: &str) -> Result<String, Failure> {
+fn writable(path: &Path) -> Result<PathBuf, Failure> {
+    let shown = path.display();
     let absolute = std::path::absolute(path)
-        .map_err(|e| Failure(format!("run: cannot write '{path}': {e}")))?;
+        .map_err(|e| Failure(format!("run: cannot write '{shown}': {e}")))?;
     std::fs::File::create(&absolute).map_err(|e| {
         let reason = match e.kind() {
             std::io::ErrorKind::NotFound => "no such directory".to_owned(),
@@ -151,9 +177,9 @@ fn writable(path: &str) -> Result<String, Failure> {
             std::io::ErrorKind::IsADirectory => "it is a directory".to_owned(),
             _ => e.to_string(),
         };
-        Failure(format!("run: cannot write '{path}': {reason}"))
+        Failure(format!("run: cannot write '{shown}': {reason}"))
     })?;
-    Ok(absolute.display().to_string())
+    Ok(absolute)
 }
 
 /// `fluoro_boot.pth` must sit in a site directory of this interpreter, or the target would run
@@ -182,13 +208,20 @@ fn boot_hook_installed(py: Python<'_>) -> Result<(), Failure> {
 /// Called by the boot hook inside the target interpreter: starts the session and registers
 /// its drain with atexit.
 pub fn boot(py: Python<'_>, config: &str) -> PyResult<()> {
-    let config: BootConfig = serde_json::from_str(config)
-        .map_err(|e| pyo3::exceptions::PyValueError::new_err(format!("bad boot config: {e}")))?;
+    // A stray or stale FLUORO_BOOT (another pid, another fluoro version's fields) is ignored
+    // without a word: it must not disturb every python started in its environment.
+    let Ok(config) = serde_json::from_str::<BootConfig>(config) else {
+        return Ok(());
+    };
+    if config.pid != std::process::id() {
+        return Ok(());
+    }
+    crate::output::keep_original_stderr();
     let session = match Session::start(py, config) {
         Ok(session) => Bound::new(py, session)?,
         Err(e) => {
             // The target runs anyway, unprofiled: fluoro never stops it from running.
-            eprintln!("fluoro: cannot start profiling: {e}");
+            crate::output::say(&format!("cannot start profiling: {e}"));
             return Ok(());
         }
     };

@@ -3,10 +3,10 @@
 
 use super::config::{flush_python_streams, BootConfig};
 use crate::collectors::{Collection, Plan};
+use crate::output;
 use crate::report;
 use fluoro_render::{bytes, seconds};
 use pyo3::prelude::*;
-use std::path::Path;
 
 /// One run's collectors, and where their profile and reports go.
 #[pyclass(module = "fluoro._native")]
@@ -31,10 +31,16 @@ impl Session {
             cpu: true,
             memory: config.memory,
         };
-        let collection = match std::fs::File::create(&config.profile) {
+        // A temporary profile is made new in its private directory, never through a link.
+        let created = if config.temporary_profile {
+            crate::scratch::create_new(&config.profile)
+        } else {
+            std::fs::File::create(&config.profile)
+        };
+        let collection = match created {
             Ok(file) => Some(Collection::start(py, &plan, file)?),
             Err(e) => {
-                eprintln!("fluoro: cannot write {}: {e}", config.profile);
+                output::say(&format!("cannot write {}: {e}", config.profile.display()));
                 None
             }
         };
@@ -65,15 +71,20 @@ impl Session {
         flush_python_streams(py);
         let (wall, cpu) = match stopped {
             Ok(times) => {
-                crate::patterns::record(py, Path::new(&self.config.profile));
+                crate::patterns::record(py, &self.config.profile);
                 if self.config.adaptive {
-                    crate::dis::capture::record(py, Path::new(&self.config.profile));
+                    crate::dis::capture::record(py, &self.config.profile);
                 }
-                self.report();
+                let outcome = self.report();
+                self.dispose(outcome);
                 times
             }
             Err(e) => {
-                eprintln!("fluoro: cannot write {}: {e}", self.config.profile);
+                output::say(&format!(
+                    "cannot write {}: {e}",
+                    self.config.profile.display()
+                ));
+                self.dispose(Outcome::Failed);
                 return;
             }
         };
@@ -84,22 +95,38 @@ impl Session {
             let ending = exception
                 .map(|name| format!(", ended by an unhandled {name}"))
                 .unwrap_or_default();
-            eprintln!(
-                "fluoro: {} ran for {} (CPU {}{peak}){ending}",
+            output::say(&format!(
+                "{} ran for {} (CPU {}{peak}){ending}",
                 self.config.label,
                 seconds(wall),
                 seconds(cpu)
-            );
+            ));
         }
     }
 }
 
+/// How the reports at the end went, which decides what becomes of a temporary profile.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Outcome {
+    /// Every report was made and shown: the profile has served.
+    Shown,
+    /// A report was made but nobody could be shown it (stderr closed, a broken pipe).
+    Unseen,
+    /// Something failed: the profile is kept, and its path said.
+    Failed,
+}
+
 impl Session {
-    /// Renders the summary (unless quiet) and the export asked for, then removes a profile
-    /// that was only kept for them.
-    fn report(&self) {
+    /// Renders the summary (unless quiet) and the export asked for.
+    fn report(&self) -> Outcome {
         let c = &self.config;
-        let profile = Path::new(&c.profile);
+        let profile = &c.profile;
+        let mut outcome = Outcome::Shown;
+        let show = |text: &[u8], outcome: &mut Outcome| {
+            if output::to_user(text).is_err() && *outcome == Outcome::Shown {
+                *outcome = Outcome::Unseen;
+            }
+        };
         let options = report::RenderOptions {
             metric: c.metric,
             idle: c.idle,
@@ -107,35 +134,65 @@ impl Session {
         };
         if !c.quiet {
             match report::render_file(profile, report::Format::Text, &options) {
-                Ok(text) => eprint!("{}", String::from_utf8_lossy(&text)),
-                Err(e) => eprintln!("fluoro: {e}"),
-            }
-            if c.adaptive {
-                let shown = std::fs::read(profile)
-                    .ok()
-                    .and_then(|data| fluoro_profile::Profile::from_bytes(&data).ok())
-                    .and_then(|p| crate::dis::adaptive::render_profile(&p, ADAPTIVE_SHOWN));
-                if let Some(text) = shown {
-                    eprint!("\nSpecialization of the hottest functions (by self time)\n{text}");
+                Ok(text) => show(&text, &mut outcome),
+                Err(e) => {
+                    output::say(&e);
+                    outcome = Outcome::Failed;
                 }
             }
-        }
-        if c.advise {
-            crate::advise::after_run(profile, c.metric, c.argv.first().map(String::as_str));
+            if c.adaptive {
+                let shown = report::read_profile(profile)
+                    .ok()
+                    .and_then(|p| crate::dis::adaptive::render_profile(&p, ADAPTIVE_SHOWN));
+                if let Some(text) = shown {
+                    let text =
+                        format!("\nSpecialization of the hottest functions (by self time)\n{text}");
+                    show(text.as_bytes(), &mut outcome);
+                }
+            }
+            if c.advise {
+                crate::advise::after_run(profile, c.metric, c.argv.first().map(String::as_str));
+            }
         }
         if let (Some(format), Some(output)) = (c.format, &c.output) {
             match report::render_file(profile, format, &options) {
                 Ok(data) => {
                     if let Err(e) = std::fs::write(output, data) {
-                        eprintln!("fluoro: cannot write {output}: {e}");
+                        output::say(&format!("cannot write {}: {e}", output.display()));
+                        outcome = Outcome::Failed;
                     }
                 }
-                Err(e) => eprintln!("fluoro: {e}"),
+                Err(e) => {
+                    output::say(&e);
+                    outcome = Outcome::Failed;
+                }
             }
         }
-        if c.temporary_profile {
-            let _ = std::fs::remove_file(profile);
+        outcome
+    }
+
+    /// A temporary profile is removed once it has served (or when nobody can be told about
+    /// it); after a failure it is kept, never deleted, and its path said.
+    fn dispose(&self, outcome: Outcome) {
+        if !self.config.temporary_profile {
+            return;
         }
+        let profile = &self.config.profile;
+        let Some(dir) = profile.parent() else {
+            return;
+        };
+        if outcome == Outcome::Failed {
+            let kept = dir.join(super::watch::KEPT);
+            if std::fs::rename(profile, &kept).is_ok() {
+                let line = super::watch::kept_line("the report could not be made", &kept);
+                if output::to_user(line.as_bytes()).is_ok() {
+                    return;
+                }
+                let _ = std::fs::remove_file(&kept);
+            }
+        }
+        let _ = std::fs::remove_file(profile);
+        let _ = std::fs::remove_dir(dir);
     }
 }
 
