@@ -141,9 +141,8 @@ def pyperformance_program(name: str, loops: int | None = None) -> Program:
 
 
 def workload_programs() -> list[Program]:
-    return [
-        Program(name, "workload", WORKLOADS / f"{name}.py") for name in ("calls", "loops", "allocs", "containers")
-    ]
+    names = ("calls", "loops", "allocs", "containers")
+    return [Program(name, "workload", WORKLOADS / f"{name}.py") for name in names]
 
 
 def clean_env() -> dict[str, str]:
