@@ -85,7 +85,7 @@ def test_waiting_threads_get_no_cpu_and_threads_their_own(any_python, tmp_path):
     out = tmp_path / "pc.json"
     measured = tmp_path / "cpu.json"
     result = fluoro(
-        "run", "-q", "--format", "json", "--metric", "cpu", "-o", out,
+        "run", "-q", "--rate", "1000", "--format", "json", "--metric", "cpu", "-o", out,
         CPU / "producer_consumer.py",
         py=any_python,
         env={**os.environ, "FLUORO_TEST_CPU_OUT": str(measured)},
