@@ -1,13 +1,16 @@
 """What the benchmark commands share: the venv with fluoro and its peers, and the programs.
 
-The venv lives in target/bench-env under the repo root. Peers come from PyPI; fluoro is
-installed from the repo itself. The pyperformance scripts are run from the installed
+The venv lives in target/bench-env under the repo root, made with the interpreter that runs
+the bench, or in target/bench-env-X.Y with another one ([`select_python`], the benches'
+`--python`: a path, or 3.14/3.15, which come from scripts/get-python). Peers come from PyPI;
+fluoro is installed from the repo itself. The pyperformance scripts are run from the installed
 pyperformance package (its data-files), never copied into this repo.
 """
 
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 import venv
@@ -16,6 +19,8 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
 BENCH_ENV = REPO / "target" / "bench-env"
+# The interpreter the bench venv is made with: None for the one running the bench.
+BENCH_PYTHON: str | None = None
 WORKLOADS = Path(__file__).resolve().parent / "workloads"
 
 # What each peer is installed as (pip name) and what proves it is there (import name).
@@ -72,19 +77,58 @@ def log(message: str) -> None:
     print(message, file=sys.stderr, flush=True)
 
 
-def ensure_env(want_fluoro: bool, install_fluoro: bool) -> str | None:
-    """Creates or reuses the bench venv with the peers; installs fluoro from the repo.
+def select_python(spec: str | None) -> None:
+    """Benches run in a venv of `spec` (a path to an interpreter, or X.Y for scripts/get-python)
+    instead of the running interpreter's: target/bench-env-X.Y."""
+    global BENCH_ENV, BENCH_PYTHON
+    if not spec:
+        return
+    python = spec
+    if re.fullmatch(r"3\.\d+", spec):
+        version = spec
+    else:
+        code = "import sys; print(f'{sys.version_info[0]}.{sys.version_info[1]}')"
+        found = subprocess.run([spec, "-c", code], capture_output=True, text=True)
+        if found.returncode != 0:
+            raise SystemExit(f"bench: {spec} is not a Python interpreter")
+        version = found.stdout.strip()
+    BENCH_ENV = REPO / "target" / f"bench-env-{version}"
+    BENCH_PYTHON = python
 
-    Returns None when fluoro is usable, else why not (fluoro is then reported as n/a).
+
+def _create_env() -> None:
+    log(f"bench: creating {BENCH_ENV}")
+    if BENCH_PYTHON is None:
+        venv.EnvBuilder(with_pip=True).create(BENCH_ENV)
+    elif re.fullmatch(r"3\.\d+", BENCH_PYTHON):
+        # get-python makes the venv with pip from the interpreter's own wheel.
+        get = [str(REPO / "scripts" / "get-python"), BENCH_PYTHON, str(BENCH_ENV)]
+        done = subprocess.run(get, capture_output=True, text=True)
+        if done.returncode != 0:
+            raise SystemExit(done.stderr.strip() or f"bench: no CPython {BENCH_PYTHON}")
+    else:
+        subprocess.run([BENCH_PYTHON, "-m", "venv", str(BENCH_ENV)], check=True)
+
+
+def ensure_env(
+    want_fluoro: bool, install_fluoro: bool, peers: list[str] | None = None
+) -> str | None:
+    """Creates or reuses the bench venv with the peers (`peers`, pip names: all of [`PEERS`]
+    by default); installs fluoro from the repo.
+
+    Returns None when fluoro is usable, else why not (fluoro is then reported as n/a). A peer
+    that does not install on this interpreter is left out: its probe reports it n/a.
     """
     python = python_in(BENCH_ENV)
     if not python.exists():
-        log(f"bench: creating {BENCH_ENV}")
-        venv.EnvBuilder(with_pip=True).create(BENCH_ENV)
-    missing = [pip for pip, module in PEERS.items() if not _has_peer(pip, module)]
-    if missing:
-        log(f"bench: installing {' '.join(missing)}")
-        _pip(["install", "-q", *missing])
+        _create_env()
+    wanted = {pip: PEERS[pip] for pip in (PEERS if peers is None else peers)}
+    missing = [pip for pip, module in wanted.items() if not _has_peer(pip, module)]
+    for pip in missing:
+        log(f"bench: installing {pip}")
+        done = _pip(["install", "-q", pip], check=False)
+        if done.returncode != 0:
+            log(f"bench: {pip} does not install here: {_first_error(done.stderr or done.stdout)}")
     if not want_fluoro:
         return None
     if install_fluoro:

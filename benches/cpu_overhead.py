@@ -2,13 +2,16 @@
 
     python benches/cpu_overhead.py [--quick] [--tools bare,cprofile,...] [--rates 100,1000]
                                    [--rounds 5] [--programs calls,nbody,...] [--json FILE]
-                                   [--no-install]
+                                   [--no-install] [--python PYTHON] [--scale N]
 
 Programs: the three workloads in benches/workloads and a dozen pyperformance scripts, each
 run as one process doing a fixed amount of work (~1.5 s bare on CPython 3.11). Every tool
 runs every program once per round, rounds interleaved; a cell is the median profiled wall
 time over the median bare wall time. Workloads print a checksum that must not change under
 a profiler. A tool that cannot run here is reported as n/a with the reason.
+
+`stdlib` is CPython 3.15's own sampler (`python -m profiling.sampling run`, PEP 799) at each of
+`--rates`, as fluoro: all threads, collapsed stacks to a file; run it with `--python 3.15`.
 """
 
 from __future__ import annotations
@@ -28,8 +31,8 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import bench_env
 from bench_env import (
-    BENCH_ENV,
     PYPERFORMANCE_LOOPS,
     Program,
     bin_in,
@@ -50,7 +53,15 @@ ALL_TOOLS = [
     "pyinstrument",
     "scalene",
     "yappi",
+    "stdlib",
 ]
+# The pip package of each peer tool that needs one installed.
+PEER_OF = {
+    "pyspy": "py-spy",
+    "pyinstrument": "pyinstrument",
+    "scalene": "scalene",
+    "yappi": "yappi",
+}
 QUICK_PYPERFORMANCE = ["nbody", "richards", "go", "json_dumps"]
 # Processes whose presence means the machine is busy compiling (noise for the figures).
 COMPILERS = {"cargo", "rustc", "cc", "cc1", "ld", "maturin", "clippy-driver"}
@@ -79,29 +90,43 @@ class Cell:
 
 def tool_command(tool: str, program: Program, scratch: Path) -> list[str]:
     """The command line that runs `program` under `tool` (bare: plain python)."""
-    python = str(python_in(BENCH_ENV))
+    python = str(python_in(bench_env.BENCH_ENV))
     target = [str(program.script), *program.args]
     profile = str(scratch / "profile.fluoro")
     if tool == "bare":
         return [python, *target]
     if tool == "fluoro-exact":
-        return [str(bin_in(BENCH_ENV, "fluoro")), "run", "-q", "--exact", "-o", profile, *target]
+        return [
+            str(bin_in(bench_env.BENCH_ENV, "fluoro")),
+            "run",
+            "-q",
+            "--exact",
+            "-o",
+            profile,
+            *target,
+        ]
     if tool.startswith("fluoro-"):
         rate = tool.removeprefix("fluoro-")
-        fluoro = str(bin_in(BENCH_ENV, "fluoro"))
+        fluoro = str(bin_in(bench_env.BENCH_ENV, "fluoro"))
         return [fluoro, "run", "-q", "--rate", rate, "-o", profile, *target]
+    if tool.startswith("stdlib-"):
+        # -a: every thread, as fluoro samples them; collapsed stacks, fluoro's cheapest output.
+        rate = tool.removeprefix("stdlib-")
+        out = str(scratch / "stdlib.collapsed")
+        sampling = [python, "-m", "profiling.sampling", "run", "-r", rate, "-a"]
+        return [*sampling, "--collapsed", "-o", out, *target]
     if tool == "cprofile":
         return [python, "-m", "cProfile", "-o", os.devnull, *target]
     if tool == "pyspy":
-        pyspy = str(bin_in(BENCH_ENV, "py-spy"))
+        pyspy = str(bin_in(bench_env.BENCH_ENV, "py-spy"))
         record = [pyspy, "record", "--rate", "100", "-o", os.devnull, "--format", "raw"]
         return [*record, "--", python, *target]
     if tool == "pyinstrument":
-        return [str(bin_in(BENCH_ENV, "pyinstrument")), "-o", os.devnull, *target]
+        return [str(bin_in(bench_env.BENCH_ENV, "pyinstrument")), "-o", os.devnull, *target]
     if tool == "scalene":
         # `scalene run` profiles without a browser or prompt; --cpu-only drops memory/GPU.
         extra = ["---", *program.args] if program.args else []
-        scalene = str(bin_in(BENCH_ENV, "scalene"))
+        scalene = str(bin_in(bench_env.BENCH_ENV, "scalene"))
         return [scalene, "run", "--cpu-only", "-o", os.devnull, str(program.script), *extra]
     if tool == "yappi":
         return [python, "-m", "yappi", "-o", os.devnull, *target]
@@ -173,7 +198,7 @@ def why_failed(run: Run) -> str:
 
 def probe(tool: str, scratch: Path) -> str | None:
     """None when `tool` runs a small program correctly here, else why not."""
-    if tool.startswith("fluoro") and not bin_in(BENCH_ENV, "fluoro").exists():
+    if tool.startswith("fluoro") and not bin_in(bench_env.BENCH_ENV, "fluoro").exists():
         return "fluoro is not installed in the bench venv"
     script = scratch / "probe.py"
     script.write_text(PROBE)
@@ -203,7 +228,7 @@ def machine() -> dict[str, str]:
     except OSError:
         pass
     version = subprocess.run(
-        [str(python_in(BENCH_ENV)), "-c", "import sys; print(sys.version.split()[0])"],
+        [str(python_in(bench_env.BENCH_ENV)), "-c", "import sys; print(sys.version.split()[0])"],
         capture_output=True,
         text=True,
     )
@@ -213,7 +238,7 @@ def machine() -> dict[str, str]:
 
 def tool_versions() -> dict[str, str]:
     listing = subprocess.run(
-        [str(python_in(BENCH_ENV)), "-m", "pip", "list", "--format", "json"],
+        [str(python_in(bench_env.BENCH_ENV)), "-m", "pip", "list", "--format", "json"],
         capture_output=True,
         text=True,
     )
@@ -238,7 +263,7 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
         help=f"comma-separated tools (default: all of {','.join(ALL_TOOLS)})",
     )
     parser.add_argument(
-        "--rates", default="100,1000", help="sampling rates (Hz) for `fluoro run --rate`"
+        "--rates", default="100,1000", help="sampling rates (Hz) of fluoro and stdlib"
     )
     parser.add_argument("--rounds", type=int, help="interleaved rounds (default 5; --quick: 1)")
     parser.add_argument("--programs", help="comma-separated program names (default: all)")
@@ -249,15 +274,26 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument(
         "--timeout", type=float, default=300, help="seconds before one run counts as failed"
     )
+    parser.add_argument(
+        "--scale",
+        type=int,
+        help="run the calls, loops and allocs workloads N times longer (steady state, less "
+        "of each tool's start-up in the ratio)",
+    )
+    parser.add_argument(
+        "--python",
+        help="interpreter of the bench venv: a path, or 3.14/3.15 from scripts/get-python "
+        "(default: the one running this; venv target/bench-env-X.Y)",
+    )
     return parser.parse_args(argv)
 
 
 def expand_tools(names: str, rates: str) -> list[str]:
     tools = ["bare"]
     for name in (n.strip() for n in names.split(",") if n.strip()):
-        if name == "fluoro":
-            tools += [f"fluoro-{rate.strip()}" for rate in rates.split(",") if rate.strip()]
-        elif name in ALL_TOOLS or name.startswith("fluoro-"):
+        if name in ("fluoro", "stdlib"):
+            tools += [f"{name}-{rate.strip()}" for rate in rates.split(",") if rate.strip()]
+        elif name in ALL_TOOLS or name.startswith(("fluoro-", "stdlib-")):
             tools.append(name)
         else:
             raise SystemExit(f"cpu_overhead: unknown tool {name!r} (known: {ALL_TOOLS})")
@@ -276,6 +312,12 @@ def select_programs(args: argparse.Namespace) -> list[Program]:
         unknown = wanted - {p.name for p in programs}
         if unknown:
             raise SystemExit(f"cpu_overhead: unknown programs {sorted(unknown)}")
+    if args.scale:
+        scaled = {"calls", "loops", "allocs"}  # the workloads that take a scale argument
+        programs = [
+            Program(p.name, p.kind, p.script, [str(args.scale)]) if p.name in scaled else p
+            for p in programs
+        ]
     return programs
 
 
@@ -392,11 +434,15 @@ def table(
 
 def main(argv: list[str]) -> int:
     args = parse_args(argv)
+    bench_env.select_python(args.python)
     tools = expand_tools(args.tools, args.rates)
     rounds = args.rounds or (1 if args.quick else 5)
     started = time.monotonic()
     want_fluoro = any(t.startswith("fluoro") for t in tools)
-    fluoro_problem = ensure_env(want_fluoro, not args.no_install)
+    # The peers the chosen tools are (pip names), and what runs the pyperformance scripts.
+    peers = ["pyperf", "pyperformance"]
+    peers += [PEER_OF[t] for t in tools if t in PEER_OF]
+    fluoro_problem = ensure_env(want_fluoro, not args.no_install, peers)
     programs = select_programs(args)
     unavailable: dict[str, str] = {}
     load_before = os.getloadavg()

@@ -4,8 +4,10 @@ For every CPython found (3.10-3.13 under /root/.pyenv/versions, 3.14 and 3.15 th
 scripts/get-python, or the paths given), this compiles a small C program against
 ``include/pythonX.Y`` and its ``internal`` headers with ``Py_BUILD_CORE``, prints
 ``offsetof``/``sizeof`` of every field the sampler reads (and the few constants it compares
-with), and writes ``crates/fluoro-py/src/cpython/layouts/vX_Y.rs``. The generated files are
-committed;
+with), and writes ``crates/fluoro-py/src/cpython/layouts/vX_Y.rs``. From 3.13 it also prints
+where the interpreter's own ``_Py_DebugOffsets`` (the start of ``_PyRuntime``) keeps the same
+offsets, as ``DEBUG_OFFSETS``, which the sampler compares with the running interpreter at
+start-up. The generated files are committed;
 run this again when a supported version's layout may have changed:
 
     python3 scripts/gen_layouts.py [PYTHON ...]
@@ -70,6 +72,40 @@ FIELDS = [
     ("gil_last_holder", "offsetof(struct _gil_runtime_state, last_holder)", None, None),
 ]
 
+# Where `_Py_DebugOffsets` keeps a field the layout also has, 3.13+: (DebugField variant, member of
+# `_Py_DebugOffsets`, minimum version). The struct grows between versions, so the positions are
+# measured too. `InterpGilState` only anchors `_gil.locked`/`_gil.last_holder`, which the struct
+# gives from the start of the interpreter state and the layout from the start of the GIL.
+DEBUG_FIELDS = [
+    ("InterpThreadsHead", "interpreter_state.threads_head", (3, 13)),
+    ("InterpGil", "interpreter_state.ceval_gil", (3, 13)),
+    ("InterpGilState", "interpreter_state.gil_runtime_state", (3, 13)),
+    ("GilLocked", "interpreter_state.gil_runtime_state_locked", (3, 13)),
+    ("GilLastHolder", "interpreter_state.gil_runtime_state_holder", (3, 13)),
+    ("TstateNext", "thread_state.next", (3, 13)),
+    ("TstateCurrentFrame", "thread_state.current_frame", (3, 13)),
+    ("TstateThreadId", "thread_state.thread_id", (3, 13)),
+    ("TstateNativeThreadId", "thread_state.native_thread_id", (3, 13)),
+    ("TstateDatastackChunk", "thread_state.datastack_chunk", (3, 13)),
+    ("FramePrevious", "interpreter_frame.previous", (3, 13)),
+    ("FrameExecutable", "interpreter_frame.executable", (3, 13)),
+    ("FrameInstrPtr", "interpreter_frame.instr_ptr", (3, 13)),
+    ("FrameOwner", "interpreter_frame.owner", (3, 13)),
+    ("CodeFilename", "code_object.filename", (3, 13)),
+    ("CodeName", "code_object.name", (3, 13)),
+    ("CodeQualname", "code_object.qualname", (3, 13)),
+    ("CodeLinetable", "code_object.linetable", (3, 13)),
+    ("CodeFirstlineno", "code_object.firstlineno", (3, 13)),
+    ("CodeAdaptive", "code_object.co_code_adaptive", (3, 13)),
+    ("ObjectType", "pyobject.ob_type", (3, 13)),
+    ("BytesSize", "bytes_object.ob_size", (3, 13)),
+    ("BytesData", "bytes_object.ob_sval", (3, 13)),
+    ("UnicodeState", "unicode_object.state", (3, 13)),
+    ("UnicodeLength", "unicode_object.length", (3, 13)),
+    ("UnicodeAsciiSize", "unicode_object.asciiobject_size", (3, 13)),
+    ("UnicodeCompactSize", "unicode_object.compactunicodeobject_size", (3, 15)),
+]
+
 # Optional fields: the Rust struct holds an Option, `None` where the version has no such field.
 OPTIONAL = {
     "tstate_native_thread_id",
@@ -102,6 +138,7 @@ PROGRAM = """
 #endif
 #if PY_VERSION_HEX >= 0x030E0000
 #include "internal/pycore_stackref.h"
+#include "internal/pycore_debug_offsets.h"
 #endif
 int main(void) {
 %s
@@ -134,6 +171,10 @@ def measure(python):
     for name, expr, low, high in FIELDS:
         if applies(version, low, high):
             lines.append(f'    printf("{name} %zu\\n", (size_t)({expr}));')
+    for name, member, low in DEBUG_FIELDS:
+        if applies(version, low, None):
+            expr = f"offsetof(_Py_DebugOffsets, {member})"
+            lines.append(f'    printf("debug.{name} %zu\\n", (size_t)({expr}));')
     with tempfile.TemporaryDirectory() as tmp:
         source = os.path.join(tmp, "layout.c")
         binary = os.path.join(tmp, "layout")
@@ -165,19 +206,28 @@ def rust_source(python, version, values):
         if name not in names:
             names.append(name)
     body = []
+    debug = [(name, values[f"debug.{name}"]) for name, *_ in DEBUG_FIELDS if f"debug.{name}" in values]
     for name in names:
         if name in OPTIONAL:
             value = f"Some({values[name]})" if name in values else "None"
         else:
             value = str(values[name])
         body.append(f"    {name}: {value},")
-    return (
+    source = (
         f"//! CPython {major}.{minor}: offsets and sizes measured from its own headers by\n"
         f"//! scripts/gen_layouts.py ({os.path.basename(python)}). Generated: do not edit.\n\n"
-        "use super::layout::Layout;\n\n"
-        "pub const LAYOUT: Layout = Layout {\n"
+        + ("use super::layout::{DebugField, Layout};\n\n" if debug else "use super::layout::Layout;\n\n")
+        + "pub const LAYOUT: Layout = Layout {\n"
         f"    version: ({major}, {minor}),\n" + "\n".join(body) + "\n};\n"
     )
+    if debug:
+        entries = "".join(f"    (DebugField::{name}, {at}),\n" for name, at in debug)
+        source += (
+            "\n/// Where this version's `_Py_DebugOffsets` (the start of `_PyRuntime`) keeps the\n"
+            "/// offsets [`LAYOUT`] also has.\n"
+            f"pub const DEBUG_OFFSETS: &[(DebugField, usize)] = &[\n{entries}];\n"
+        )
+    return source
 
 
 def fetched_pythons():

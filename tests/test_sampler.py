@@ -220,6 +220,20 @@ def test_every_version_samples_without_the_gil(any_python, tmp_path):
     assert lines and lines[0]["line"] in (6, 7), lines[:3]
 
 
+def test_layout_check_passes_silently_on_every_version(any_python, tmp_path):
+    # On 3.13+ the compiled layout is checked at start-up against the interpreter's own
+    # _Py_DebugOffsets; a release built like fluoro's headers passes without a word, and the
+    # GIL-free reader and the allocation hook run.
+    out = tmp_path / "report.json"
+    result = fluoro("run", "--format", "json", "-o", out, CPU / "shares.py", py=any_python)
+    assert result.returncode == 0, result.stderr.decode()
+    said = [line for line in result.stderr.decode().splitlines() if line.startswith("fluoro:")]
+    assert len(said) == 1 and " ran for " in said[0], said
+    report = json.loads(out.read_text())
+    assert report["sampler"] == "memory-reader"
+    assert report["memory"]["allocated_count"] > 0
+
+
 def test_gil_sampler_fallback(any_python, tmp_path):
     report = profile_json(any_python, "shares.py", tmp_path, "--sampler", "gil", "--rate", "500")
     assert report["sampler"] == "gil"

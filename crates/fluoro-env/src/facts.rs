@@ -47,7 +47,10 @@ pub struct BuildFacts {
     pub config_args: String,
 }
 
-/// The cycle collector's configuration and counters.
+/// The cycle collector's configuration and counters, as many as the running version has
+/// (`gc.get_threshold()`, `gc.get_count()` and `gc.get_stats()`: three generations through
+/// 3.13, and again in later 3.14 releases and 3.15, whose headers keep `dummy1 /* was
+/// work_to_do */` of the incremental collector that early 3.14 releases had instead).
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct GcFacts {
     pub enabled: bool,
@@ -67,6 +70,12 @@ pub struct GcGenerationStats {
     pub collections: i64,
     pub collected: i64,
     pub uncollectable: i64,
+    /// 3.15+: objects the collections of this generation examined.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub candidates: Option<i64>,
+    /// 3.15+: seconds spent in the collections of this generation.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub duration: Option<f64>,
 }
 
 impl Facts {

@@ -1,6 +1,6 @@
 //! `fluoro env` as text.
 
-use crate::EnvReport;
+use crate::{EnvReport, GcGenerationStats};
 use fluoro_render::{bytes, fields, percent, table};
 use std::fmt::Write;
 
@@ -87,24 +87,7 @@ pub fn render_text(r: &EnvReport) -> String {
         ("frozen objects", gc.frozen.to_string()),
         ("gc.garbage", gc.garbage.to_string()),
     ]));
-    let rows = gc
-        .generations
-        .iter()
-        .enumerate()
-        .map(|(i, g)| {
-            vec![
-                i.to_string(),
-                g.collections.to_string(),
-                g.collected.to_string(),
-                g.uncollectable.to_string(),
-            ]
-        })
-        .collect();
-    out.push_str(&indent(&table(
-        &["generation", "collections", "collected", "uncollectable"],
-        &[true, true, true, true],
-        rows,
-    )));
+    out.push_str(&indent(&generations_table(&gc.generations)));
 
     out.push_str("\nAllocator\n");
     let a = &r.allocator;
@@ -233,6 +216,91 @@ fn prefix_line(prefix: &str, base: &str) -> String {
     }
 }
 
+/// `gc.get_stats()`, one row per generation the version has, with 3.15's examined objects and
+/// time where the version counts them.
+fn generations_table(generations: &[GcGenerationStats]) -> String {
+    let examined = generations.iter().any(|g| g.candidates.is_some());
+    let timed = generations.iter().any(|g| g.duration.is_some());
+    let mut header = vec!["generation", "collections", "collected", "uncollectable"];
+    header.extend(examined.then_some("examined"));
+    header.extend(timed.then_some("time"));
+    let rows = generations
+        .iter()
+        .enumerate()
+        .map(|(i, g)| {
+            let mut row = vec![
+                i.to_string(),
+                g.collections.to_string(),
+                g.collected.to_string(),
+                g.uncollectable.to_string(),
+            ];
+            if examined {
+                row.push(g.candidates.map_or_else(String::new, |c| c.to_string()));
+            }
+            if timed {
+                row.push(
+                    g.duration
+                        .map_or_else(String::new, |d| format!("{:.1} ms", d * 1e3)),
+                );
+            }
+            row
+        })
+        .collect();
+    table(&header, &vec![true; header.len()], rows)
+}
+
 fn indent(text: &str) -> String {
     text.lines().map(|l| format!("  {l}\n")).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn generation(collections: i64) -> GcGenerationStats {
+        GcGenerationStats {
+            collections,
+            collected: 2 * collections,
+            uncollectable: 0,
+            candidates: None,
+            duration: None,
+        }
+    }
+
+    #[test]
+    fn generations_are_as_many_as_the_version_has() {
+        let two = generations_table(&[generation(5), generation(1)]);
+        assert_eq!(two.lines().count(), 2 + 2, "{two}");
+        assert!(!two.contains("examined") && !two.contains("time"), "{two}");
+        let three = generations_table(&[generation(5), generation(1), generation(0)]);
+        assert_eq!(three.lines().count(), 2 + 3, "{three}");
+    }
+
+    #[test]
+    fn examined_objects_and_time_show_where_the_version_counts_them() {
+        let mut young = generation(3);
+        young.candidates = Some(7083);
+        young.duration = Some(0.000_597_692);
+        let mut old = generation(0);
+        old.candidates = Some(0);
+        old.duration = Some(0.0);
+        let text = generations_table(&[young, old]);
+        assert!(
+            text.lines()
+                .next()
+                .unwrap()
+                .trim_end()
+                .ends_with("examined     time"),
+            "{text}"
+        );
+        assert!(text.contains("7083") && text.contains("0.6 ms"), "{text}");
+    }
+
+    #[test]
+    fn facts_without_the_315_counters_still_parse() {
+        let g: GcGenerationStats =
+            serde_json::from_str(r#"{"collections": 1, "collected": 2, "uncollectable": 0}"#)
+                .unwrap();
+        assert_eq!(g, generation(1));
+    }
 }

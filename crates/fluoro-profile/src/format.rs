@@ -1,8 +1,11 @@
 //! The `.fluoro` file: an 8-byte magic, then chunks appended as the run goes.
 //!
-//! A chunk is `kind: u8, length: u32 LE, crc32: u32 LE, payload` with a postcard-encoded
-//! payload. Each chunk is written with one `write` call and flushed, so a target killed mid-run
-//! leaves whole chunks behind: the profile reads, without its [`End`] chunk. Chunks of a kind
+//! A chunk is `kind: u8, length: u32 LE, crc32: u32 LE, header crc32: u32 LE, payload` with a
+//! postcard-encoded payload: the first checksum covers the payload, the second the 9 bytes
+//! before it, so a damaged kind or length is named as corruption, not taken for a cut file or
+//! a kind from a later fluoro (files of format versions 1-4 have no header checksum). Each
+//! chunk is written with one `write` call and flushed, so a target killed mid-run leaves whole
+//! chunks behind: the profile reads, without its [`End`] chunk. Chunks of a kind
 //! this reader does not know are skipped, so later fluoro versions can add kinds.
 
 use crate::memory::{AllocBatch, AllocEvent, GcEvent, Mark, MemorySettings};
@@ -16,12 +19,17 @@ use std::io::Write;
 
 /// `FLUORO`, a NUL, and the format version. Version 2 added folded allocations to the
 /// allocation chunk, version 3 the counts of allocations made without the GIL to the memory
-/// settings, version 4 live allocations already counted in a folded run, version 5 blocks
-/// taken again from free lists; files of earlier versions read the same way.
+/// settings, version 4 live allocations already counted in a folded run, version 5 the
+/// header checksum and blocks taken again from free lists; files of earlier versions read
+/// the same way.
 pub const MAGIC: [u8; 8] = *b"FLUORO\x00\x05";
 /// The oldest format version this reader reads.
 const OLDEST_VERSION: u8 = 1;
-const HEADER_LEN: usize = 9;
+/// Kind, length and payload checksum: the whole header of versions 1-4.
+const HEADER_V4_LEN: usize = 9;
+/// Version 5 adds the header's own checksum.
+pub(crate) const HEADER_LEN: usize = HEADER_V4_LEN + 4;
+const HEADER_CRC_VERSION: u8 = 5;
 /// No chunk is larger; a length above it is corruption, not a reason to allocate.
 const MAX_CHUNK: usize = 1 << 30;
 
@@ -337,6 +345,8 @@ pub fn encode(chunk: &Chunk) -> Vec<u8> {
     out.push(chunk.kind());
     out.extend_from_slice(&(payload.len() as u32).to_le_bytes());
     out.extend_from_slice(&crc32fast::hash(&payload).to_le_bytes());
+    let header_crc = crc32fast::hash(&out);
+    out.extend_from_slice(&header_crc.to_le_bytes());
     out.extend_from_slice(&payload);
     out
 }
@@ -377,6 +387,8 @@ impl<W: Write> ProfileWriter<W> {
 pub struct ChunkReader<'a> {
     data: &'a [u8],
     pos: usize,
+    /// The chunk header's length in this file's format version.
+    header_len: usize,
     failed: bool,
 }
 
@@ -388,9 +400,15 @@ impl<'a> ChunkReader<'a> {
         if !(OLDEST_VERSION..=MAGIC[7]).contains(&data[7]) {
             return Err(FormatError::Version(data[7]));
         }
+        let header_len = if data[7] >= HEADER_CRC_VERSION {
+            HEADER_LEN
+        } else {
+            HEADER_V4_LEN
+        };
         Ok(ChunkReader {
             data,
             pos: MAGIC.len(),
+            header_len,
             failed: false,
         })
     }
@@ -402,8 +420,18 @@ impl<'a> ChunkReader<'a> {
             if rest.is_empty() {
                 return Ok(None);
             }
-            if rest.len() < HEADER_LEN {
+            let header_len = self.header_len;
+            if rest.len() < header_len {
                 return Err(FormatError::Truncated(at));
+            }
+            if header_len == HEADER_LEN {
+                let stored = u32::from_le_bytes([rest[9], rest[10], rest[11], rest[12]]);
+                if crc32fast::hash(&rest[..HEADER_V4_LEN]) != stored {
+                    return Err(FormatError::Decode {
+                        at,
+                        reason: "header checksum mismatch".to_owned(),
+                    });
+                }
             }
             let kind = rest[0];
             let len = u32::from_le_bytes([rest[1], rest[2], rest[3], rest[4]]) as usize;
@@ -414,14 +442,14 @@ impl<'a> ChunkReader<'a> {
                     reason: format!("chunk length {len} is impossible"),
                 });
             }
-            if rest.len() < HEADER_LEN + len {
+            if rest.len() < header_len + len {
                 return Err(FormatError::Truncated(at));
             }
-            let payload = &rest[HEADER_LEN..HEADER_LEN + len];
+            let payload = &rest[header_len..header_len + len];
             if crc32fast::hash(payload) != crc {
                 return Err(FormatError::Checksum(at));
             }
-            self.pos = at + HEADER_LEN + len;
+            self.pos = at + header_len + len;
             if let Some(chunk) = decode(kind, payload).map_err(|e| FormatError::Decode {
                 at,
                 reason: e.to_string(),

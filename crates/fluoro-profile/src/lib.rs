@@ -95,7 +95,7 @@ mod tests {
         let mut ends = Vec::new();
         while at < data.len() {
             let len = u32::from_le_bytes(data[at + 1..at + 5].try_into().unwrap()) as usize;
-            at += 9 + len;
+            at += crate::format::HEADER_LEN + len;
             ends.push(at);
         }
         ends
@@ -153,6 +153,38 @@ mod tests {
         assert_eq!(p.samples, 1);
     }
 
+    /// The chunks of `data` as format versions 1-4 wrote them: headers of kind, length and
+    /// payload checksum only.
+    fn without_header_checksums(data: &[u8], version: u8) -> Vec<u8> {
+        let mut out = data[..8].to_vec();
+        out[7] = version;
+        let mut pos = 8;
+        while pos < data.len() {
+            let len = u32::from_le_bytes(data[pos + 1..pos + 5].try_into().unwrap()) as usize;
+            out.extend_from_slice(&data[pos..pos + 9]);
+            out.extend_from_slice(&data[pos + 13..pos + 13 + len]);
+            pos += 13 + len;
+        }
+        out
+    }
+
+    #[test]
+    fn every_damaged_byte_is_named_corruption_not_truncation() {
+        // A damaged length once read as a cut file, and a damaged kind as a chunk from a later
+        // fluoro, skipped without a word: the header checksum names both.
+        let data = written(&[sample(0, 1, 5), sample(0, 2, 9)]);
+        for at in MAGIC.len()..data.len() {
+            for flip in [0x01, 0x55, 0xff] {
+                let mut bad = data.clone();
+                bad[at] ^= flip;
+                match Profile::from_bytes(&bad) {
+                    Err(FormatError::Checksum(_) | FormatError::Decode { .. }) => {}
+                    other => panic!("byte {at} ^ {flip:#x}: {other:?}"),
+                }
+            }
+        }
+    }
+
     #[test]
     fn truncation_and_corruption_are_named() {
         let data = written(&[sample(0, 1, 5)]);
@@ -178,10 +210,11 @@ mod tests {
             Profile::from_bytes(&newer),
             Err(FormatError::Version(9))
         ));
-        // Version 1 wrote the same chunks, without folded allocations: it still reads.
-        let mut older = data.clone();
-        older[7] = 1;
-        assert!(Profile::from_bytes(&older).is_ok());
+        // Versions 1-4 wrote the same chunks without the header checksum: they still read.
+        for version in 1..=4 {
+            let older = without_header_checksums(&data, version);
+            assert!(Profile::from_bytes(&older).is_ok(), "version {version}");
+        }
         let mut oldest = data;
         oldest[7] = 0;
         assert!(matches!(
@@ -238,6 +271,8 @@ mod tests {
         let mut chunk = vec![200u8];
         chunk.extend_from_slice(&(payload.len() as u32).to_le_bytes());
         chunk.extend_from_slice(&crc32fast::hash(payload).to_le_bytes());
+        let header_crc = crc32fast::hash(&chunk);
+        chunk.extend_from_slice(&header_crc.to_le_bytes());
         chunk.extend_from_slice(payload);
         data.extend_from_slice(&chunk);
         assert_eq!(Profile::from_bytes(&data).unwrap().samples, 1);

@@ -48,13 +48,9 @@ pub struct Collection {
 impl Collection {
     /// Starts the collectors, streaming to `file`.
     pub fn start(py: Python<'_>, plan: &Plan, file: std::fs::File) -> PyResult<Collection> {
-        let source = StackSource::for_interpreter(py, plan.gil_sampler)?;
-        if plan.warn && !plan.gil_sampler && matches!(source, StackSource::Gil(_)) {
-            let v = py.version_info();
-            eprintln!(
-                "fluoro: no memory layout for CPython {}.{}; sampling with the GIL instead",
-                v.major, v.minor
-            );
+        let (source, fallback) = StackSource::for_interpreter(py, plan.gil_sampler)?;
+        if let (true, Some(why)) = (plan.warn, &fallback) {
+            eprintln!("fluoro: {why}; sampling with the GIL instead");
         }
         let meta = Meta {
             target: plan.target.clone(),
@@ -86,7 +82,13 @@ impl Collection {
             (memory, Some(reader)) => Some(MemoryTracking::start(py, memory, reader)?),
             (_, None) => {
                 if plan.warn {
-                    eprintln!("fluoro: memory is not tracked without the memory reader");
+                    // The allocation hook reads stacks with the layout the sampler would use.
+                    match &fallback {
+                        Some(why) => eprintln!("fluoro: allocations are not tracked: {why}"),
+                        None => {
+                            eprintln!("fluoro: allocations are not tracked with the GIL sampler")
+                        }
+                    }
                 }
                 None
             }

@@ -3,6 +3,8 @@
 //!
 //! - [`layouts`]: per-version offsets of thread states, frames, code objects and the GIL,
 //!   generated from each version's headers by `scripts/gen_layouts.py`.
+//! - [`debug_offsets`]: a layout checked at start-up against the running interpreter's own
+//!   `_Py_DebugOffsets` (3.13+), so that a patch release that moved a field is never misread.
 //! - [`memory`]: reading this process's memory through the kernel (`process_vm_readv`), so that
 //!   a structure freed under the reader gives an error, never a fault.
 //! - [`codes`]: code objects read from memory and resolved once (file, names, line table).
@@ -16,6 +18,7 @@
 //! whatever [`objects`] must read differently.
 
 pub mod codes;
+pub mod debug_offsets;
 pub mod frames;
 pub mod layouts;
 pub mod memory;

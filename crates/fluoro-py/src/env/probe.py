@@ -85,11 +85,15 @@ def facts():
             "thresholds": list(gc.get_threshold()),
             "counts": list(gc.get_count()),
             "generations": [
-                {
-                    "collections": s.get("collections", 0),
-                    "collected": s.get("collected", 0),
-                    "uncollectable": s.get("uncollectable", 0),
-                }
+                dict(
+                    {
+                        "collections": s.get("collections", 0),
+                        "collected": s.get("collected", 0),
+                        "uncollectable": s.get("uncollectable", 0),
+                    },
+                    # 3.15+ also counts what each generation's collections examined and took.
+                    **{k: s[k] for k in ("candidates", "duration") if k in s},
+                )
                 for s in stats
             ],
             "frozen": gc.get_freeze_count() if hasattr(gc, "get_freeze_count") else 0,

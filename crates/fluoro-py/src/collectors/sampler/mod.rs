@@ -1,11 +1,11 @@
 //! Where the CPU sampler's stacks come from: read from the interpreter's memory without the
 //! GIL ([`crate::cpython::walker`]), which never interrupts the target, or, on an interpreter
-//! without a layout, taken with the GIL through `sys._current_frames()` ([`gil_walker`]); and
+//! without a layout (or whose `_Py_DebugOffsets` disagrees with it), taken with the GIL through `sys._current_frames()` ([`gil_walker`]); and
 //! the random gaps between samples. The thread that samples is [`super::sampler_thread`].
 
 mod gil_walker;
 
-use crate::cpython::{layouts, memory, CodeTable, FrameReader, ThreadStack, Walker};
+use crate::cpython::{debug_offsets, layouts, memory, CodeTable, FrameReader, ThreadStack, Walker};
 use pyo3::prelude::*;
 use std::time::Duration;
 
@@ -18,29 +18,41 @@ pub enum StackSource {
 }
 
 impl StackSource {
-    /// The GIL-free reader when this interpreter has a layout (and `force_gil` is off), else
-    /// the GIL-taking one. Call holding the GIL.
-    pub fn for_interpreter(py: Python<'_>, force_gil: bool) -> PyResult<StackSource> {
-        let info = py.version_info();
-        let layout = layouts::for_version(info.major, info.minor);
-        match layout {
-            Some(layout) if !force_gil => {
-                // SAFETY: called with the GIL held, after initialization: the main
-                // interpreter exists and outlives the sampler, which only reads through
-                // `memory::read`. `PyCode_Type` is a static type; we only take its address.
-                let (interp, code_type) = unsafe {
-                    (
-                        pyo3::ffi::PyInterpreterState_Main() as usize,
-                        std::ptr::addr_of!(pyo3::ffi::PyCode_Type) as usize,
-                    )
-                };
-                let runtime = memory::symbol(c"_PyRuntime");
-                Ok(StackSource::Memory(Box::new(Walker::new(
-                    layout, interp, code_type, runtime,
-                ))))
-            }
-            _ => Ok(StackSource::Gil(gil_walker::GilWalker::new())),
+    /// The GIL-free reader when this interpreter has a layout that its own `_Py_DebugOffsets`
+    /// (3.13+) agrees with, and `force_gil` is off; else the GIL-taking one, with why in a
+    /// phrase for one line on stderr (none when `force_gil` asked for it). Call holding the
+    /// GIL.
+    pub fn for_interpreter(
+        py: Python<'_>,
+        force_gil: bool,
+    ) -> PyResult<(StackSource, Option<String>)> {
+        let gil = || StackSource::Gil(gil_walker::GilWalker::new());
+        if force_gil {
+            return Ok((gil(), None));
         }
+        let info = py.version_info();
+        let Some(layout) = layouts::for_version(info.major, info.minor) else {
+            let why = format!("no memory layout for CPython {}.{}", info.major, info.minor);
+            return Ok((gil(), Some(why)));
+        };
+        let runtime = memory::symbol(c"_PyRuntime");
+        if let Some(table) = layouts::debug_offsets(info.major, info.minor) {
+            if let Err(found) = debug_offsets::check(layout, table, runtime) {
+                let version = format!("{}.{}.{}", info.major, info.minor, info.patch);
+                return Ok((gil(), Some(format!("CPython {version} {found}"))));
+            }
+        }
+        // SAFETY: called with the GIL held, after initialization: the main interpreter
+        // exists and outlives the sampler, which only reads through `memory::read`.
+        // `PyCode_Type` is a static type; we only take its address.
+        let (interp, code_type) = unsafe {
+            (
+                pyo3::ffi::PyInterpreterState_Main() as usize,
+                std::ptr::addr_of!(pyo3::ffi::PyCode_Type) as usize,
+            )
+        };
+        let walker = Walker::new(layout, interp, code_type, runtime);
+        Ok((StackSource::Memory(Box::new(walker)), None))
     }
 
     /// What the allocation hook needs to read the allocating thread's stack: only the

@@ -132,3 +132,114 @@ impl Layout {
             + 8
     }
 }
+
+/// A field of the interpreter's own `_Py_DebugOffsets` (3.13+) that a [`Layout`] also has:
+/// what the running interpreter says there must equal what fluoro was built with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DebugField {
+    InterpThreadsHead,
+    InterpGil,
+    /// Where the interpreter's own GIL starts: only the anchor of the two below, which
+    /// `_Py_DebugOffsets` counts from the interpreter state and a layout from the GIL.
+    InterpGilState,
+    GilLocked,
+    GilLastHolder,
+    TstateNext,
+    TstateCurrentFrame,
+    TstateThreadId,
+    TstateNativeThreadId,
+    TstateDatastackChunk,
+    FramePrevious,
+    FrameExecutable,
+    FrameInstrPtr,
+    FrameOwner,
+    CodeFilename,
+    CodeName,
+    CodeQualname,
+    CodeLinetable,
+    CodeFirstlineno,
+    CodeAdaptive,
+    ObjectType,
+    BytesSize,
+    BytesData,
+    UnicodeState,
+    UnicodeLength,
+    UnicodeAsciiSize,
+    UnicodeCompactSize,
+}
+
+impl DebugField {
+    /// The C name of the field, as a user would look it up in CPython's headers.
+    pub fn c_name(self) -> &'static str {
+        match self {
+            DebugField::InterpThreadsHead => "PyInterpreterState.threads.head",
+            DebugField::InterpGil => "PyInterpreterState.ceval.gil",
+            DebugField::InterpGilState => "PyInterpreterState._gil",
+            DebugField::GilLocked => "_gil_runtime_state.locked",
+            DebugField::GilLastHolder => "_gil_runtime_state.last_holder",
+            DebugField::TstateNext => "PyThreadState.next",
+            DebugField::TstateCurrentFrame => "PyThreadState.current_frame",
+            DebugField::TstateThreadId => "PyThreadState.thread_id",
+            DebugField::TstateNativeThreadId => "PyThreadState.native_thread_id",
+            DebugField::TstateDatastackChunk => "PyThreadState.datastack_chunk",
+            DebugField::FramePrevious => "_PyInterpreterFrame.previous",
+            DebugField::FrameExecutable => "_PyInterpreterFrame.f_executable",
+            DebugField::FrameInstrPtr => "_PyInterpreterFrame.instr_ptr",
+            DebugField::FrameOwner => "_PyInterpreterFrame.owner",
+            DebugField::CodeFilename => "PyCodeObject.co_filename",
+            DebugField::CodeName => "PyCodeObject.co_name",
+            DebugField::CodeQualname => "PyCodeObject.co_qualname",
+            DebugField::CodeLinetable => "PyCodeObject.co_linetable",
+            DebugField::CodeFirstlineno => "PyCodeObject.co_firstlineno",
+            DebugField::CodeAdaptive => "PyCodeObject.co_code_adaptive",
+            DebugField::ObjectType => "PyObject.ob_type",
+            DebugField::BytesSize => "PyVarObject.ob_size",
+            DebugField::BytesData => "PyBytesObject.ob_sval",
+            DebugField::UnicodeState => "PyASCIIObject.state",
+            DebugField::UnicodeLength => "PyASCIIObject.length",
+            DebugField::UnicodeAsciiSize => "sizeof(PyASCIIObject)",
+            DebugField::UnicodeCompactSize => "sizeof(PyCompactUnicodeObject)",
+        }
+    }
+
+    /// The value `layout` was built with, `None` for a field it has no use for.
+    pub fn expected(self, layout: &Layout) -> Option<usize> {
+        match self {
+            DebugField::InterpThreadsHead => Some(layout.interp_threads_head),
+            DebugField::InterpGil => layout.interp_gil,
+            DebugField::InterpGilState => None,
+            DebugField::GilLocked => Some(layout.gil_locked),
+            DebugField::GilLastHolder => Some(layout.gil_last_holder),
+            DebugField::TstateNext => Some(layout.tstate_next),
+            DebugField::TstateCurrentFrame => layout.tstate_frame,
+            DebugField::TstateThreadId => Some(layout.tstate_thread_id),
+            DebugField::TstateNativeThreadId => layout.tstate_native_thread_id,
+            DebugField::TstateDatastackChunk => layout.tstate_datastack_chunk,
+            DebugField::FramePrevious => Some(layout.frame_previous),
+            DebugField::FrameExecutable => Some(layout.frame_code),
+            DebugField::FrameInstrPtr => Some(layout.frame_instr),
+            DebugField::FrameOwner => layout.frame_owner,
+            DebugField::CodeFilename => Some(layout.code_filename),
+            DebugField::CodeName => Some(layout.code_name),
+            DebugField::CodeQualname => layout.code_qualname,
+            DebugField::CodeLinetable => Some(layout.code_linetable),
+            DebugField::CodeFirstlineno => Some(layout.code_firstlineno),
+            DebugField::CodeAdaptive => layout.code_adaptive,
+            DebugField::ObjectType => Some(layout.object_type),
+            DebugField::BytesSize => Some(layout.var_size),
+            DebugField::BytesData => Some(layout.bytes_data),
+            DebugField::UnicodeState => Some(layout.unicode_state),
+            DebugField::UnicodeLength => Some(layout.unicode_length),
+            DebugField::UnicodeAsciiSize => Some(layout.unicode_ascii_size),
+            DebugField::UnicodeCompactSize => Some(layout.unicode_compact_size),
+        }
+    }
+
+    /// The field whose value this one is counted from in `_Py_DebugOffsets`, if any.
+    pub fn counted_from(self) -> Option<DebugField> {
+        match self {
+            DebugField::GilLocked | DebugField::GilLastHolder => Some(DebugField::InterpGilState),
+            _ => None,
+        }
+    }
+}

@@ -1,7 +1,7 @@
 //! CPython 3.13: offsets and sizes measured from its own headers by
 //! scripts/gen_layouts.py (python3). Generated: do not edit.
 
-use super::layout::Layout;
+use super::layout::{DebugField, Layout};
 
 pub const LAYOUT: Layout = Layout {
     version: (3, 13),
@@ -39,3 +39,34 @@ pub const LAYOUT: Layout = Layout {
     gil_locked: 16,
     gil_last_holder: 8,
 };
+
+/// Where this version's `_Py_DebugOffsets` (the start of `_PyRuntime`) keeps the
+/// offsets [`LAYOUT`] also has.
+pub const DEBUG_OFFSETS: &[(DebugField, usize)] = &[
+    (DebugField::InterpThreadsHead, 72),
+    (DebugField::InterpGil, 112),
+    (DebugField::InterpGilState, 120),
+    (DebugField::GilLocked, 136),
+    (DebugField::GilLastHolder, 144),
+    (DebugField::TstateNext, 168),
+    (DebugField::TstateCurrentFrame, 184),
+    (DebugField::TstateThreadId, 192),
+    (DebugField::TstateNativeThreadId, 200),
+    (DebugField::TstateDatastackChunk, 208),
+    (DebugField::FramePrevious, 232),
+    (DebugField::FrameExecutable, 240),
+    (DebugField::FrameInstrPtr, 248),
+    (DebugField::FrameOwner, 264),
+    (DebugField::CodeFilename, 280),
+    (DebugField::CodeName, 288),
+    (DebugField::CodeQualname, 296),
+    (DebugField::CodeLinetable, 304),
+    (DebugField::CodeFirstlineno, 312),
+    (DebugField::CodeAdaptive, 344),
+    (DebugField::ObjectType, 360),
+    (DebugField::BytesSize, 520),
+    (DebugField::BytesData, 528),
+    (DebugField::UnicodeState, 544),
+    (DebugField::UnicodeLength, 552),
+    (DebugField::UnicodeAsciiSize, 560),
+];

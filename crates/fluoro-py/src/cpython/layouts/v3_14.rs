@@ -1,7 +1,7 @@
 //! CPython 3.14: offsets and sizes measured from its own headers by
 //! scripts/gen_layouts.py (python3.14). Generated: do not edit.
 
-use super::layout::Layout;
+use super::layout::{DebugField, Layout};
 
 pub const LAYOUT: Layout = Layout {
     version: (3, 14),
@@ -39,3 +39,34 @@ pub const LAYOUT: Layout = Layout {
     gil_locked: 16,
     gil_last_holder: 8,
 };
+
+/// Where this version's `_Py_DebugOffsets` (the start of `_PyRuntime`) keeps the
+/// offsets [`LAYOUT`] also has.
+pub const DEBUG_OFFSETS: &[(DebugField, usize)] = &[
+    (DebugField::InterpThreadsHead, 72),
+    (DebugField::InterpGil, 120),
+    (DebugField::InterpGilState, 128),
+    (DebugField::GilLocked, 144),
+    (DebugField::GilLastHolder, 152),
+    (DebugField::TstateNext, 192),
+    (DebugField::TstateCurrentFrame, 208),
+    (DebugField::TstateThreadId, 216),
+    (DebugField::TstateNativeThreadId, 224),
+    (DebugField::TstateDatastackChunk, 232),
+    (DebugField::FramePrevious, 256),
+    (DebugField::FrameExecutable, 264),
+    (DebugField::FrameInstrPtr, 272),
+    (DebugField::FrameOwner, 288),
+    (DebugField::CodeFilename, 320),
+    (DebugField::CodeName, 328),
+    (DebugField::CodeQualname, 336),
+    (DebugField::CodeLinetable, 344),
+    (DebugField::CodeFirstlineno, 352),
+    (DebugField::CodeAdaptive, 384),
+    (DebugField::ObjectType, 408),
+    (DebugField::BytesSize, 600),
+    (DebugField::BytesData, 608),
+    (DebugField::UnicodeState, 624),
+    (DebugField::UnicodeLength, 632),
+    (DebugField::UnicodeAsciiSize, 640),
+];

@@ -1,7 +1,7 @@
 //! CPython 3.15: offsets and sizes measured from its own headers by
 //! scripts/gen_layouts.py (python3.15). Generated: do not edit.
 
-use super::layout::Layout;
+use super::layout::{DebugField, Layout};
 
 pub const LAYOUT: Layout = Layout {
     version: (3, 15),
@@ -39,3 +39,35 @@ pub const LAYOUT: Layout = Layout {
     gil_locked: 16,
     gil_last_holder: 8,
 };
+
+/// Where this version's `_Py_DebugOffsets` (the start of `_PyRuntime`) keeps the
+/// offsets [`LAYOUT`] also has.
+pub const DEBUG_OFFSETS: &[(DebugField, usize)] = &[
+    (DebugField::InterpThreadsHead, 72),
+    (DebugField::InterpGil, 120),
+    (DebugField::InterpGilState, 128),
+    (DebugField::GilLocked, 144),
+    (DebugField::GilLastHolder, 152),
+    (DebugField::TstateNext, 192),
+    (DebugField::TstateCurrentFrame, 208),
+    (DebugField::TstateThreadId, 240),
+    (DebugField::TstateNativeThreadId, 248),
+    (DebugField::TstateDatastackChunk, 256),
+    (DebugField::FramePrevious, 320),
+    (DebugField::FrameExecutable, 328),
+    (DebugField::FrameInstrPtr, 336),
+    (DebugField::FrameOwner, 352),
+    (DebugField::CodeFilename, 384),
+    (DebugField::CodeName, 392),
+    (DebugField::CodeQualname, 400),
+    (DebugField::CodeLinetable, 408),
+    (DebugField::CodeFirstlineno, 416),
+    (DebugField::CodeAdaptive, 448),
+    (DebugField::ObjectType, 472),
+    (DebugField::BytesSize, 696),
+    (DebugField::BytesData, 704),
+    (DebugField::UnicodeState, 720),
+    (DebugField::UnicodeLength, 728),
+    (DebugField::UnicodeAsciiSize, 736),
+    (DebugField::UnicodeCompactSize, 744),
+];
