@@ -137,7 +137,13 @@ fn retag(block: u64, all: bool) {
     let s = shared();
     adopt_orphans(s, all);
     let stack = capture(s);
-    if all && stack.known {
+    // The record goes out first, with the stack's frames when the drain does not know them
+    // yet: a held block moved to this stack goes out later by the stack's hash alone. (Only a
+    // held block of a stack already known was moved before: a stack whose slot in the sent
+    // table another kept taking was never known, and its blocks kept their first site.)
+    let head = stack.head(RETAG, [block, 0]);
+    let pushed = push_stack_record(s, &head, &stack, all);
+    if all && pushed && stack.hash != 0 {
         let moved = Held {
             addr: block,
             size: 0,
@@ -145,11 +151,9 @@ fn retag(block: u64, all: bool) {
             tstate: stack.tstate,
             ident: stack.ident,
         };
+        // A held block never went out, so the record above finds nothing live there; the
+        // held block itself moves to this stack.
         // SAFETY: the GIL is held: the held blocks are this thread's alone.
-        if unsafe { &mut *SCRATCH.blocks.get() }.retag(&moved, &mut RingSink(s)) {
-            return;
-        }
+        unsafe { &mut *SCRATCH.blocks.get() }.retag(&moved, &mut RingSink(s));
     }
-    let head = stack.head(RETAG, [block, 0]);
-    push_stack_record(s, &head, &stack, all);
 }
