@@ -5,7 +5,7 @@ graph of the same run never saw (C functions in between are skipped, as samples 
 Python frames; frames of interpreter start-up, entered before the tracer, are left out).
 
     python benches/stack_consistency.py [--fluoro PATH] [--rate 10000] [--samples 1000000]
-                                        [--programs json_pipeline,...]
+                                        [--programs json_pipeline,...] [--show]
 
 Prints samples, impossible samples and their share per program, and the torn reads dropped.
 """
@@ -30,7 +30,9 @@ PROGRAMS = {
 }
 
 
-def one_run(fluoro: str, program: Path, rate: int, scratch: Path) -> tuple[int, int, int]:
+def one_run(
+    fluoro: str, program: Path, rate: int, scratch: Path, show: bool = False
+) -> tuple[int, int, int]:
     profile = scratch / "run.fluoro"
     subprocess.run(
         [fluoro, "run", "-q", "--exact", "--rate", str(rate), "-o", profile, program],
@@ -50,6 +52,8 @@ def one_run(fluoro: str, program: Path, rate: int, scratch: Path) -> tuple[int, 
         samples += count
         if any(edge not in known for edge in sampled_edges(row)):
             impossible += count
+            if show:
+                print(f"  impossible: {row}")
     return samples, impossible, int(data.get("failed_reads", 0))
 
 
@@ -59,12 +63,13 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--rate", type=int, default=10_000)
     parser.add_argument("--samples", type=int, default=1_000_000)
     parser.add_argument("--programs", default=",".join(PROGRAMS))
+    parser.add_argument("--show", action="store_true", help="print each impossible stack")
     args = parser.parse_args(argv)
     with tempfile.TemporaryDirectory() as tmp:
         for name in args.programs.split(","):
             samples = impossible = torn = runs = 0
             while samples < args.samples:
-                s, i, t = one_run(args.fluoro, PROGRAMS[name], args.rate, Path(tmp))
+                s, i, t = one_run(args.fluoro, PROGRAMS[name], args.rate, Path(tmp), args.show)
                 samples, impossible, torn, runs = samples + s, impossible + i, torn + t, runs + 1
             share = 100 * impossible / max(samples, 1)
             print(

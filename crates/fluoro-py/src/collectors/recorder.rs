@@ -35,6 +35,8 @@ struct Slot {
     /// The stack of its last sample on a CPU, which CPU left unassigned goes to when the
     /// thread is gone (or the run ends) before another.
     last_active: Option<StackId>,
+    /// Its last sample found it working (on a CPU or waiting for one), not asleep or blocked.
+    was_active: bool,
     /// The tick that last saw the thread.
     seen: u64,
 }
@@ -120,15 +122,12 @@ impl Recorder {
                 continue;
             }
             // The stack reader says whether the thread was working when it read the stack: on
-            // a CPU, or waiting for one while holding the GIL (preempted in Python code; a
-            // thread just woken from a sleep or a lock wait for the GIL, and is not yet back
-            // at work). The GIL reader cannot tell; its samples get CPU as the clock moved.
-            let (cpu_now, on_cpu) = match stack.cpu {
-                Some((clock, moved)) => (
-                    Some(clock),
-                    Some(moved || (stack.active && gil == Some(stack.tstate))),
-                ),
-                None => (os::thread_cpu_ns(stack.native_id), None),
+            // a CPU (its clock moved), or waiting for one (state R), as on a busy machine or on
+            // the sampler's own core. The GIL reader cannot tell; its samples get CPU as the
+            // clock moved.
+            let cpu_now = match stack.cpu {
+                Some((clock, _)) => Some(clock),
+                None => os::thread_cpu_ns(stack.native_id),
             };
             let slot = self.slot(stack, now, interval, cpu_now);
             let wall_ns = now.saturating_duration_since(slot.last_wall).as_nanos() as u64;
@@ -142,14 +141,29 @@ impl Recorder {
             // such sample goes to this one. On the CPU timeline the samples that find the
             // thread working fall at random, so each stack's expected share is its CPU time,
             // and each thread's total is what the OS counted.
-            let (cpu_ns, active) = match on_cpu {
-                Some(true) => (std::mem::take(&mut slot.unassigned_cpu) + used, true),
-                Some(false) => {
-                    slot.unassigned_cpu += used;
-                    (0, stack.active)
+            //
+            // A thread waiting for a CPU while holding the GIL was preempted in Python code:
+            // working. But if its last sample found it asleep or blocked, it may have just
+            // woken, its stack still in the waiting call: it takes only the CPU used since
+            // that sample, and what its thread used before the wait stays for the next sample
+            // on a CPU.
+            let (cpu_ns, active, working) = match stack.cpu {
+                Some((_, true)) => (std::mem::take(&mut slot.unassigned_cpu) + used, true, true),
+                Some(_) if stack.active && gil == Some(stack.tstate) => {
+                    let carried = if slot.was_active {
+                        std::mem::take(&mut slot.unassigned_cpu)
+                    } else {
+                        0
+                    };
+                    (carried + used, true, true)
                 }
-                None => (used, used * ACTIVE_SHARE >= wall_ns && used > 0),
+                Some(_) => {
+                    slot.unassigned_cpu += used;
+                    (0, stack.active, false)
+                }
+                None => (used, used * ACTIVE_SHARE >= wall_ns && used > 0, used > 0),
             };
+            slot.was_active = active;
             slot.seen = tick;
             let thread = slot.idx;
             let mut flags = 0;
@@ -162,7 +176,7 @@ impl Recorder {
             self.frames.clear();
             self.frames.extend(stack.frames.iter().rev());
             let stack_id = self.stacks.intern(self.frames.iter().copied());
-            if cpu_ns > 0 || on_cpu == Some(true) {
+            if working {
                 if let Some(slot) = self.slots.get_mut(&(stack.tstate, stack.ident)) {
                     slot.last_active = Some(stack_id);
                 }
@@ -244,6 +258,7 @@ impl Recorder {
                     last_wall: now.checked_sub(interval).unwrap_or(now),
                     last_cpu: if started_later { Some(0) } else { cpu_now },
                     unassigned_cpu: 0,
+                    was_active: true,
                     last_active: None,
                     seen: 0,
                 }

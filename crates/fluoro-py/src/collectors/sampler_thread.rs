@@ -40,6 +40,7 @@ impl Sampler {
             .name("fluoro-sampler".into())
             .spawn(move || {
                 os::block_signals();
+                os::precise_timers();
                 run(source, drain, &mut recorder, interval, sample, &flag);
                 recorder
             })

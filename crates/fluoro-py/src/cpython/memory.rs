@@ -32,37 +32,60 @@ pub fn read(addr: usize, buf: &mut [u8]) -> io::Result<()> {
     Ok(())
 }
 
+/// The most parts [`read_parts`] reads in one call.
+const MAX_PARTS: usize = 4;
+
 /// Copies the `first.len()` bytes at `addr` into `first`, then the same bytes again into
 /// `second`, in one call: comparing the two tells what changed while they were read.
 pub fn read_twice(addr: usize, first: &mut [u8], second: &mut [u8]) -> io::Result<()> {
-    if addr == 0 || first.len() != second.len() {
+    if first.len() != second.len() {
         return Err(io::Error::new(io::ErrorKind::InvalidInput, "bad read"));
     }
-    let len = first.len();
-    let local = [
-        libc::iovec {
-            iov_base: first.as_mut_ptr().cast(),
-            iov_len: len,
-        },
-        libc::iovec {
-            iov_base: second.as_mut_ptr().cast(),
-            iov_len: len,
-        },
-    ];
-    let remote = libc::iovec {
-        iov_base: addr as *mut libc::c_void,
-        iov_len: len,
+    read_parts(&mut [(addr, first), (addr, second)])
+}
+
+/// Copies each part's bytes at its address into its buffer, the parts one after another in one
+/// call: reading a word before and after a larger copy tells whether it changed meanwhile.
+pub fn read_parts(parts: &mut [(usize, &mut [u8])]) -> io::Result<()> {
+    if parts.is_empty() || parts.len() > MAX_PARTS || parts.iter().any(|(addr, _)| *addr == 0) {
+        return Err(io::Error::new(io::ErrorKind::InvalidInput, "bad read"));
+    }
+    let empty = libc::iovec {
+        iov_base: std::ptr::null_mut(),
+        iov_len: 0,
     };
-    let remote = [remote, remote];
-    // SAFETY: `local` describes `first` and `second`, which we own mutably for the call; the
-    // kernel only reads the remote ranges and reports EFAULT for unmapped addresses instead
-    // of faulting.
-    let n =
-        unsafe { libc::process_vm_readv(libc::getpid(), local.as_ptr(), 2, remote.as_ptr(), 2, 0) };
+    let mut local = [empty; MAX_PARTS];
+    let mut remote = [empty; MAX_PARTS];
+    let mut total = 0;
+    for (i, (addr, buf)) in parts.iter_mut().enumerate() {
+        local[i] = libc::iovec {
+            iov_base: buf.as_mut_ptr().cast(),
+            iov_len: buf.len(),
+        };
+        remote[i] = libc::iovec {
+            iov_base: *addr as *mut libc::c_void,
+            iov_len: buf.len(),
+        };
+        total += buf.len();
+    }
+    let count = parts.len() as libc::c_ulong;
+    // SAFETY: the first `count` entries of `local` describe the parts' buffers, which we own
+    // mutably for the call; the kernel only reads the remote ranges and reports EFAULT for
+    // unmapped addresses instead of faulting.
+    let n = unsafe {
+        libc::process_vm_readv(
+            libc::getpid(),
+            local.as_ptr(),
+            count,
+            remote.as_ptr(),
+            count,
+            0,
+        )
+    };
     if n < 0 {
         return Err(io::Error::last_os_error());
     }
-    if n as usize != 2 * len {
+    if n as usize != total {
         return Err(io::Error::new(io::ErrorKind::UnexpectedEof, "short read"));
     }
     Ok(())
@@ -108,5 +131,20 @@ mod tests {
         read_twice(&value as *const u64 as usize, &mut buf, &mut again).unwrap();
         assert_eq!(buf, again);
         assert!(read_twice(8, &mut buf, &mut again).is_err());
+        let other: u32 = 7;
+        let (mut word, mut small) = ([0u8; 8], [0u8; 4]);
+        read_parts(&mut [
+            (&value as *const u64 as usize, &mut word),
+            (&other as *const u32 as usize, &mut small),
+        ])
+        .unwrap();
+        assert_eq!(
+            (u64::from_ne_bytes(word), u32::from_ne_bytes(small)),
+            (value, other)
+        );
+        assert!(read_parts(&mut []).is_err());
+        assert!(
+            read_parts(&mut [(&value as *const u64 as usize, &mut word), (8, &mut small)]).is_err()
+        );
     }
 }

@@ -22,9 +22,22 @@ const MAX_CHUNKS: usize = 64;
 const MIN_CHUNK: usize = 16 * 1024;
 /// Reads of a thread's stack before it is dropped as never holding still.
 const READ_ATTEMPTS: usize = 4;
+/// Copies of the data stack made in a row, within one read, while its innermost frame moves:
+/// in code that makes many small calls it changes every few hundred nanoseconds.
+const COPY_ATTEMPTS: usize = 4;
 /// `_PyStackChunk` (3.11-3.13): `previous`, `size`, `top` (the used length in pointers, saved
 /// when a newer chunk was pushed), then the data.
 const CHUNK_HEADER: usize = 24;
+
+/// What copying a thread's data stack found.
+enum Copied {
+    /// Copied, the innermost frame the same before and after: this one.
+    HeldStill(usize),
+    /// The innermost frame changed while the data stack was copied; where it is now.
+    Moved(usize),
+    /// Nothing copied: frames are read one by one.
+    Nothing,
+}
 
 /// Whether a frame read from the data stack's copies held still while it was read.
 enum Held {
@@ -204,19 +217,38 @@ impl Walker {
     /// Reads the stack of the thread state in `tstate_buf` into `stack`. The thread runs on
     /// while we read: a frame popped and another pushed in its place while the data stack is
     /// copied would join one call's callers to another's callees. So the data stack is copied
-    /// twice in one read, and a frame of the chain whose two copies differ (in its links, its
-    /// code, or for a caller its instruction) changed while it was read: the whole read is made
-    /// again, a few times at most, and the stack dropped (`torn`) if it never held still.
+    /// twice in one read, between two reads of the thread's current-frame pointer: the walk
+    /// starts from a frame that was the innermost one all through the copy, and a frame of the
+    /// chain whose two copies differ (in its links, its code, or for a caller its instruction)
+    /// changed while it was read. Where nothing was copied (3.10, whose frames are objects of
+    /// their own) the current frame must be the same after the walk as before it. A read that
+    /// fails these checks is made again, a few times at most, and the stack dropped (`torn`) if
+    /// it never held still.
     fn read_stack(&mut self, tstate: usize, stack: &mut ThreadStack) {
         for attempt in 0..READ_ATTEMPTS {
             if attempt > 0 && memory::read(tstate, &mut self.tstate_buf).is_err() {
                 break;
             }
-            let Some(top) = self.current_frame() else {
+            let Some(at) = self.current_frame_at(tstate) else {
                 return;
             };
-            self.copy_data_stack(top);
-            if self.walk(top, stack) {
+            let Some(top) = read_usize(at).filter(|&f| f != 0) else {
+                return;
+            };
+            let mut copied = self.copy_data_stack(top, at);
+            for _ in 1..COPY_ATTEMPTS {
+                match copied {
+                    Copied::Moved(0) => return,
+                    Copied::Moved(now) => copied = self.copy_data_stack(now, at),
+                    _ => break,
+                }
+            }
+            let walked = match copied {
+                Copied::HeldStill(top) => self.walk(top, stack),
+                Copied::Moved(_) => false,
+                Copied::Nothing => self.walk(top, stack) && read_usize(at) == Some(top),
+            };
+            if walked {
                 return;
             }
         }
@@ -224,46 +256,45 @@ impl Walker {
         stack.torn = true;
     }
 
-    /// The innermost frame of the thread state in `tstate_buf`.
-    fn current_frame(&self) -> Option<usize> {
+    /// The address of the word holding the innermost frame of the thread state `tstate`
+    /// (read into `tstate_buf`).
+    fn current_frame_at(&self, tstate: usize) -> Option<usize> {
         let l = self.layout;
-        let frame = match (l.tstate_frame, l.tstate_cframe, l.cframe_current_frame) {
-            (Some(at), _, _) => usize_at(&self.tstate_buf, at),
+        match (l.tstate_frame, l.tstate_cframe, l.cframe_current_frame) {
+            (Some(at), _, _) => Some(tstate + at),
             (None, Some(cf), Some(cur)) => {
                 let cframe = usize_at(&self.tstate_buf, cf);
-                if cframe == 0 {
-                    return None;
-                }
-                read_usize(cframe + cur)?
+                (cframe != 0).then_some(cframe + cur)
             }
-            _ => return None,
-        };
-        (frame != 0).then_some(frame)
+            _ => None,
+        }
     }
 
     /// Copies the used parts of the thread's data-stack chunks (thread state in
     /// `tstate_buf`), where the frames of its running functions live on 3.11+: one read a
-    /// chunk instead of one a frame.
+    /// chunk instead of one a frame. The newest chunk's two copies are read between two reads
+    /// of the current-frame pointer at `top_at`.
     ///
     /// The copy of the newest chunk reaches at least past `top`, the innermost frame, which
     /// may have been pushed after the thread state was read.
-    fn copy_data_stack(&mut self, top: usize) {
+    fn copy_data_stack(&mut self, top: usize, top_at: usize) -> Copied {
         self.chunks_used = 0;
-        let (Some(chunk_at), Some(top_at)) = (
+        let (Some(chunk_at), Some(used_at)) = (
             self.layout.tstate_datastack_chunk,
             self.layout.tstate_datastack_top,
         ) else {
-            return;
+            return Copied::Nothing;
         };
         let mut chunk = usize_at(&self.tstate_buf, chunk_at);
-        let mut used = usize_at(&self.tstate_buf, top_at).wrapping_sub(chunk);
+        let mut used = usize_at(&self.tstate_buf, used_at).wrapping_sub(chunk);
         if top > chunk && top - chunk < MIN_CHUNK {
             used = used.max(top - chunk + self.frame_buf.len());
         }
         let mut copied = 0;
+        let mut held = Copied::Nothing;
         while chunk != 0 && self.chunks_used < MAX_CHUNKS {
             if used <= CHUNK_HEADER || copied + used > MAX_STACK_COPY {
-                return;
+                break;
             }
             if self.chunks.len() == self.chunks_used {
                 self.chunks.push((0, 0, Vec::new(), Vec::new()));
@@ -271,8 +302,24 @@ impl Walker {
             let (addr, end, copy, again) = &mut self.chunks[self.chunks_used];
             copy.resize(used, 0);
             again.resize(used, 0);
-            if memory::read_twice(chunk, copy, again).is_err() {
-                return;
+            let read = if self.chunks_used == 0 {
+                let (mut before, mut after) = ([0u8; 8], [0u8; 8]);
+                let read = memory::read_parts(&mut [
+                    (top_at, &mut before),
+                    (chunk, copy),
+                    (top_at, &mut after),
+                ]);
+                if before != after {
+                    return Copied::Moved(usize::from_ne_bytes(after));
+                }
+                again.copy_from_slice(copy);
+                held = Copied::HeldStill(usize::from_ne_bytes(before));
+                read
+            } else {
+                memory::read_twice(chunk, copy, again)
+            };
+            if read.is_err() {
+                break;
             }
             *addr = chunk;
             // `_PyStackChunk.size`: the chunk's bytes, header included.
@@ -283,10 +330,14 @@ impl Walker {
             let previous = usize_at(copy, 0);
             let mut header = [0u8; CHUNK_HEADER];
             if previous == 0 || memory::read(previous, &mut header).is_err() {
-                return;
+                break;
             }
             used = CHUNK_HEADER.saturating_add(usize_at(&header, 16).saturating_mul(8));
             chunk = previous;
+        }
+        match self.chunks_used {
+            0 => Copied::Nothing,
+            _ => held,
         }
     }
 
