@@ -5,6 +5,7 @@
 //! them together.
 
 pub mod alloc;
+pub mod cpu_share;
 pub mod exact;
 pub mod names;
 pub mod recorder;

@@ -2,6 +2,7 @@
 //! threads get indices, stacks are interned, CPU time is read per thread, and everything new
 //! is flushed a few times a second so that a killed target leaves a readable profile.
 
+use super::cpu_share::{CpuShare, Seen};
 use crate::cpython::ThreadStack;
 use crate::os;
 use fluoro_profile::{
@@ -30,13 +31,11 @@ struct Slot {
     idx: ThreadIdx,
     last_wall: Instant,
     last_cpu: Option<u64>,
-    /// CPU the thread used since its last sample found it on a CPU, not yet given to a stack.
-    unassigned_cpu: u64,
+    /// Which of its samples take the CPU it used.
+    cpu: CpuShare,
     /// The stack of its last sample on a CPU, which CPU left unassigned goes to when the
     /// thread is gone (or the run ends) before another.
     last_active: Option<StackId>,
-    /// Its last sample found it working (on a CPU or waiting for one), not asleep or blocked.
-    was_active: bool,
     /// The tick that last saw the thread.
     seen: u64,
 }
@@ -129,6 +128,10 @@ impl Recorder {
                 Some((clock, _)) => Some(clock),
                 None => os::thread_cpu_ns(stack.native_id),
             };
+            self.frames.clear();
+            self.frames.extend(stack.frames.iter().rev());
+            let stack_id = self.stacks.intern(self.frames.iter().copied());
+            let holds_gil = gil == Some(stack.tstate);
             let slot = self.slot(stack, now, interval, cpu_now);
             let wall_ns = now.saturating_duration_since(slot.last_wall).as_nanos() as u64;
             let used = match (cpu_now, slot.last_cpu) {
@@ -137,49 +140,30 @@ impl Recorder {
             };
             slot.last_wall = now;
             slot.last_cpu = cpu_now.or(slot.last_cpu);
-            // CPU goes only to stacks that were working: what the thread used since its last
-            // such sample goes to this one. On the CPU timeline the samples that find the
-            // thread working fall at random, so each stack's expected share is its CPU time,
-            // and each thread's total is what the OS counted.
-            //
-            // A thread waiting for a CPU while holding the GIL was preempted in Python code:
-            // working. But if its last sample found it asleep or blocked, it may have just
-            // woken, its stack still in the waiting call: it takes only the CPU used since
-            // that sample, and what its thread used before the wait stays for the next sample
-            // on a CPU.
-            let (cpu_ns, active, working) = match stack.cpu {
-                Some((_, true)) => (std::mem::take(&mut slot.unassigned_cpu) + used, true, true),
-                Some(_) if stack.active && gil == Some(stack.tstate) => {
-                    let carried = if slot.was_active {
-                        std::mem::take(&mut slot.unassigned_cpu)
-                    } else {
-                        0
-                    };
-                    (carried + used, true, true)
-                }
-                Some(_) => {
-                    slot.unassigned_cpu += used;
-                    (0, stack.active, false)
-                }
-                None => (used, used * ACTIVE_SHARE >= wall_ns && used > 0, used > 0),
+            let seen = match stack.cpu {
+                Some((_, moved)) => Seen::Read {
+                    moved,
+                    runnable: stack.active,
+                    holds_gil,
+                },
+                None => Seen::Unknown,
             };
-            slot.was_active = active;
+            let (cpu_ns, working) = slot.cpu.take(seen, stack_id, used);
+            let active = match seen {
+                Seen::Read { runnable, .. } => working || runnable,
+                Seen::Unknown => used * ACTIVE_SHARE >= wall_ns && used > 0,
+            };
+            if working {
+                slot.last_active = Some(stack_id);
+            }
             slot.seen = tick;
             let thread = slot.idx;
             let mut flags = 0;
-            if gil == Some(stack.tstate) {
+            if holds_gil {
                 flags |= FLAG_GIL;
             }
             if active {
                 flags |= FLAG_ACTIVE;
-            }
-            self.frames.clear();
-            self.frames.extend(stack.frames.iter().rev());
-            let stack_id = self.stacks.intern(self.frames.iter().copied());
-            if working {
-                if let Some(slot) = self.slots.get_mut(&(stack.tstate, stack.ident)) {
-                    slot.last_active = Some(stack_id);
-                }
             }
             self.pending.push(Sample {
                 thread,
@@ -202,7 +186,7 @@ impl Recorder {
     fn assign_left_cpu(&mut self, now: Instant, gone: impl Fn(&Slot) -> bool) {
         let time_ns = self.elapsed_ns(now);
         for slot in self.slots.values_mut() {
-            if slot.unassigned_cpu == 0 || !gone(slot) {
+            if slot.cpu.unassigned == 0 || !gone(slot) {
                 continue;
             }
             if let Some(stack) = slot.last_active {
@@ -211,7 +195,7 @@ impl Recorder {
                     stack,
                     time_ns,
                     wall_ns: 0,
-                    cpu_ns: std::mem::take(&mut slot.unassigned_cpu),
+                    cpu_ns: std::mem::take(&mut slot.cpu.unassigned),
                     flags: FLAG_ACTIVE,
                 });
             }
@@ -257,8 +241,7 @@ impl Recorder {
                     idx,
                     last_wall: now.checked_sub(interval).unwrap_or(now),
                     last_cpu: if started_later { Some(0) } else { cpu_now },
-                    unassigned_cpu: 0,
-                    was_active: true,
+                    cpu: CpuShare::default(),
                     last_active: None,
                     seen: 0,
                 }
