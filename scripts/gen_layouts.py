@@ -68,6 +68,9 @@ FIELDS = [
     ("runtime_gil", "offsetof(_PyRuntimeState, ceval.gil)", None, (3, 11)),
     ("runtime_tstate_current", "offsetof(_PyRuntimeState, gilstate.tstate_current)", None, (3, 11)),
     ("interp_gil", "offsetof(PyInterpreterState, ceval.gil)", (3, 12), None),
+    # Where another process's main interpreter and main thread are found from its `_PyRuntime`.
+    ("runtime_interp_main", "offsetof(_PyRuntimeState, interpreters.main)", None, None),
+    ("runtime_main_thread", "offsetof(_PyRuntimeState, main_thread)", None, None),
     ("gil_locked", "offsetof(struct _gil_runtime_state, locked)", None, None),
     ("gil_last_holder", "offsetof(struct _gil_runtime_state, last_holder)", None, None),
 ]

@@ -38,6 +38,8 @@ pub enum Command {
     Inspect(InspectArgs),
     /// Show the interpreter's state: version, build, flags, GC, allocator pools, process
     Env(EnvArgs),
+    /// Print every thread's Python stack of a running CPython process, read from outside
+    Dump(DumpArgs),
     /// List and compare stored runs (not built yet)
     Runs(LaterArgs),
 }
@@ -54,6 +56,7 @@ impl Command {
             Command::Dis(_) => "dis",
             Command::Inspect(_) => "inspect",
             Command::Env(_) => "env",
+            Command::Dump(_) => "dump",
             Command::Runs(_) => "runs",
         }
     }
@@ -275,6 +278,25 @@ pub struct EnvArgs {
     /// Describe another interpreter (a path or a name on PATH) instead of this one
     #[arg(long, value_name = "PATH")]
     pub python: Option<String>,
+}
+
+#[derive(Debug, Args)]
+#[command(
+    after_help = "The process is not stopped: its memory is read while it runs (as \
+py-spy dump does), so a thread's stack may be a moment older than another's; --blocking stops \
+every thread while they are read. Reading another process needs the right to trace it: the same \
+user with kernel.yama.ptrace_scope 0, or root (CAP_SYS_PTRACE)."
+)]
+pub struct DumpArgs {
+    /// The process id of a running CPython 3.10-3.15
+    #[arg(value_name = "PID")]
+    pub pid: i32,
+    /// Print JSON instead of text
+    #[arg(long)]
+    pub json: bool,
+    /// Stop every thread of the process while its stacks are read, then let it go on
+    #[arg(long)]
+    pub blocking: bool,
 }
 
 #[derive(Debug, Args)]

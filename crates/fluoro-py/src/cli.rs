@@ -2,7 +2,7 @@
 //! become one line through [`crate::output`].
 
 use crate::output::{fail, Failure};
-use crate::{advise, bench, dis, env, heap, objects, report, runner};
+use crate::{advise, bench, dis, env, heap, objects, remote, report, runner};
 use fluoro_cli::{Command, Invocation};
 use pyo3::prelude::*;
 use std::io::Write;
@@ -31,6 +31,7 @@ pub fn main(py: Python<'_>, argv: Vec<std::ffi::OsString>) -> i32 {
         Command::Bench(args) => bench::command(py, &args),
         Command::Advise(args) => advise::command(&args),
         Command::Heap(args) => heap::command(&args),
+        Command::Dump(args) => remote::dump::command(&args),
         later => Err(Failure(format!("'{}' is not built yet", later.name()))),
     };
     match result {

@@ -26,6 +26,7 @@ mod os;
 mod output;
 mod patterns;
 mod profiler;
+mod remote;
 mod report;
 mod runner;
 mod scratch;

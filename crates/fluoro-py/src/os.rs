@@ -78,6 +78,57 @@ pub fn precise_timers() {
     }
 }
 
+/// Every thread of another process stopped through ptrace (`PTRACE_SEIZE`, then
+/// `PTRACE_INTERRUPT`), so its memory holds still while it is read; let go when dropped. No
+/// signal is sent: the process and its parent see nothing but the pause.
+pub struct Stopped {
+    tids: Vec<libc::pid_t>,
+}
+
+impl Stopped {
+    pub fn all_threads(pid: i32) -> std::io::Result<Stopped> {
+        let mut stopped = Stopped { tids: Vec::new() };
+        for task in std::fs::read_dir(format!("/proc/{pid}/task"))?.flatten() {
+            let Some(tid) = task
+                .file_name()
+                .to_str()
+                .and_then(|t| t.parse::<libc::pid_t>().ok())
+            else {
+                continue;
+            };
+            // SAFETY: PTRACE_SEIZE takes a thread id and ignores the address; it fails
+            // (EPERM, ESRCH) without side effects.
+            if unsafe { libc::ptrace(libc::PTRACE_SEIZE, tid, 0, 0) } != 0 {
+                let e = std::io::Error::last_os_error();
+                if e.raw_os_error() == Some(libc::ESRCH) {
+                    continue; // the thread has ended meanwhile
+                }
+                return Err(e);
+            }
+            stopped.tids.push(tid);
+            let mut status = 0;
+            // SAFETY: the thread is ours to trace now; INTERRUPT stops it and waitpid (with
+            // __WALL, as it is a thread) reaps that stop into a local.
+            unsafe {
+                libc::ptrace(libc::PTRACE_INTERRUPT, tid, 0, 0);
+                libc::waitpid(tid, &mut status, libc::__WALL);
+            }
+        }
+        Ok(stopped)
+    }
+}
+
+impl Drop for Stopped {
+    fn drop(&mut self) {
+        for &tid in &self.tids {
+            // SAFETY: a thread this process seized; DETACH lets it run on as before.
+            unsafe {
+                libc::ptrace(libc::PTRACE_DETACH, tid, 0, 0);
+            }
+        }
+    }
+}
+
 /// This thread's OS id.
 pub fn gettid() -> u64 {
     // SAFETY: gettid has no preconditions.

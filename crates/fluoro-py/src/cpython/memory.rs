@@ -6,6 +6,25 @@
 //! bytes, never a fault in this process.
 
 use std::io;
+use std::sync::atomic::{AtomicI32, Ordering};
+
+/// The process every read looks at: 0 for this one.
+static TARGET: AtomicI32 = AtomicI32::new(0);
+
+/// Points every later read at process `pid` instead of this one: `fluoro dump` reads another
+/// interpreter with the same code the sampler uses on its own. Only a fluoro command's own
+/// process does this, never a profiled one.
+pub fn point_at(pid: i32) {
+    TARGET.store(pid, Ordering::Relaxed);
+}
+
+fn target() -> libc::pid_t {
+    match TARGET.load(Ordering::Relaxed) {
+        // SAFETY: getpid has no preconditions.
+        0 => unsafe { libc::getpid() },
+        pid => pid,
+    }
+}
 
 /// Copies `buf.len()` bytes at address `addr` of this process into `buf`.
 pub fn read(addr: usize, buf: &mut [u8]) -> io::Result<()> {
@@ -20,9 +39,10 @@ pub fn read(addr: usize, buf: &mut [u8]) -> io::Result<()> {
         iov_base: addr as *mut libc::c_void,
         iov_len: buf.len(),
     };
+    let pid = target();
     // SAFETY: `local` describes `buf`, which we own mutably for the call; the kernel only
     // reads the remote range and reports EFAULT for unmapped addresses instead of faulting.
-    let n = unsafe { libc::process_vm_readv(libc::getpid(), &local, 1, &remote, 1, 0) };
+    let n = unsafe { libc::process_vm_readv(pid, &local, 1, &remote, 1, 0) };
     if n < 0 {
         return Err(io::Error::last_os_error());
     }
@@ -69,19 +89,12 @@ pub fn read_parts(parts: &mut [(usize, &mut [u8])]) -> io::Result<()> {
         total += buf.len();
     }
     let count = parts.len() as libc::c_ulong;
+    let pid = target();
     // SAFETY: the first `count` entries of `local` describe the parts' buffers, which we own
     // mutably for the call; the kernel only reads the remote ranges and reports EFAULT for
     // unmapped addresses instead of faulting.
-    let n = unsafe {
-        libc::process_vm_readv(
-            libc::getpid(),
-            local.as_ptr(),
-            count,
-            remote.as_ptr(),
-            count,
-            0,
-        )
-    };
+    let n =
+        unsafe { libc::process_vm_readv(pid, local.as_ptr(), count, remote.as_ptr(), count, 0) };
     if n < 0 {
         return Err(io::Error::last_os_error());
     }

@@ -108,15 +108,27 @@ impl Walker {
         code_type: usize,
         runtime: Option<usize>,
     ) -> Walker {
+        let pthread_tid_offset = if layout.tstate_native_thread_id.is_none() {
+            pthread_tid_offset()
+        } else {
+            None
+        };
+        Walker::with_tid_offset(layout, interp, code_type, runtime, pthread_tid_offset)
+    }
+
+    /// As [`Walker::new`], with where glibc keeps a thread's OS id in `struct pthread` given
+    /// (found on this process by [`pthread_tid_offset`] before reads point at another).
+    pub fn with_tid_offset(
+        layout: &'static Layout,
+        interp: usize,
+        code_type: usize,
+        runtime: Option<usize>,
+        pthread_tid_offset: Option<usize>,
+    ) -> Walker {
         let gil = match (layout.runtime_gil, layout.interp_gil, runtime) {
             (Some(off), _, Some(rt)) => GilAt::Fixed(rt + off),
             (_, Some(off), _) => GilAt::Pointer(interp + off),
             _ => GilAt::Unknown,
-        };
-        let pthread_tid_offset = if layout.tstate_native_thread_id.is_none() {
-            calibrate_pthread_tid()
-        } else {
-            None
         };
         let tstate_current = match (layout.runtime_tstate_current, runtime) {
             (Some(off), Some(rt)) => rt + off,
@@ -457,7 +469,7 @@ fn read_usize(addr: usize) -> Option<usize> {
 
 /// Finds where glibc's `struct pthread` keeps the OS thread id: the one 4-byte-aligned word of
 /// this thread's `struct pthread` equal to `gettid()`, among the first 2 KiB.
-fn calibrate_pthread_tid() -> Option<usize> {
+pub fn pthread_tid_offset() -> Option<usize> {
     let me = os::pthread_self() as usize;
     let tid = os::gettid() as i32;
     let mut block = vec![0u8; 2048];
@@ -478,7 +490,7 @@ mod tests {
 
     #[test]
     fn finds_the_tid_in_struct_pthread() {
-        let offset = calibrate_pthread_tid().expect("glibc keeps the tid in struct pthread");
+        let offset = pthread_tid_offset().expect("glibc keeps the tid in struct pthread");
         let handle = std::thread::spawn(|| (os::pthread_self(), os::gettid()));
         let (pthread, tid) = handle.join().unwrap();
         // The thread has ended: its struct may be gone, which must not crash.

@@ -50,6 +50,10 @@ pub struct Layout {
     /// 3.10/3.11: `_PyRuntime.gilstate.tstate_current`, the thread state of the GIL holder.
     pub runtime_tstate_current: Option<usize>,
     pub interp_gil: Option<usize>,
+    /// `_PyRuntime.interpreters.main` and `_PyRuntime.main_thread`: how another process's
+    /// main interpreter and main thread are found.
+    pub runtime_interp_main: usize,
+    pub runtime_main_thread: usize,
     pub gil_locked: usize,
     pub gil_last_holder: usize,
 }

@@ -36,6 +36,8 @@ pub const LAYOUT: Layout = Layout {
     runtime_gil: Some(352),
     runtime_tstate_current: Some(568),
     interp_gil: None,
+    runtime_interp_main: 40,
+    runtime_main_thread: 72,
     gil_locked: 16,
     gil_last_holder: 8,
 };

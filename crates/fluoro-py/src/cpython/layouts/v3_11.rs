@@ -36,6 +36,8 @@ pub const LAYOUT: Layout = Layout {
     runtime_gil: Some(360),
     runtime_tstate_current: Some(576),
     interp_gil: None,
+    runtime_interp_main: 48,
+    runtime_main_thread: 80,
     gil_locked: 16,
     gil_last_holder: 8,
 };

@@ -36,6 +36,8 @@ pub const LAYOUT: Layout = Layout {
     runtime_gil: None,
     runtime_tstate_current: None,
     interp_gil: Some(384),
+    runtime_interp_main: 48,
+    runtime_main_thread: 64,
     gil_locked: 16,
     gil_last_holder: 8,
 };

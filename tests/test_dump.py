@@ -1,0 +1,117 @@
+"""`fluoro dump PID`: another running interpreter's threads and stacks, read from outside."""
+
+from __future__ import annotations
+
+import json
+import signal
+import subprocess
+import time
+from contextlib import contextmanager
+from pathlib import Path
+
+from conftest import PROGRAMS, fluoro
+
+REMOTE = PROGRAMS / "remote"
+
+
+def marker_line(path: Path, marker: str) -> int:
+    for number, text in enumerate(path.read_text().splitlines(), 1):
+        if f"# marker: {marker}" in text:
+            return number
+    raise AssertionError(marker)
+
+
+@contextmanager
+def running(python: Path, program: Path):
+    """Starts `program` under plain `python` and yields its pid once it printed "ready"."""
+    proc = subprocess.Popen([str(python), str(program)], stdout=subprocess.PIPE)
+    try:
+        assert proc.stdout is not None
+        assert proc.stdout.readline() == b"ready\n"
+        time.sleep(0.2)  # the main thread reaches its last call
+        yield proc
+    finally:
+        proc.kill()
+        proc.wait()
+
+
+def dump(pid: int, *flags: str, py=None) -> dict:
+    result = fluoro("dump", "--json", *flags, str(pid), py=py)
+    assert result.returncode == 0, result.stderr.decode()
+    return json.loads(result.stdout)
+
+
+def frames(thread: dict) -> list[tuple[str, str, int]]:
+    return [(f["function"], Path(f["file"]).name, f["line"]) for f in thread["frames"]]
+
+
+def test_dump_shows_the_three_calls_a_thread_sleeps_in(any_python):
+    program = REMOTE / "three_deep.py"
+    line = lambda marker: marker_line(program, marker)  # noqa: E731
+    with running(any_python.python, program) as proc:
+        # fluoro of this interpreter reads a process of any version, and so does its own.
+        for py in (None, any_python):
+            report = dump(proc.pid, py=py)
+            assert report["python"].startswith(any_python.version)
+            main = next(t for t in report["threads"] if t["name"] == "MainThread")
+            assert main["state"] == "sleeping" and not main["torn"]
+            assert frames(main) == [
+                ("innermost", "three_deep.py", line("sleep")),
+                ("middle", "three_deep.py", line("middle")),
+                ("outer", "three_deep.py", line("outer")),
+                ("<module>", "three_deep.py", line("module")),
+            ]
+            spinner = next(t for t in report["threads"] if t is not main)
+            function, _, at = frames(spinner)[0]
+            assert function == "spin" and at in (line("loop"), line("spin")), frames(spinner)
+        text = fluoro("dump", str(proc.pid))
+        assert text.returncode == 0
+        out = text.stdout.decode()
+        assert f"Process {proc.pid}: " in out
+        assert f"    innermost ({program}:{line('sleep')})" in out
+        assert proc.poll() is None
+
+
+def test_dump_shows_both_threads_of_a_deadlock_waiting_on_their_locks(any_python):
+    program = REMOTE / "deadlock.py"
+    line = lambda marker: marker_line(program, marker)  # noqa: E731
+    with running(any_python.python, program) as proc:
+        report = dump(proc.pid)
+        tops = {frames(t)[0] for t in report["threads"] if t["frames"]}
+        assert ("forwards", "deadlock.py", line("forwards waits")) in tops
+        assert ("backwards", "deadlock.py", line("backwards waits")) in tops
+        waiting = [t for t in report["threads"] if frames(t)[0][0] in ("forwards", "backwards")]
+        assert all(t["state"] == "sleeping" and not t["holds_gil"] for t in waiting), waiting
+        main = next(t for t in report["threads"] if t["name"] == "MainThread")
+        assert frames(main)[-1] == ("<module>", "deadlock.py", line("join"))
+
+
+def test_blocking_dump_stops_the_process_only_while_reading(current):
+    program = REMOTE / "three_deep.py"
+    with running(current.python, program) as proc:
+        report = dump(proc.pid, "--blocking")
+        assert report["blocking"]
+        main = next(t for t in report["threads"] if t["name"] == "MainThread")
+        assert [f[0] for f in frames(main)] == ["innermost", "middle", "outer", "<module>"]
+        # Let go: the spinner runs on and the process still answers signals.
+        state = Path(f"/proc/{proc.pid}/stat").read_text().rpartition(")")[2].split()[0]
+        assert state in ("R", "S"), state
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(timeout=10) == -signal.SIGTERM
+
+
+def test_a_process_that_is_not_python_or_is_gone_gets_one_line_and_exit_2():
+    sleeper = subprocess.Popen(["sleep", "30"])
+    try:
+        result = fluoro("dump", str(sleeper.pid))
+    finally:
+        sleeper.kill()
+        sleeper.wait()
+    assert result.returncode == 2
+    err = result.stderr.decode()
+    assert err.count("\n") == 1 and "not a CPython" in err, err
+    gone = fluoro("dump", str(sleeper.pid))
+    assert gone.returncode == 2
+    assert gone.stderr.decode() == f"fluoro: dump: no process {sleeper.pid}\n"
+    bad = fluoro("dump", "nope")
+    assert bad.returncode == 2 and b"Traceback" not in bad.stderr
