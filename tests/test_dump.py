@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import signal
 import subprocess
+import sys
 import time
 from contextlib import contextmanager
 from pathlib import Path
@@ -114,4 +115,46 @@ def test_a_process_that_is_not_python_or_is_gone_gets_one_line_and_exit_2():
     assert gone.returncode == 2
     assert gone.stderr.decode() == f"fluoro: dump: no process {sleeper.pid}\n"
     bad = fluoro("dump", "nope")
+    assert bad.returncode == 2 and b"Traceback" not in bad.stderr
+
+
+def test_attach_samples_a_running_split_within_three_points(any_python, tmp_path):
+    # 4 s at 1 kHz: 4,000 samples put the standard error of a 30 % share near 0.7 points.
+    program = REMOTE / "shares_forever.py"
+    profile, report = tmp_path / "attach.fluoro", tmp_path / "attach.json"
+    with running(any_python.python, program) as proc:
+        result = fluoro(
+            "attach", "--duration", "4", "--rate", "1000", "-o", profile, proc.pid, py=any_python
+        )
+        assert result.returncode == 0, result.stderr.decode()
+        assert proc.poll() is None  # it runs on
+    assert "Top functions" in result.stdout.decode()
+    assert result.stderr.decode() == f"fluoro: profile written to {profile}\n"
+    assert fluoro("report", profile, "--format", "json", "-o", report).returncode == 0
+    data = json.loads(report.read_text())
+    total = {f["qualname"]: f["total_ns"] for f in data["functions"]}
+    work = sum(total[name] for name in ("twenty", "thirty", "fifty"))
+    for name, share in (("twenty", 0.2), ("thirty", 0.3), ("fifty", 0.5)):
+        assert abs(total[name] / work - share) <= 0.03, (name, total[name] / work)
+    main = next(t for t in data["threads"] if t["name"] == "MainThread")
+    assert main["cpu_ns"] > 0.5 * main["wall_ns"], main
+
+
+def test_attach_ends_with_the_process_and_refuses_what_is_not_python(tmp_path):
+    program = REMOTE / "shares_forever.py"
+    proc = subprocess.Popen([sys.executable, str(program), "1.5"], stdout=subprocess.PIPE)
+    try:
+        assert proc.stdout is not None and proc.stdout.readline() == b"ready\n"
+        started = time.monotonic()
+        result = fluoro("attach", "-q", str(proc.pid))
+        assert result.returncode == 0, result.stderr.decode()
+        assert result.stdout == b"" and result.stderr == b""
+        assert time.monotonic() - started < 10
+    finally:
+        proc.kill()
+        proc.wait()
+    gone = fluoro("attach", str(proc.pid))
+    assert gone.returncode == 2
+    assert gone.stderr.decode() == f"fluoro: attach: no process {proc.pid}\n"
+    bad = fluoro("attach", "--duration", "0", "1")
     assert bad.returncode == 2 and b"Traceback" not in bad.stderr

@@ -40,6 +40,8 @@ pub enum Command {
     Env(EnvArgs),
     /// Print every thread's Python stack of a running CPython process, read from outside
     Dump(DumpArgs),
+    /// Sample a running CPython process from outside into a .fluoro profile
+    Attach(AttachArgs),
     /// List and compare stored runs (not built yet)
     Runs(LaterArgs),
 }
@@ -57,6 +59,7 @@ impl Command {
             Command::Inspect(_) => "inspect",
             Command::Env(_) => "env",
             Command::Dump(_) => "dump",
+            Command::Attach(_) => "attach",
             Command::Runs(_) => "runs",
         }
     }
@@ -297,6 +300,41 @@ pub struct DumpArgs {
     /// Stop every thread of the process while its stacks are read, then let it go on
     #[arg(long)]
     pub blocking: bool,
+}
+
+#[derive(Debug, Args)]
+#[command(
+    after_help = "The process runs on while it is sampled: its threads' stacks are read \
+from outside with process_vm_readv, as `fluoro dump` reads them, until --duration, Ctrl-C, or \
+its end. The profile is the one `fluoro run` writes, so every report and export reads it."
+)]
+pub struct AttachArgs {
+    /// The process id of a running CPython 3.10-3.15
+    #[arg(value_name = "PID")]
+    pub pid: i32,
+    /// Stop after this many seconds (default: when the process ends, or at Ctrl-C)
+    #[arg(long, value_name = "SECONDS", value_parser = positive_seconds)]
+    pub duration: Option<f64>,
+    /// Samples per second, per thread
+    #[arg(long, value_name = "HZ", default_value_t = 100, value_parser = clap::value_parser!(u32).range(1..=10_000))]
+    pub rate: u32,
+    /// Keep the .fluoro profile at FILE (by default it is removed after the summary)
+    #[arg(short = 'o', long = "output", value_name = "FILE")]
+    pub output: Option<PathBuf>,
+    /// What the summary adds up
+    #[arg(long, value_parser = metric_parser(), default_value = "wall")]
+    pub metric: Metric,
+    /// Print nothing but errors
+    #[arg(short, long)]
+    pub quiet: bool,
+}
+
+/// A duration in seconds above zero.
+fn positive_seconds(s: &str) -> Result<f64, String> {
+    match s.parse::<f64>() {
+        Ok(v) if v > 0.0 && v.is_finite() => Ok(v),
+        _ => Err(format!("'{s}' is not a number of seconds above 0")),
+    }
 }
 
 #[derive(Debug, Args)]

@@ -8,9 +8,10 @@ mod interpreter;
 mod split;
 
 pub use args::{
-    function_target, AdviseArgs, AdviseFormat, BenchArgs, Cli, Command, DisArgs, DumpArgs, EnvArgs,
-    Format, HeapArgs, HeapCommand, HeapDiffArgs, HeapPathArgs, HeapSummaryArgs, HeapViewArgs,
-    InspectArgs, LaterArgs, MemoryChoice, Metric, ReportArgs, RunArgs, SamplerChoice, Target,
+    function_target, AdviseArgs, AdviseFormat, AttachArgs, BenchArgs, Cli, Command, DisArgs,
+    DumpArgs, EnvArgs, Format, HeapArgs, HeapCommand, HeapDiffArgs, HeapPathArgs, HeapSummaryArgs,
+    HeapViewArgs, InspectArgs, LaterArgs, MemoryChoice, Metric, ReportArgs, RunArgs, SamplerChoice,
+    Target,
 };
 pub use interpreter::interpreter_options;
 pub use split::split_run_args;

@@ -22,10 +22,20 @@ pub fn thread_cpu_ns(tid: u64) -> Option<u64> {
     (rc == 0).then(|| ts.tv_sec as u64 * 1_000_000_000 + ts.tv_nsec as u64)
 }
 
-/// Whether the thread with OS id `tid` of this process is running or waiting for a CPU (state
-/// `R` in `/proc/self/task/TID/stat`), rather than asleep or blocked; `None` once it has ended.
-/// `files` keeps each thread's file open between calls (re-read from the start each time).
+/// CPU time used so far by thread `tid` of another process `pid`, in nanoseconds, from
+/// `/proc/PID/task/TID/schedstat` (a thread's CPU clock can only be read within its own
+/// process): it lags a running thread by up to a scheduler tick.
+pub fn task_cpu_ns(pid: i32, tid: u64) -> Option<u64> {
+    let text = std::fs::read_to_string(format!("/proc/{pid}/task/{tid}/schedstat")).ok()?;
+    text.split_whitespace().next()?.parse().ok()
+}
+
+/// Whether the thread with OS id `tid` of this process (or of process `pid`) is running or
+/// waiting for a CPU (state `R` in `/proc/self/task/TID/stat`), rather than asleep or blocked;
+/// `None` once it has ended. `files` keeps each thread's file open between calls (re-read from
+/// the start each time).
 pub fn thread_runnable(
+    pid: Option<i32>,
     tid: u64,
     files: &mut std::collections::HashMap<u64, std::fs::File>,
 ) -> Option<bool> {
@@ -36,7 +46,11 @@ pub fn thread_runnable(
     let file = match files.entry(tid) {
         std::collections::hash_map::Entry::Occupied(e) => e.into_mut(),
         std::collections::hash_map::Entry::Vacant(e) => {
-            e.insert(std::fs::File::open(format!("/proc/self/task/{tid}/stat")).ok()?)
+            let path = match pid {
+                Some(pid) => format!("/proc/{pid}/task/{tid}/stat"),
+                None => format!("/proc/self/task/{tid}/stat"),
+            };
+            e.insert(std::fs::File::open(path).ok()?)
         }
     };
     let mut buf = [0u8; 512];
@@ -169,7 +183,7 @@ mod tests {
     #[test]
     fn a_sleeping_thread_is_not_runnable_and_this_one_is() {
         let mut files = std::collections::HashMap::new();
-        assert_eq!(thread_runnable(gettid(), &mut files), Some(true));
+        assert_eq!(thread_runnable(None, gettid(), &mut files), Some(true));
         let (tx, rx) = std::sync::mpsc::channel();
         let sleeper = std::thread::spawn(move || {
             tx.send(gettid()).unwrap();
@@ -177,10 +191,10 @@ mod tests {
         });
         let tid = rx.recv().unwrap();
         std::thread::sleep(std::time::Duration::from_millis(100));
-        assert_eq!(thread_runnable(tid, &mut files), Some(false));
+        assert_eq!(thread_runnable(None, tid, &mut files), Some(false));
         sleeper.join().unwrap();
-        assert_eq!(thread_runnable(tid, &mut files), None);
-        assert_eq!(thread_runnable(0, &mut files), None);
+        assert_eq!(thread_runnable(None, tid, &mut files), None);
+        assert_eq!(thread_runnable(None, 0, &mut files), None);
     }
 
     #[test]

@@ -29,12 +29,22 @@ const COPY_ATTEMPTS: usize = 4;
 /// when a newer chunk was pushed), then the data.
 const CHUNK_HEADER: usize = 24;
 
+/// Where a thread keeps its innermost frame: the word at `frame`, and on 3.11/3.12 the thread
+/// state's `cframe` field (its address and the value read) that `frame` was found through.
+#[derive(Debug, Clone, Copy)]
+struct FrameAt {
+    frame: usize,
+    cframe: Option<(usize, usize)>,
+}
+
 /// What copying a thread's data stack found.
 enum Copied {
     /// Copied, the innermost frame the same before and after: this one.
     HeldStill(usize),
     /// The innermost frame changed while the data stack was copied; where it is now.
     Moved(usize),
+    /// The thread entered or left an evaluation loop: its thread state must be read again.
+    Stale,
     /// Nothing copied: frames are read one by one.
     Nothing,
 }
@@ -96,6 +106,8 @@ pub struct Walker {
     chunks_used: usize,
     /// Each thread's `/proc` stat file, kept open.
     stat_files: std::collections::HashMap<u64, std::fs::File>,
+    /// The process read, when it is another one (reads go there through `memory`).
+    remote: Option<i32>,
 }
 
 impl Walker {
@@ -146,6 +158,21 @@ impl Walker {
             chunks: Vec::new(),
             chunks_used: 0,
             stat_files: std::collections::HashMap::new(),
+            remote: None,
+        }
+    }
+
+    /// Marks the threads read as another process's: their CPU clocks and states come from
+    /// its `/proc` entries.
+    pub fn of_process(mut self, pid: i32) -> Walker {
+        self.remote = Some(pid);
+        self
+    }
+
+    fn cpu_ns(&self, tid: u64) -> Option<u64> {
+        match self.remote {
+            None => os::thread_cpu_ns(tid),
+            Some(pid) => os::task_cpu_ns(pid, tid),
         }
     }
 
@@ -197,7 +224,7 @@ impl Walker {
                 Some(at) => usize_at(&self.tstate_buf, at) as u64,
                 None => self.tid_of_pthread(ident),
             };
-            let cpu_before = os::thread_cpu_ns(native_id);
+            let cpu_before = self.cpu_ns(native_id);
             let mut stack = ThreadStack {
                 tstate,
                 ident,
@@ -211,10 +238,11 @@ impl Walker {
             // The thread was on a CPU when its clock moved while its stack was read. Else it
             // may still be working: running or waiting for a CPU (state R), as on a busy
             // machine, or on the sampler's own core, whose wake-up may have just preempted it.
-            let after = os::thread_cpu_ns(native_id);
+            let after = self.cpu_ns(native_id);
             let moved = matches!((cpu_before, after), (Some(b), Some(a)) if a > b);
-            stack.active =
-                moved || os::thread_runnable(native_id, &mut self.stat_files).unwrap_or(false);
+            stack.active = moved
+                || os::thread_runnable(self.remote, native_id, &mut self.stat_files)
+                    .unwrap_or(false);
             stack.cpu = after.map(|clock| (clock, moved));
             if !stack.frames.is_empty() || stack.torn {
                 out.push(stack);
@@ -244,7 +272,7 @@ impl Walker {
             let Some(at) = self.current_frame_at(tstate) else {
                 return;
             };
-            let Some(top) = read_usize(at).filter(|&f| f != 0) else {
+            let Some(top) = read_usize(at.frame).filter(|&f| f != 0) else {
                 return;
             };
             let mut copied = self.copy_data_stack(top, at);
@@ -255,9 +283,10 @@ impl Walker {
                     _ => break,
                 }
             }
+            let at = at.frame;
             let walked = match copied {
                 Copied::HeldStill(top) => self.walk(top, stack),
-                Copied::Moved(_) => false,
+                Copied::Moved(_) | Copied::Stale => false,
                 Copied::Nothing => self.walk(top, stack) && read_usize(at) == Some(top),
             };
             if walked {
@@ -268,15 +297,21 @@ impl Walker {
         stack.torn = true;
     }
 
-    /// The address of the word holding the innermost frame of the thread state `tstate`
-    /// (read into `tstate_buf`).
-    fn current_frame_at(&self, tstate: usize) -> Option<usize> {
+    /// Where the innermost frame of the thread state `tstate` (read into `tstate_buf`) is
+    /// kept.
+    fn current_frame_at(&self, tstate: usize) -> Option<FrameAt> {
         let l = self.layout;
         match (l.tstate_frame, l.tstate_cframe, l.cframe_current_frame) {
-            (Some(at), _, _) => Some(tstate + at),
+            (Some(at), _, _) => Some(FrameAt {
+                frame: tstate + at,
+                cframe: None,
+            }),
             (None, Some(cf), Some(cur)) => {
                 let cframe = usize_at(&self.tstate_buf, cf);
-                (cframe != 0).then_some(cframe + cur)
+                (cframe != 0).then_some(FrameAt {
+                    frame: cframe + cur,
+                    cframe: Some((tstate + cf, cframe)),
+                })
             }
             _ => None,
         }
@@ -289,7 +324,7 @@ impl Walker {
     ///
     /// The copy of the newest chunk reaches at least past `top`, the innermost frame, which
     /// may have been pushed after the thread state was read.
-    fn copy_data_stack(&mut self, top: usize, top_at: usize) -> Copied {
+    fn copy_data_stack(&mut self, top: usize, top_at: FrameAt) -> Copied {
         self.chunks_used = 0;
         let (Some(chunk_at), Some(used_at)) = (
             self.layout.tstate_datastack_chunk,
@@ -316,11 +351,32 @@ impl Walker {
             again.resize(used, 0);
             let read = if self.chunks_used == 0 {
                 let (mut before, mut after) = ([0u8; 8], [0u8; 8]);
-                let read = memory::read_parts(&mut [
-                    (top_at, &mut before),
-                    (chunk, copy),
-                    (top_at, &mut after),
-                ]);
+                let (mut cframe_before, mut cframe_after) = ([0u8; 8], [0u8; 8]);
+                let read = match top_at.cframe {
+                    // 3.11/3.12: `tstate->cframe` is read around the copy too. The `_PyCFrame`
+                    // of an evaluation loop that has returned stays on the C stack, its
+                    // `current_frame` pointing at a frame popped long ago: reading it after
+                    // the thread moved on would start the walk from a dead frame.
+                    Some((field, expected)) => {
+                        let read = memory::read_parts(&mut [
+                            (field, &mut cframe_before),
+                            (top_at.frame, &mut before),
+                            (chunk, copy),
+                            (top_at.frame, &mut after),
+                            (field, &mut cframe_after),
+                        ]);
+                        let cframes = [cframe_before, cframe_after].map(usize::from_ne_bytes);
+                        if read.is_ok() && cframes != [expected, expected] {
+                            return Copied::Stale;
+                        }
+                        read
+                    }
+                    None => memory::read_parts(&mut [
+                        (top_at.frame, &mut before),
+                        (chunk, copy),
+                        (top_at.frame, &mut after),
+                    ]),
+                };
                 if before != after {
                     return Copied::Moved(usize::from_ne_bytes(after));
                 }

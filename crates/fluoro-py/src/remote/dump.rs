@@ -1,8 +1,9 @@
 //! `fluoro dump PID`: every thread's Python stack of a running CPython, read from outside with
 //! the sampler's own walker, its reads pointed at the other process.
 
-use super::target::{read_error, Target};
-use crate::cpython::{debug_offsets, layouts, memory, walker, ThreadStack, Walker};
+use super::process::{command_line, tasks, Remote, Task};
+use super::target::read_error;
+use crate::cpython::ThreadStack;
 use crate::os;
 use crate::output::{emit, Failure};
 use fluoro_cli::DumpArgs;
@@ -54,45 +55,7 @@ pub fn command(args: &DumpArgs) -> Result<i32, Failure> {
 
 /// Reads process `pid`'s threads and stacks.
 pub fn read(pid: i32, blocking: bool) -> Result<Dump, String> {
-    if pid == std::process::id() as i32 {
-        return Err("that is fluoro's own process".into());
-    }
-    let mut target = Target::find(pid)?;
-    // Found on this process, before reads point at the other.
-    let tid_offset = walker::pthread_tid_offset();
-    memory::point_at(pid);
-    target.read_version()?;
-    let (major, minor, _) = target.version;
-    let layout = layouts::for_version(major, minor).ok_or_else(|| {
-        format!(
-            "process {pid} runs CPython {}, which fluoro cannot read (3.10-3.15)",
-            target.version_text()
-        )
-    })?;
-    if let Some(table) = layouts::debug_offsets(major, minor) {
-        debug_offsets::check(layout, table, Some(target.runtime)).map_err(|found| {
-            format!("process {pid}'s CPython {} {found}", target.version_text())
-        })?;
-    }
-    let word = |at: usize| -> Result<usize, String> {
-        let mut buf = [0u8; 8];
-        memory::read(at, &mut buf).map_err(|e| read_error(pid, &e))?;
-        Ok(usize::from_ne_bytes(buf))
-    };
-    let interp = word(target.runtime + layout.runtime_interp_main)?;
-    if interp == 0 {
-        return Err(format!(
-            "process {pid}'s interpreter has not started or has ended"
-        ));
-    }
-    let main_thread = word(target.runtime + layout.runtime_main_thread)? as u64;
-    let mut walker = Walker::with_tid_offset(
-        layout,
-        interp,
-        target.code_type,
-        Some(target.runtime),
-        tid_offset,
-    );
+    let mut remote = Remote::open(pid)?;
     let stopped = if blocking {
         Some(os::Stopped::all_threads(pid).map_err(|e| read_error(pid, &e))?)
     } else {
@@ -100,35 +63,35 @@ pub fn read(pid: i32, blocking: bool) -> Result<Dump, String> {
     };
     let mut stacks = Vec::new();
     for _ in 0..ATTEMPTS {
-        walker.threads(&mut stacks);
+        remote.walker.threads(&mut stacks);
         if stacks.iter().all(|s| !s.torn) {
             break;
         }
     }
-    let gil = walker.gil_holder();
-    let states = thread_states(pid);
+    let gil = remote.walker.gil_holder();
+    let tasks = tasks(pid);
     drop(stopped);
-    let codes: HashMap<CodeId, CodeInfo> = walker.codes.take_fresh().into_iter().collect();
+    let codes: HashMap<CodeId, CodeInfo> = remote.walker.codes.take_fresh().into_iter().collect();
     let threads = stacks
         .iter()
-        .map(|s| thread(s, &codes, gil, main_thread, &states))
+        .map(|s| thread(&remote, s, &codes, gil, &tasks))
         .collect();
     Ok(Dump {
         pid,
         command: command_line(pid),
-        python: target.version_text(),
-        binary: target.binary.clone(),
+        python: remote.target.version_text(),
+        binary: remote.target.binary.clone(),
         blocking,
         threads,
     })
 }
 
 fn thread(
+    remote: &Remote,
     stack: &ThreadStack,
     codes: &HashMap<CodeId, CodeInfo>,
     gil: Option<usize>,
-    main_thread: u64,
-    states: &HashMap<u64, (char, String)>,
+    tasks: &HashMap<u64, Task>,
 ) -> DumpThread {
     let frames = stack
         .frames
@@ -146,54 +109,16 @@ fn thread(
             },
         })
         .collect();
-    let (state, comm) = states
-        .get(&stack.native_id)
-        .cloned()
-        .unwrap_or(('?', String::new()));
-    let name = if stack.ident == main_thread {
-        "MainThread".to_string()
-    } else if !comm.is_empty() && !comm.starts_with("python") {
-        comm
-    } else {
-        format!("Thread-{}", stack.native_id)
-    };
+    let state = tasks.get(&stack.native_id).map_or('?', |t| t.state);
     DumpThread {
         ident: stack.ident,
         native_id: stack.native_id,
-        name,
+        name: remote.thread_name(stack.ident, stack.native_id, tasks),
         holds_gil: gil == Some(stack.tstate),
         state: state_word(state).into(),
         torn: stack.torn,
         frames,
     }
-}
-
-/// Each thread's state letter and name (`comm`) from `/proc/PID/task/TID/stat`.
-fn thread_states(pid: i32) -> HashMap<u64, (char, String)> {
-    let mut out = HashMap::new();
-    let Ok(tasks) = std::fs::read_dir(format!("/proc/{pid}/task")) else {
-        return out;
-    };
-    for task in tasks.flatten() {
-        let Some(tid) = task
-            .file_name()
-            .to_str()
-            .and_then(|t| t.parse::<u64>().ok())
-        else {
-            continue;
-        };
-        let Ok(stat) = std::fs::read_to_string(task.path().join("stat")) else {
-            continue;
-        };
-        // `tid (comm) S ...`: the name may hold anything, the state follows the last `)`.
-        let (Some(open), Some(close)) = (stat.find('('), stat.rfind(')')) else {
-            continue;
-        };
-        let comm = stat[open + 1..close].to_string();
-        let state = stat[close + 1..].trim_start().chars().next().unwrap_or('?');
-        out.insert(tid, (state, comm));
-    }
-    out
 }
 
 fn state_word(state: char) -> &'static str {
@@ -207,17 +132,6 @@ fn state_word(state: char) -> &'static str {
         'I' => "idle",
         _ => "unknown",
     }
-}
-
-fn command_line(pid: i32) -> Vec<String> {
-    std::fs::read(format!("/proc/{pid}/cmdline"))
-        .map(|raw| {
-            raw.split(|&b| b == 0)
-                .filter(|a| !a.is_empty())
-                .map(|a| String::from_utf8_lossy(a).into_owned())
-                .collect()
-        })
-        .unwrap_or_default()
 }
 
 /// The text form: a header, then each thread and its frames, innermost first.

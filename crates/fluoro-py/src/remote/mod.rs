@@ -1,5 +1,7 @@
-//! Another CPython process, read from outside: where its interpreter is (`target`), and
-//! `fluoro dump` (`dump`).
+//! Another CPython process, read from outside: where its interpreter is (`target`), the
+//! walker pointed at it (`process`), `fluoro dump` (`dump`) and `fluoro attach` (`attach`).
 
+pub mod attach;
 pub mod dump;
+pub mod process;
 pub mod target;

@@ -1,0 +1,130 @@
+//! `fluoro attach PID`: samples a running CPython from outside into a `.fluoro` profile, with
+//! the sampler's walker and recorder, until `--duration`, Ctrl-C, or the process's end.
+
+use super::process::{alive, command_line, tasks, Remote};
+use crate::collectors::recorder::Recorder;
+use crate::collectors::sampler::Jitter;
+use crate::output::{emit_bytes, Failure};
+use crate::report::{self, Format, RenderOptions};
+use crate::scratch;
+use fluoro_cli::AttachArgs;
+use fluoro_profile::{End, Meta};
+use pyo3::prelude::*;
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+pub fn command(py: Python<'_>, args: &AttachArgs) -> Result<i32, Failure> {
+    let fail = |m: String| Failure::of("attach", &m);
+    let mut remote = Remote::open(args.pid).map_err(fail)?;
+    let (path, scratch_dir) = match &args.output {
+        Some(path) => (path.clone(), None),
+        None => {
+            let dir = scratch::private_dir("fluoro-attach-")
+                .map_err(|e| fail(format!("cannot make a temporary directory: {e}")))?;
+            (dir.join("attach.fluoro"), Some(dir))
+        }
+    };
+    let result = sample(py, &mut remote, args, &path);
+    let rendered = result.and_then(|()| {
+        if args.quiet {
+            return Ok(Vec::new());
+        }
+        let options = RenderOptions {
+            metric: args.metric,
+            ..RenderOptions::default()
+        };
+        report::render_file(&path, Format::Text, &options)
+    });
+    if let Some(dir) = scratch_dir {
+        let _ = std::fs::remove_dir_all(dir);
+    }
+    let text = rendered.map_err(fail)?;
+    if !args.quiet && args.output.is_some() {
+        eprintln!("fluoro: profile written to {}", path.display());
+    }
+    Ok(emit_bytes(&text))
+}
+
+/// Samples until the deadline, Ctrl-C, or the process's end, streaming to `path`.
+fn sample(
+    py: Python<'_>,
+    remote: &mut Remote,
+    args: &AttachArgs,
+    path: &PathBuf,
+) -> Result<(), String> {
+    let pid = args.pid;
+    let file = std::fs::File::create(path).map_err(|e| {
+        format!(
+            "cannot write {}: {}",
+            path.display(),
+            fluoro_render::io_reason(&e)
+        )
+    })?;
+    let argv = command_line(pid);
+    let meta = Meta {
+        target: argv.get(1).cloned().unwrap_or_default(),
+        argv,
+        python: remote.target.version_text(),
+        pid: pid as u32,
+        rate_hz: args.rate,
+        sampler: "memory-reader".into(),
+        exact: false,
+        start_unix_ns: SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map(|d| d.as_nanos() as u64)
+            .unwrap_or(0),
+        cwd: std::fs::read_link(format!("/proc/{pid}/cwd"))
+            .map(|d| d.display().to_string())
+            .unwrap_or_default(),
+        sys_path: Vec::new(),
+    };
+    let mut recorder =
+        Recorder::new(file, meta).map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+    let interval = Duration::from_nanos(1_000_000_000 / u64::from(args.rate));
+    let start = Instant::now();
+    let deadline = args.duration.map(|s| start + Duration::from_secs_f64(s));
+    let mut jitter = Jitter::seeded();
+    let mut stacks = Vec::new();
+    let mut native_ids: HashMap<u64, u64> = HashMap::new();
+    let mut next = start;
+    loop {
+        // Ctrl-C raises KeyboardInterrupt in this process's Python: the end of sampling.
+        if py.check_signals().is_err() || !alive(pid) {
+            break;
+        }
+        let now = Instant::now();
+        if deadline.is_some_and(|d| now >= d) {
+            break;
+        }
+        if now < next {
+            std::thread::sleep((next - now).min(Duration::from_millis(50)));
+            continue;
+        }
+        next = now.max(next) + jitter.uniform(interval);
+        remote.walker.threads(&mut stacks);
+        let gil = remote.walker.gil_holder();
+        let now = Instant::now();
+        recorder.add_codes(remote.walker.codes.take_fresh());
+        recorder.record(now, &stacks, gil, interval);
+        for s in &stacks {
+            native_ids.insert(s.ident, s.native_id);
+        }
+    }
+    let wall_ns = start.elapsed().as_nanos() as u64;
+    let tasks = tasks(pid);
+    let thread_names = recorder
+        .thread_idents()
+        .into_iter()
+        .map(|(idx, ident)| {
+            let native = native_ids.get(&ident).copied().unwrap_or(0);
+            (idx, remote.thread_name(ident, native, &tasks))
+        })
+        .collect();
+    let end = End {
+        wall_ns,
+        thread_names,
+        ..End::default()
+    };
+    recorder.finish(None, None, end)
+}
