@@ -42,6 +42,8 @@ pub enum Command {
     Dump(DumpArgs),
     /// Sample a running CPython process from outside into a .fluoro profile
     Attach(AttachArgs),
+    /// A live view of a running CPython process's hottest functions (q quits)
+    Top(TopArgs),
     /// List and compare stored runs (not built yet)
     Runs(LaterArgs),
 }
@@ -60,6 +62,7 @@ impl Command {
             Command::Env(_) => "env",
             Command::Dump(_) => "dump",
             Command::Attach(_) => "attach",
+            Command::Top(_) => "top",
             Command::Runs(_) => "runs",
         }
     }
@@ -327,6 +330,26 @@ pub struct AttachArgs {
     /// Print nothing but errors
     #[arg(short, long)]
     pub quiet: bool,
+}
+
+#[derive(Debug, Args)]
+#[command(
+    after_help = "Keys: s sorts by self time, t by total time, i shows idle threads' \
+stacks too, q (or Esc, or Ctrl-C) quits. The process runs on untouched, as under `fluoro attach`."
+)]
+pub struct TopArgs {
+    /// The process id of a running CPython 3.10-3.15
+    #[arg(value_name = "PID")]
+    pub pid: i32,
+    /// Samples per second, per thread
+    #[arg(long, value_name = "HZ", default_value_t = 100, value_parser = clap::value_parser!(u32).range(1..=10_000))]
+    pub rate: u32,
+    /// Seconds of samples the view adds up
+    #[arg(long, value_name = "SECONDS", default_value_t = 10, value_parser = clap::value_parser!(u32).range(1..=600))]
+    pub window: u32,
+    /// Count idle threads' waiting stacks too (the `i` key toggles it)
+    #[arg(long)]
+    pub idle: bool,
 }
 
 /// A duration in seconds above zero.

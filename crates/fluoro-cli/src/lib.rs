@@ -11,7 +11,7 @@ pub use args::{
     function_target, AdviseArgs, AdviseFormat, AttachArgs, BenchArgs, Cli, Command, DisArgs,
     DumpArgs, EnvArgs, Format, HeapArgs, HeapCommand, HeapDiffArgs, HeapPathArgs, HeapSummaryArgs,
     HeapViewArgs, InspectArgs, LaterArgs, MemoryChoice, Metric, ReportArgs, RunArgs, SamplerChoice,
-    Target,
+    Target, TopArgs,
 };
 pub use interpreter::interpreter_options;
 pub use split::split_run_args;

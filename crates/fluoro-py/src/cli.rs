@@ -33,6 +33,7 @@ pub fn main(py: Python<'_>, argv: Vec<std::ffi::OsString>) -> i32 {
         Command::Heap(args) => heap::command(&args),
         Command::Dump(args) => remote::dump::command(&args),
         Command::Attach(args) => remote::attach::command(py, &args),
+        Command::Top(args) => remote::top::command(&args),
         later => Err(Failure(format!("'{}' is not built yet", later.name()))),
     };
     match result {

@@ -1,7 +1,8 @@
 //! Another CPython process, read from outside: where its interpreter is (`target`), the
-//! walker pointed at it (`process`), `fluoro dump` (`dump`) and `fluoro attach` (`attach`).
+//! walker pointed at it (`process`), `fluoro dump` (`dump`), `fluoro attach` (`attach`) and `fluoro top` (`top`).
 
 pub mod attach;
 pub mod dump;
 pub mod process;
 pub mod target;
+pub mod top;
