@@ -164,11 +164,11 @@ def test_attach_ends_with_the_process_and_refuses_what_is_not_python(tmp_path):
 def test_top_draws_the_hottest_functions_under_tmux_and_quits_on_q(current, tmp_path):
     program = REMOTE / "shares_forever.py"
     session = f"fluoro-top-{os.getpid()}"
-    screen = lambda: (
-        subprocess.run(  # noqa: E731
-            ["tmux", "capture-pane", "-p", "-t", session], capture_output=True, text=True
-        ).stdout
-    )
+
+    def screen() -> str:
+        capture = ["tmux", "capture-pane", "-p", "-t", session]
+        return subprocess.run(capture, capture_output=True, text=True).stdout
+
     with running(current.python, program) as proc:
         done = tmp_path / "done"
         command = f"{current.fluoro} top --rate 200 {proc.pid}; echo $? > {done}; sleep 30"
