@@ -104,6 +104,10 @@ pub struct Walker {
     /// checked against the second.
     chunks: Vec<(usize, usize, Vec<u8>, Vec<u8>)>,
     chunks_used: usize,
+    /// The innermost frame's bytes, read in the same call as the newest chunk's copy when the
+    /// frame lies outside it (a generator's or coroutine's frame lives in its object), and
+    /// where it was: a frame read on its own after the copy could show a later call's links.
+    top_copy: (usize, Vec<u8>),
     /// Each thread's `/proc` stat file, kept open.
     stat_files: std::collections::HashMap<u64, std::fs::File>,
     /// The process read, when it is another one (reads go there through `memory`).
@@ -157,6 +161,7 @@ impl Walker {
             frame_buf: vec![0; layout.frame_span()],
             chunks: Vec::new(),
             chunks_used: 0,
+            top_copy: (0, vec![0; layout.frame_span()]),
             stat_files: std::collections::HashMap::new(),
             remote: None,
         }
@@ -326,6 +331,7 @@ impl Walker {
     /// may have been pushed after the thread state was read.
     fn copy_data_stack(&mut self, top: usize, top_at: FrameAt) -> Copied {
         self.chunks_used = 0;
+        self.top_copy.0 = 0;
         let (Some(chunk_at), Some(used_at)) = (
             self.layout.tstate_datastack_chunk,
             self.layout.tstate_datastack_top,
@@ -352,31 +358,41 @@ impl Walker {
             let read = if self.chunks_used == 0 {
                 let (mut before, mut after) = ([0u8; 8], [0u8; 8]);
                 let (mut cframe_before, mut cframe_after) = ([0u8; 8], [0u8; 8]);
-                let read = match top_at.cframe {
-                    // 3.11/3.12: `tstate->cframe` is read around the copy too. The `_PyCFrame`
-                    // of an evaluation loop that has returned stays on the C stack, its
-                    // `current_frame` pointing at a frame popped long ago: reading it after
-                    // the thread moved on would start the walk from a dead frame.
-                    Some((field, expected)) => {
-                        let read = memory::read_parts(&mut [
-                            (field, &mut cframe_before),
-                            (top_at.frame, &mut before),
-                            (chunk, copy),
-                            (top_at.frame, &mut after),
-                            (field, &mut cframe_after),
-                        ]);
-                        let cframes = [cframe_before, cframe_after].map(usize::from_ne_bytes);
-                        if read.is_ok() && cframes != [expected, expected] {
-                            return Copied::Stale;
-                        }
-                        read
-                    }
-                    None => memory::read_parts(&mut [
-                        (top_at.frame, &mut before),
-                        (chunk, copy),
-                        (top_at.frame, &mut after),
-                    ]),
+                let outside = top < chunk || top >= chunk + used;
+                let (top_addr, top_buf) = &mut self.top_copy;
+                *top_addr = if outside { top } else { 0 };
+                let mut parts: [(usize, &mut [u8]); 6] = [
+                    (0, &mut cframe_before),
+                    (top_at.frame, &mut before),
+                    (chunk, copy),
+                    (top, top_buf),
+                    (top_at.frame, &mut after),
+                    (0, &mut cframe_after),
+                ];
+                // 3.11/3.12: `tstate->cframe` is read around the copy too. The `_PyCFrame` of
+                // an evaluation loop that has returned stays on the C stack, its
+                // `current_frame` pointing at a frame popped long ago: reading it after the
+                // thread moved on would start the walk from a dead frame.
+                let expected = top_at.cframe.map(|(field, value)| {
+                    parts[0].0 = field;
+                    parts[5].0 = field;
+                    value
+                });
+                let first = usize::from(expected.is_none());
+                let last = if expected.is_some() { 6 } else { 5 };
+                let read = if outside {
+                    memory::read_parts(&mut parts[first..last])
+                } else {
+                    let [a, b, c, _, e, f] = parts;
+                    let mut kept = [a, b, c, e, f];
+                    memory::read_parts(&mut kept[first..last - 1])
                 };
+                if let (Ok(()), Some(value)) = (&read, expected) {
+                    let cframes = [cframe_before, cframe_after].map(usize::from_ne_bytes);
+                    if cframes != [value, value] {
+                        return Copied::Stale;
+                    }
+                }
                 if before != after {
                     return Copied::Moved(usize::from_ne_bytes(after));
                 }
@@ -414,6 +430,10 @@ impl Walker {
     /// (the frame changed while it was read: callee and caller may be of different calls).
     fn read_frame(&mut self, frame: usize, innermost: bool) -> Held {
         let span = self.frame_buf.len();
+        if innermost && frame != 0 && frame == self.top_copy.0 {
+            self.frame_buf.copy_from_slice(&self.top_copy.1);
+            return Held::Yes;
+        }
         for (addr, end, copy, again) in &self.chunks[..self.chunks_used] {
             if frame >= *addr && frame < *end {
                 let at = frame - addr;
