@@ -126,6 +126,8 @@ pub struct Profile {
     pub weights: Vec<StackWeight>,
     pub exact: Option<ExactStats>,
     pub samples: u64,
+    /// How many samples each entry of `weights` got in each time slice of the run.
+    pub timeline: crate::timeline::SampleTimeline,
     /// Allocations, GC and RSS, when memory was recorded.
     pub memory: Option<MemoryProfile>,
     /// `fluoro.patterns` instances alive at the end of the run.
@@ -206,6 +208,12 @@ impl Profile {
                         w.wall_ns += s.wall_ns;
                         w.cpu_ns += s.cpu_ns;
                         w.gil_samples += u64::from(s.flags & FLAG_GIL != 0);
+                        profile.timeline.add(
+                            at as u32,
+                            s.time_ns,
+                            s.flags & FLAG_ACTIVE != 0,
+                            s.flags & FLAG_GIL != 0,
+                        );
                         if s.flags & FLAG_ACTIVE != 0 {
                             w.active_samples += 1;
                         } else {
