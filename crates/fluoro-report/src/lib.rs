@@ -1,11 +1,12 @@
 //! Everything `fluoro run` and `fluoro report` print or write from a [`Profile`]: the terminal
-//! summary and the files other tools read. Plain Rust, no interpreter.
+//! summary, the HTML report and the files other tools read. Plain Rust, no interpreter.
 //!
 //! [`render`] is the one entry point; [`Format`] names the outputs and `export/mod.rs` is the
 //! registry that maps each to its renderer.
 
 pub mod analysis;
 pub mod export;
+mod html;
 mod source;
 #[cfg(test)]
 mod testing;
@@ -61,7 +62,7 @@ impl RenderOptions {
 /// Why a profile could not be rendered.
 #[derive(Debug, thiserror::Error)]
 pub enum RenderError {
-    #[error("unknown output format {0:?} (expected one of: text, collapsed, speedscope, pprof, pstats, json)")]
+    #[error("unknown output format {0:?} (expected one of: text, collapsed, speedscope, pprof, pstats, json, html)")]
     UnknownFormat(String),
     #[error("inconsistent profile: {0}")]
     Inconsistent(String),
