@@ -168,6 +168,21 @@ impl Session {
                 }
             }
         }
+        if let Some(html) = &c.html {
+            let written =
+                report::render_file(profile, report::Format::Html, &options).and_then(|page| {
+                    std::fs::write(html, page)
+                        .map_err(|e| format!("cannot write {}: {e}", html.display()))
+                });
+            match written {
+                Ok(()) if !c.quiet => output::say(&format!("HTML report: {}", html.display())),
+                Ok(()) => {}
+                Err(e) => {
+                    output::say(&e);
+                    outcome = Outcome::Failed;
+                }
+            }
+        }
         outcome
     }
 
