@@ -48,6 +48,21 @@ pub struct PageData<'p> {
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub patterns: Vec<json_patterns::PatternJson<'p>>,
     pub sources: Vec<Source>,
+    /// Where the allocations that set off collections were made, most pause time first.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub gc_triggers: Vec<GcTrigger<'p>>,
+}
+
+/// The allocating line whose allocation set off collections, and what they cost.
+#[derive(Serialize, Debug, PartialEq, Eq)]
+pub struct GcTrigger<'p> {
+    pub function: &'p str,
+    pub file: &'p str,
+    pub line: u32,
+    pub collections: u64,
+    pub pause_ns: u64,
+    /// Collections per generation.
+    pub generations: [u64; 3],
 }
 
 #[derive(Serialize)]
@@ -302,6 +317,7 @@ pub fn build<'p>(profile: &'p Profile, options: &RenderOptions) -> PageData<'p> 
         }
     }
     let sources = sources(profile, options, &run, &tables);
+    let gc_triggers = gc_triggers(profile, &run);
     PageData {
         version: 1,
         metric: options.metric.name(),
@@ -331,7 +347,50 @@ pub fn build<'p>(profile: &'p Profile, options: &RenderOptions) -> PageData<'p> 
         exact: profile.exact.as_ref().map(json::exact),
         patterns: json_patterns::json(&profile.patterns),
         sources,
+        gc_triggers,
     }
+}
+
+/// Lines whose allocations set off collections shown at most.
+const GC_TRIGGERS: usize = 20;
+
+/// Collections grouped by the innermost frame of the stack that set them off.
+fn gc_triggers<'p>(profile: &'p Profile, run: &RunSummary) -> Vec<GcTrigger<'p>> {
+    let mut by_line: HashMap<(&str, &str, u32), GcTrigger<'p>> = HashMap::new();
+    for gc in profile.memory.iter().flat_map(|m| &m.gc) {
+        let (function, file, line) = match profile.frames(gc.stack).last() {
+            Some(&frame) => {
+                let code = profile.code(frame);
+                (
+                    code.qualname.as_str(),
+                    run.display_path(&code.filename),
+                    profile.line(frame),
+                )
+            }
+            None => ("<no Python frame>", "", 0),
+        };
+        let t = by_line
+            .entry((function, file, line))
+            .or_insert_with(|| GcTrigger {
+                function,
+                file,
+                line,
+                collections: 0,
+                pause_ns: 0,
+                generations: [0; 3],
+            });
+        t.collections += 1;
+        t.pause_ns += gc.duration_ns;
+        t.generations[usize::from(gc.generation.min(2))] += 1;
+    }
+    let mut triggers: Vec<GcTrigger<'p>> = by_line.into_values().collect();
+    triggers.sort_by(|a, b| {
+        (b.pause_ns, b.collections)
+            .cmp(&(a.pause_ns, a.collections))
+            .then_with(|| (a.function, a.file, a.line).cmp(&(b.function, b.file, b.line)))
+    });
+    triggers.truncate(GC_TRIGGERS);
+    triggers
 }
 
 /// Keeps the `GC_MARKS` longest collections of the export's list, in time order.

@@ -15,9 +15,8 @@
   /** A column written as base64 LEB128 varints, as a Float64Array. */
   function column(text) {
     const bin = atob(text || "");
-    let n = 0;
-    for (let i = 0; i < bin.length; i++) if (bin.charCodeAt(i) < 128) n++;
-    const out = new Float64Array(n);
+    // Each value takes at least one byte: size for the bytes, then keep what was read.
+    const out = new Float64Array(bin.length);
     let value = 0;
     let scale = 1;
     let k = 0;
@@ -32,7 +31,7 @@
         scale *= 128;
       }
     }
-    return out;
+    return out.slice(0, k);
   }
 
   const decodeStart = performance.now();
@@ -92,35 +91,54 @@
 
   const buildStart = performance.now();
   const flameOf = new Int32Array(nStacks);
-  const fParent = [-1];
-  const fFn = [-1];
-  const fDepth = [0];
+  // At most one node per stack; an open-addressing table finds a (parent, function) child.
+  const fParent = new Int32Array(nStacks).fill(-1);
+  const fFn = new Int32Array(nStacks).fill(-1);
+  const fDepth = new Int32Array(nStacks);
+  let nNodes = 1;
   {
-    const index = new Map();
+    let size = 1024;
+    while (size < 2 * nStacks) size *= 2;
+    const slots = new Int32Array(size).fill(-1);
+    const mask = size - 1;
     for (let s = 1; s < nStacks; s++) {
       const p = flameOf[stParent[s]];
       const f = frFn[stFrame[s]];
-      const key = p * nFn + f;
-      let node = index.get(key);
-      if (node === undefined) {
-        node = fParent.length;
-        fParent.push(p);
-        fFn.push(f);
-        fDepth.push(fDepth[p] + 1);
-        index.set(key, node);
+      let h = (Math.imul(p, 0x9e3779b1) ^ Math.imul(f, 0x85ebca6b)) & mask;
+      let node = slots[h];
+      while (node >= 0 && !(fParent[node] === p && fFn[node] === f)) {
+        h = (h + 1) & mask;
+        node = slots[h];
+      }
+      if (node < 0) {
+        node = nNodes++;
+        fParent[node] = p;
+        fFn[node] = f;
+        fDepth[node] = fDepth[p] + 1;
+        slots[h] = node;
       }
       flameOf[s] = node;
     }
   }
-  const nNodes = fParent.length;
   // Functions ranked by name, so children can be put in name order by a number.
   const fnRank = new Int32Array(nFn);
   Array.from({ length: nFn }, (_, i) => i)
     .sort((a, b) => (fnName[a] < fnName[b] ? -1 : fnName[a] > fnName[b] ? 1 : a - b))
     .forEach((f, rank) => (fnRank[f] = rank));
-  const fKids = Array.from({ length: nNodes }, () => []);
-  for (let n = 1; n < nNodes; n++) fKids[fParent[n]].push(n);
-  for (const kids of fKids) if (kids.length > 1) kids.sort((a, b) => fnRank[fFn[a]] - fnRank[fFn[b]]);
+  // Each node's children, in name order: kidList[kidStart[n] .. kidStart[n + 1]].
+  const kidStart = new Int32Array(nNodes + 1);
+  const kidList = new Int32Array(Math.max(nNodes - 1, 0));
+  {
+    for (let n = 1; n < nNodes; n++) kidStart[fParent[n] + 1]++;
+    for (let n = 0; n < nNodes; n++) kidStart[n + 1] += kidStart[n];
+    const at = kidStart.slice(0, nNodes);
+    for (let n = 1; n < nNodes; n++) kidList[at[fParent[n]]++] = n;
+    const byName = (a, b) => fnRank[fFn[a]] - fnRank[fFn[b]];
+    for (let n = 0; n < nNodes; n++) {
+      if (kidStart[n + 1] - kidStart[n] > 1) kidList.subarray(kidStart[n], kidStart[n + 1]).sort(byName);
+    }
+  }
+  const kids = (n) => kidList.subarray(kidStart[n], kidStart[n + 1]);
   // Each frame's (file, line), for the line tables and the source view.
   const lineOf = new Int32Array(frFn.length);
   const lineFile = [];
@@ -363,7 +381,8 @@
   const flameCtx = flame.getContext("2d");
   let rows = []; // per depth: flat [x, width, node, ...]
   let matched = new Uint8Array(nFn);
-  let lowerNames = null;
+  const lowerNames = fnName.map((n) => n.toLowerCase());
+  const lowerFiles = files.map((f) => f.shown.toLowerCase());
 
   function colour(node, dim) {
     const f = fFn[node];
@@ -396,10 +415,10 @@
         if (depth > maxDepth) maxDepth = depth;
         (rows[depth] || (rows[depth] = [])).push(x, w, node);
         rects++;
-        let kids = fKids[node];
-        if (state.leftHeavy) kids = kids.slice().sort((a, b) => fTotal[b] - fTotal[a]);
+        let children = kids(node);
+        if (state.leftHeavy) children = children.slice().sort((a, b) => fTotal[b] - fTotal[a]);
         let cx = x;
-        for (const k of kids) {
+        for (const k of children) {
           const kw = fTotal[k] * scale;
           if (kw >= 0.3) todo.push(k, cx);
           cx += kw;
@@ -524,8 +543,7 @@
     matched = new Uint8Array(nFn);
     let count = 0;
     if (state.query) {
-      if (!lowerNames) lowerNames = fnName.map((n) => n.toLowerCase());
-      const fileHit = files.map((f) => f.shown.toLowerCase().includes(state.query));
+      const fileHit = lowerFiles.map((f) => f.includes(state.query));
       for (let f = 0; f < nFn; f++) {
         if (lowerNames[f].includes(state.query) || fileHit[fnFile[f]]) {
           matched[f] = 1;
@@ -540,14 +558,22 @@
       delete flame.dataset.matchShare;
       return;
     }
-    // What the matching frames add up to, each counted once under its outermost match.
+    // What the matching frames add up to, each counted once under its outermost match: one
+    // pass in node order (parents first), marking what lies under the zoomed frame or a match.
     let hit = 0;
-    const todo = [state.zoom];
-    while (todo.length) {
-      const n = todo.pop();
-      if (n !== 0 && matched[fFn[n]]) hit += fTotal[n];
-      else for (const k of fKids[n]) if (fTotal[k] > 0) todo.push(k);
+    const under = new Uint8Array(nNodes); // 1: under the zoomed frame, 2: and under a match
+    under[state.zoom] = 1;
+    for (let n = state.zoom + 1; n < nNodes; n++) {
+      const p = under[fParent[n]];
+      if (!p) continue;
+      if (p === 1 && matched[fFn[n]]) {
+        hit += fTotal[n];
+        under[n] = 2;
+      } else {
+        under[n] = p;
+      }
     }
+    if (state.zoom !== 0 && matched[fFn[state.zoom]]) hit = fTotal[state.zoom];
     const whole = fTotal[state.zoom];
     const share = whole > 0 ? hit / whole : 0;
     flame.dataset.matchShare = share.toFixed(4);
@@ -1052,6 +1078,10 @@
         { title: "At", get: (s) => s.time_ns, show: fmtNs, num: true },
         { title: "Heap", get: (s) => s.heap_bytes, show: fmtBytes, num: true },
         { title: "RSS", get: (s) => s.rss_bytes, show: fmtBytes, num: true },
+        {
+          title: "Most objects (tracked by the collector)",
+          get: (s) => Object.entries(s.types).sort((a, b) => b[1] - a[1]).slice(0, 5).map(([t, n]) => t + " " + fmtCount(n)).join(", "),
+        },
       ], m.snapshots));
     }
   }
@@ -1082,6 +1112,15 @@
       { title: "Paused", get: (c) => c.ns, show: fmtNs, num: true },
       { title: "", get: () => 0, bar: (c) => c.count / most },
     ], rowsData));
+    if (D.gc_triggers) {
+      panel.append(el("h2", { text: "What set collections off: the allocating line" }), table("gc-triggers", [
+        { title: "Function", get: (t) => t.function, cls: "name" },
+        { title: "Line", get: (t) => t.file + ":" + t.line, cls: "where" },
+        { title: "Collections", get: (t) => t.collections, show: fmtCount, num: true },
+        { title: "Generations 0/1/2", get: (t) => t.generations.join(" / ") },
+        { title: "Paused", get: (t) => t.pause_ns, show: fmtNs, num: true, sort: true },
+      ], D.gc_triggers));
+    }
     panel.append(el("h2", { text: "Longest pauses" }), table("gc-longest", [
       { title: "At", get: (e) => e.start_ns, show: fmtNs, num: true },
       { title: "Pause", get: (e) => e.duration_ns, show: fmtNs, num: true, sort: true },
@@ -1143,9 +1182,13 @@
     setMetric,
     setRange,
     nodes: nNodes,
+    stacks: nStacks - 1,
+    weights: nW,
+    cells: TL.weight.length,
+    buckets: TL.buckets,
     heaviestChild(node) {
       let best = -1;
-      for (const k of fKids[node]) if (best < 0 || fTotal[k] > fTotal[best]) best = k;
+      for (const k of kids(node)) if (best < 0 || fTotal[k] > fTotal[best]) best = k;
       return best;
     },
   };
