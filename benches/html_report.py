@@ -53,16 +53,10 @@ def write_page(fluoro: str, profile: Path, runs: int) -> tuple[Path, list[float]
 
 
 def in_browser(page: Path, runs: int) -> dict[str, list[float]]:
-    from selenium import webdriver
-    from selenium.webdriver.chrome.service import Service
+    sys.path.insert(0, str(REPO / "tests"))
+    from test_html import chromium
 
-    options = webdriver.ChromeOptions()
-    options.binary_location = shutil.which("chromium") or "chromium"
-    for arg in ("--headless=new", "--no-sandbox", "--disable-gpu", "--window-size=1400,1000"):
-        options.add_argument(arg)
-    driver = webdriver.Chrome(
-        service=Service(shutil.which("chromedriver") or "chromedriver"), options=options
-    )
+    driver = chromium()
     figures: dict[str, list[float]] = {"first": [], "zoom": [], "search": [], "metric": []}
     try:
         for _ in range(runs):

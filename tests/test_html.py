@@ -21,6 +21,14 @@ from conftest import HERE, PROGRAMS, fluoro, run
 APP = PROGRAMS / "html_app.py"
 SCREENS = HERE.parent / "target" / "html-screens"
 HOSTILE_NAME = '</script><img src=x onerror="window.__pwned=1">'
+# Root in a container: no sandbox; a small /dev/shm: shared memory in /tmp.
+HEADLESS = (
+    "--headless=new",
+    "--no-sandbox",
+    "--disable-dev-shm-usage",
+    "--disable-gpu",
+    "--window-size=1400,1000",
+)
 
 
 @pytest.fixture(scope="module")
@@ -100,17 +108,22 @@ def test_hostile_names_are_data_not_markup(page):
 # ---- the page in Chromium -------------------------------------------------------------------
 
 
-@pytest.fixture(scope="module")
-def browser():
+def chromium() -> webdriver.Chrome:
+    """Debian's headless Chromium through its chromedriver (also used by the benchmark)."""
     binary = shutil.which("chromium")
     driver_path = shutil.which("chromedriver")
     assert binary and driver_path, "install chromium and chromium-driver (scripts/test does)"
     options = webdriver.ChromeOptions()
     options.binary_location = binary
-    for arg in ("--headless=new", "--no-sandbox", "--disable-gpu", "--window-size=1400,1000"):
+    for arg in HEADLESS:
         options.add_argument(arg)
     options.set_capability("goog:loggingPrefs", {"browser": "ALL", "performance": "ALL"})
-    driver = webdriver.Chrome(service=Service(driver_path), options=options)
+    return webdriver.Chrome(service=Service(driver_path), options=options)
+
+
+@pytest.fixture(scope="module")
+def browser():
+    driver = chromium()
     SCREENS.mkdir(parents=True, exist_ok=True)
     yield driver
     driver.quit()
@@ -122,7 +135,6 @@ def load(browser, path):
     while not browser.execute_script("return document.body.dataset.ready === '1'"):
         assert time.monotonic() < deadline, "the page never finished drawing"
         time.sleep(0.05)
-    browser.get_log("browser")  # the log of this load is read by the test that checks it
 
 
 def canvas_hash(browser, element_id="flame"):
@@ -266,3 +278,14 @@ def test_every_tab_renders_and_a_frame_opens_its_source(browser, page):
     focused = browser.find_elements("css selector", "#panel-source tr.focus")
     assert focused, "the clicked frame's lines are marked"
     browser.save_screenshot(str(SCREENS / "source.png"))
+
+
+def test_a_run_with_almost_nothing_in_it_renders_without_errors(browser, tmp_path):
+    page = tmp_path / "empty.html"
+    result = fluoro("run", "-q", "--cpu-only", f"--html={page}", "-c", "pass", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr.decode()
+    browser.get_log("browser")
+    load(browser, page)
+    assert [e for e in browser.get_log("browser") if e["level"] == "SEVERE"] == []
+    assert browser.find_element("id", "metric").get_attribute("value") == "wall"
+    assert browser.find_element("id", "panel-functions").is_displayed()
