@@ -237,7 +237,12 @@ def test_a_time_range_redraws_the_tables(browser, page):
     assert "first_phase" in names and "second_phase" not in names, names
     assert "Showing" in browser.find_element("id", "range-info").text
     browser.save_screenshot(str(SCREENS / "timeline-range.png"))
+    # Allocations count in their time slices too: keep_buffers ran in the second phase only.
+    Select(browser.find_element("id", "metric")).select_by_value("alloc")
+    assert "keep_buffers" not in table_names(browser)
     browser.find_element("id", "range-clear").click()
+    assert "keep_buffers" in table_names(browser)
+    Select(browser.find_element("id", "metric")).select_by_value("wall")
     assert "second_phase" in table_names(browser)
 
 

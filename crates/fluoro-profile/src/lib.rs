@@ -16,7 +16,9 @@ pub use memory::*;
 pub use model::*;
 pub use patterns::{Figure, PatternStats, SizeClassStats, Unit};
 pub use profile::{Metric, Profile, StackWeight};
-pub use timeline::{SampleTimeline, TimeCell, MAX_BUCKETS};
+pub use timeline::{
+    AllocTimeline, Allocated, SampleCounts, SampleTimeline, TimeCell, TimeSlices, MAX_BUCKETS,
+};
 
 #[cfg(test)]
 mod tests {

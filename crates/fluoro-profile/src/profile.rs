@@ -209,10 +209,13 @@ impl Profile {
                         w.cpu_ns += s.cpu_ns;
                         w.gil_samples += u64::from(s.flags & FLAG_GIL != 0);
                         profile.timeline.add(
-                            at as u32,
                             s.time_ns,
-                            s.flags & FLAG_ACTIVE != 0,
-                            s.flags & FLAG_GIL != 0,
+                            at as u32,
+                            crate::timeline::SampleCounts {
+                                samples: 1,
+                                active: u32::from(s.flags & FLAG_ACTIVE != 0),
+                                gil: u32::from(s.flags & FLAG_GIL != 0),
+                            },
                         );
                         if s.flags & FLAG_ACTIVE != 0 {
                             w.active_samples += 1;

@@ -10,9 +10,12 @@ use crate::analysis::{FunctionKey, RunSummary};
 use crate::export::{json, json_memory, json_patterns};
 use crate::source::SourceFiles;
 use crate::RenderOptions;
-use fluoro_profile::{CodeId, Profile, StackId, TimeCell, ROOT};
+use fluoro_profile::{
+    AllocTimeline, Allocated, CodeId, Profile, SampleCounts, StackId, ThreadIdx, TimeCell, ROOT,
+};
 use serde::Serialize;
 use std::collections::HashMap;
+use std::ops::AddAssign;
 use std::path::PathBuf;
 
 /// Most (time slice, weight) cells embedded: past it the slices are merged in pairs, so the
@@ -135,6 +138,18 @@ pub struct Timeline {
     pub samples: Column,
     pub active: Column,
     pub gil: Column,
+    /// Allocations per slice, when memory was recorded.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub alloc: Option<AllocSlices>,
+}
+
+/// Bytes and allocations per slice, laid out as the samples are.
+#[derive(Serialize, Default)]
+pub struct AllocSlices {
+    pub per_bucket: Column,
+    pub weight: Column,
+    pub bytes: Column,
+    pub count: Column,
 }
 
 /// A source file's text, for the source view.
@@ -415,19 +430,51 @@ fn timeline(profile: &Profile) -> Timeline {
     timeline_within(profile, CELL_BUDGET)
 }
 
-/// The profile's time slices, merged in pairs until at most `budget` cells remain (or only
-/// [`MIN_BUCKETS`] slices).
+/// The profile's time slices of samples and allocations on one axis, merged in pairs until
+/// at most `budget` sample cells remain (or only [`MIN_BUCKETS`] slices), and at least two
+/// sampling intervals wide.
 pub(super) fn timeline_within(profile: &Profile, budget: usize) -> Timeline {
-    let source = &profile.timeline;
-    let mut cells: Vec<TimeCell> = source.cells.clone();
-    cells.sort_unstable_by_key(|c| (c.weight, c.bucket));
-    let mut factor = 1u32;
-    let count = |factor: u32| {
-        cells
+    let samples = &profile.timeline;
+    let weight_of: HashMap<(ThreadIdx, StackId), u32> = profile
+        .weights
+        .iter()
+        .enumerate()
+        .map(|(i, w)| ((w.thread, w.stack), i as u32))
+        .collect();
+    let empty = AllocTimeline::default();
+    let allocs = profile
+        .memory
+        .as_ref()
+        .map_or(&empty, |m| &m.allocated_over_time);
+    let alloc_cells: Vec<TimeCell<u32, Allocated>> = allocs
+        .cells
+        .iter()
+        .filter_map(|c| {
+            let key = *weight_of.get(&c.key)?;
+            Some(TimeCell {
+                bucket: c.bucket,
+                key,
+                value: c.value,
+            })
+        })
+        .collect();
+    // Both widths are 1 ms doubled some times: the wider one holds whole slices of the other.
+    let mut width = samples.bucket_ns.max(allocs.bucket_ns);
+    if width == 0 {
+        return Timeline::default();
+    }
+    let end_ns = (u64::from(samples.buckets()) * samples.bucket_ns)
+        .max(u64::from(allocs.buckets()) * allocs.bucket_ns);
+    let slices = |width: u64| end_ns.div_ceil(width);
+    let mut sample_cells = samples.cells.clone();
+    sample_cells.sort_unstable_by_key(|c| (c.key, c.bucket));
+    let count = |width: u64| {
+        let at = |c: &TimeCell<u32, SampleCounts>| u64::from(c.bucket) * samples.bucket_ns / width;
+        sample_cells
             .windows(2)
-            .filter(|w| w[0].weight != w[1].weight || w[0].bucket / factor != w[1].bucket / factor)
+            .filter(|w| w[0].key != w[1].key || at(&w[0]) != at(&w[1]))
             .count()
-            + usize::from(!cells.is_empty())
+            + usize::from(!sample_cells.is_empty())
     };
     // A slice narrower than two sampling intervals shows every thread as gaps.
     let interval_ns = profile
@@ -435,49 +482,85 @@ pub(super) fn timeline_within(profile: &Profile, budget: usize) -> Timeline {
         .as_ref()
         .filter(|m| m.rate_hz > 0)
         .map_or(0, |m| 1_000_000_000 / u64::from(m.rate_hz));
-    while source.bucket_ns * u64::from(factor) < 2 * interval_ns
-        && source.buckets().div_ceil(factor * 2) >= MIN_BUCKETS
-    {
-        factor *= 2;
+    let can_merge = |width: u64| slices(width * 2) >= u64::from(MIN_BUCKETS);
+    while width < 2 * interval_ns && can_merge(width) {
+        width *= 2;
     }
-    while count(factor) > budget && source.buckets().div_ceil(factor * 2) >= MIN_BUCKETS {
-        factor *= 2;
+    while count(width) > budget && can_merge(width) {
+        width *= 2;
     }
-    let mut merged: Vec<TimeCell> = Vec::new();
-    for c in cells {
-        let bucket = c.bucket / factor;
-        match merged.last_mut() {
-            Some(m) if m.weight == c.weight && m.bucket == bucket => {
-                m.samples += c.samples;
-                m.active += c.active;
-                m.gil += c.gil;
-            }
-            _ => merged.push(TimeCell { bucket, ..c }),
-        }
-    }
-    merged.sort_unstable_by_key(|c| (c.bucket, c.weight));
-    let buckets = source.buckets().div_ceil(factor);
     let mut out = Timeline {
-        bucket_ns: source.bucket_ns * u64::from(factor),
-        buckets,
+        bucket_ns: width,
+        buckets: slices(width) as u32,
         ..Timeline::default()
     };
-    let mut per_bucket = vec![0u64; buckets as usize];
-    let mut previous: Option<(u32, u32)> = None;
+    let merged = merge(&sample_cells, samples.bucket_ns, width);
+    (out.per_bucket, out.weight) = placed(&merged, out.buckets);
     for c in &merged {
+        out.samples.push(u64::from(c.value.samples));
+        out.active.push(u64::from(c.value.active));
+        out.gil.push(u64::from(c.value.gil));
+    }
+    if !alloc_cells.is_empty() {
+        let merged = merge(&alloc_cells, allocs.bucket_ns, width);
+        let (per_bucket, weight) = placed(&merged, out.buckets);
+        out.alloc = Some(AllocSlices {
+            per_bucket,
+            weight,
+            bytes: merged
+                .iter()
+                .map(|c| c.value.bytes.round() as u64)
+                .collect(),
+            count: merged
+                .iter()
+                .map(|c| c.value.count.round() as u64)
+                .collect(),
+        });
+    }
+    out
+}
+
+/// `cells` of slices `from_ns` wide summed into slices `width` wide (a multiple), in
+/// (slice, weight) order.
+fn merge<V: Copy + AddAssign>(
+    cells: &[TimeCell<u32, V>],
+    from_ns: u64,
+    width: u64,
+) -> Vec<TimeCell<u32, V>> {
+    let mut sorted: Vec<TimeCell<u32, V>> = cells
+        .iter()
+        .map(|c| TimeCell {
+            bucket: (u64::from(c.bucket) * from_ns / width) as u32,
+            ..*c
+        })
+        .collect();
+    sorted.sort_by_key(|c| (c.bucket, c.key));
+    let mut merged: Vec<TimeCell<u32, V>> = Vec::with_capacity(sorted.len());
+    for c in sorted {
+        match merged.last_mut() {
+            Some(m) if m.key == c.key && m.bucket == c.bucket => m.value += c.value,
+            _ => merged.push(c),
+        }
+    }
+    merged
+}
+
+/// The cells per slice and their weights (the first of a slice whole, then the distance to
+/// the previous one) of cells in (slice, weight) order.
+fn placed<V>(cells: &[TimeCell<u32, V>], buckets: u32) -> (Column, Column) {
+    let mut per_bucket = vec![0u64; buckets as usize];
+    let mut weights = Column::default();
+    let mut previous: Option<(u32, u32)> = None;
+    for c in cells {
         per_bucket[c.bucket as usize] += 1;
         let delta = match previous {
-            Some((bucket, weight)) if bucket == c.bucket => c.weight - weight,
-            _ => c.weight,
+            Some((bucket, weight)) if bucket == c.bucket => c.key - weight,
+            _ => c.key,
         };
-        previous = Some((c.bucket, c.weight));
-        out.weight.push(u64::from(delta));
-        out.samples.push(u64::from(c.samples));
-        out.active.push(u64::from(c.active));
-        out.gil.push(u64::from(c.gil));
+        previous = Some((c.bucket, c.key));
+        weights.push(u64::from(delta));
     }
-    out.per_bucket = per_bucket.into_iter().collect();
-    out
+    (per_bucket.into_iter().collect(), weights)
 }
 
 /// The text of the files the stacks pass through, most sampled first, within the budgets.

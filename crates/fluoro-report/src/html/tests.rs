@@ -52,8 +52,15 @@ fn data_snapshot() {
     let data = data::build(&profile, &options("html-snapshot"));
     let mut value = serde_json::to_value(&data).unwrap();
     // Columns shown as their numbers, one line each, so the snapshot reads.
-    for table in ["functions", "frames", "stacks", "weights", "timeline"] {
-        for (name, column) in value[table].as_object_mut().unwrap() {
+    for table in [
+        "/functions",
+        "/frames",
+        "/stacks",
+        "/weights",
+        "/timeline",
+        "/timeline/alloc",
+    ] {
+        for (name, column) in value.pointer_mut(table).unwrap().as_object_mut().unwrap() {
             if column.is_string() && name != "name" {
                 let numbers: Vec<String> = decode(column).iter().map(u64::to_string).collect();
                 *column = numbers.join(" ").into();

@@ -72,19 +72,28 @@
   const TL = {
     bucketNs: D.timeline.bucket_ns,
     buckets: D.timeline.buckets,
-    start: new Int32Array(D.timeline.buckets + 1),
     weight: column(D.timeline.weight),
     samples: column(D.timeline.samples),
     active: column(D.timeline.active),
     gil: column(D.timeline.gil),
   };
-  {
-    const per = column(D.timeline.per_bucket);
+  /** Where each slice's cells start, and their weights made whole (the column holds each
+   * slice's first weight, then distances). */
+  function slices(perBucket, weight) {
+    const per = column(perBucket);
+    const start = new Int32Array(TL.buckets + 1);
     for (let b = 0; b < TL.buckets; b++) {
-      TL.start[b + 1] = TL.start[b] + per[b];
-      for (let c = TL.start[b] + 1; c < TL.start[b + 1]; c++) TL.weight[c] += TL.weight[c - 1];
+      start[b + 1] = start[b] + per[b];
+      for (let c = start[b] + 1; c < start[b + 1]; c++) weight[c] += weight[c - 1];
     }
+    return start;
   }
+  TL.start = slices(D.timeline.per_bucket, TL.weight);
+  // Allocations per slice, when memory was recorded.
+  const TA = D.timeline.alloc
+    ? { weight: column(D.timeline.alloc.weight), bytes: column(D.timeline.alloc.bytes), count: column(D.timeline.alloc.count) }
+    : null;
+  if (TA) TA.start = slices(D.timeline.alloc.per_bucket, TA.weight);
   timings.decodeMs = performance.now() - decodeStart;
 
   // ---- the flame graph's nodes: stacks merged by function along the call path ------------
@@ -167,10 +176,10 @@
     { id: "wall", label: "Wall time", unit: "ns", ok: true },
     { id: "cpu", label: "CPU time", unit: "ns", ok: sum(W.cpu) > 0 },
     { id: "gil", label: "Holding the GIL", unit: "ns", ok: sum(W.gil) > 0 },
-    { id: "alloc", label: "Bytes allocated", unit: "B", ok: hasMemory, memory: true },
-    { id: "allocs", label: "Allocations", unit: "n", ok: hasMemory, memory: true },
-    { id: "peak", label: "Live at the peak", unit: "B", ok: hasMemory && sum(W.peak) > 0, memory: true },
-    { id: "leak", label: "Live at the end", unit: "B", ok: hasMemory && sum(W.leak) > 0, memory: true },
+    { id: "alloc", label: "Bytes allocated", unit: "B", ok: hasMemory, wholeRun: !TA },
+    { id: "allocs", label: "Allocations", unit: "n", ok: hasMemory, wholeRun: !TA },
+    { id: "peak", label: "Live at the peak", unit: "B", ok: hasMemory && sum(W.peak) > 0, wholeRun: true },
+    { id: "leak", label: "Live at the end", unit: "B", ok: hasMemory && sum(W.leak) > 0, wholeRun: true },
     { id: "calls", label: "Exact calls", unit: "n", ok: !!D.exact, exact: true },
     { id: "tottime", label: "Exact tottime", unit: "ns", ok: !!D.exact, exact: true },
   ].filter((m) => m.ok);
@@ -202,14 +211,22 @@
       act[w] += TL.active[c];
       g[w] += TL.gil[c];
     }
-    return { s, act, g };
+    const bytes = new Float64Array(nW);
+    const count = new Float64Array(nW);
+    if (TA) {
+      for (let c = TA.start[a]; c < TA.start[b]; c++) {
+        bytes[TA.weight[c]] += TA.bytes[c];
+        count[TA.weight[c]] += TA.count[c];
+      }
+    }
+    return { s, act, g, bytes, count };
   }
 
   /** The selected metric's value of each weight, for the selected thread and range. Inside a
    * range, a stack's time is its samples there times its mean time per sample. */
   function weightValues(metricId) {
     const out = new Float64Array(nW);
-    const r = state.range && !metricById[metricId].memory ? rangeCounts() : null;
+    const r = state.range && !metricById[metricId].wholeRun ? rangeCounts() : null;
     const ratio = (part, whole) => (whole > 0 ? part / whole : 0);
     for (let w = 0; w < nW; w++) {
       if (state.thread >= 0 && W.thread[w] !== state.thread) continue;
@@ -226,10 +243,10 @@
           v = W.wall[w] * ratio(r ? r.g[w] : W.gil[w], W.samples[w]);
           break;
         case "alloc":
-          v = W.alloc[w];
+          v = r ? r.bytes[w] : W.alloc[w];
           break;
         case "allocs":
-          v = W.allocs[w];
+          v = r ? r.count[w] : W.allocs[w];
           break;
         case "peak":
           v = W.peak[w];
@@ -606,6 +623,11 @@
     }
   }
   const memory = D.memory || null;
+  // Bytes allocated per slice, for the allocation lane.
+  const allocPerBucket = new Float64Array(TL.buckets);
+  if (TA) for (let b = 0; b < TL.buckets; b++) for (let c = TA.start[b]; c < TA.start[b + 1]; c++) allocPerBucket[b] += TA.bytes[c];
+  const allocMax = allocPerBucket.reduce((a, b) => Math.max(a, b), 0);
+  const ALLOC_ROW = allocMax > 0 ? 26 : 0;
   const runNs = Math.max(D.run.duration_ns, TL.buckets * TL.bucketNs, 1);
   let drag = null;
 
@@ -614,7 +636,7 @@
     const plot = width - GUTTER;
     const heapRows = memory && (memory.heap.length || memory.rss.length) ? 60 : 0;
     const gcRow = memory && memory.gc.events.length ? 14 : 0;
-    const height = 16 + lanes.length * (2 * LANE + 4) + heapRows + gcRow + 4;
+    const height = 16 + lanes.length * (2 * LANE + 4) + ALLOC_ROW + heapRows + gcRow + 4;
     const dpr = window.devicePixelRatio || 1;
     timeline.width = Math.round(width * dpr);
     timeline.height = Math.round(height * dpr);
@@ -649,6 +671,18 @@
         ctx.fillRect(x, y + LANE + 2, Math.max(bw, 1), LANE);
       }
       y += 2 * LANE + 4;
+    }
+    if (ALLOC_ROW) {
+      ctx.fillStyle = "#1d1f21";
+      ctx.fillText("allocated", 2, y + 8);
+      ctx.fillStyle = "#6a6f75";
+      ctx.fillText("≤ " + fmtBytes(allocMax) + "/slice", 2, y + 20);
+      ctx.fillStyle = "rgba(179, 65, 27, 0.75)";
+      for (let b = 0; b < TL.buckets; b++) {
+        const h = (allocPerBucket[b] / allocMax) * (ALLOC_ROW - 4);
+        if (h > 0) ctx.fillRect(GUTTER + b * bw, y + ALLOC_ROW - 2 - h, Math.max(bw, 1), Math.max(h, 1));
+      }
+      y += ALLOC_ROW;
     }
     if (heapRows) {
       const series = [
@@ -711,7 +745,7 @@
     const [a, b] = state.range;
     let n = 0;
     for (let c = TL.start[a]; c < TL.start[b]; c++) n += TL.samples[c];
-    const memoryNote = metricById[state.metric] && metricById[state.metric].memory ? " Memory metrics cover the whole run." : "";
+    const memoryNote = metricById[state.metric] && metricById[state.metric].wholeRun ? " What is live at the peak or the end covers the whole run." : "";
     info.textContent = "Showing " + fmtNs(a * TL.bucketNs) + " – " + fmtNs(b * TL.bucketNs) + ": " + fmtCount(n) + " samples." + memoryNote;
   }
 
@@ -876,7 +910,7 @@
     const m = metricById[state.metric];
     const parts = [m ? m.label : ""];
     if (state.thread >= 0) parts.push("thread " + D.threads[state.thread].name);
-    if (state.range && m && !m.memory) parts.push(fmtNs(state.range[0] * TL.bucketNs) + " – " + fmtNs(state.range[1] * TL.bucketNs));
+    if (state.range && m && !m.wholeRun) parts.push(fmtNs(state.range[0] * TL.bucketNs) + " – " + fmtNs(state.range[1] * TL.bucketNs));
     if (state.metric === "wall" && !state.idle) parts.push("waiting time left out");
     return el("p", { class: "note", text: parts.join(" · ") });
   }
