@@ -294,3 +294,18 @@ def test_a_run_with_almost_nothing_in_it_renders_without_errors(browser, tmp_pat
     assert [e for e in browser.get_log("browser") if e["level"] == "SEVERE"] == []
     assert browser.find_element("id", "metric").get_attribute("value") == "wall"
     assert browser.find_element("id", "panel-functions").is_displayed()
+
+
+def test_run_advise_puts_the_ranked_findings_in_the_page(browser, tmp_path):
+    prog = tmp_path / "prog.py"
+    shutil.copy(PROGRAMS / "advise_hot_cold.py", prog)
+    page = tmp_path / "advised.html"
+    result = fluoro("run", "-q", "--advise", f"--html={page}", prog, cwd=tmp_path)
+    assert result.returncode == 0, result.stderr.decode()
+    assert result.stderr == b"", "-q prints no advice"
+    load(browser, page)
+    browser.find_element("id", "tab-advice").click()
+    rules = table_names(browser, "advice")
+    assert rules[0].startswith("FLU101"), rules
+    assert any(r.startswith("FLU102") for r in rules), rules
+    browser.save_screenshot(str(SCREENS / "tab-advice.png"))

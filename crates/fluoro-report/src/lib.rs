@@ -34,6 +34,9 @@ pub struct RenderOptions {
     /// Keep idle samples' wall time in the summary's tables and trees (`--idle`); by default
     /// they rank active time and set idle time apart. Exports always keep every sample.
     pub idle: bool,
+    /// `fluoro advise` findings for this run, as its JSON format writes them: the HTML report
+    /// shows them in a tab.
+    pub advice: Option<serde_json::Value>,
 }
 
 impl Default for RenderOptions {
@@ -45,6 +48,7 @@ impl Default for RenderOptions {
             color: false,
             per_thread: false,
             idle: false,
+            advice: None,
         }
     }
 }

@@ -54,6 +54,9 @@ pub struct PageData<'p> {
     /// Where the allocations that set off collections were made, most pause time first.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub gc_triggers: Vec<GcTrigger<'p>>,
+    /// `fluoro advise` findings ranked by this run, when it ran with `--advise`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub advice: Option<&'p serde_json::Value>,
 }
 
 /// The allocating line whose allocation set off collections, and what they cost.
@@ -286,7 +289,7 @@ impl<'p> Tables<'p> {
 }
 
 /// Builds the page's data from a checked profile.
-pub fn build<'p>(profile: &'p Profile, options: &RenderOptions) -> PageData<'p> {
+pub fn build<'p>(profile: &'p Profile, options: &'p RenderOptions) -> PageData<'p> {
     let run = RunSummary::of(profile);
     let mut tables = Tables::new(profile);
     let memory = profile.memory.as_ref().filter(|m| m.tracked);
@@ -363,6 +366,7 @@ pub fn build<'p>(profile: &'p Profile, options: &RenderOptions) -> PageData<'p> 
         patterns: json_patterns::json(&profile.patterns),
         sources,
         gc_triggers,
+        advice: options.advice.as_ref(),
     }
 }
 

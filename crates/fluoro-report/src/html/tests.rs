@@ -49,7 +49,8 @@ fn hostile_profile() -> Profile {
 #[test]
 fn data_snapshot() {
     let profile = testing::fixture_with_memory();
-    let data = data::build(&profile, &options("html-snapshot"));
+    let options = options("html-snapshot");
+    let data = data::build(&profile, &options);
     let mut value = serde_json::to_value(&data).unwrap();
     // Columns shown as their numbers, one line each, so the snapshot reads.
     for table in [
@@ -257,4 +258,22 @@ fn an_empty_profile_renders() {
     let page = page(&Profile::default(), "html-empty");
     let data = embedded(&page);
     assert_eq!(data["timeline"]["buckets"], 0);
+}
+
+#[test]
+fn advice_is_embedded_as_given_and_stays_text() {
+    let profile = testing::fixture();
+    let advice = serde_json::json!({
+        "findings": [{"code": "FLU101", "name": "x", "message": "</script><b>", "path": "app.py", "line": 3}],
+        "summary": {"files": 1, "findings": 1, "fixable": 0, "fixed": 0},
+    });
+    let options = RenderOptions {
+        advice: Some(advice.clone()),
+        ..options("html-advice")
+    };
+    let page = String::from_utf8(render(&profile, &options).unwrap()).unwrap();
+    assert_eq!(page.matches("</script>").count(), 2);
+    assert_eq!(embedded(&page)["advice"], advice);
+    let without = embedded(&super::tests::page(&profile, "html-no-advice"));
+    assert!(without.get("advice").is_none());
 }

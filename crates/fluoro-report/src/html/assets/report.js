@@ -871,6 +871,7 @@
     { id: "gc", label: "GC", ok: !!memory && memory.gc.collections > 0, render: gcPanel },
     { id: "exact", label: "Exact", ok: !!D.exact, render: exactPanel },
     { id: "patterns", label: "Patterns", ok: !!D.patterns && D.patterns.length > 0, render: patternsPanel },
+    { id: "advice", label: "Advice", ok: !!D.advice, render: advicePanel },
   ].filter((p) => p.ok);
 
   function tabs() {
@@ -1186,6 +1187,28 @@
       { title: "Site", get: (p) => p.site, cls: "where" },
       { title: "Figures", get: (p) => Object.entries(p.stats).map(([k, v]) => k + " " + (Number.isInteger(v) ? fmtCount(v) : v.toFixed(3))).join(", ") },
     ], D.patterns));
+  }
+
+  function advicePanel(panel) {
+    const a = D.advice;
+    const findings = a.findings || [];
+    const count = (n, one, many) => fmtCount(n) + " " + (n === 1 ? one : many);
+    const summary = a.summary || { files: 0, fixable: 0 };
+    panel.append(el("p", {
+      class: "note",
+      text: count(findings.length, "finding", "findings") + " of fluoro advise in " + count(summary.files, "file", "files") +
+        ", ranked by what this run measured on their lines (" + fmtCount(summary.fixable) + " fixable with fluoro advise --fix).",
+    }));
+    const cost = (f) => (f.cost ? Math.max(f.cost.share, f.cost.bytes_share) : 0);
+    panel.append(table("advice", [
+      { title: "Rule", get: (f) => f.code + " " + f.name, cls: "name" },
+      { title: "Where", get: (f) => shortPath(f.path) + ":" + f.line, cls: "where" },
+      { title: "Finding", get: (f) => f.message },
+      { title: "Time", get: (f) => (f.cost ? f.cost.ns : 0), show: fmtNs, num: true },
+      { title: "Share", get: cost, show: (v, f) => fmtShare(v) + (f.cost && f.cost.cold ? " (cold)" : ""), num: true, sort: true },
+      { title: "Allocated", get: (f) => (f.cost ? f.cost.bytes : 0), show: fmtBytes, num: true },
+    ], findings));
+    for (const w of (a.warnings || []).concat(a.syntax_errors || [])) panel.append(el("p", { class: "note", text: String(w) }));
   }
 
   // ---- start --------------------------------------------------------------------------------
