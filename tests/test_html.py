@@ -309,3 +309,15 @@ def test_run_advise_puts_the_ranked_findings_in_the_page(browser, tmp_path):
     assert rules[0].startswith("FLU101"), rules
     assert any(r.startswith("FLU102") for r in rules), rules
     browser.save_screenshot(str(SCREENS / "tab-advice.png"))
+
+
+def test_run_heap_at_exit_puts_the_census_in_the_page(browser, tmp_path):
+    page = tmp_path / "heap.html"
+    code = "kept = [list(range(50)) for _ in range(3000)]"
+    result = fluoro("run", "-q", "--heap-at-exit", f"--html={page}", "-c", code, cwd=tmp_path)
+    assert result.returncode == 0, result.stderr.decode()
+    load(browser, page)
+    browser.find_element("id", "tab-heap").click()
+    assert "list" in table_names(browser, "heap-types")[:3]
+    assert table_names(browser, "heap-retainers")[0] == "list"
+    browser.save_screenshot(str(SCREENS / "tab-heap.png"))

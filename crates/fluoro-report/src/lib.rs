@@ -37,6 +37,10 @@ pub struct RenderOptions {
     /// `fluoro advise` findings for this run, as its JSON format writes them: the HTML report
     /// shows them in a tab.
     pub advice: Option<serde_json::Value>,
+    /// The census and largest retainers of the heap snapshot the run took as it exited, as
+    /// `fluoro heap summary --json` and `dominators --json` write them: the HTML report's
+    /// Heap tab.
+    pub heap: Option<serde_json::Value>,
 }
 
 impl Default for RenderOptions {
@@ -49,6 +53,7 @@ impl Default for RenderOptions {
             per_thread: false,
             idle: false,
             advice: None,
+            heap: None,
         }
     }
 }

@@ -175,6 +175,7 @@ impl Session {
         if let Some(html) = &c.html {
             let options = report::RenderOptions {
                 advice,
+                heap: crate::heap::run::take_exit_report(),
                 ..options.clone()
             };
             let written =

@@ -57,6 +57,9 @@ pub struct PageData<'p> {
     /// `fluoro advise` findings ranked by this run, when it ran with `--advise`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub advice: Option<&'p serde_json::Value>,
+    /// The exit heap snapshot's census and largest retainers, when the run took one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub heap: Option<&'p serde_json::Value>,
 }
 
 /// The allocating line whose allocation set off collections, and what they cost.
@@ -367,6 +370,7 @@ pub fn build<'p>(profile: &'p Profile, options: &'p RenderOptions) -> PageData<'
         sources,
         gc_triggers,
         advice: options.advice.as_ref(),
+        heap: options.heap.as_ref(),
     }
 }
 

@@ -261,19 +261,23 @@ fn an_empty_profile_renders() {
 }
 
 #[test]
-fn advice_is_embedded_as_given_and_stays_text() {
+fn advice_and_the_heap_census_are_embedded_as_given_and_stay_text() {
     let profile = testing::fixture();
     let advice = serde_json::json!({
         "findings": [{"code": "FLU101", "name": "x", "message": "</script><b>", "path": "app.py", "line": 3}],
         "summary": {"files": 1, "findings": 1, "fixable": 0, "fixed": 0},
     });
+    let heap = serde_json::json!({"path": "x.fheap", "summary": {"types": [{"name": "<b>"}]}});
     let options = RenderOptions {
         advice: Some(advice.clone()),
+        heap: Some(heap.clone()),
         ..options("html-advice")
     };
     let page = String::from_utf8(render(&profile, &options).unwrap()).unwrap();
     assert_eq!(page.matches("</script>").count(), 2);
+    assert!(!page.contains("<b>"));
     assert_eq!(embedded(&page)["advice"], advice);
+    assert_eq!(embedded(&page)["heap"], heap);
     let without = embedded(&super::tests::page(&profile, "html-no-advice"));
-    assert!(without.get("advice").is_none());
+    assert!(without.get("advice").is_none() && without.get("heap").is_none());
 }

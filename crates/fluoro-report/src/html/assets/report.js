@@ -872,6 +872,7 @@
     { id: "exact", label: "Exact", ok: !!D.exact, render: exactPanel },
     { id: "patterns", label: "Patterns", ok: !!D.patterns && D.patterns.length > 0, render: patternsPanel },
     { id: "advice", label: "Advice", ok: !!D.advice, render: advicePanel },
+    { id: "heap", label: "Heap", ok: !!D.heap, render: heapPanel },
   ].filter((p) => p.ok);
 
   function tabs() {
@@ -1209,6 +1210,28 @@
       { title: "Allocated", get: (f) => (f.cost ? f.cost.bytes : 0), show: fmtBytes, num: true },
     ], findings));
     for (const w of (a.warnings || []).concat(a.syntax_errors || [])) panel.append(el("p", { class: "note", text: String(w) }));
+  }
+
+  function heapPanel(panel) {
+    const h = D.heap;
+    const sm = h.summary;
+    panel.append(el("p", { class: "note", text: "The heap snapshot taken as the run exited (--heap-at-exit): " + h.path }));
+    panel.append(facts([
+      ["Objects", fmtCount(sm.objects) + " (" + fmtBytes(sm.shallow_bytes) + "), " + fmtCount(sm.references) + " references, " + fmtCount(sm.roots) + " roots"],
+      ["Unreachable", fmtCount(sm.unreachable_objects) + " objects (" + fmtBytes(sm.unreachable_bytes) + ") the cycle collector could free now"],
+    ]));
+    panel.append(el("h2", { text: "Census by type" }), table("heap-types", [
+      { title: "Type", get: (t) => t.name, cls: "name" },
+      { title: "Objects", get: (t) => t.count, show: fmtCount, num: true },
+      { title: "Shallow", get: (t) => t.shallow_bytes, show: fmtBytes, num: true },
+      { title: "Retained", get: (t) => t.retained_bytes, show: fmtBytes, num: true, sort: true },
+    ], sm.types));
+    panel.append(el("h2", { text: "Largest retainers (the interpreter's own structure left out)" }), table("heap-retainers", [
+      { title: "Type", get: (r) => r.type, cls: "name" },
+      { title: "Retained", get: (r) => r.retained_bytes, show: fmtBytes, num: true, sort: true },
+      { title: "Objects", get: (r) => r.retained_objects, show: fmtCount, num: true },
+      { title: "Path from a root", get: (r) => r.path || "", cls: "where" },
+    ], h.dominators.retainers));
   }
 
   // ---- start --------------------------------------------------------------------------------
