@@ -14,6 +14,7 @@ import pytest
 from selenium import webdriver
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.action_chains import ActionChains
+from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.support.ui import Select
 
 from conftest import HERE, PROGRAMS, fluoro, run
@@ -190,6 +191,10 @@ def test_the_flame_graph_draws_and_zoom_redraws_it(browser, page):
     assert len(crumbs) == 2 and crumbs[0].text == "all"
     browser.save_screenshot(str(SCREENS / "flame-zoomed.png"))
     crumbs[0].click()
+    assert canvas.get_attribute("data-zoom") == "0"
+    browser.execute_script("__fluoro.zoomTo(__fluoro.heaviestChild(0))")
+    assert canvas.get_attribute("data-zoom") != "0"
+    ActionChains(browser).send_keys(Keys.ESCAPE).perform()
     assert canvas.get_attribute("data-zoom") == "0"
     browser.find_element("id", "mode-icicle").click()
     browser.save_screenshot(str(SCREENS / "icicle.png"))

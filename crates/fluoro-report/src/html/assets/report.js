@@ -1247,6 +1247,10 @@
   renderPanels();
   timings.ready = performance.now();
   document.body.dataset.ready = "1";
+  // Escape zooms back out to the whole graph (unless typing in the search box).
+  window.addEventListener("keydown", (e) => {
+    if (e.key === "Escape" && e.target !== $("search") && state.zoom !== 0) zoomTo(0);
+  });
   let resizeTimer = 0;
   window.addEventListener("resize", () => {
     clearTimeout(resizeTimer);
