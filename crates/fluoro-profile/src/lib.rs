@@ -17,7 +17,8 @@ pub use model::*;
 pub use patterns::{Figure, PatternStats, SizeClassStats, Unit};
 pub use profile::{Metric, Profile, StackWeight};
 pub use timeline::{
-    AllocTimeline, Allocated, SampleCounts, SampleTimeline, TimeCell, TimeSlices, MAX_BUCKETS,
+    AllocTimeline, Allocated, SampleCounts, SampleTime, TimeCell, TimeSlices, FIRST_BUCKET_NS,
+    MAX_BUCKETS,
 };
 
 #[cfg(test)]

@@ -1,15 +1,15 @@
-//! Figures over time: what each key (a (thread, stack) weight, an allocation site) got in each
-//! slice of the run, so that a report can show one time range. The slices widen as the run
+//! Figures over time, so that a report can show one time range: each sample's time, and what
+//! each allocation site allocated in each slice of the run. The slices widen as the run
 //! grows, so a profile keeps at most [`MAX_BUCKETS`] of them however long it ran.
 
-use std::collections::HashMap;
+use rustc_hash::FxHashMap;
 use std::hash::Hash;
 use std::ops::AddAssign;
 
 /// Most time slices kept: a longer run doubles the width of each until it fits.
 pub const MAX_BUCKETS: u64 = 1024;
-/// Width of a slice at first, in nanoseconds.
-const FIRST_BUCKET_NS: u64 = 1_000_000;
+/// Width of a slice at first, in nanoseconds: the narrowest slice.
+pub const FIRST_BUCKET_NS: u64 = 1_000_000;
 
 /// What one key got in one time slice.
 #[derive(Debug, Clone, Copy, Default, PartialEq)]
@@ -20,13 +20,16 @@ pub struct TimeCell<K, V> {
     pub value: V,
 }
 
-/// Per-slice figures of every key, in the order first seen.
+/// Per-slice figures of every key, in the order first seen. Figures come in time order, so a
+/// key's figure goes to its latest cell or a new one; one that comes out of order may start a
+/// second cell for a (slice, key) pair, which readers sum like any other.
 #[derive(Debug, Clone)]
 pub struct TimeSlices<K, V> {
     /// Width of a slice; 0 until something was added.
     pub bucket_ns: u64,
     pub cells: Vec<TimeCell<K, V>>,
-    index: HashMap<(u32, K), usize>,
+    /// Each key's latest cell.
+    latest: FxHashMap<K, usize>,
 }
 
 impl<K, V> Default for TimeSlices<K, V> {
@@ -34,7 +37,7 @@ impl<K, V> Default for TimeSlices<K, V> {
         TimeSlices {
             bucket_ns: 0,
             cells: Vec::new(),
-            index: HashMap::new(),
+            latest: FxHashMap::default(),
         }
     }
 }
@@ -54,23 +57,22 @@ impl<K: Copy + Eq + Hash, V: Copy + Default + AddAssign> TimeSlices<K, V> {
         while time_ns / self.bucket_ns >= MAX_BUCKETS {
             self.widen();
         }
-        self.add_to(Self::bucket_of(time_ns, self.bucket_ns), key, value);
-    }
-
-    fn bucket_of(time_ns: u64, bucket_ns: u64) -> u32 {
-        (time_ns / bucket_ns) as u32
+        self.add_to((time_ns / self.bucket_ns) as u32, key, value);
     }
 
     fn add_to(&mut self, bucket: u32, key: K, value: V) {
-        let cells = &mut self.cells;
-        let at = *self.index.entry((bucket, key)).or_insert_with(|| {
-            cells.push(TimeCell {
-                bucket,
-                key,
-                value: V::default(),
-            });
-            cells.len() - 1
-        });
+        let at = match self.latest.get(&key) {
+            Some(&at) if self.cells[at].bucket == bucket => at,
+            _ => {
+                self.cells.push(TimeCell {
+                    bucket,
+                    key,
+                    value: V::default(),
+                });
+                self.latest.insert(key, self.cells.len() - 1);
+                self.cells.len() - 1
+            }
+        };
         self.cells[at].value += value;
     }
 
@@ -78,7 +80,7 @@ impl<K: Copy + Eq + Hash, V: Copy + Default + AddAssign> TimeSlices<K, V> {
     fn widen(&mut self) {
         self.bucket_ns *= 2;
         let old = std::mem::take(&mut self.cells);
-        self.index.clear();
+        self.latest.clear();
         for cell in old {
             self.add_to(cell.bucket / 2, cell.key, cell.value);
         }
@@ -87,6 +89,46 @@ impl<K: Copy + Eq + Hash, V: Copy + Default + AddAssign> TimeSlices<K, V> {
     /// How many slices hold something: one past the last used.
     pub fn buckets(&self) -> u32 {
         self.cells.iter().map(|c| c.bucket + 1).max().unwrap_or(0)
+    }
+}
+
+/// One sample's time and the (thread, stack) weight it added to. Times are kept to the
+/// millisecond (the narrowest slice), so that a sample takes 8 bytes; a run of 12 days fits.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SampleTime {
+    /// Index into [`crate::Profile::weights`].
+    pub weight: u32,
+    /// Milliseconds since the session started, saturating; the top two bits hold
+    /// [`crate::FLAG_GIL`] and [`crate::FLAG_ACTIVE`].
+    packed: u32,
+}
+
+impl SampleTime {
+    const FLAGS_SHIFT: u32 = 30;
+    const TIME_MASK: u32 = (1 << Self::FLAGS_SHIFT) - 1;
+
+    pub fn new(weight: u32, time_ns: u64, flags: u8) -> SampleTime {
+        let millis = (time_ns / 1_000_000).min(u64::from(Self::TIME_MASK)) as u32;
+        let flags = u32::from(flags & (crate::FLAG_GIL | crate::FLAG_ACTIVE));
+        SampleTime {
+            weight,
+            packed: millis | (flags << Self::FLAGS_SHIFT),
+        }
+    }
+
+    /// When the sample was taken, in nanoseconds since the session started (to the ms).
+    pub fn time_ns(self) -> u64 {
+        u64::from(self.packed & Self::TIME_MASK) * 1_000_000
+    }
+
+    /// The sample as counts: one sample, on CPU or not, holding the GIL or not.
+    pub fn counts(self) -> SampleCounts {
+        let flags = (self.packed >> Self::FLAGS_SHIFT) as u8;
+        SampleCounts {
+            samples: 1,
+            active: u32::from(flags & crate::FLAG_ACTIVE != 0),
+            gil: u32::from(flags & crate::FLAG_GIL != 0),
+        }
     }
 }
 
@@ -107,9 +149,6 @@ impl AddAssign for SampleCounts {
         self.gil += other.gil;
     }
 }
-
-/// Samples per slice, keyed by index into [`crate::Profile::weights`].
-pub type SampleTimeline = TimeSlices<u32, SampleCounts>;
 
 /// Bytes and allocations (estimated when sampled) a site made in a slice.
 #[derive(Debug, Clone, Copy, Default, PartialEq)]
@@ -132,32 +171,54 @@ pub type AllocTimeline = TimeSlices<(crate::ThreadIdx, crate::StackId), Allocate
 mod tests {
     use super::*;
 
-    fn one(active: bool, gil: bool) -> SampleCounts {
-        SampleCounts {
-            samples: 1,
-            active: u32::from(active),
-            gil: u32::from(gil),
+    fn bytes(n: f64) -> Allocated {
+        Allocated {
+            bytes: n,
+            count: 1.0,
         }
     }
 
     #[test]
-    fn a_long_run_widens_the_slices_and_keeps_every_sample() {
-        let mut t = SampleTimeline::default();
-        t.add(0, 0, one(true, true));
-        t.add(500_000, 0, one(true, false));
-        t.add(1_500_000, 1, one(false, false));
+    fn a_long_run_widens_the_slices_and_keeps_every_figure() {
+        let mut t = AllocTimeline::default();
+        t.add(0, (0, 1), bytes(10.0));
+        t.add(500_000, (0, 1), bytes(20.0));
+        t.add(1_500_000, (0, 2), bytes(5.0));
         assert_eq!(t.bucket_ns, 1_000_000);
         assert_eq!(t.cells.len(), 2);
-        let first = t.cells[0].value;
-        assert_eq!((first.samples, first.active, first.gil), (2, 2, 1));
+        assert_eq!(
+            t.cells[0].value,
+            Allocated {
+                bytes: 30.0,
+                count: 2.0
+            }
+        );
         // Far past MAX_BUCKETS slices of 1 ms: the width doubles until it fits.
-        t.add(5_000_000_000, 0, one(true, true));
+        t.add(5_000_000_000, (0, 1), bytes(1.0));
         assert_eq!(t.bucket_ns, 8_000_000);
         assert!(u64::from(t.buckets()) <= MAX_BUCKETS);
-        let samples: u32 = t.cells.iter().map(|c| c.value.samples).sum();
-        assert_eq!(samples, 4);
-        // The first two samples' weights share slice 0 now.
+        let total: f64 = t.cells.iter().map(|c| c.value.bytes).sum();
+        assert_eq!(total, 36.0);
+        // Both sites share slice 0 now.
         assert_eq!(t.cells.iter().filter(|c| c.bucket == 0).count(), 2);
         assert_eq!(t.buckets(), 626);
+    }
+
+    #[test]
+    fn a_sample_time_keeps_its_flags_and_milliseconds() {
+        let s = SampleTime::new(7, 1_234_567_890, crate::FLAG_ACTIVE);
+        assert_eq!((s.weight, s.time_ns()), (7, 1_234_000_000));
+        assert_eq!(
+            s.counts(),
+            SampleCounts {
+                samples: 1,
+                active: 1,
+                gil: 0
+            }
+        );
+        let late = SampleTime::new(0, u64::MAX, crate::FLAG_GIL | crate::FLAG_ACTIVE);
+        assert_eq!(late.time_ns(), u64::from(SampleTime::TIME_MASK) * 1_000_000);
+        assert_eq!((late.counts().active, late.counts().gil), (1, 1));
+        assert_eq!(std::mem::size_of::<SampleTime>(), 8);
     }
 }

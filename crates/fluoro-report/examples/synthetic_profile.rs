@@ -3,7 +3,10 @@
 //! 2,000 functions in 100 files. Stacks come in phases, as a real program's do: each
 //! stretch of the run samples its own few hundred stacks and a shared hot set.
 //!
-//! `cargo run --release -p fluoro-report --example synthetic_profile -- OUT.fluoro`
+//! `cargo run --release -p fluoro-report --example synthetic_profile -- OUT.fluoro [uniform]`
+//!
+//! With `uniform`, every stack is as likely at any time of the run (one phase): the worst case
+//! for the report's per-slice data.
 
 use fluoro_profile::{
     Chunk, CodeInfo, End, Frame, LineRange, Meta, ProfileWriter, Sample, StackInterner, ThreadInfo,
@@ -37,8 +40,13 @@ impl Rng {
 
 fn main() -> std::io::Result<()> {
     let Some(out) = std::env::args_os().nth(1) else {
-        eprintln!("usage: synthetic_profile OUT.fluoro");
+        eprintln!("usage: synthetic_profile OUT.fluoro [uniform]");
         std::process::exit(2);
+    };
+    let phases = if std::env::args().nth(2).as_deref() == Some("uniform") {
+        1
+    } else {
+        PHASES
     };
     let mut rng = Rng(0x9e37_79b9_7f4a_7c15);
     let codes: Vec<(u32, CodeInfo)> = (0..FUNCTIONS)
@@ -119,11 +127,11 @@ fn main() -> std::io::Result<()> {
     ))?;
     // Each thread runs its own stacks (stack i on thread i % THREADS); phase p samples stacks
     // p*100 .. p*100+100 and the hot ones.
-    let per_phase = STACKS / PHASES;
+    let per_phase = STACKS / phases;
     let per_thread = SAMPLES / u64::from(THREADS);
     let mut batch = Vec::with_capacity(10_000);
     for tick in 0..per_thread {
-        let phase = (tick * PHASES as u64 / per_thread) as usize;
+        let phase = (tick * phases as u64 / per_thread) as usize;
         for thread in 0..THREADS {
             let pick = if rng.below(4) == 0 {
                 rng.below(HOT as u64) as usize

@@ -11,7 +11,8 @@ use crate::export::{json, json_memory, json_patterns};
 use crate::source::SourceFiles;
 use crate::RenderOptions;
 use fluoro_profile::{
-    AllocTimeline, Allocated, CodeId, Profile, SampleCounts, StackId, ThreadIdx, TimeCell, ROOT,
+    AllocTimeline, Allocated, CodeId, Profile, SampleCounts, StackId, ThreadIdx, TimeCell,
+    FIRST_BUCKET_NS, MAX_BUCKETS, ROOT,
 };
 use serde::Serialize;
 use std::collections::HashMap;
@@ -21,7 +22,7 @@ use std::path::PathBuf;
 /// Most (time slice, weight) cells embedded: past it the slices are merged in pairs, so the
 /// file stays small for long runs with many stacks (a slice is then coarser to select).
 const CELL_BUDGET: usize = 250_000;
-/// Slices are merged no further than this many.
+/// Slices are widened to two sampling intervals no further than this many.
 const MIN_BUCKETS: u32 = 32;
 /// Source files embedded at most, heaviest first, and their total size.
 const SOURCE_FILES: usize = 40;
@@ -438,11 +439,10 @@ fn timeline(profile: &Profile) -> Timeline {
     timeline_within(profile, CELL_BUDGET)
 }
 
-/// The profile's time slices of samples and allocations on one axis, merged in pairs until
-/// at most `budget` sample cells remain (or only [`MIN_BUCKETS`] slices), and at least two
-/// sampling intervals wide.
+/// The profile's time slices of samples and allocations on one axis, at least two sampling
+/// intervals wide (unless that leaves fewer than [`MIN_BUCKETS`] slices), merged in pairs
+/// until at most `budget` sample cells remain.
 pub(super) fn timeline_within(profile: &Profile, budget: usize) -> Timeline {
-    let samples = &profile.timeline;
     let weight_of: HashMap<(ThreadIdx, StackId), u32> = profile
         .weights
         .iter()
@@ -466,23 +466,32 @@ pub(super) fn timeline_within(profile: &Profile, budget: usize) -> Timeline {
             })
         })
         .collect();
-    // Both widths are 1 ms doubled some times: the wider one holds whole slices of the other.
-    let mut width = samples.bucket_ns.max(allocs.bucket_ns);
-    if width == 0 {
+    // Samples by weight, then time: a width's cells are the runs of one weight and slice.
+    let mut samples = profile.sample_times.clone();
+    samples.sort_unstable_by_key(|s| (s.weight, s.time_ns()));
+    let end_ns = samples
+        .iter()
+        .map(|s| s.time_ns() + 1)
+        .max()
+        .unwrap_or(0)
+        .max(u64::from(allocs.buckets()) * allocs.bucket_ns);
+    if end_ns == 0 {
         return Timeline::default();
     }
-    let end_ns = (u64::from(samples.buckets()) * samples.bucket_ns)
-        .max(u64::from(allocs.buckets()) * allocs.bucket_ns);
     let slices = |width: u64| end_ns.div_ceil(width);
-    let mut sample_cells = samples.cells.clone();
-    sample_cells.sort_unstable_by_key(|c| (c.key, c.bucket));
+    // The narrowest slices that fit MAX_BUCKETS and hold whole slices of the allocations.
+    let mut width = FIRST_BUCKET_NS.max(allocs.bucket_ns);
+    while slices(width) > MAX_BUCKETS {
+        width *= 2;
+    }
     let count = |width: u64| {
-        let at = |c: &TimeCell<u32, SampleCounts>| u64::from(c.bucket) * samples.bucket_ns / width;
-        sample_cells
+        samples
             .windows(2)
-            .filter(|w| w[0].key != w[1].key || at(&w[0]) != at(&w[1]))
+            .filter(|w| {
+                w[0].weight != w[1].weight || w[0].time_ns() / width != w[1].time_ns() / width
+            })
             .count()
-            + usize::from(!sample_cells.is_empty())
+            + usize::from(!samples.is_empty())
     };
     // A slice narrower than two sampling intervals shows every thread as gaps.
     let interval_ns = profile
@@ -490,11 +499,12 @@ pub(super) fn timeline_within(profile: &Profile, budget: usize) -> Timeline {
         .as_ref()
         .filter(|m| m.rate_hz > 0)
         .map_or(0, |m| 1_000_000_000 / u64::from(m.rate_hz));
-    let can_merge = |width: u64| slices(width * 2) >= u64::from(MIN_BUCKETS);
-    while width < 2 * interval_ns && can_merge(width) {
+    while width < 2 * interval_ns && slices(width * 2) >= u64::from(MIN_BUCKETS) {
         width *= 2;
     }
-    while count(width) > budget && can_merge(width) {
+    // The budget holds even below MIN_BUCKETS slices (stacks spread evenly over a long run):
+    // the page's size matters more than a fine selection.
+    while count(width) > budget && slices(width) > 1 {
         width *= 2;
     }
     let mut out = Timeline {
@@ -502,7 +512,19 @@ pub(super) fn timeline_within(profile: &Profile, budget: usize) -> Timeline {
         buckets: slices(width) as u32,
         ..Timeline::default()
     };
-    let merged = merge(&sample_cells, samples.bucket_ns, width);
+    let mut sample_cells: Vec<TimeCell<u32, SampleCounts>> = Vec::new();
+    for s in &samples {
+        let bucket = (s.time_ns() / width) as u32;
+        match sample_cells.last_mut() {
+            Some(c) if c.key == s.weight && c.bucket == bucket => c.value += s.counts(),
+            _ => sample_cells.push(TimeCell {
+                bucket,
+                key: s.weight,
+                value: s.counts(),
+            }),
+        }
+    }
+    let merged = merge(&sample_cells, width, width);
     (out.per_bucket, out.weight) = placed(&merged, out.buckets);
     for c in &merged {
         out.samples.push(u64::from(c.value.samples));
