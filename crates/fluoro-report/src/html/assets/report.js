@@ -927,6 +927,8 @@
     const unit = metricById[state.metric].unit;
     const rowsData = [];
     for (let f = 0; f < nFn; f++) if (ft[f] > 0) rowsData.push(f);
+    // Heaviest total first, so that equal self times keep that order (the sort is stable).
+    rowsData.sort((a, b) => ft[b] - ft[a]);
     panel.append(metricNote(), table("functions", [
       { title: "Function", get: (f) => fnName[f], cls: "name" },
       { title: "Where", get: (f) => where(f), cls: "where" },
@@ -943,6 +945,7 @@
     const unit = metricById[state.metric].unit;
     const rowsData = [];
     for (let l = 0; l < lineFile.length; l++) if (lt[l] > 0) rowsData.push(l);
+    rowsData.sort((a, b) => lt[b] - lt[a]);
     const text = (l) => {
       const src = sourceText(lineFile[l]);
       return src ? (src[lineNo[l] - 1] || "").trim() : "";
