@@ -325,7 +325,7 @@ pub fn build<'p>(profile: &'p Profile, options: &'p RenderOptions) -> PageData<'
                 column.push(value);
             }
         }
-        // Every file on the stack gets the stack's samples (allocations count as one each).
+        // Every file on the stack gets the stack's samples, and one more if it allocated.
         let weight = w.samples + w.alloc_count.min(1);
         let mut seen = Vec::new();
         let mut at = stack;
