@@ -102,6 +102,10 @@ pub struct RunArgs {
     /// Write -o FILE in this format instead of .fluoro
     #[arg(long, value_name = "FORMAT", value_parser = format_parser(), requires = "output")]
     pub format: Option<Format>,
+    /// Also write the interactive HTML report: to FILE with --html=FILE, else to
+    /// NAME.fluoro.html in the current directory (NAME: the script's or module's)
+    #[arg(long, value_name = "FILE", num_args = 0..=1, require_equals = true)]
+    pub html: Option<Option<PathBuf>>,
     /// What the summary and the export add up
     #[arg(long, value_parser = metric_parser(), default_value = "wall")]
     pub metric: Metric,
@@ -224,6 +228,9 @@ pub struct ReportArgs {
     /// Write to FILE instead of standard output
     #[arg(short = 'o', long = "output", value_name = "FILE")]
     pub output: Option<PathBuf>,
+    /// Write the interactive HTML report to FILE (the same as --format html -o FILE)
+    #[arg(long, value_name = "FILE", conflicts_with_all = ["format", "output"])]
+    pub html: Option<PathBuf>,
     /// Rows in each table of the text summary
     #[arg(long, value_name = "N", default_value_t = 15)]
     pub top: usize,

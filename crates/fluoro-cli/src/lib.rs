@@ -129,6 +129,39 @@ mod tests {
     }
 
     #[test]
+    fn html_takes_its_file_after_an_equals_sign_on_run_and_as_a_value_on_report() {
+        let Command::Run(run) = command(&["fluoro", "run", "--html", "app.py", "x"]) else {
+            panic!("not run")
+        };
+        assert_eq!(run.html, Some(None));
+        assert_eq!(run.target, Some(Target::Script("app.py".into())));
+        assert_eq!(run.args, vec!["x"]);
+        let Command::Run(run) = command(&["fluoro", "run", "--html=r.html", "app.py"]) else {
+            panic!("not run")
+        };
+        assert_eq!(run.html, Some(Some("r.html".into())));
+        let Command::Run(run) = command(&["fluoro", "run", "app.py"]) else {
+            panic!("not run")
+        };
+        assert_eq!(run.html, None);
+        let Command::Report(report) =
+            command(&["fluoro", "report", "p.fluoro", "--html", "r.html"])
+        else {
+            panic!("not report")
+        };
+        assert_eq!(report.html, Some("r.html".into()));
+        assert!(
+            usage(&["fluoro", "report", "p.fluoro", "--html", "r.html", "-o", "x"])
+                .contains("cannot be used with")
+        );
+        let Command::Report(report) = command(&["fluoro", "report", "p", "--format", "html"])
+        else {
+            panic!("not report")
+        };
+        assert_eq!(report.format, Format::Html);
+    }
+
+    #[test]
     fn idle_is_a_switch_of_run_and_report() {
         let Command::Run(run) = command(&["fluoro", "run", "--idle", "app.py", "--idle"]) else {
             panic!("not run")

@@ -24,7 +24,8 @@ pub fn split_run_args<'a>(cli: &clap::Command, args: &'a [OsString]) -> RunSplit
                 Some(long) => a.get_long() == Some(long),
                 None => flag.len() == 2 && a.get_short() == flag.chars().nth(1),
             };
-            named && a.get_action().takes_values()
+            // `--html=FILE` carries its value in the same argument: `--html app.py` runs app.py.
+            named && a.get_action().takes_values() && !a.is_require_equals_set()
         })
     };
     let mut i = 0;
@@ -102,6 +103,18 @@ mod tests {
     #[test]
     fn double_dash_is_dropped() {
         assert_eq!(split(&["--", "-a.py"]), (vec![], vec!["-a.py".into()]));
+    }
+
+    #[test]
+    fn an_option_whose_value_needs_an_equals_sign_takes_no_next_argument() {
+        assert_eq!(
+            split(&["--html", "a.py", "-x"]),
+            (vec!["--html".into()], vec!["a.py".into(), "-x".into()])
+        );
+        assert_eq!(
+            split(&["--html=r.html", "a.py"]),
+            (vec!["--html=r.html".into()], vec!["a.py".into()])
+        );
     }
 
     #[test]

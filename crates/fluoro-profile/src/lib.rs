@@ -8,6 +8,7 @@ mod memory;
 mod model;
 mod patterns;
 mod profile;
+mod timeline;
 
 pub use format::{append, encode, Chunk, ChunkReader, FormatError, ProfileWriter, MAGIC};
 pub use interner::StackInterner;
@@ -15,6 +16,10 @@ pub use memory::*;
 pub use model::*;
 pub use patterns::{Figure, PatternStats, SizeClassStats, Unit};
 pub use profile::{Metric, Profile, StackWeight};
+pub use timeline::{
+    AllocTimeline, Allocated, SampleCounts, SampleTime, TimeCell, TimeSlices, FIRST_BUCKET_NS,
+    MAX_BUCKETS,
+};
 
 #[cfg(test)]
 mod tests {

@@ -7,6 +7,7 @@
 //! stands for `s/p` bytes and `1/p` allocations.
 
 use crate::model::{StackId, ThreadIdx, ROOT};
+use crate::timeline::{AllocTimeline, Allocated};
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
 
@@ -228,6 +229,8 @@ pub struct MemoryProfile {
     pub size_classes: Vec<SizeClass>,
     pub gc: Vec<GcEvent>,
     pub snapshots: Vec<Snapshot>,
+    /// What each (thread, stack) allocated in each time slice of the run.
+    pub allocated_over_time: AllocTimeline,
 }
 
 #[derive(Clone, Copy)]
@@ -258,11 +261,25 @@ pub struct Replay {
     rss: Vec<(u64, u64)>,
     gc: Vec<GcEvent>,
     snapshots: Vec<Snapshot>,
+    /// The time of the batch being replayed.
+    time_ns: u64,
+    /// Allocations per time slice; `None` in the peak pass, which needs none.
+    over_time: Option<AllocTimeline>,
 }
 
 impl Replay {
     pub fn new() -> Replay {
-        Replay::default()
+        Replay {
+            over_time: Some(AllocTimeline::default()),
+            ..Replay::default()
+        }
+    }
+
+    /// Counts `bytes` and `count` allocated by (thread, stack) at the current batch's time.
+    fn allocated_now(&mut self, thread: ThreadIdx, stack: StackId, bytes: f64, count: f64) {
+        if let Some(over_time) = &mut self.over_time {
+            over_time.add(self.time_ns, (thread, stack), Allocated { bytes, count });
+        }
     }
 
     pub fn settings(&mut self, settings: MemorySettings) {
@@ -270,6 +287,7 @@ impl Replay {
     }
 
     pub fn batch(&mut self, batch: &AllocBatch) {
+        self.time_ns = batch.time_ns;
         for event in &batch.events {
             self.event(event);
             if self.heap > self.peak {
@@ -341,6 +359,7 @@ impl Replay {
                 let site = self.allocated.entry((thread, stack)).or_default();
                 site.0 += old.bytes;
                 site.1 += old.count;
+                self.allocated_now(thread, stack, old.bytes, old.count);
                 if old.count > 0.0 {
                     let size = (old.bytes / old.count).round() as u64;
                     let class = self.size_classes.entry(size_class(size)).or_default();
@@ -370,6 +389,7 @@ impl Replay {
         let site = self.allocated.entry((thread, stack)).or_default();
         site.0 += bytes_f;
         site.1 += count_f;
+        self.allocated_now(thread, stack, bytes_f, count_f);
         let class = self
             .size_classes
             .entry(size_class(bytes.div_ceil(count)))
@@ -392,6 +412,7 @@ impl Replay {
         let site = self.allocated.entry((thread, stack)).or_default();
         site.0 += all_bytes;
         site.1 += all_count;
+        self.allocated_now(thread, stack, all_bytes, all_count);
         let class = self.size_classes.entry(size_class(size)).or_default();
         class.0 += all_bytes;
         class.1 += all_count;
@@ -486,6 +507,7 @@ impl Replay {
             gc: self.gc,
             snapshots: self.snapshots,
             settings: self.settings,
+            allocated_over_time: self.over_time.unwrap_or_default(),
         }
     }
 }
@@ -601,6 +623,34 @@ mod tests {
         );
         let classes: Vec<(u64, u64)> = p.size_classes.iter().map(|c| (c.upper, c.count)).collect();
         assert_eq!(classes, vec![(64, 1), (128, 1), (1024, 1)]);
+    }
+
+    #[test]
+    fn allocations_are_counted_in_the_time_slice_of_their_batch() {
+        let batches = vec![
+            AllocBatch {
+                time_ns: 500_000,
+                events: vec![alloc(1, 100, 1), alloc(2, 1000, 2)],
+            },
+            AllocBatch {
+                time_ns: 2_500_000,
+                events: vec![AllocEvent::Free { addr: 2 }, alloc(3, 50, 1)],
+            },
+        ];
+        let p = run(all(), &batches);
+        let slices = &p.allocated_over_time;
+        assert_eq!(slices.bucket_ns, 1_000_000);
+        let cells: Vec<(u32, StackId, f64, f64)> = slices
+            .cells
+            .iter()
+            .map(|c| (c.bucket, c.key.1, c.value.bytes, c.value.count))
+            .collect();
+        assert_eq!(
+            cells,
+            [(0, 1, 100.0, 1.0), (0, 2, 1000.0, 1.0), (2, 1, 50.0, 1.0)]
+        );
+        let bytes: f64 = slices.cells.iter().map(|c| c.value.bytes).sum();
+        assert_eq!(bytes as u64, p.allocated_bytes);
     }
 
     #[test]

@@ -126,6 +126,9 @@ pub struct Profile {
     pub weights: Vec<StackWeight>,
     pub exact: Option<ExactStats>,
     pub samples: u64,
+    /// When each sample was taken and which entry of `weights` it added to, in file order:
+    /// for reports that show a time range (8 bytes a sample, no aggregation while reading).
+    pub sample_times: Vec<crate::timeline::SampleTime>,
     /// Allocations, GC and RSS, when memory was recorded.
     pub memory: Option<MemoryProfile>,
     /// `fluoro.patterns` instances alive at the end of the run.
@@ -206,6 +209,9 @@ impl Profile {
                         w.wall_ns += s.wall_ns;
                         w.cpu_ns += s.cpu_ns;
                         w.gil_samples += u64::from(s.flags & FLAG_GIL != 0);
+                        profile.sample_times.push(crate::timeline::SampleTime::new(
+                            at as u32, s.time_ns, s.flags,
+                        ));
                         if s.flags & FLAG_ACTIVE != 0 {
                             w.active_samples += 1;
                         } else {

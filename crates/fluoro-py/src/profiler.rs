@@ -121,7 +121,7 @@ impl Profiler {
     }
 
     /// The report: the text summary by default, or any export format (`collapsed`,
-    /// `speedscope`, `json` as str; `pprof`, `pstats` as bytes).
+    /// `speedscope`, `json`, `html` as str; `pprof`, `pstats` as bytes).
     #[pyo3(signature = (format = "text", metric = "wall", top = 15))]
     fn report<'py>(
         &self,

@@ -53,9 +53,14 @@ pub fn command(args: &ReportArgs) -> Result<i32, Failure> {
         idle: args.idle,
         ..RenderOptions::default()
     };
-    let data = render_file(&args.file, args.format, &options)
-        .map_err(|e| Failure(format!("report: {e}")))?;
-    match &args.output {
+    // `--html FILE` is `--format html -o FILE`.
+    let (format, output) = match &args.html {
+        Some(file) => (Format::Html, Some(file)),
+        None => (args.format, args.output.as_ref()),
+    };
+    let data =
+        render_file(&args.file, format, &options).map_err(|e| Failure(format!("report: {e}")))?;
+    match output {
         Some(out) => std::fs::write(out, &data).map_err(|e| {
             Failure(format!(
                 "report: cannot write {}: {}",

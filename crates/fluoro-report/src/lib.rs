@@ -1,11 +1,12 @@
 //! Everything `fluoro run` and `fluoro report` print or write from a [`Profile`]: the terminal
-//! summary and the files other tools read. Plain Rust, no interpreter.
+//! summary, the HTML report and the files other tools read. Plain Rust, no interpreter.
 //!
 //! [`render`] is the one entry point; [`Format`] names the outputs and `export/mod.rs` is the
 //! registry that maps each to its renderer.
 
 pub mod analysis;
 pub mod export;
+mod html;
 mod source;
 #[cfg(test)]
 mod testing;
@@ -33,6 +34,13 @@ pub struct RenderOptions {
     /// Keep idle samples' wall time in the summary's tables and trees (`--idle`); by default
     /// they rank active time and set idle time apart. Exports always keep every sample.
     pub idle: bool,
+    /// `fluoro advise` findings for this run, as its JSON format writes them: the HTML report
+    /// shows them in a tab.
+    pub advice: Option<serde_json::Value>,
+    /// The census and largest retainers of the heap snapshot the run took as it exited, as
+    /// `fluoro heap summary --json` and `dominators --json` write them: the HTML report's
+    /// Heap tab.
+    pub heap: Option<serde_json::Value>,
 }
 
 impl Default for RenderOptions {
@@ -44,6 +52,8 @@ impl Default for RenderOptions {
             color: false,
             per_thread: false,
             idle: false,
+            advice: None,
+            heap: None,
         }
     }
 }
@@ -61,7 +71,7 @@ impl RenderOptions {
 /// Why a profile could not be rendered.
 #[derive(Debug, thiserror::Error)]
 pub enum RenderError {
-    #[error("unknown output format {0:?} (expected one of: text, collapsed, speedscope, pprof, pstats, json)")]
+    #[error("unknown output format {0:?} (expected one of: text, collapsed, speedscope, pprof, pstats, json, html)")]
     UnknownFormat(String),
     #[error("inconsistent profile: {0}")]
     Inconsistent(String),

@@ -38,8 +38,8 @@ impl SourceFiles {
         }
     }
 
-    /// Line `line` (1-based) of `filename`, trimmed; `None` when the file or line is missing.
-    pub fn line(&mut self, filename: &str, line: u32) -> Option<&str> {
+    /// Every line of `filename`, as written; `None` when the file cannot be read.
+    pub fn lines(&mut self, filename: &str) -> Option<&[String]> {
         if !self.files.contains_key(filename) {
             let text = std::fs::read(self.path(filename)).ok().map(|bytes| {
                 String::from_utf8_lossy(&bytes)
@@ -49,7 +49,12 @@ impl SourceFiles {
             });
             self.files.insert(filename.to_string(), text);
         }
-        let lines = self.files.get(filename)?.as_ref()?;
+        self.files.get(filename)?.as_deref()
+    }
+
+    /// Line `line` (1-based) of `filename`, trimmed; `None` when the file or line is missing.
+    pub fn line(&mut self, filename: &str, line: u32) -> Option<&str> {
+        let lines = self.lines(filename)?;
         let text = lines.get((line as usize).checked_sub(1)?)?.trim();
         (!text.is_empty()).then_some(text)
     }

@@ -106,13 +106,24 @@ fn report(advice: &Advice, format: AdviseFormat, ranked_by: Option<Metric>, to_s
 
 /// `fluoro run --advise`: advises the profiled source files that belong to the program (under
 /// the working directory or the script's directory, outside site-packages and the standard
-/// library), ranked by the run's profile, on stderr.
-pub fn after_run(profile: &Path, metric: Metric, script: Option<&str>) {
+/// library), ranked by the run's profile, on stderr when `show`. Returns the findings as
+/// `fluoro advise --format json` writes them, for the HTML report.
+pub fn after_run(
+    profile: &Path,
+    metric: Metric,
+    script: Option<&str>,
+    show: bool,
+) -> Option<serde_json::Value> {
+    let say = |message: &str| {
+        if show {
+            crate::output::say(message);
+        }
+    };
     let costs = match line_costs(profile, metric) {
         Ok(costs) => costs,
         Err(Failure(message)) => {
-            crate::output::say(&message);
-            return;
+            say(&message);
+            return None;
         }
     };
     let mut roots: Vec<PathBuf> = std::env::current_dir().into_iter().collect();
@@ -135,17 +146,20 @@ pub fn after_run(profile: &Path, metric: Metric, script: Option<&str>) {
         .map(Path::to_path_buf)
         .collect();
     if files.is_empty() {
-        crate::output::say("advise: no profiled source file of the program to advise");
-        return;
+        say("advise: no profiled source file of the program to advise");
+        return None;
     }
     let (rules, config) = match roots.first().map(|cwd| configured_rules(cwd, &[], &[])) {
         Some(Ok(found)) => found,
         Some(Err(Failure(message))) => {
-            crate::output::say(&message);
-            return;
+            say(&message);
+            return None;
         }
         None => (RuleSet::all(), Config::default()),
     };
     let advice = advise_paths(&files, &rules, &config, Some(&costs), false);
-    report(&advice, AdviseFormat::Text, Some(metric), true);
+    if show {
+        report(&advice, AdviseFormat::Text, Some(metric), true);
+    }
+    serde_json::from_str(&render::render_json(&advice)).ok()
 }

@@ -27,6 +27,9 @@ pub struct HeapRun {
     /// Where snapshots go: the directory `fluoro run` was started in.
     pub dir: String,
     pub quiet: bool,
+    /// An HTML report will be made: keep the exit snapshot's census and retainers for it.
+    #[serde(default)]
+    pub for_html: bool,
 }
 
 impl HeapRun {
@@ -39,6 +42,7 @@ impl HeapRun {
             gc_cycles: args.gc_cycles,
             dir: dir.display().to_string(),
             quiet: args.quiet,
+            for_html: args.html.is_some(),
         })
     }
 }
@@ -57,6 +61,8 @@ struct State {
     signal_snapshots: u32,
     collections: u64,
     freed: BTreeMap<String, Freed>,
+    /// The exit snapshot's census and largest retainers, for the HTML report.
+    exit_report: Option<serde_json::Value>,
 }
 
 static STATE: Mutex<Option<State>> = Mutex::new(None);
@@ -93,6 +99,10 @@ fn snapshot_to(py: Python<'_>, config: &HeapRun, what: &str) {
     let started = std::time::Instant::now();
     match super::snapshot::write_snapshot(py, &path) {
         Ok((analysis, written)) => {
+            if what == "exit" && config.for_html {
+                let report = exit_report(&path, &analysis);
+                with_state(|s| s.exit_report = Some(report));
+            }
             if !config.quiet {
                 let objects = analysis.graph.len().max(1) as u64;
                 crate::output::say(&format!(
@@ -107,6 +117,27 @@ fn snapshot_to(py: Python<'_>, config: &HeapRun, what: &str) {
         }
         Err(e) => crate::output::say(&e.to_string()),
     }
+}
+
+/// Types and retainers of the exit snapshot the HTML report lists.
+const HTML_TYPES: usize = 50;
+const HTML_RETAINERS: usize = 20;
+
+/// The census (largest retained first) and the largest retainers of a snapshot, as `fluoro
+/// heap summary --json` and `dominators --json` write them.
+fn exit_report(path: &std::path::Path, analysis: &fluoro_heap::Analysis) -> serde_json::Value {
+    let mut summary = fluoro_heap::summary(analysis);
+    summary.types.truncate(HTML_TYPES);
+    serde_json::json!({
+        "path": path.display().to_string(),
+        "summary": summary,
+        "dominators": fluoro_heap::top_retainers(analysis, HTML_RETAINERS, false),
+    })
+}
+
+/// The exit snapshot's census and retainers, once, when an HTML report asked for them.
+pub fn take_exit_report() -> Option<serde_json::Value> {
+    with_state(|s| s.exit_report.take()).flatten()
 }
 
 /// The `--heap-on-signal` handler: one snapshot per signal, numbered.

@@ -36,6 +36,9 @@ pub struct BootConfig {
     pub output: Option<PathBuf>,
     #[serde(with = "format_name")]
     pub format: Option<crate::report::Format>,
+    /// Where the HTML report goes (`--html`), absolute.
+    #[serde(with = "os_path::option", default)]
+    pub html: Option<PathBuf>,
     #[serde(with = "metric_name")]
     pub metric: fluoro_profile::Metric,
     /// Keep idle time in the summary's tables (`--idle`).

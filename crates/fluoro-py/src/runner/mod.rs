@@ -92,6 +92,10 @@ fn try_launch(py: Python<'_>, args: &RunArgs) -> Result<Failure, Failure> {
         (Some(out), Some(_)) => Some(writable(out)?),
         _ => None,
     };
+    let html = match &args.html {
+        Some(file) => Some(writable(&html_path(file.as_deref(), target))?),
+        None => None,
+    };
     let heap = crate::heap::run::HeapRun::from_args(args)?;
     // Last of what can fail before the exec: a private directory is made here.
     let (profile_file, temporary) = profile_path(args)?;
@@ -110,6 +114,7 @@ fn try_launch(py: Python<'_>, args: &RunArgs) -> Result<Failure, Failure> {
         temporary_profile: temporary,
         output,
         format: args.format,
+        html,
         metric: args.metric,
         idle: args.idle,
         advise: args.advise,
@@ -160,6 +165,22 @@ fn profile_path(args: &RunArgs) -> Result<(PathBuf, bool), Failure> {
             Ok((dir.join(watch::PROFILE), true))
         }
     }
+}
+
+/// Where `--html` writes: FILE, or `NAME.fluoro.html` in the current directory, NAME being
+/// the script's file stem or the module's name (`fluoro-c` for `-c`).
+fn html_path(file: Option<&Path>, target: &Target) -> PathBuf {
+    if let Some(file) = file {
+        return file.to_path_buf();
+    }
+    let name = match target {
+        Target::Script(path) => path
+            .file_stem()
+            .map_or_else(|| "fluoro".into(), |s| s.to_string_lossy().into_owned()),
+        Target::Module(name) => name.clone(),
+        Target::Code(_) => "fluoro-c".to_owned(),
+    };
+    PathBuf::from(format!("{name}.fluoro.html"))
 }
 
 /// Temporary profiles' directories: `fluoro-PID-xxxxxx` in `$TMPDIR`.

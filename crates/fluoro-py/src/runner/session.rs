@@ -150,10 +150,14 @@ impl Session {
                     show(text.as_bytes(), &mut outcome);
                 }
             }
-            if c.advise {
-                crate::advise::after_run(profile, c.metric, c.argv.first().map(String::as_str));
-            }
         }
+        // Advice is printed with the summary, and shown in the HTML report.
+        let advice = (c.advise && (!c.quiet || c.html.is_some()))
+            .then(|| {
+                let script = c.argv.first().map(String::as_str);
+                crate::advise::after_run(profile, c.metric, script, !c.quiet)
+            })
+            .flatten();
         if let (Some(format), Some(output)) = (c.format, &c.output) {
             match report::render_file(profile, format, &options) {
                 Ok(data) => {
@@ -162,6 +166,26 @@ impl Session {
                         outcome = Outcome::Failed;
                     }
                 }
+                Err(e) => {
+                    output::say(&e);
+                    outcome = Outcome::Failed;
+                }
+            }
+        }
+        if let Some(html) = &c.html {
+            let options = report::RenderOptions {
+                advice,
+                heap: crate::heap::run::take_exit_report(),
+                ..options.clone()
+            };
+            let written =
+                report::render_file(profile, report::Format::Html, &options).and_then(|page| {
+                    std::fs::write(html, page)
+                        .map_err(|e| format!("cannot write {}: {e}", html.display()))
+                });
+            match written {
+                Ok(()) if !c.quiet => output::say(&format!("HTML report: {}", html.display())),
+                Ok(()) => {}
                 Err(e) => {
                     output::say(&e);
                     outcome = Outcome::Failed;

@@ -1,10 +1,11 @@
 //! The run as a whole: what ran, for how long, how it was sampled. Every output's header.
 
 use fluoro_profile::Profile;
+use serde::Serialize;
 
 /// The header facts of a run, with neutral values where a hand-built profile lacks its
 /// `Meta` chunk.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct RunSummary {
     pub target: String,
     /// The interpreter version, first word of `sys.version` (`3.11.7`).

@@ -68,7 +68,7 @@ struct Line<'p> {
 }
 
 #[derive(Serialize)]
-struct Exact<'p> {
+pub(crate) struct Exact<'p> {
     overhead_ns_per_event: f64,
     functions: Vec<ExactFunction<'p>>,
 }
@@ -93,7 +93,7 @@ struct ExactFunction<'p> {
     callers: Vec<ExactFigures<'p>>,
 }
 
-fn exact(stats: &ExactStats) -> Exact<'_> {
+pub(crate) fn exact(stats: &ExactStats) -> Exact<'_> {
     let functions = stats
         .functions
         .iter()

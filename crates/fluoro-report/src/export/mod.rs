@@ -1,15 +1,15 @@
 //! The output formats and their renderers: one file per format, one registry line each.
 
 mod collapsed;
-mod json;
-mod json_memory;
-mod json_patterns;
+pub(crate) mod json;
+pub(crate) mod json_memory;
+pub(crate) mod json_patterns;
 mod marshal;
 mod pprof;
 mod pstats;
 mod speedscope;
 
-use crate::{text, Profile, RenderError, RenderOptions};
+use crate::{html, text, Profile, RenderError, RenderOptions};
 use std::str::FromStr;
 
 /// Every output `fluoro run -o` / `fluoro report --format` can produce.
@@ -27,13 +27,15 @@ pub enum Format {
     Pstats,
     /// fluoro's own summary as JSON.
     Json,
+    /// One self-contained, interactive HTML page.
+    Html,
 }
 
 /// A renderer: the profile has been checked for consistency before it is called.
 type Renderer = fn(&Profile, &RenderOptions) -> Result<Vec<u8>, RenderError>;
 
 /// The registry: format, name, file extension, renderer.
-const FORMATS: [(Format, &str, &str, Renderer); 6] = [
+const FORMATS: [(Format, &str, &str, Renderer); 7] = [
     (Format::Text, "text", "txt", text::render),
     (Format::Collapsed, "collapsed", "txt", collapsed::render),
     (
@@ -45,17 +47,19 @@ const FORMATS: [(Format, &str, &str, Renderer); 6] = [
     (Format::Pprof, "pprof", "pb.gz", pprof::render),
     (Format::Pstats, "pstats", "pstats", pstats::render),
     (Format::Json, "json", "json", json::render),
+    (Format::Html, "html", "html", html::render),
 ];
 
 impl Format {
     /// Every format, in the order `--help` lists them.
-    pub const ALL: [Format; 6] = [
+    pub const ALL: [Format; 7] = [
         Format::Text,
         Format::Collapsed,
         Format::Speedscope,
         Format::Pprof,
         Format::Pstats,
         Format::Json,
+        Format::Html,
     ];
 
     fn entry(self) -> &'static (Format, &'static str, &'static str, Renderer) {
@@ -63,7 +67,8 @@ impl Format {
         FORMATS.iter().find(|e| e.0 == self).unwrap_or(&FORMATS[0])
     }
 
-    /// The name users type: `text`, `collapsed`, `speedscope`, `pprof`, `pstats`, `json`.
+    /// The name users type: `text`, `collapsed`, `speedscope`, `pprof`, `pstats`, `json`,
+    /// `html`.
     pub fn name(self) -> &'static str {
         self.entry().1
     }
@@ -90,6 +95,7 @@ impl Format {
             Format::Pprof => "gzipped pprof protobuf, for go tool pprof, Pyroscope, Parca",
             Format::Pstats => "Python's pstats (marshal), for pstats.Stats and snakeviz",
             Format::Json => "fluoro's own JSON",
+            Format::Html => "an interactive page: flame graph, timelines, tables, source",
         }
     }
 
