@@ -123,14 +123,19 @@ def test_attach_samples_a_running_split_within_three_points(any_python, tmp_path
     # 4 s at 1 kHz: 4,000 samples put the standard error of a 30 % share near 0.7 points.
     program = REMOTE / "shares_forever.py"
     profile, report = tmp_path / "attach.fluoro", tmp_path / "attach.json"
+    page = tmp_path / "attach.html"
     with running(any_python.python, program) as proc:
         result = fluoro(
-            "attach", "--duration", "4", "--rate", "1000", "-o", profile, proc.pid, py=any_python
-        )
+            "attach", "--duration", "4", "--rate", "1000", "-o", profile, "--html", page,
+            proc.pid, py=any_python,
+        )  # fmt: skip
         assert result.returncode == 0, result.stderr.decode()
         assert proc.poll() is None  # it runs on
-    assert "Top functions" in result.stdout.decode()
-    assert result.stderr.decode() == f"fluoro: profile written to {profile}\n"
+    assert "fifty" in result.stdout.decode()
+    assert result.stderr.decode() == (
+        f"fluoro: profile written to {profile}\nfluoro: HTML report: {page}\n"
+    )
+    assert page.read_text().lstrip().lower().startswith("<!doctype html")
     assert fluoro("report", profile, "--format", "json", "-o", report).returncode == 0
     data = json.loads(report.read_text())
     total = {f["qualname"]: f["total_ns"] for f in data["functions"]}

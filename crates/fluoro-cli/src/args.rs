@@ -331,6 +331,9 @@ pub struct AttachArgs {
     /// Keep the .fluoro profile at FILE (by default it is removed after the summary)
     #[arg(short = 'o', long = "output", value_name = "FILE")]
     pub output: Option<PathBuf>,
+    /// Also write the interactive HTML report to FILE
+    #[arg(long, value_name = "FILE")]
+    pub html: Option<PathBuf>,
     /// What the summary adds up
     #[arg(long, value_parser = metric_parser(), default_value = "wall")]
     pub metric: Metric,

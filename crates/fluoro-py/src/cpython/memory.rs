@@ -53,7 +53,7 @@ pub fn read(addr: usize, buf: &mut [u8]) -> io::Result<()> {
 }
 
 /// The most parts [`read_parts`] reads in one call.
-const MAX_PARTS: usize = 6;
+const MAX_PARTS: usize = 4;
 
 /// Copies the `first.len()` bytes at `addr` into `first`, then the same bytes again into
 /// `second`, in one call: comparing the two tells what changed while they were read.

@@ -22,29 +22,17 @@ const MAX_CHUNKS: usize = 64;
 const MIN_CHUNK: usize = 16 * 1024;
 /// Reads of a thread's stack before it is dropped as never holding still.
 const READ_ATTEMPTS: usize = 4;
-/// Copies of the data stack made in a row, within one read, while its innermost frame moves:
-/// in code that makes many small calls it changes every few hundred nanoseconds.
-const COPY_ATTEMPTS: usize = 4;
 /// `_PyStackChunk` (3.11-3.13): `previous`, `size`, `top` (the used length in pointers, saved
 /// when a newer chunk was pushed), then the data.
 const CHUNK_HEADER: usize = 24;
 
-/// Where a thread keeps its innermost frame: the word at `frame`, and on 3.11/3.12 the thread
-/// state's `cframe` field (its address and the value read) that `frame` was found through.
-#[derive(Debug, Clone, Copy)]
-struct FrameAt {
-    frame: usize,
-    cframe: Option<(usize, usize)>,
-}
-
 /// What copying a thread's data stack found.
 enum Copied {
-    /// Copied, the innermost frame the same before and after: this one.
-    HeldStill(usize),
-    /// The innermost frame changed while the data stack was copied; where it is now.
-    Moved(usize),
-    /// The thread entered or left an evaluation loop: its thread state must be read again.
-    Stale,
+    /// Copied, the innermost frame live after the copy.
+    Live,
+    /// The innermost frame had been popped by the end of the copy, when the used stack ended
+    /// here.
+    Dead(usize),
     /// Nothing copied: frames are read one by one.
     Nothing,
 }
@@ -262,13 +250,14 @@ impl Walker {
     /// Reads the stack of the thread state in `tstate_buf` into `stack`. The thread runs on
     /// while we read: a frame popped and another pushed in its place while the data stack is
     /// copied would join one call's callers to another's callees. So the data stack is copied
-    /// twice in one read, between two reads of the thread's current-frame pointer: the walk
-    /// starts from a frame that was the innermost one all through the copy, and a frame of the
-    /// chain whose two copies differ (in its links, its code, or for a caller its instruction)
-    /// changed while it was read. Where nothing was copied (3.10, whose frames are objects of
-    /// their own) the current frame must be the same after the walk as before it. A read that
-    /// fails these checks is made again, a few times at most, and the stack dropped (`torn`) if
-    /// it never held still.
+    /// twice in one read, which also reads the top of the used stack after the copies: the walk
+    /// starts only from a frame still below that top (a popped frame's bytes stay behind it,
+    /// its caller's place perhaps taken by another call), and a frame of the chain whose two
+    /// copies differ (in its links, its code, or for a caller its instruction) changed while it
+    /// was read. Where nothing was copied (3.10, whose frames are objects of their own) the
+    /// current frame must be the same after the walk as before it. A read that fails these
+    /// checks is made again, a few times at most, and the stack dropped (`torn`) if it never
+    /// held still.
     fn read_stack(&mut self, tstate: usize, stack: &mut ThreadStack) {
         for attempt in 0..READ_ATTEMPTS {
             if attempt > 0 && memory::read(tstate, &mut self.tstate_buf).is_err() {
@@ -277,21 +266,15 @@ impl Walker {
             let Some(at) = self.current_frame_at(tstate) else {
                 return;
             };
-            let Some(top) = read_usize(at.frame).filter(|&f| f != 0) else {
+            let Some(top) = read_usize(at).filter(|&f| f != 0) else {
                 return;
             };
-            let mut copied = self.copy_data_stack(top, at);
-            for _ in 1..COPY_ATTEMPTS {
-                match copied {
-                    Copied::Moved(0) => return,
-                    Copied::Moved(now) => copied = self.copy_data_stack(now, at),
-                    _ => break,
-                }
-            }
-            let at = at.frame;
-            let walked = match copied {
-                Copied::HeldStill(top) => self.walk(top, stack),
-                Copied::Moved(_) | Copied::Stale => false,
+            let walked = match self.copy_data_stack(tstate, top) {
+                Copied::Live => self.walk(top, stack),
+                Copied::Dead(used_top) => match self.first_live(top, used_top) {
+                    Some(live) => self.walk(live, stack),
+                    None => false,
+                },
                 Copied::Nothing => self.walk(top, stack) && read_usize(at) == Some(top),
             };
             if walked {
@@ -302,34 +285,27 @@ impl Walker {
         stack.torn = true;
     }
 
-    /// Where the innermost frame of the thread state `tstate` (read into `tstate_buf`) is
-    /// kept.
-    fn current_frame_at(&self, tstate: usize) -> Option<FrameAt> {
+    /// The address of the word holding the innermost frame of the thread state `tstate`
+    /// (read into `tstate_buf`).
+    fn current_frame_at(&self, tstate: usize) -> Option<usize> {
         let l = self.layout;
         match (l.tstate_frame, l.tstate_cframe, l.cframe_current_frame) {
-            (Some(at), _, _) => Some(FrameAt {
-                frame: tstate + at,
-                cframe: None,
-            }),
+            (Some(at), _, _) => Some(tstate + at),
             (None, Some(cf), Some(cur)) => {
                 let cframe = usize_at(&self.tstate_buf, cf);
-                (cframe != 0).then_some(FrameAt {
-                    frame: cframe + cur,
-                    cframe: Some((tstate + cf, cframe)),
-                })
+                (cframe != 0).then_some(cframe + cur)
             }
             _ => None,
         }
     }
 
-    /// Copies the used parts of the thread's data-stack chunks (thread state in
-    /// `tstate_buf`), where the frames of its running functions live on 3.11+: one read a
-    /// chunk instead of one a frame. The newest chunk's two copies are read between two reads
-    /// of the current-frame pointer at `top_at`.
+    /// Copies the used parts of the thread's data-stack chunks (thread state `tstate`, read
+    /// into `tstate_buf`), where the frames of its running functions live on 3.11+: one read a
+    /// chunk instead of one a frame.
     ///
     /// The copy of the newest chunk reaches at least past `top`, the innermost frame, which
     /// may have been pushed after the thread state was read.
-    fn copy_data_stack(&mut self, top: usize, top_at: FrameAt) -> Copied {
+    fn copy_data_stack(&mut self, tstate: usize, top: usize) -> Copied {
         self.chunks_used = 0;
         self.top_copy.0 = 0;
         let (Some(chunk_at), Some(used_at)) = (
@@ -356,48 +332,40 @@ impl Walker {
             copy.resize(used, 0);
             again.resize(used, 0);
             let read = if self.chunks_used == 0 {
-                let (mut before, mut after) = ([0u8; 8], [0u8; 8]);
-                let (mut cframe_before, mut cframe_after) = ([0u8; 8], [0u8; 8]);
+                // The copies, the innermost frame when it lies outside them (a generator's or
+                // coroutine's frame lives in its object), and the top of the used stack, all
+                // in one call.
+                let mut used_top = [0u8; 8];
                 let outside = top < chunk || top >= chunk + used;
                 let (top_addr, top_buf) = &mut self.top_copy;
                 *top_addr = if outside { top } else { 0 };
-                let mut parts: [(usize, &mut [u8]); 6] = [
-                    (0, &mut cframe_before),
-                    (top_at.frame, &mut before),
-                    (chunk, copy),
-                    (top, top_buf),
-                    (top_at.frame, &mut after),
-                    (0, &mut cframe_after),
-                ];
-                // 3.11/3.12: `tstate->cframe` is read around the copy too. The `_PyCFrame` of
-                // an evaluation loop that has returned stays on the C stack, its
-                // `current_frame` pointing at a frame popped long ago: reading it after the
-                // thread moved on would start the walk from a dead frame.
-                let expected = top_at.cframe.map(|(field, value)| {
-                    parts[0].0 = field;
-                    parts[5].0 = field;
-                    value
-                });
-                let first = usize::from(expected.is_none());
-                let last = if expected.is_some() { 6 } else { 5 };
+                let used_top_at = tstate + used_at;
                 let read = if outside {
-                    memory::read_parts(&mut parts[first..last])
+                    memory::read_parts(&mut [
+                        (chunk, copy),
+                        (top, top_buf),
+                        (chunk, again),
+                        (used_top_at, &mut used_top),
+                    ])
                 } else {
-                    let [a, b, c, _, e, f] = parts;
-                    let mut kept = [a, b, c, e, f];
-                    memory::read_parts(&mut kept[first..last - 1])
+                    memory::read_parts(&mut [
+                        (chunk, copy),
+                        (chunk, again),
+                        (used_top_at, &mut used_top),
+                    ])
                 };
-                if let (Ok(()), Some(value)) = (&read, expected) {
-                    let cframes = [cframe_before, cframe_after].map(usize::from_ne_bytes);
-                    if cframes != [value, value] {
-                        return Copied::Stale;
-                    }
+                // A frame at or past the top of the used stack after the copies had been
+                // popped: its bytes are what it left behind, its caller's place perhaps taken
+                // by another call (on 3.11/3.12 the `_PyCFrame` of an evaluation loop that
+                // has returned still points at such a frame). Walking from it would join calls
+                // that never called each other.
+                if read.is_ok()
+                    && !outside
+                    && top + self.frame_buf.len() > usize::from_ne_bytes(used_top)
+                {
+                    return Copied::Dead(usize::from_ne_bytes(used_top));
                 }
-                if before != after {
-                    return Copied::Moved(usize::from_ne_bytes(after));
-                }
-                again.copy_from_slice(copy);
-                held = Copied::HeldStill(usize::from_ne_bytes(before));
+                held = Copied::Live;
                 read
             } else {
                 memory::read_twice(chunk, copy, again)
@@ -456,6 +424,30 @@ impl Walker {
         } else {
             Held::Unread
         }
+    }
+
+    /// The first frame of the chain from `frame` (a popped one) that is still below
+    /// `used_top`, the top of the used stack after the copy: the innermost frame still running
+    /// of those the thread ran a moment before. Its caller chain is whole; the popped frames'
+    /// links are only followed through the copies, never trusted as the stack.
+    fn first_live(&mut self, mut frame: usize, used_top: usize) -> Option<usize> {
+        let span = self.frame_buf.len();
+        let (start, end) = match self.chunks[..self.chunks_used].first() {
+            Some((start, end, _, _)) => (*start, *end),
+            None => return None,
+        };
+        for _ in 0..MAX_DEPTH {
+            // Frames of older chunks, and objects' frames, are below the newest chunk's.
+            let dead = frame >= start && frame < end && frame + span > used_top;
+            if frame == 0 || !dead {
+                return (frame != 0).then_some(frame);
+            }
+            if !matches!(self.read_frame(frame, false), Held::Yes) {
+                return None;
+            }
+            frame = usize_at(&self.frame_buf, self.layout.frame_previous);
+        }
+        None
     }
 
     /// Walks the chain from `frame`; false when a frame changed while it was read (the walk

@@ -25,16 +25,25 @@ pub fn command(py: Python<'_>, args: &AttachArgs) -> Result<i32, Failure> {
             (dir.join("attach.fluoro"), Some(dir))
         }
     };
-    let result = sample(py, &mut remote, args, &path);
-    let rendered = result.and_then(|()| {
-        if args.quiet {
-            return Ok(Vec::new());
-        }
-        let options = RenderOptions {
-            metric: args.metric,
-            ..RenderOptions::default()
-        };
-        report::render_file(&path, Format::Text, &options)
+    let options = RenderOptions {
+        metric: args.metric,
+        ..RenderOptions::default()
+    };
+    let result = sample(py, &mut remote, args, &path).and_then(|()| match &args.html {
+        Some(html) => report::render_file(&path, Format::Html, &options).and_then(|page| {
+            std::fs::write(html, page).map_err(|e| {
+                format!(
+                    "cannot write {}: {}",
+                    html.display(),
+                    fluoro_render::io_reason(&e)
+                )
+            })
+        }),
+        None => Ok(()),
+    });
+    let rendered = result.and_then(|()| match args.quiet {
+        true => Ok(Vec::new()),
+        false => report::render_file(&path, Format::Text, &options),
     });
     if let Some(dir) = scratch_dir {
         let _ = std::fs::remove_dir_all(dir);
@@ -42,6 +51,9 @@ pub fn command(py: Python<'_>, args: &AttachArgs) -> Result<i32, Failure> {
     let text = rendered.map_err(fail)?;
     if !args.quiet && args.output.is_some() {
         eprintln!("fluoro: profile written to {}", path.display());
+    }
+    if let (false, Some(html)) = (args.quiet, &args.html) {
+        eprintln!("fluoro: HTML report: {}", html.display());
     }
     Ok(emit_bytes(&text))
 }
