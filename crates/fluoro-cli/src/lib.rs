@@ -10,7 +10,7 @@ mod split;
 pub use args::{
     function_target, AdviseArgs, AdviseFormat, BenchArgs, Cli, Command, DisArgs, EnvArgs, Format,
     HeapArgs, HeapCommand, HeapDiffArgs, HeapPathArgs, HeapSummaryArgs, HeapViewArgs, InspectArgs,
-    LaterArgs, MemoryChoice, Metric, ReportArgs, RunArgs, SamplerChoice, Target,
+    LaterArgs, MemoryChoice, Metric, ReportArgs, RunArgs, SamplerChoice, Target, TextArgs,
 };
 pub use interpreter::interpreter_options;
 pub use split::split_run_args;
@@ -377,7 +377,7 @@ mod tests {
         assert_eq!(r.file, std::path::Path::new("p.fluoro"));
         assert_eq!(r.format, Format::Pstats);
         assert_eq!(r.output.as_deref(), Some(std::path::Path::new("p.pstats")));
-        assert_eq!(r.top, 5);
+        assert_eq!(r.text.top, 5);
     }
 
     #[test]
