@@ -337,7 +337,7 @@ def test_truncated_and_corrupt_profiles_are_named(current, tmp_path):
     cut = tmp_path / "cut.fluoro"
     cut.write_bytes(data[: len(data) - 5])
     # Cut inside its last chunk (a full disk, ulimit -f): read up to it, said in one line.
-    result = fluoro("report", cut, py=current)
+    result = fluoro("report", "--full", cut, py=current)
     assert result.returncode == 0, result.stderr.decode()
     err = result.stderr.decode()
     assert "cut.fluoro ends early, inside the chunk at byte" in err and err.count("\n") == 1, err

@@ -96,7 +96,7 @@ fn full(profile: &Profile, options: &RenderOptions, style: &Style) -> String {
         cpu::exact_table(&mut out, exact, &run, options.top, style);
     }
     if !profile.patterns.is_empty() {
-        let body = patterns::text(&profile.patterns, &run);
+        let body = patterns::text(&profile.patterns, &run, options.width);
         section(&mut out, "Patterns", &body, style);
     }
     out
@@ -173,9 +173,10 @@ mod tests {
         }
     }
 
-    /// The fixture with its worker thread's `Thread.run` made import machinery.
+    /// The fixture with its worker thread's `Thread.run` made import machinery, and patterns.
     fn with_startup() -> Profile {
         let mut profile = testing::fixture_with_memory();
+        profile.patterns = testing::patterns();
         for code in profile.codes.values_mut() {
             if code.qualname == "Thread.run" {
                 code.filename = "<frozen importlib._bootstrap>".into();

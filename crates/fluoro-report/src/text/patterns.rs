@@ -3,12 +3,13 @@
 
 use crate::analysis::{whole, RunSummary};
 use fluoro_profile::{Figure, PatternStats, SizeClassStats, Unit};
-use fluoro_render::{bytes, percent, seconds, table};
+use fluoro_render::{bytes, fitted_table, percent, seconds, table, Cut, Keep};
 use std::fmt::Write;
 
 /// One table per kind of pattern, in the order kinds first appear, then the size classes of
-/// each BufferPool. Empty when the run used no patterns.
-pub(crate) fn text(patterns: &[PatternStats], run: &RunSummary) -> String {
+/// each BufferPool; the site and the name give way first to fit `width`. Empty when the run
+/// used no patterns.
+pub(crate) fn text(patterns: &[PatternStats], run: &RunSummary, width: Option<usize>) -> String {
     let mut kinds: Vec<&str> = Vec::new();
     for p in patterns {
         if !kinds.contains(&p.kind.as_str()) {
@@ -51,7 +52,17 @@ pub(crate) fn text(patterns: &[PatternStats], run: &RunSummary) -> String {
         if !out.is_empty() {
             out.push('\n');
         }
-        out.push_str(&table(&header, &numeric, rows));
+        let cuts = [
+            Cut {
+                column: header.len() - 1,
+                keep: Keep::End,
+            },
+            Cut {
+                column: 0,
+                keep: Keep::Start,
+            },
+        ];
+        out.push_str(&fitted_table(&header, &numeric, rows, width, &cuts));
         out.push('\n');
     }
     for p in patterns.iter().filter(|p| !p.size_classes.is_empty()) {
@@ -120,13 +131,13 @@ mod tests {
     #[test]
     fn patterns_text_snapshot() {
         let run = RunSummary::of(&testing::fixture());
-        insta::assert_snapshot!(text(&fixture(), &run));
+        insta::assert_snapshot!(text(&fixture(), &run, None));
     }
 
     #[test]
     fn no_patterns_no_text() {
         let run = RunSummary::of(&testing::fixture());
-        assert_eq!(text(&[], &run), "");
+        assert_eq!(text(&[], &run, None), "");
     }
 
     #[test]
