@@ -14,6 +14,7 @@ __all__ = [
     "_boot",
     "Session",
     "Profiler",
+    "CallProfiles",
     "BufferPool",
     "PooledBuffer",
     "sizeof",
@@ -98,6 +99,7 @@ class Profiler:
     def save(self, path: str | os.PathLike[str]) -> None:
         """Write the ``.fluoro`` profile, readable by ``fluoro report``."""
 
+@final
 class CallProfiles:
     """Every call of a function under ``@fluoro.profile``, added up into one profile."""
 
