@@ -50,7 +50,7 @@ pub(super) fn threads(out: &mut String, profile: &Profile, limit: Option<usize>,
     if shown < all {
         let _ = writeln!(
             body,
-            "\n({} more, less sampled)",
+            "\n(not shown: {}, sampled less)",
             count((all - shown) as u64, "thread")
         );
     }
@@ -59,20 +59,28 @@ pub(super) fn threads(out: &mut String, profile: &Profile, limit: Option<usize>,
 
 /// One line per thread that waited: its idle share, what it waited for, and the frame that
 /// waited most.
+/// `limit` keeps the threads that waited longest and says how many more did.
 pub(super) fn idle(
     out: &mut String,
     profile: &Profile,
     run: &RunSummary,
     options: &RenderOptions,
+    limit: Option<usize>,
     style: &Style,
 ) {
     let mut sources = sources(options, run);
-    let rows = idle_table(profile, |file, line| {
+    let mut rows = idle_table(profile, |file, line| {
         sources.line(file, line).map(str::to_string)
     });
     if rows.is_empty() {
         return;
     }
+    let all = rows.len();
+    if let Some(limit) = limit {
+        rows.sort_by(|a, b| b.idle_ns.cmp(&a.idle_ns).then(a.thread.cmp(&b.thread)));
+        rows.truncate(limit);
+    }
+    let more = all - rows.len();
     let width = rows
         .iter()
         .map(|r| r.name.chars().count())
@@ -104,6 +112,13 @@ pub(super) fn idle(
                 at if at.is_empty() => at,
                 at => format!(" {}", style.dim(&at)),
             },
+        );
+    }
+    if more > 0 {
+        let _ = writeln!(
+            body,
+            "(not shown: {} that waited less)",
+            count(more as u64, "thread")
         );
     }
     let title = if options.measure().sets_idle_apart() {

@@ -61,7 +61,7 @@ fn brief(profile: &Profile, options: &RenderOptions, style: &Style) -> String {
     if profile.samples > 0 {
         cpu::threads(&mut out, profile, Some(THREADS_SHOWN), style);
         if options.metric == Metric::Wall {
-            cpu::idle(&mut out, profile, &run, options, style);
+            cpu::idle(&mut out, profile, &run, options, Some(THREADS_SHOWN), style);
         }
     }
     if profile.total(options.metric) > 0 {
@@ -82,7 +82,7 @@ fn full(profile: &Profile, options: &RenderOptions, style: &Style) -> String {
         if profile.samples > 0 {
             cpu::threads(&mut out, profile, None, style);
             if options.metric == Metric::Wall {
-                cpu::idle(&mut out, profile, &run, options, style);
+                cpu::idle(&mut out, profile, &run, options, None, style);
             }
         }
         cpu::functions(&mut out, profile, &run, options, style);
@@ -198,6 +198,38 @@ mod tests {
         assert!(out.contains("Leak candidates"), "{out}");
         assert!(out.ends_with("\nSummary: --full shows the whole report\n"));
         insta::assert_snapshot!(out);
+    }
+
+    #[test]
+    fn the_summary_lists_the_five_threads_sampled_most() {
+        let mut profile = testing::fixture();
+        let idle = profile
+            .weights
+            .iter()
+            .find(|w| w.thread == 2)
+            .cloned()
+            .unwrap();
+        for i in 0..6 {
+            let mut thread = profile.threads[2].clone();
+            thread.ident = 900 + i;
+            profile.threads.push(thread);
+            profile.weights.push(fluoro_profile::StackWeight {
+                thread: profile.threads.len() as u32 - 1,
+                ..idle
+            });
+        }
+        let out = text(&profile, &RenderOptions::default());
+        assert!(
+            out.contains("\n(not shown: 4 threads, sampled less)\n"),
+            "{out}"
+        );
+        assert!(
+            out.contains("\n(not shown: 4 threads that waited less)\n"),
+            "{out}"
+        );
+        let full = text(&profile, &full_options());
+        assert!(!full.contains("not shown"), "{full}");
+        assert!(full.contains("thread 905 "), "{full}");
     }
 
     #[test]
