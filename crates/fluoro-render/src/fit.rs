@@ -116,6 +116,44 @@ pub fn clip_lines(text: &str, width: usize) -> String {
     out
 }
 
+/// [`crate::fields`] no wider than `width`: a value too long for its line goes on, at word
+/// boundaries, on lines indented under the values.
+pub fn fitted_fields(pairs: &[(&str, String)], width: Option<usize>) -> String {
+    let drawn = crate::fields(pairs);
+    let Some(width) = width else {
+        return drawn;
+    };
+    let key_width = pairs
+        .iter()
+        .map(|(k, _)| k.chars().count())
+        .max()
+        .unwrap_or(0);
+    let indent = 2 + key_width + 2;
+    let room = width.saturating_sub(indent).max(MIN_COLUMN * 2);
+    let mut out = String::new();
+    for (key, value) in pairs {
+        let mut lines: Vec<String> = Vec::new();
+        let mut line = String::new();
+        for word in value.split(' ') {
+            let needed =
+                line.chars().count() + usize::from(!line.is_empty()) + word.chars().count();
+            if !line.is_empty() && needed > room {
+                lines.push(std::mem::take(&mut line));
+            }
+            if !line.is_empty() {
+                line.push(' ');
+            }
+            line.push_str(word);
+        }
+        lines.push(line);
+        for (i, text) in lines.iter().enumerate() {
+            let shown = if i == 0 { *key } else { "" };
+            out.push_str(&format!("  {shown:<key_width$}  {text}\n"));
+        }
+    }
+    out
+}
+
 /// Characters of `text` a terminal shows: escape sequences (`ESC … m`) take no room.
 pub fn visible_width(text: &str) -> usize {
     let mut n = 0;
@@ -228,6 +266,28 @@ mod tests {
         assert_eq!(visible_width(&clipped), 4);
         assert!(clipped.starts_with("\x1b[2mabc…"), "{clipped:?}");
         assert!(clipped.ends_with("\x1b[0m"));
+    }
+
+    #[test]
+    fn long_values_go_on_under_the_values() {
+        let pairs = [
+            ("a", "short".to_string()),
+            (
+                "key",
+                "one two three four five six seven eight nine ten".to_string(),
+            ),
+        ];
+        assert_eq!(fitted_fields(&pairs, None), crate::fields(&pairs));
+        let out = fitted_fields(&pairs, Some(30));
+        assert!(out.lines().all(|l| l.chars().count() <= 30), "{out}");
+        assert!(
+            out.starts_with("  a    short\n  key  one two three four five\n"),
+            "{out}"
+        );
+        assert!(
+            out.ends_with("\n       six seven eight nine\n       ten\n"),
+            "{out}"
+        );
     }
 
     #[test]

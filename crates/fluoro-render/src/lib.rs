@@ -3,7 +3,7 @@
 mod fit;
 mod units;
 
-pub use fit::{clip_lines, fitted_table, shorten, visible_width, Cut, Keep};
+pub use fit::{clip_lines, fitted_fields, fitted_table, shorten, visible_width, Cut, Keep};
 pub use units::{bytes, count, parse_size, percent, seconds};
 
 use comfy_table::{CellAlignment, ContentArrangement, LineStyle, Table, TableStyle};

@@ -9,7 +9,7 @@ use crate::analysis::{
 use crate::source::SourceFiles;
 use crate::RenderOptions;
 use fluoro_profile::{AllocMode, MemoryProfile, Metric, Profile, Snapshot};
-use fluoro_render::{bytes, count, fields, percent};
+use fluoro_render::{bytes, count, percent};
 use std::collections::{BTreeSet, HashMap};
 use std::fmt::Write;
 
@@ -166,7 +166,7 @@ pub(crate) fn headline(
             ),
         ));
     }
-    let mut body = fields(&pairs);
+    let mut body = style.fields(&pairs);
     if memory.tracked && memory.live_end_bytes > 0 {
         let mut sources = sources(options, run);
         let top = options.top.min(LEAKS_SHOWN);
@@ -275,7 +275,7 @@ fn summary(
         ));
     }
     let _ = run;
-    section(out, "Memory", &fields(&pairs), style);
+    section(out, "Memory", &style.fields(&pairs), style);
 }
 
 fn line_rows(
@@ -503,7 +503,7 @@ fn gc(
         pairs.pop();
         pairs.push(("freed", format!("{collected} objects collected")));
     }
-    let mut body = fields(&pairs);
+    let mut body = style.fields(&pairs);
     // Which lines allocated when a collection started: the code that triggers them.
     let mut triggers: HashMap<(String, u32), (String, u64, u64)> = HashMap::new();
     for g in memory.gc.iter().filter(|g| g.has_stack()) {
@@ -614,7 +614,7 @@ fn snapshot_diff(
         "collections",
         signed(collections(b) as i128 - collections(a) as i128),
     ));
-    let mut body = fields(&pairs);
+    let mut body = style.fields(&pairs);
     // Objects by type, largest changes first.
     let before: HashMap<&str, u64> = a.mark.types.iter().map(|(t, n)| (t.as_str(), *n)).collect();
     let after: HashMap<&str, u64> = b.mark.types.iter().map(|(t, n)| (t.as_str(), *n)).collect();

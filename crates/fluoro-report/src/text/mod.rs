@@ -10,7 +10,7 @@ mod style;
 use crate::analysis::{fold_startup, Measure, RunSummary};
 use crate::{RenderError, RenderOptions};
 use fluoro_profile::{Metric, Profile};
-use fluoro_render::{clip_lines, fields};
+use fluoro_render::clip_lines;
 use std::fmt::Write;
 use style::{measure_words, ns, section, Style};
 
@@ -153,7 +153,7 @@ fn header(out: &mut String, run: &RunSummary, measure: Measure, full: bool, styl
             ),
         ));
     }
-    out.push_str(&fields(&pairs));
+    out.push_str(&style.fields(&pairs));
 }
 
 #[cfg(test)]
@@ -307,6 +307,11 @@ mod tests {
                     .filter(|l| fluoro_render::visible_width(l) > width)
                     .collect();
                 assert!(over.is_empty(), "{over:#?}");
+                // Fields wrap rather than lose their end: the GC line's last figure stays.
+                if !full {
+                    let words: Vec<&str> = out.split_whitespace().collect();
+                    assert!(words.join(" ").contains("longest 2.000 ms"), "{out}");
+                }
             }
         }
     }

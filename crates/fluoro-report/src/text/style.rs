@@ -5,7 +5,7 @@ use crate::analysis::{share, FunctionKey, FunctionStats, Measure, RunSummary};
 use crate::source::SourceFiles;
 use crate::RenderOptions;
 use fluoro_profile::Metric;
-use fluoro_render::{bytes, fitted_table, percent, seconds, Cut, Keep};
+use fluoro_render::{bytes, fitted_fields, fitted_table, percent, seconds, Cut, Keep};
 use std::fmt::Write;
 use std::path::PathBuf;
 
@@ -42,6 +42,11 @@ impl Style {
         cuts: &[Cut],
     ) -> String {
         fitted_table(header, numeric, rows, self.width, cuts)
+    }
+
+    /// `key  value` lines, long values going on under the values to fit the terminal.
+    pub(super) fn fields(&self, pairs: &[(&str, String)]) -> String {
+        fitted_fields(pairs, self.width)
     }
 
     pub(super) fn title(&self, text: &str) -> String {
