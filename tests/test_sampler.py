@@ -202,15 +202,24 @@ def idle_line(text, thread):
     return next(line for line in lines if line.startswith(f"{thread} ") and " idle (" in line)
 
 
+def thread_row(text, thread):
+    """The row of ``thread`` in the Threads table."""
+    return next(line for line in text.splitlines() if line.startswith(f" {thread} "))
+
+
 def test_summary_ranks_active_time_and_says_where_threads_waited(current):
     text = summary(current, "sleeper.py")
     assert " busy " in first_row(text, "Top functions by self active wall time"), text
+    # The summary says what each thread waited on; --full, where.
+    assert "   sleep" in thread_row(text, "MainThread"), text
+    text = summary(current, "sleeper.py", "--full")
     # The largest kind comes first; a few samples of busy() waiting for a CPU may be "other".
     slept = idle_line(text, "MainThread")
     assert "): sleep" in slept and "; waited most in sleeper " in slept, slept
     text = summary(current, "worker.py")
     assert " burn " in first_row(text, "Top functions by self active wall time"), text
-    waited = idle_line(text, "MainThread")
+    assert "   join" in thread_row(text, "MainThread"), text
+    waited = idle_line(summary(current, "worker.py", "--full"), "MainThread")
     assert "): join" in waited and "; waited most in Thread." in waited, waited
     # --idle puts the waiting back in the tables.
     text = summary(current, "sleeper.py", "--idle")

@@ -7,7 +7,7 @@ use super::style::{
 };
 use crate::analysis::{
     call_tree, function_table, idle_table, line_table, share, thread_table, CallNode,
-    FunctionStats, LineStats, Measure, RunSummary,
+    FunctionStats, IdleThread, LineStats, Measure, RunSummary,
 };
 use crate::RenderOptions;
 use fluoro_profile::{ExactFunction, ExactStats, Metric, Profile};
@@ -19,8 +19,15 @@ const TREE_MIN_SHARE: f64 = 0.01;
 /// Longest source excerpt shown next to a hot line.
 const SOURCE_WIDTH: usize = 60;
 
-/// The threads table; `limit` keeps the most sampled ones and says how many more there were.
-pub(super) fn threads(out: &mut String, profile: &Profile, limit: Option<usize>, style: &Style) {
+/// The threads table; `limit` keeps the most sampled ones and says how many more there were;
+/// `waits` (the idle table) adds what each thread waited on.
+pub(super) fn threads(
+    out: &mut String,
+    profile: &Profile,
+    limit: Option<usize>,
+    waits: Option<&[IdleThread<'_>]>,
+    style: &Style,
+) {
     let mut threads = thread_table(profile);
     let all = threads.len();
     if let Some(limit) = limit {
@@ -31,22 +38,28 @@ pub(super) fn threads(out: &mut String, profile: &Profile, limit: Option<usize>,
     let rows = threads
         .into_iter()
         .map(|t| {
-            vec![
+            let mut row = vec![
                 t.name,
                 t.samples.to_string(),
                 ns(t.wall_ns),
                 amount_or_dash(Metric::Cpu, t.cpu_ns),
                 percent(share(t.gil_samples, t.samples)),
                 percent(share(t.active_samples, t.samples)),
-            ]
+            ];
+            if let Some(waits) = waits {
+                let waited = waits.iter().find(|w| w.thread == t.thread);
+                row.push(waited.map_or_else(|| "-".to_string(), wait_kinds));
+            }
+            row
         })
         .collect();
-    let mut body = style.table(
-        &["thread", "samples", "wall", "cpu", "GIL held", "active"],
-        &[false, true, true, true, true, true],
-        rows,
-        &[start(0)],
-    );
+    let mut header = vec!["thread", "samples", "wall", "cpu", "GIL held", "active"];
+    let mut numeric = vec![false, true, true, true, true, true];
+    if waits.is_some() {
+        header.push("waited on");
+        numeric.push(false);
+    }
+    let mut body = style.table(&header, &numeric, rows, &[start(6), start(0)]);
     if shown < all {
         let _ = writeln!(
             body,
@@ -57,30 +70,44 @@ pub(super) fn threads(out: &mut String, profile: &Profile, limit: Option<usize>,
     section(out, "Threads", &body, style);
 }
 
+/// Every thread that waited, with what it waited on; `source_line` text classifies calls
+/// into C.
+pub(super) fn waits<'p>(
+    profile: &'p Profile,
+    run: &RunSummary,
+    options: &RenderOptions,
+) -> Vec<IdleThread<'p>> {
+    let mut sources = sources(options, run);
+    idle_table(profile, |file, line| {
+        sources.line(file, line).map(str::to_string)
+    })
+}
+
+/// What a thread waited on: its one kind, or each kind with its share.
+fn wait_kinds(r: &IdleThread<'_>) -> String {
+    match r.kinds.as_slice() {
+        [(only, _)] => only.name().to_string(),
+        several => several
+            .iter()
+            .map(|&(k, ns)| format!("{} {}", k.name(), percent(share(ns, r.idle_ns))))
+            .collect::<Vec<_>>()
+            .join(", "),
+    }
+}
+
 /// One line per thread that waited: its idle share, what it waited for, and the frame that
 /// waited most.
-/// `limit` keeps the threads that waited longest and says how many more did.
 pub(super) fn idle(
     out: &mut String,
     profile: &Profile,
     run: &RunSummary,
     options: &RenderOptions,
-    limit: Option<usize>,
     style: &Style,
 ) {
-    let mut sources = sources(options, run);
-    let mut rows = idle_table(profile, |file, line| {
-        sources.line(file, line).map(str::to_string)
-    });
+    let rows = waits(profile, run, options);
     if rows.is_empty() {
         return;
     }
-    let all = rows.len();
-    if let Some(limit) = limit {
-        rows.sort_by(|a, b| b.idle_ns.cmp(&a.idle_ns).then(a.thread.cmp(&b.thread)));
-        rows.truncate(limit);
-    }
-    let more = all - rows.len();
     let width = rows
         .iter()
         .map(|r| r.name.chars().count())
@@ -90,16 +117,10 @@ pub(super) fn idle(
     for r in &rows {
         let (key, line, kind, _) = r.top;
         // One kind says it all; several get their shares and the top frame its kind.
-        let (kinds, top_kind) = match r.kinds.as_slice() {
-            [(only, _)] => (only.name().to_string(), String::new()),
-            several => (
-                several
-                    .iter()
-                    .map(|&(k, ns)| format!("{} {}", k.name(), percent(share(ns, r.idle_ns))))
-                    .collect::<Vec<_>>()
-                    .join(", "),
-                format!(" ({})", kind.name()),
-            ),
+        let kinds = wait_kinds(r);
+        let top_kind = match r.kinds.as_slice() {
+            [_] => String::new(),
+            _ => format!(" ({})", kind.name()),
         };
         let _ = writeln!(
             body,
@@ -112,13 +133,6 @@ pub(super) fn idle(
                 at if at.is_empty() => at,
                 at => format!(" {}", style.dim(&at)),
             },
-        );
-    }
-    if more > 0 {
-        let _ = writeln!(
-            body,
-            "(not shown: {} that waited less)",
-            count(more as u64, "thread")
         );
     }
     let title = if options.measure().sets_idle_apart() {

@@ -59,10 +59,15 @@ fn brief(profile: &Profile, options: &RenderOptions, style: &Style) -> String {
     let mut out = String::new();
     start(&mut out, profile, &run, options, style);
     if profile.samples > 0 {
-        cpu::threads(&mut out, profile, Some(THREADS_SHOWN), style);
-        if options.metric == Metric::Wall {
-            cpu::idle(&mut out, profile, &run, options, Some(THREADS_SHOWN), style);
-        }
+        // What each thread waited on is a column here; where it waited, --full's Idle lines.
+        let waits = (options.metric == Metric::Wall).then(|| cpu::waits(profile, &run, options));
+        cpu::threads(
+            &mut out,
+            profile,
+            Some(THREADS_SHOWN),
+            waits.as_deref().filter(|w| !w.is_empty()),
+            style,
+        );
     }
     if profile.total(options.metric) > 0 {
         cpu::top_functions(&mut out, profile, &run, options, style);
@@ -80,9 +85,9 @@ fn full(profile: &Profile, options: &RenderOptions, style: &Style) -> String {
     start(&mut out, profile, &run, options, style);
     if profile.total(options.metric) > 0 || profile.samples > 0 {
         if profile.samples > 0 {
-            cpu::threads(&mut out, profile, None, style);
+            cpu::threads(&mut out, profile, None, None, style);
             if options.metric == Metric::Wall {
-                cpu::idle(&mut out, profile, &run, options, None, style);
+                cpu::idle(&mut out, profile, &run, options, style);
             }
         }
         cpu::functions(&mut out, profile, &run, options, style);
@@ -223,9 +228,11 @@ mod tests {
             out.contains("\n(not shown: 4 threads, sampled less)\n"),
             "{out}"
         );
+        let worker = out.lines().find(|l| l.starts_with(" worker-1 ")).unwrap();
+        assert!(worker.trim_end().ends_with("   other"), "{worker}");
         assert!(
-            out.contains("\n(not shown: 4 threads that waited less)\n"),
-            "{out}"
+            !out.contains("Idle ("),
+            "where they waited is for --full: {out}"
         );
         let full = text(&profile, &full_options());
         assert!(!full.contains("not shown"), "{full}");
@@ -256,11 +263,13 @@ mod tests {
     #[test]
     fn start_up_folds_into_one_entry_unless_show_all() {
         let profile = with_startup();
+        // With idle time counted, the samples in the machinery have self time to rank.
         for full in [false, true] {
             let folded = text(
                 &profile,
                 &RenderOptions {
                     full,
+                    idle: true,
                     ..RenderOptions::default()
                 },
             );
@@ -269,6 +278,7 @@ mod tests {
             assert!(!folded.contains("<frozen importlib"), "{folded}");
             let all = RenderOptions {
                 full,
+                idle: true,
                 show_all: true,
                 ..RenderOptions::default()
             };
