@@ -95,6 +95,38 @@ def test_text_and_errors(current: Interpreter, tmp_path):
         assert one_line_error(result, message).startswith("fluoro: dis: ")
 
 
+def test_ranked_by_how_often_lines_ran_and_top_limits_the_output(current: Interpreter, tmp_path):
+    script = tmp_path / "loops.py"
+    script.write_text(LOOPS)
+    result = fluoro("dis", "--adaptive", "--run", script, "3000000", "--top", "1", py=current)
+    assert result.returncode == 0, result.stderr.decode()
+    text = result.stdout.decode()
+    headings = [line for line in text.splitlines() if " specialized, " in line]
+    assert len(headings) == 1 and " samples, " in headings[0], text
+    rows = [line for line in text.splitlines() if line.startswith("  ") and line[2:7].strip()]
+    assert len(rows) == 1, text  # one line of source, the most sampled
+    assert len(text.splitlines()) <= 10, text
+    report = json.loads(
+        fluoro("dis", "--adaptive", "--json", "--run", script, "3000000", py=current).stdout
+    )
+    samples = [f["samples"] for f in report["functions"]]
+    # A CPU-time timer of 1 ms ticks with the kernel's clock (every 4 ms at HZ=250).
+    assert samples == sorted(samples, reverse=True) and samples[0] >= 5, samples
+    for function in report["functions"]:
+        lines = [line["samples"] for line in function["lines"]]
+        assert lines == sorted(lines, reverse=True), function
+    # The hot loops' `+` is said why it stayed adaptive, without hedging on warm-up.
+    hot = [
+        i["reason"]
+        for f in report["functions"]
+        for line in f["lines"]
+        if line["samples"] > 0
+        for i in line["instructions"]
+        if i["reason"]
+    ]
+    assert hot and not any("too few times" in r for r in hot), hot
+
+
 def test_from_a_profile_of_fluoro_run(any_python: Interpreter, tmp_path):
     script = tmp_path / "loops.py"
     script.write_text(LOOPS)

@@ -233,7 +233,8 @@ def test_collections_are_timed_and_traced_to_the_allocating_code(tmp_path):
     assert gc["collected"] >= 200000 * 2 * 0.9
     assert all(e["duration_ns"] > 0 for e in gc["events"])
     assert gc["max_ns"] >= gc["p99_ns"] >= gc["p50_ns"] > 0
-    report = fluoro("run", "--memory=off", MEMORY / "cycles.py", cwd=MEMORY).stderr.decode()
+    report = fluoro("run", "--full", "--memory=off", MEMORY / "cycles.py", cwd=MEMORY)
+    report = report.stderr.decode()
     assert "Garbage collection" in report
     assert "cycles.py:13" in report or "cycles.py:14" in report, report
 
@@ -244,7 +245,7 @@ def test_snapshots_diff_objects_and_traced_bytes(tmp_path):
     assert (first["label"], second["label"]) == ("before", "after")
     grew = second["types"].get("Node", 0) - first["types"].get("Node", 0)
     assert grew >= 3000
-    report = fluoro("run", MEMORY / "cycles.py", cwd=MEMORY).stderr.decode()
+    report = fluoro("run", "--full", MEMORY / "cycles.py", cwd=MEMORY).stderr.decode()
     assert 'Snapshot "before" → "after"' in report
     assert "Node" in report
 
@@ -366,6 +367,11 @@ def test_pytest_markers_fail_tests_over_their_limits(tmp_path):
     assert "test_limits.py:8" in out, out
     assert "over its leak limit of 1.0 MiB" in out
     assert "test_limits.py:18" in out, out
+    # The sites are the test's: none in the machinery that ran it.
+    sites = [line for line in out.splitlines() if line.startswith("    ") and ".py:" in line]
+    assert sites, out
+    for machinery in ("/pluggy/", "/_pytest/", "/fluoro/"):
+        assert not any(machinery in line for line in sites), out
 
 
 def test_memory_off_and_cpu_only(tmp_path):

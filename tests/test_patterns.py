@@ -347,7 +347,7 @@ def test_buffer_pool_under_hammering_threads():
 
 def test_fluoro_run_reports_the_patterns(tmp_path):
     profile = tmp_path / "app.fluoro"
-    result = run_fluoro("run", "-o", profile, PROGRAMS / "patterns_app.py")
+    result = run_fluoro("run", "--full", "-o", profile, PROGRAMS / "patterns_app.py")
     assert result.returncode == 0, result.stderr
     assert result.stdout.decode().split() == ["1000", "1000", "800"]
     text = result.stderr.decode()

@@ -184,8 +184,10 @@ def summary(py, program, *flags):
 
 
 def first_row(text, title):
-    """The first row of the table under ``title``."""
-    return text.split(f"{title}\n", 1)[1].splitlines()[2]
+    """The first row of the table under the heading that starts with ``title``."""
+    lines = text.splitlines()
+    at = next(i for i, line in enumerate(lines) if line.startswith(title))
+    return lines[at + 3]
 
 
 def idle_line(text, thread):
@@ -194,20 +196,30 @@ def idle_line(text, thread):
     return next(line for line in lines if line.startswith(f"{thread} ") and " idle (" in line)
 
 
+def thread_row(text, thread):
+    """The row of ``thread`` in the Threads table."""
+    return next(line for line in text.splitlines() if line.startswith(f" {thread} "))
+
+
 def test_summary_ranks_active_time_and_says_where_threads_waited(current):
     text = summary(current, "sleeper.py")
     assert " busy " in first_row(text, "Top functions by self active wall time"), text
+    # The summary says what each thread waited on; --full, where.
+    assert "   sleep" in thread_row(text, "MainThread"), text
+    text = summary(current, "sleeper.py", "--full")
     # The largest kind comes first; a few samples of busy() waiting for a CPU may be "other".
     slept = idle_line(text, "MainThread")
     assert "): sleep" in slept and "; waited most in sleeper " in slept, slept
     text = summary(current, "worker.py")
     assert " burn " in first_row(text, "Top functions by self active wall time"), text
-    waited = idle_line(text, "MainThread")
+    assert "   join" in thread_row(text, "MainThread"), text
+    waited = idle_line(summary(current, "worker.py", "--full"), "MainThread")
     assert "): join" in waited and "; waited most in Thread." in waited, waited
     # --idle puts the waiting back in the tables.
     text = summary(current, "sleeper.py", "--idle")
-    assert "Top functions by self wall time\n" in text
-    assert " sleeper " in text.split("Top functions by self wall time\n", 1)[1].split("\n\n")[0]
+    assert "Top functions by self wall time, at their hottest line\n" in text
+    table = text.split("Top functions by self wall time", 1)[1].split("\n\n")[0]
+    assert " sleeper " in table, text
 
 
 def test_every_version_samples_without_the_gil(any_python, tmp_path):
@@ -231,7 +243,8 @@ def test_layout_check_passes_silently_on_every_version(any_python, tmp_path):
     result = fluoro("run", "--format", "json", "-o", out, CPU / "shares.py", py=any_python)
     assert result.returncode == 0, result.stderr.decode()
     said = [line for line in result.stderr.decode().splitlines() if line.startswith("fluoro:")]
-    assert len(said) == 1 and " ran for " in said[0], said
+    assert len(said) == 2 and " ran for " in said[1], said
+    assert said[0].startswith(f"fluoro: wrote {out} (json, "), said
     report = json.loads(out.read_text())
     assert report["sampler"] == "memory-reader"
     assert report["memory"]["allocated_count"] > 0
@@ -327,7 +340,7 @@ def test_truncated_and_corrupt_profiles_are_named(current, tmp_path):
     cut = tmp_path / "cut.fluoro"
     cut.write_bytes(data[: len(data) - 5])
     # Cut inside its last chunk (a full disk, ulimit -f): read up to it, said in one line.
-    result = fluoro("report", cut, py=current)
+    result = fluoro("report", "--full", cut, py=current)
     assert result.returncode == 0, result.stderr.decode()
     err = result.stderr.decode()
     assert "cut.fluoro ends early, inside the chunk at byte" in err and err.count("\n") == 1, err

@@ -33,11 +33,21 @@ The core is Rust (``fluoro._native``); this package re-exports its public API. I
 ``fluoro.patterns`` (imported on its own, never by this package, so that ``fluoro run`` can
 tell a program used it) has ``ObjectPool``, ``WeakValueCache``, ``lazy`` and ``BufferPool``:
 pools and caches whose statistics ``fluoro run`` reports.
+
+In IPython and Jupyter, ``%load_ext fluoro`` adds ``%%fluoro`` (profile a cell) and ``%fluoro
+STATEMENT``, which show the report inline.
 """
 
 from fluoro._memory import track
 from fluoro._native import Profiler, __version__, env, inspect, sizeof, snapshot, stack
 from fluoro._profile import profile
+
+
+def load_ipython_extension(ipython) -> None:
+    """``%load_ext fluoro``: the ``%fluoro`` and ``%%fluoro`` magics (``fluoro._jupyter``)."""
+    from fluoro._jupyter import load
+
+    load(ipython)
 
 
 def __getattr__(name: str):

@@ -80,7 +80,7 @@ class track:  # noqa: N801 - used like a function: `with fluoro.track() as t:`
             self.lines = memory["alloc_lines"]
             self.peak_lines = memory["peak_lines"]
             self.live_lines = memory["leak_lines"]
-            self._text = str(profiler.report(format="text", metric="alloc"))
+            self._text = str(profiler.report(format="text", metric="alloc", full=True))
         return False
 
     def report(self) -> str:

@@ -14,6 +14,7 @@ __all__ = [
     "_boot",
     "Session",
     "Profiler",
+    "CallProfiles",
     "BufferPool",
     "PooledBuffer",
     "sizeof",
@@ -81,10 +82,44 @@ class Profiler:
         """Stop collecting; the profile is complete."""
     def __enter__(self) -> Profiler: ...
     def __exit__(self, *exc: object) -> bool: ...
-    def report(self, format: str = "text", metric: str = "wall", top: int = 15) -> str | bytes:
-        """The text summary, or an export (``pprof`` and ``pstats`` are bytes)."""
+    def report(
+        self,
+        format: str = "text",
+        metric: str = "wall",
+        # 10: fluoro's one default for --top, a Rust constant (the runtime signature shows `...`).
+        top: int = ...,
+        full: bool = False,
+        show_all: bool = False,
+        width: int | None = None,
+        more: str | None = None,
+    ) -> str | bytes:
+        """The one-screen text summary (``full=True``: the whole report; ``show_all=True``:
+        start-up and fluoro's own frames kept; ``width``: columns to fit; ``more``: the
+        summary's last line), or an export (``pprof`` and ``pstats`` are bytes)."""
     def save(self, path: str | os.PathLike[str]) -> None:
         """Write the ``.fluoro`` profile, readable by ``fluoro report``."""
+
+@final
+class CallProfiles:
+    """Every call of a function under ``@fluoro.profile``, added up into one profile."""
+
+    def __new__(cls) -> Self: ...
+    def add(self, call: Profiler) -> None:
+        """Add the profile of one finished call: the samples taken inside it."""
+    @property
+    def calls(self) -> int:
+        """Calls added so far."""
+    def report(
+        self,
+        format: str = "text",
+        metric: str = "wall",
+        top: int = ...,
+        full: bool = False,
+        show_all: bool = False,
+        width: int | None = None,
+        more: str | None = None,
+    ) -> str | bytes:
+        """The report of every call so far, as ``Profiler.report`` gives one."""
 
 def _exact_start() -> None:
     """Test hook: starts exact mode in this interpreter (what ``fluoro run --exact`` does)."""

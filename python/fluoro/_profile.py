@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 
-from fluoro._native import Profiler
+from fluoro._native import CallProfiles, Profiler
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:  # typing stays out of the target's modules at run time
@@ -21,9 +21,12 @@ def profile(
     exact call counter).
 
     ``with fluoro.profile() as p: ...`` then ``p.report()`` / ``p.save(path)``.
-    ``@fluoro.profile`` (or ``@fluoro.profile(rate=1000)``) profiles each call of the
-    function, prints the summary on stderr unless ``quiet``, and keeps the last profile as
-    ``wrapper.profile``.
+    ``@fluoro.profile`` (or ``@fluoro.profile(rate=1000)``) profiles every call of the
+    function and adds them up: ``wrapper.profile.report()`` gives the report of the calls so
+    far (``wrapper.profile.calls`` counts them), and unless ``quiet`` it is printed once, on
+    stderr, when the program exits. Each call is sampled while it runs (at ``rate``: a call
+    shorter than one interval may get no sample), and only its own thread's stacks under it
+    count.
     """
     factory = _ProfileFactory(rate, exact, quiet)
     if func is None:
@@ -51,6 +54,7 @@ class _ProfileFactory:
         import functools  # here, not at import: `fluoro run` imports fluoro into every target
 
         depth = 0
+        calls = CallProfiles()
 
         @functools.wraps(func)
         def wrapper(*args: Any, **kwargs: Any) -> Any:
@@ -65,9 +69,41 @@ class _ProfileFactory:
             finally:
                 depth -= 1
                 p.stop()
-                wrapper.profile = p  # type: ignore[attr-defined]
-                if not self._quiet:
-                    sys.stderr.write(str(p.report()))
+                calls.add(p)
 
-        wrapper.profile = None  # type: ignore[attr-defined]
+        wrapper.profile = calls  # type: ignore[attr-defined]
+        if not self._quiet:
+            import atexit
+
+            name = f"{getattr(func, '__module__', '?')}.{getattr(func, '__qualname__', '?')}"
+            atexit.register(_print_calls, name, calls)
         return wrapper  # type: ignore[return-value]
+
+
+def _print_calls(name: str, calls: CallProfiles) -> None:
+    """At exit: the report of every profiled call of ``name``, once, on stderr."""
+    if not calls.calls:
+        return
+    short = name.rsplit(".", 1)[-1]
+    more = f"Summary: {short}.profile.report(full=True) gives the whole report"
+    text = calls.report(width=_width(), more=more)
+    plural = "" if calls.calls == 1 else "s"
+    try:
+        sys.stderr.write(f"fluoro: {calls.calls} call{plural} of {name}\n{text}")
+        sys.stderr.flush()
+    except (OSError, ValueError):
+        pass  # stderr closed at exit: nobody to tell
+
+
+def _width() -> int:
+    """Columns for text on stderr, as the CLI counts them: ``$COLUMNS``, else the terminal's,
+    else 100."""
+    import os
+
+    columns = os.environ.get("COLUMNS", "")
+    if columns.strip().isdigit() and int(columns) > 0:
+        return int(columns)
+    try:
+        return os.get_terminal_size(sys.stderr.fileno()).columns
+    except (OSError, ValueError, AttributeError):
+        return 100

@@ -39,11 +39,23 @@ def _limit(item: pytest.Item, name: str) -> int | None:
 
 
 def _sites(lines: list[dict], limit: int = 5) -> str:
+    """The heaviest lines of the test's own code and what it calls: the lines of the
+    machinery that runs it (pytest, pluggy, fluoro's plugin and tracker) are left out."""
+    import os
+
+    import _pytest
+    import pluggy
+
+    import fluoro
     from fluoro._memory import _size
 
+    machinery = tuple(
+        os.path.dirname(m.__file__) + os.sep for m in (fluoro, pluggy, _pytest) if m.__file__
+    )
+    shown = [x for x in lines if not x["file"].startswith(machinery)]
     return "\n".join(
         f"    {_size(x['bytes']):>10}  {x['file']}:{x['line']}  {x['function']}"
-        for x in lines[:limit]
+        for x in shown[:limit]
     )
 
 

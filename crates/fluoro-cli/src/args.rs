@@ -3,7 +3,7 @@
 use clap::builder::{PossibleValue, PossibleValuesParser, TypedValueParser};
 use clap::{Args, Parser, Subcommand, ValueEnum};
 pub use fluoro_profile::Metric;
-pub use fluoro_report::Format;
+pub use fluoro_report::{Format, DEFAULT_TOP};
 use std::ffi::OsString;
 use std::path::PathBuf;
 
@@ -112,6 +112,8 @@ pub struct RunArgs {
     /// Keep idle threads' waiting stacks in the summary's tables (exports always keep them)
     #[arg(long)]
     pub idle: bool,
+    #[command(flatten)]
+    pub text: TextArgs,
     /// How stacks are read: from memory without the GIL, or with the GIL (the fallback)
     #[arg(long, value_enum, default_value_t = SamplerChoice::Auto)]
     pub sampler: SamplerChoice,
@@ -231,9 +233,24 @@ pub struct ReportArgs {
     /// Write the interactive HTML report to FILE (the same as --format html -o FILE)
     #[arg(long, value_name = "FILE", conflicts_with_all = ["format", "output"])]
     pub html: Option<PathBuf>,
-    /// Rows in each table of the text summary
-    #[arg(long, value_name = "N", default_value_t = 15)]
+    #[command(flatten)]
+    pub text: TextArgs,
+}
+
+/// How much of a profile the text shows, the same on `run` and `report`.
+#[derive(Debug, Args)]
+pub struct TextArgs {
+    /// Rows in each table of the text
+    #[arg(long, value_name = "N", default_value_t = DEFAULT_TOP)]
     pub top: usize,
+    /// Print the whole report (call tree, hottest lines, every memory table) instead of the
+    /// one-screen summary
+    #[arg(short = 'v', long)]
+    pub full: bool,
+    /// Keep interpreter start-up, import machinery and fluoro's own frames in the text's
+    /// tables instead of folding them into one [startup/import] entry
+    #[arg(long)]
+    pub show_all: bool,
 }
 
 #[derive(Debug, Args)]
@@ -279,7 +296,7 @@ pub struct DisArgs {
     #[arg(long, value_name = "SCRIPT")]
     pub run: Option<PathBuf>,
     /// With --adaptive: how many functions to show, most specializable instructions first
-    #[arg(long, value_name = "N", default_value_t = 10)]
+    #[arg(long, value_name = "N", default_value_t = DEFAULT_TOP)]
     pub top: usize,
 }
 
@@ -649,7 +666,7 @@ pub struct HeapSummaryArgs {
     #[arg(long)]
     pub json: bool,
     /// Rows to show
-    #[arg(long, value_name = "N", default_value_t = 20)]
+    #[arg(long, value_name = "N", default_value_t = DEFAULT_TOP)]
     pub top: usize,
     /// The .fluoro profile of the run that took the snapshot (`fluoro run --memory=all
     /// --heap-at-exit -o run.fluoro`): names where each retainer was allocated
@@ -696,7 +713,7 @@ pub struct HeapDiffArgs {
     #[arg(long)]
     pub json: bool,
     /// Rows in each table
-    #[arg(long, value_name = "N", default_value_t = 20)]
+    #[arg(long, value_name = "N", default_value_t = DEFAULT_TOP)]
     pub top: usize,
     /// Also show the interpreter's structure: sys.modules, modules, classes, functions, their dicts
     #[arg(long)]

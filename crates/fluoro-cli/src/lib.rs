@@ -11,7 +11,7 @@ pub use args::{
     function_target, AdviseArgs, AdviseFormat, AttachArgs, BenchArgs, Cli, Command, DisArgs,
     DumpArgs, EnvArgs, Format, HeapArgs, HeapCommand, HeapDiffArgs, HeapPathArgs, HeapSummaryArgs,
     HeapViewArgs, InspectArgs, LaterArgs, MemoryChoice, Metric, ReportArgs, RunArgs, SamplerChoice,
-    Target, TopArgs,
+    Target, TextArgs, TopArgs,
 };
 pub use interpreter::interpreter_options;
 pub use split::split_run_args;
@@ -411,7 +411,7 @@ mod tests {
         assert_eq!(r.file, std::path::Path::new("p.fluoro"));
         assert_eq!(r.format, Format::Pstats);
         assert_eq!(r.output.as_deref(), Some(std::path::Path::new("p.pstats")));
-        assert_eq!(r.top, 5);
+        assert_eq!(r.text.top, 5);
     }
 
     #[test]

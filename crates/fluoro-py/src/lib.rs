@@ -134,6 +134,7 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(_boot, m)?)?;
     m.add_class::<runner::Session>()?;
     m.add_class::<profiler::Profiler>()?;
+    m.add_class::<profiler::CallProfiles>()?;
     m.add_class::<patterns::BufferPool>()?;
     m.add_class::<patterns::PooledBuffer>()?;
     m.add_function(wrap_pyfunction!(sizeof, m)?)?;

@@ -114,6 +114,34 @@ pub fn to_user(data: &[u8]) -> std::io::Result<()> {
     file.write_all(data)
 }
 
+/// Columns fluoro's text may use: `$COLUMNS` when set, else the width of the terminal the
+/// text goes to (the stderr kept at boot, or `fd`), else 100.
+pub fn terminal_width(fd: i32) -> usize {
+    const DEFAULT: usize = 100;
+    if let Some(n) = std::env::var("COLUMNS")
+        .ok()
+        .and_then(|c| c.trim().parse::<usize>().ok())
+        .filter(|&n| n > 0)
+    {
+        return n;
+    }
+    let fd = ORIGINAL_STDERR.get().map_or(fd, |&(kept, _, _)| kept);
+    let mut size = libc::winsize {
+        ws_row: 0,
+        ws_col: 0,
+        ws_xpixel: 0,
+        ws_ypixel: 0,
+    };
+    // SAFETY: TIOCGWINSZ fills the winsize it is given, or fails for a descriptor that is no
+    // terminal; the struct outlives the call.
+    let ok = unsafe { libc::ioctl(fd, libc::TIOCGWINSZ, &mut size) } == 0;
+    if ok && size.ws_col > 0 {
+        usize::from(size.ws_col)
+    } else {
+        DEFAULT
+    }
+}
+
 /// Says one line of fluoro's own, `fluoro: LINE`, through [`to_user`]; a failure to say it is
 /// not worth another.
 pub fn say(line: &str) {

@@ -85,6 +85,11 @@ impl Profiler {
         if self.running.is_some() || self.done {
             return Err(PyRuntimeError::new_err("this profile was already started"));
         }
+        // The thread that starts a profile on the main thread names it `MainThread`, as
+        // `fluoro run`'s boot does, even in a program that never imports threading.
+        if crate::os::gettid() == u64::from(std::process::id()) {
+            crate::collectors::names::set_main_thread();
+        }
         let file = std::fs::File::create(&self.path).map_err(|e| {
             PyRuntimeError::new_err(format!("cannot write {}: {e}", self.path.display()))
         })?;
@@ -120,32 +125,36 @@ impl Profiler {
         Ok(false)
     }
 
-    /// The report: the text summary by default, or any export format (`collapsed`,
-    /// `speedscope`, `json`, `html` as str; `pprof`, `pstats` as bytes).
-    #[pyo3(signature = (format = "text", metric = "wall", top = 15))]
+    /// The report: the one-screen text summary by default (`full=True`: the whole text
+    /// report; `show_all=True`: start-up and fluoro's own frames kept; `width`: columns to
+    /// fit; `more`: the summary's last line, where the whole report is), or any export format (`collapsed`, `speedscope`, `json`, `html` as
+    /// str; `pprof`,
+    /// `pstats` as bytes).
+    #[pyo3(signature = (format = "text", metric = "wall", top = fluoro_report::DEFAULT_TOP, full = false, show_all = false, width = None, more = None))]
+    #[allow(clippy::too_many_arguments)]
     fn report<'py>(
         &self,
         py: Python<'py>,
         format: &str,
         metric: &str,
         top: usize,
+        full: bool,
+        show_all: bool,
+        width: Option<usize>,
+        more: Option<String>,
     ) -> PyResult<Bound<'py, PyAny>> {
         self.check_done()?;
-        let fmt = report::Format::from_name(format)
-            .ok_or_else(|| PyValueError::new_err(format!("unknown format {format:?}")))?;
-        let metric = fluoro_profile::Metric::from_name(metric)
-            .ok_or_else(|| PyValueError::new_err(format!("unknown metric {metric:?}")))?;
-        let options = report::RenderOptions {
+        let profile = report::read_profile(&self.path).map_err(PyRuntimeError::new_err)?;
+        let how = How {
+            format,
             metric,
             top,
-            ..report::RenderOptions::default()
+            full,
+            show_all,
+            width,
+            more,
         };
-        let data =
-            report::render_file(&self.path, fmt, &options).map_err(PyRuntimeError::new_err)?;
-        Ok(match fmt {
-            report::Format::Pprof | report::Format::Pstats => PyBytes::new(py, &data).into_any(),
-            _ => PyString::new(py, &String::from_utf8_lossy(&data)).into_any(),
-        })
+        how.render(py, &profile)
     }
 
     /// Writes the `.fluoro` profile to `path` (readable by `fluoro report`).
@@ -154,6 +163,111 @@ impl Profiler {
         std::fs::copy(&self.path, &path)
             .map(|_| ())
             .map_err(|e| PyRuntimeError::new_err(format!("cannot write {}: {e}", path.display())))
+    }
+}
+
+/// What `report()` was asked for.
+struct How<'a> {
+    format: &'a str,
+    metric: &'a str,
+    top: usize,
+    full: bool,
+    show_all: bool,
+    width: Option<usize>,
+    /// The summary's last line, where the whole report is.
+    more: Option<String>,
+}
+
+impl How<'_> {
+    /// `profile` rendered as asked: text as str, `pprof` and `pstats` as bytes.
+    fn render<'py>(
+        &self,
+        py: Python<'py>,
+        profile: &fluoro_profile::Profile,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let fmt = report::Format::from_name(self.format)
+            .ok_or_else(|| PyValueError::new_err(format!("unknown format {:?}", self.format)))?;
+        let metric = fluoro_profile::Metric::from_name(self.metric)
+            .ok_or_else(|| PyValueError::new_err(format!("unknown metric {:?}", self.metric)))?;
+        let options =
+            report::RenderOptions {
+                metric,
+                top: self.top,
+                full: self.full,
+                show_all: self.show_all,
+                width: self.width,
+                more: Some(self.more.clone().unwrap_or_else(|| {
+                    "Summary: report(full=True) gives the whole report".to_owned()
+                })),
+                ..report::RenderOptions::default()
+            };
+        let data = fluoro_report::render(profile, fmt, &options)
+            .map_err(|e| PyRuntimeError::new_err(e.to_string()))?;
+        Ok(match fmt {
+            report::Format::Pprof | report::Format::Pstats => PyBytes::new(py, &data).into_any(),
+            _ => PyString::new(py, &String::from_utf8_lossy(&data)).into_any(),
+        })
+    }
+}
+
+/// Every call of a function under `@fluoro.profile`, added up into one profile, so that 50
+/// calls make one report, not 50. Calls from any thread add to it (plain data, no collector).
+#[pyclass(module = "fluoro._native")]
+pub struct CallProfiles {
+    combined: fluoro_report::analysis::Combined,
+}
+
+#[pymethods]
+impl CallProfiles {
+    #[new]
+    fn new() -> CallProfiles {
+        CallProfiles {
+            combined: fluoro_report::analysis::Combined::new(),
+        }
+    }
+
+    /// Adds the profile of one finished call: the samples taken inside the call (under
+    /// `@fluoro.profile`'s wrapper), not what other threads did meanwhile.
+    fn add(&mut self, call: &Profiler) -> PyResult<()> {
+        call.check_done()?;
+        let profile = report::read_profile(&call.path).map_err(PyRuntimeError::new_err)?;
+        self.combined.add_call(&profile);
+        Ok(())
+    }
+
+    /// Calls added so far.
+    #[getter]
+    fn calls(&self) -> u64 {
+        self.combined.calls()
+    }
+
+    /// The report of every call so far, as `Profiler.report` gives one.
+    #[pyo3(signature = (format = "text", metric = "wall", top = fluoro_report::DEFAULT_TOP, full = false, show_all = false, width = None, more = None))]
+    #[allow(clippy::too_many_arguments)]
+    fn report<'py>(
+        &self,
+        py: Python<'py>,
+        format: &str,
+        metric: &str,
+        top: usize,
+        full: bool,
+        show_all: bool,
+        width: Option<usize>,
+        more: Option<String>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        if self.combined.calls() == 0 {
+            return Err(PyRuntimeError::new_err("no call has been profiled yet"));
+        }
+        let how = How {
+            format,
+            metric,
+            top,
+            full,
+            show_all,
+            width,
+            more,
+        };
+        how.render(py, self.combined.profile())
     }
 }
 

@@ -47,10 +47,22 @@ pub fn render_file(
 
 /// `fluoro report`.
 pub fn command(args: &ReportArgs) -> Result<i32, Failure> {
+    // Text for the terminal fits it; text written to a file keeps its natural width.
+    let width = match args.output {
+        Some(_) => None,
+        None => Some(crate::output::terminal_width(1)),
+    };
     let options = RenderOptions {
         metric: args.metric,
-        top: args.top,
+        top: args.text.top,
         idle: args.idle,
+        full: args.text.full,
+        show_all: args.text.show_all,
+        width,
+        more: Some(format!(
+            "Full report: fluoro report {} --full",
+            args.file.display()
+        )),
         ..RenderOptions::default()
     };
     // `--html FILE` is `--format html -o FILE`.

@@ -1,8 +1,10 @@
 //! Terminal rendering shared by fluoro's reports.
 
+mod fit;
 mod units;
 
-pub use units::{bytes, parse_size, percent, seconds};
+pub use fit::{clip_lines, fitted_fields, fitted_table, shorten, visible_width, Cut, Keep};
+pub use units::{bytes, count, parse_size, percent, seconds};
 
 use comfy_table::{CellAlignment, ContentArrangement, LineStyle, Table, TableStyle};
 

@@ -60,6 +60,16 @@ pub fn seconds(s: f64) -> String {
     }
 }
 
+/// `n` and the noun, plural unless `n` is 1: `1 allocation`, `3 allocations`. The plural adds
+/// an `s` (every noun fluoro counts takes one).
+pub fn count(n: u64, noun: &str) -> String {
+    if n == 1 {
+        format!("1 {noun}")
+    } else {
+        format!("{n} {noun}s")
+    }
+}
+
 /// A ratio as a percentage with one decimal.
 pub fn percent(ratio: f64) -> String {
     format!("{:.1} %", ratio * 100.0)
@@ -77,6 +87,13 @@ mod tests {
         assert_eq!(bytes(1536), "1.5 KiB");
         assert_eq!(bytes(5 * 1024 * 1024), "5.0 MiB");
         assert_eq!(bytes(u64::MAX), "16384.0 PiB");
+    }
+
+    #[test]
+    fn counts_are_plural_unless_one() {
+        assert_eq!(count(1, "allocation"), "1 allocation");
+        assert_eq!(count(0, "allocation"), "0 allocations");
+        assert_eq!(count(2, "thread"), "2 threads");
     }
 
     #[test]

@@ -17,6 +17,9 @@ pub use fluoro_profile::{Metric, Profile};
 
 use std::path::PathBuf;
 
+/// Rows in each table unless `--top` says otherwise, for every command that has tables.
+pub const DEFAULT_TOP: usize = 10;
+
 /// How a profile is rendered.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RenderOptions {
@@ -24,6 +27,18 @@ pub struct RenderOptions {
     pub metric: Metric,
     /// Rows in each terminal table.
     pub top: usize,
+    /// The whole text report (every table, the call tree, every memory section) instead of
+    /// the one-screen summary (`--full`).
+    pub full: bool,
+    /// Keep interpreter start-up, import machinery and fluoro's own frames in the text's
+    /// tables and trees (`--show-all`); by default they fold into one `[startup/import]`
+    /// entry. Exports always keep every frame.
+    pub show_all: bool,
+    /// Terminal columns the text must fit in; `None` draws it at its natural width.
+    pub width: Option<usize>,
+    /// The summary's last line: where the whole report is (`fluoro report run.fluoro
+    /// --full`); `None` says to ask for `--full`.
+    pub more: Option<String>,
     /// Where relative filenames resolve when reading source text; `None` means the target's
     /// working directory (`Meta::cwd`).
     pub source_root: Option<PathBuf>,
@@ -47,7 +62,11 @@ impl Default for RenderOptions {
     fn default() -> Self {
         RenderOptions {
             metric: Metric::Wall,
-            top: 15,
+            top: DEFAULT_TOP,
+            full: false,
+            show_all: false,
+            width: None,
+            more: None,
             source_root: None,
             color: false,
             per_thread: false,

@@ -9,6 +9,7 @@ use fluoro_bytecode::adaptive::{
 use fluoro_bytecode::OpcodeTable;
 use pyo3::prelude::*;
 use serde::Deserialize;
+use std::collections::HashMap;
 use std::process::Command;
 
 const DRIVER: &str = include_str!("adaptive.py");
@@ -119,6 +120,7 @@ pub fn from_profile(
     };
     let table = OpcodeTable::for_version(major, minor)
         .ok_or_else(|| format!("CPython {major}.{minor} is not supported (3.11-3.13 are)"))?;
+    let samples = line_samples(profile);
     let codes: Vec<RunCode> = profile
         .adaptive
         .iter()
@@ -127,6 +129,14 @@ pub fn from_profile(
             file: c.file.clone(),
             firstlineno: c.firstlineno,
             instructions: c.instructions.clone(),
+            line_samples: samples
+                .iter()
+                .filter(|((file, qualname, first, _), _)| {
+                    (file.as_str(), qualname.as_str(), *first)
+                        == (c.file.as_str(), c.qualname.as_str(), c.firstlineno)
+                })
+                .map(|((_, _, _, line), n)| (*line, *n))
+                .collect(),
         })
         .collect();
     Ok(analyze_in_order(
@@ -135,6 +145,26 @@ pub fn from_profile(
         &codes,
         top,
     ))
+}
+
+/// Samples of the profile by (file, qualname, first line, line) of their innermost frame: how
+/// often each line of each function ran, relatively.
+fn line_samples(profile: &fluoro_profile::Profile) -> HashMap<(String, String, i64, i64), u64> {
+    let mut out = HashMap::new();
+    for w in &profile.weights {
+        let Some(&leaf) = profile.frames(w.stack).last() else {
+            continue;
+        };
+        let code = profile.code(leaf);
+        let key = (
+            code.filename.clone(),
+            code.qualname.clone(),
+            i64::from(code.firstlineno),
+            i64::from(profile.line(leaf)),
+        );
+        *out.entry(key).or_insert(0) += w.samples;
+    }
+    out
 }
 
 /// `fluoro dis --adaptive PROFILE.fluoro`.

@@ -41,9 +41,13 @@ pub fn command(py: Python<'_>, args: &AttachArgs) -> Result<i32, Failure> {
         }),
         None => Ok(()),
     });
+    let text = RenderOptions {
+        width: Some(crate::output::terminal_width(1)),
+        ..options
+    };
     let rendered = result.and_then(|()| match args.quiet {
         true => Ok(Vec::new()),
-        false => report::render_file(&path, Format::Text, &options),
+        false => report::render_file(&path, Format::Text, &text),
     });
     if let Some(dir) = scratch_dir {
         let _ = std::fs::remove_dir_all(dir);

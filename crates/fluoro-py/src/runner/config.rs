@@ -44,12 +44,25 @@ pub struct BootConfig {
     /// Keep idle time in the summary's tables (`--idle`).
     #[serde(default)]
     pub idle: bool,
+    /// Rows in each table of the summary (`--top`).
+    #[serde(default = "default_top")]
+    pub top: usize,
+    /// The whole report instead of the one-screen summary (`--full`).
+    #[serde(default)]
+    pub full: bool,
+    /// Keep start-up and import frames in the summary's tables (`--show-all`).
+    #[serde(default)]
+    pub show_all: bool,
     /// Advise the program's profiled sources at the end (`--advise`).
     #[serde(default)]
     pub advise: bool,
     /// Heap snapshots and the --gc-cycles diagnosis.
     #[serde(default)]
     pub heap: crate::heap::run::HeapRun,
+}
+
+fn default_top() -> usize {
+    fluoro_report::DEFAULT_TOP
 }
 
 /// Paths travel as their bytes: JSON strings are UTF-8, a path need not be.

@@ -117,6 +117,9 @@ fn try_launch(py: Python<'_>, args: &RunArgs) -> Result<Failure, Failure> {
         html,
         metric: args.metric,
         idle: args.idle,
+        top: args.text.top,
+        full: args.text.full,
+        show_all: args.text.show_all,
         advise: args.advise,
         heap,
     })

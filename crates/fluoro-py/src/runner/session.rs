@@ -127,9 +127,19 @@ impl Session {
                 *outcome = Outcome::Unseen;
             }
         };
+        let more = if c.temporary_profile {
+            "Summary: --full for the whole report, -o run.fluoro to keep the profile".to_owned()
+        } else {
+            format!("Full report: fluoro report {} --full", c.profile.display())
+        };
         let options = report::RenderOptions {
             metric: c.metric,
             idle: c.idle,
+            top: c.top,
+            full: c.full,
+            show_all: c.show_all,
+            width: Some(output::terminal_width(2)),
+            more: Some(more),
             ..report::RenderOptions::default()
         };
         if !c.quiet {
@@ -159,13 +169,26 @@ impl Session {
             })
             .flatten();
         if let (Some(format), Some(output)) = (c.format, &c.output) {
+            // An export is the data: every frame, its natural width.
+            let options = report::RenderOptions {
+                width: None,
+                more: None,
+                ..options.clone()
+            };
             match report::render_file(profile, format, &options) {
-                Ok(data) => {
-                    if let Err(e) = std::fs::write(output, data) {
+                Ok(data) => match std::fs::write(output, &data) {
+                    Ok(()) if !c.quiet => output::say(&format!(
+                        "wrote {} ({}, {})",
+                        output.display(),
+                        format.name(),
+                        bytes(data.len() as u64)
+                    )),
+                    Ok(()) => {}
+                    Err(e) => {
                         output::say(&format!("cannot write {}: {e}", output.display()));
                         outcome = Outcome::Failed;
                     }
-                }
+                },
                 Err(e) => {
                     output::say(&e);
                     outcome = Outcome::Failed;
@@ -176,6 +199,8 @@ impl Session {
             let options = report::RenderOptions {
                 advice,
                 heap: crate::heap::run::take_exit_report(),
+                width: None,
+                more: None,
                 ..options.clone()
             };
             let written =
@@ -191,6 +216,12 @@ impl Session {
                     outcome = Outcome::Failed;
                 }
             }
+        }
+        if !c.temporary_profile && !c.quiet {
+            let size = std::fs::metadata(profile)
+                .map(|m| format!(" ({})", bytes(m.len())))
+                .unwrap_or_default();
+            output::say(&format!("wrote the profile {}{size}", profile.display()));
         }
         outcome
     }

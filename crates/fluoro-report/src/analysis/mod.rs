@@ -1,6 +1,8 @@
 //! What the reports compute from a profile's aggregated samples: the run's summary, per-thread
 //! totals, the flat function and line tables, and the call tree.
 
+mod combine;
+mod fold;
 mod functions;
 mod idle;
 mod lines;
@@ -9,6 +11,8 @@ mod summary;
 mod threads;
 mod tree;
 
+pub use combine::Combined;
+pub use fold::{fold_frames, fold_startup, role, Role, STARTUP, STARTUP_CODE};
 pub use functions::{function_table, FunctionStats};
 pub use idle::{idle_table, waiting_kind, IdleThread, WaitKind};
 pub use lines::{line_table, LineStats};

@@ -2,15 +2,16 @@
 //! and the exact call table when the profile hook ran.
 
 use super::style::{
-    amount, function_rows, location, measure_words, ns, section, sources, truncate, Style,
+    amount, amount_or_dash, end, function_rows, location, measure_words, ns, place, section,
+    sources, start, truncate, Style,
 };
 use crate::analysis::{
     call_tree, function_table, idle_table, line_table, share, thread_table, CallNode,
-    FunctionStats, Measure, RunSummary,
+    FunctionStats, IdleThread, LineStats, Measure, RunSummary,
 };
 use crate::RenderOptions;
 use fluoro_profile::{ExactFunction, ExactStats, Metric, Profile};
-use fluoro_render::{percent, table};
+use fluoro_render::{count, percent};
 use std::fmt::Write;
 
 /// Call-tree nodes lighter than this share of the total are hidden.
@@ -18,26 +19,80 @@ const TREE_MIN_SHARE: f64 = 0.01;
 /// Longest source excerpt shown next to a hot line.
 const SOURCE_WIDTH: usize = 60;
 
-pub(super) fn threads(out: &mut String, profile: &Profile, style: &Style) {
-    let rows = thread_table(profile)
+/// The threads table; `limit` keeps the most sampled ones and says how many more there were;
+/// `waits` (the idle table) adds what each thread waited on.
+pub(super) fn threads(
+    out: &mut String,
+    profile: &Profile,
+    limit: Option<usize>,
+    waits: Option<&[IdleThread<'_>]>,
+    style: &Style,
+) {
+    let mut threads = thread_table(profile);
+    let all = threads.len();
+    if let Some(limit) = limit {
+        threads.sort_by(|a, b| b.samples.cmp(&a.samples).then(a.thread.cmp(&b.thread)));
+        threads.truncate(limit);
+    }
+    let shown = threads.len();
+    let rows = threads
         .into_iter()
         .map(|t| {
-            vec![
+            let mut row = vec![
                 t.name,
                 t.samples.to_string(),
                 ns(t.wall_ns),
-                ns(t.cpu_ns),
+                amount_or_dash(Metric::Cpu, t.cpu_ns),
                 percent(share(t.gil_samples, t.samples)),
                 percent(share(t.active_samples, t.samples)),
-            ]
+            ];
+            if let Some(waits) = waits {
+                let waited = waits.iter().find(|w| w.thread == t.thread);
+                row.push(waited.map_or_else(|| "-".to_string(), wait_kinds));
+            }
+            row
         })
         .collect();
-    let body = table(
-        &["thread", "samples", "wall", "cpu", "GIL held", "active"],
-        &[false, true, true, true, true, true],
-        rows,
-    );
+    let mut header = vec!["thread", "samples", "wall", "cpu", "GIL held", "active"];
+    let mut numeric = vec![false, true, true, true, true, true];
+    if waits.is_some() {
+        header.push("waited on");
+        numeric.push(false);
+    }
+    let mut body = style.table(&header, &numeric, rows, &[start(6), start(0)]);
+    if shown < all {
+        let _ = writeln!(
+            body,
+            "\n(not shown: {}, sampled less)",
+            count((all - shown) as u64, "thread")
+        );
+    }
     section(out, "Threads", &body, style);
+}
+
+/// Every thread that waited, with what it waited on; `source_line` text classifies calls
+/// into C.
+pub(super) fn waits<'p>(
+    profile: &'p Profile,
+    run: &RunSummary,
+    options: &RenderOptions,
+) -> Vec<IdleThread<'p>> {
+    let mut sources = sources(options, run);
+    idle_table(profile, |file, line| {
+        sources.line(file, line).map(str::to_string)
+    })
+}
+
+/// What a thread waited on: its one kind, or each kind with its share.
+fn wait_kinds(r: &IdleThread<'_>) -> String {
+    match r.kinds.as_slice() {
+        [(only, _)] => only.name().to_string(),
+        several => several
+            .iter()
+            .map(|&(k, ns)| format!("{} {}", k.name(), percent(share(ns, r.idle_ns))))
+            .collect::<Vec<_>>()
+            .join(", "),
+    }
 }
 
 /// One line per thread that waited: its idle share, what it waited for, and the frame that
@@ -49,10 +104,7 @@ pub(super) fn idle(
     options: &RenderOptions,
     style: &Style,
 ) {
-    let mut sources = sources(options, run);
-    let rows = idle_table(profile, |file, line| {
-        sources.line(file, line).map(str::to_string)
-    });
+    let rows = waits(profile, run, options);
     if rows.is_empty() {
         return;
     }
@@ -65,25 +117,22 @@ pub(super) fn idle(
     for r in &rows {
         let (key, line, kind, _) = r.top;
         // One kind says it all; several get their shares and the top frame its kind.
-        let (kinds, top_kind) = match r.kinds.as_slice() {
-            [(only, _)] => (only.name().to_string(), String::new()),
-            several => (
-                several
-                    .iter()
-                    .map(|&(k, ns)| format!("{} {}", k.name(), percent(share(ns, r.idle_ns))))
-                    .collect::<Vec<_>>()
-                    .join(", "),
-                format!(" ({})", kind.name()),
-            ),
+        let kinds = wait_kinds(r);
+        let top_kind = match r.kinds.as_slice() {
+            [_] => String::new(),
+            _ => format!(" ({})", kind.name()),
         };
         let _ = writeln!(
             body,
-            "{:<width$}  {} idle ({} of its time): {kinds}; waited most in {}{top_kind} {}",
+            "{:<width$}  {} idle ({} of its time): {kinds}; waited most in {}{top_kind}{}",
             r.name,
             ns(r.idle_ns),
             percent(share(r.idle_ns, r.wall_ns)),
             key.qualname,
-            style.dim(&format!("{}:{line}", run.display_path(key.filename))),
+            match place(run, key.filename, line) {
+                at if at.is_empty() => at,
+                at => format!(" {}", style.dim(&at)),
+            },
         );
     }
     let title = if options.measure().sets_idle_apart() {
@@ -115,6 +164,7 @@ pub(super) fn functions(
         run,
         options.top,
         metric,
+        style,
     );
     section(out, &format!("Top functions by self {words}"), &body, style);
     rows.sort_by(|a, b| {
@@ -131,6 +181,7 @@ pub(super) fn functions(
         run,
         options.top,
         metric,
+        style,
     );
     section(
         out,
@@ -138,6 +189,72 @@ pub(super) fn functions(
         &body,
         style,
     );
+}
+
+/// The summary's one table of the program's time: the top functions by self time, each at
+/// its hottest line, with that line's source.
+pub(super) fn top_functions(
+    out: &mut String,
+    profile: &Profile,
+    run: &RunSummary,
+    options: &RenderOptions,
+    style: &Style,
+) {
+    let measure = options.measure();
+    let total = measure.total(profile);
+    let lines = line_table(profile, measure);
+    let mut sources = sources(options, run);
+    let hottest = |f: &FunctionStats<'_>| -> Option<&LineStats<'_>> {
+        lines
+            .iter()
+            .find(|l| l.filename == f.key.filename && l.qualname == f.key.qualname)
+    };
+    let rows: Vec<Vec<String>> = function_table(profile, measure)
+        .iter()
+        .filter(|f| f.self_ns > 0)
+        .take(options.top)
+        .map(|f| {
+            let (at, text) = match hottest(f) {
+                Some(l) if l.line > 0 => (
+                    place(run, l.filename, l.line),
+                    sources
+                        .line(l.filename, l.line)
+                        .map(|t| truncate(t, SOURCE_WIDTH))
+                        .unwrap_or_default(),
+                ),
+                _ => (location(run, &f.key), String::new()),
+            };
+            vec![
+                amount(options.metric, f.self_ns),
+                percent(share(f.self_ns, total)),
+                amount_or_dash(options.metric, f.total_ns),
+                f.key.qualname.to_string(),
+                at,
+                text,
+            ]
+        })
+        .collect();
+    if rows.is_empty() {
+        return;
+    }
+    let body = style.table(
+        &[
+            "self",
+            "share",
+            "total",
+            "function",
+            "hottest line",
+            "source",
+        ],
+        &[true, true, true, false, false, false],
+        rows,
+        &[start(5), start(3), end(4)],
+    );
+    let title = format!(
+        "Top functions by self {}, at their hottest line",
+        measure_words(measure)
+    );
+    section(out, &title, &body, style);
 }
 
 /// One tree per thread, shares of the whole run, so threads compare with each other.
@@ -152,13 +269,13 @@ pub(super) fn tree(
     let total = measure.total(profile);
     let min_ns = (total as f64 * TREE_MIN_SHARE).ceil() as u64;
     let mut body = String::new();
-    let mut hidden_threads = 0;
+    let mut hidden_threads: u64 = 0;
     for t in thread_table(profile) {
         let mut root = call_tree(profile, measure, |thread| thread == t.thread);
         if root.total_ns == 0 || root.total_ns < min_ns {
             // A thread that only waited is in the idle lines, not hidden.
             let only_idle = measure.sets_idle_apart() && t.active_samples == 0;
-            hidden_threads += u32::from(t.samples > 0 && !only_idle);
+            hidden_threads += u64::from(t.samples > 0 && !only_idle);
             continue;
         }
         root.prune(min_ns.max(1));
@@ -177,7 +294,8 @@ pub(super) fn tree(
     if hidden_threads > 0 {
         let _ = writeln!(
             body,
-            "({hidden_threads} thread(s) under {} hidden)",
+            "({} under {} hidden)",
+            count(hidden_threads, "thread"),
             percent(TREE_MIN_SHARE)
         );
     }
@@ -208,7 +326,7 @@ fn tree_node(
         } else {
             ("├─ ", "│  ")
         };
-        let (name, place) = match &node.key {
+        let (name, at) = match &node.key {
             Some(key) => (key.qualname, location(run, key)),
             None => ("", String::new()),
         };
@@ -217,7 +335,7 @@ fn tree_node(
             "{prefix}{branch}{}  {}  {name}  {}",
             amount(metric, node.total_ns),
             percent(share(node.total_ns, total)),
-            style.dim(&place)
+            style.dim(&at)
         );
         let child_prefix = format!("{prefix}{guide}");
         let n = node.children.len();
@@ -249,16 +367,17 @@ pub(super) fn lines(
             vec![
                 amount(options.metric, l.self_ns),
                 percent(share(l.self_ns, total)),
-                format!("{}:{}", run.display_path(l.filename), l.line),
+                place(run, l.filename, l.line),
                 l.qualname.to_string(),
                 text,
             ]
         })
         .collect();
-    let body = table(
+    let body = style.table(
         &["self", "share", "line", "function", "source"],
         &[true, true, false, false, false],
         rows,
+        &[start(4), start(3), end(2)],
     );
     let title = format!("Hottest lines by self {}", measure_words(measure));
     section(out, &title, &body, style);
@@ -312,7 +431,7 @@ pub(super) fn exact_table(
             ]
         })
         .collect();
-    let body = table(
+    let body = style.table(
         &[
             "ncalls",
             "tottime",
@@ -323,6 +442,7 @@ pub(super) fn exact_table(
         ],
         &[true, true, true, true, true, false],
         rows,
+        &[end(5)],
     );
     let title = format!(
         "Exact calls (profile hook), by tottime, {} functions",

@@ -2,14 +2,14 @@
 //! what was live then, leak candidates, the heap over time, allocation sizes, garbage
 //! collections and snapshot diffs.
 
-use super::style::{function_rows, ns, section, sources, truncate, Style};
+use super::style::{end, function_rows, ns, place, section, sources, start, truncate, Style};
 use crate::analysis::{
     by_line, function_table, share, FunctionStats, LineBytes, Measure, RunSummary,
 };
 use crate::source::SourceFiles;
 use crate::RenderOptions;
 use fluoro_profile::{AllocMode, MemoryProfile, Metric, Profile, Snapshot};
-use fluoro_render::{bytes, fields, percent, table};
+use fluoro_render::{bytes, count, percent};
 use std::collections::{BTreeSet, HashMap};
 use std::fmt::Write;
 
@@ -37,12 +37,24 @@ pub(crate) fn render(
             run,
             &mut sources,
             options.top,
+            style,
         );
         section(out, "Top lines by bytes allocated", &body, style);
         functions(out, profile, memory, run, options, style);
-        if memory.peak_bytes > 0 {
+        let at_end = by_line(profile, &memory.at_end);
+        // When the peak is the end, what was live then is what is still live: one table.
+        let peak_is_end = memory.peak_bytes == memory.live_end_bytes
+            && by_line(profile, &memory.at_peak) == at_end;
+        if memory.peak_bytes > 0 && !peak_is_end {
             let lines = by_line(profile, &memory.at_peak);
-            let body = line_rows(&lines, memory.peak_bytes, run, &mut sources, options.top);
+            let body = line_rows(
+                &lines,
+                memory.peak_bytes,
+                run,
+                &mut sources,
+                options.top,
+                style,
+            );
             let title = format!(
                 "Live at the peak ({} at {})",
                 bytes(memory.peak_bytes),
@@ -51,18 +63,25 @@ pub(crate) fn render(
             section(out, &title, &body, style);
         }
         if memory.live_end_bytes > 0 {
-            let lines = by_line(profile, &memory.at_end);
             let body = line_rows(
-                &lines,
+                &at_end,
                 memory.live_end_bytes,
                 run,
                 &mut sources,
                 options.top,
+                style,
             );
-            let title = format!(
-                "Still live at the end: leak candidates ({})",
-                bytes(memory.live_end_bytes)
-            );
+            let title = if peak_is_end {
+                format!(
+                    "Live at the peak, which was the end: leak candidates ({})",
+                    bytes(memory.live_end_bytes)
+                )
+            } else {
+                format!(
+                    "Still live at the end: leak candidates ({})",
+                    bytes(memory.live_end_bytes)
+                )
+            };
             section(out, &title, &body, style);
         }
         timeline(out, memory, style);
@@ -70,6 +89,118 @@ pub(crate) fn render(
     }
     gc(out, profile, memory, run, style);
     snapshots(out, profile, memory, run, style);
+}
+
+/// The one-screen summary's memory: what was allocated, the peak and where most of it was,
+/// what was still live at the end (the top leak candidates), RSS, and collections in a line.
+pub(crate) fn headline(
+    out: &mut String,
+    profile: &Profile,
+    memory: &MemoryProfile,
+    run: &RunSummary,
+    options: &RenderOptions,
+    style: &Style,
+) {
+    let mut pairs = Vec::new();
+    let s = &memory.settings;
+    let mode = match s.mode {
+        AllocMode::All => "every allocation recorded".to_owned(),
+        AllocMode::Sampled => format!("sampled every {}: estimates", bytes(s.mean_bytes)),
+    };
+    let at_end = by_line(profile, &memory.at_end);
+    if memory.tracked {
+        pairs.push((
+            "allocated",
+            format!(
+                "{} in {} ({mode})",
+                bytes(memory.allocated_bytes),
+                count(memory.allocated_count, "allocation")
+            ),
+        ));
+        let at_peak = by_line(profile, &memory.at_peak);
+        let most = at_peak
+            .first()
+            .map(|l| {
+                let at = place(run, l.filename, l.line);
+                let by = if at.is_empty() {
+                    l.qualname.to_string()
+                } else {
+                    format!("{at} {}", l.qualname)
+                };
+                format!(
+                    ", most by {by} ({})",
+                    percent(share(l.bytes, memory.peak_bytes))
+                )
+            })
+            .unwrap_or_default();
+        pairs.push((
+            "peak",
+            format!(
+                "{} of Python heap at {}{most}",
+                bytes(memory.peak_bytes),
+                ns(memory.peak_time_ns)
+            ),
+        ));
+        let peak_is_end = memory.peak_bytes == memory.live_end_bytes && at_peak == at_end;
+        let end = if peak_is_end && memory.peak_bytes > 0 {
+            format!("{} (the peak was the end)", bytes(memory.live_end_bytes))
+        } else {
+            bytes(memory.live_end_bytes)
+        };
+        pairs.push(("live at end", end));
+    } else if s.mean_bytes > 0 || s.mode == AllocMode::All {
+        pairs.push(("allocated", "nothing recorded".to_owned()));
+    }
+    if let Some(&(_, rss)) = memory.rss.iter().max_by_key(|(_, rss)| *rss) {
+        pairs.push(("RSS", format!("peak {}", bytes(rss))));
+    }
+    if let Some(gc) = GcTotals::of(memory) {
+        pairs.push((
+            "GC",
+            format!(
+                "{}, paused {} in all ({} of the run), longest {}",
+                count(gc.collections, "collection"),
+                ns(gc.paused_ns),
+                percent(share(gc.paused_ns, run.duration_ns)),
+                ns(gc.longest_ns)
+            ),
+        ));
+    }
+    let mut body = style.fields(&pairs);
+    if memory.tracked && memory.live_end_bytes > 0 {
+        let mut sources = sources(options, run);
+        let top = options.top.min(LEAKS_SHOWN);
+        subheading(&mut body, "Leak candidates (still live at the end)");
+        body.push_str(&line_rows(
+            &at_end,
+            memory.live_end_bytes,
+            run,
+            &mut sources,
+            top,
+            style,
+        ));
+    }
+    section(out, "Memory", &body, style);
+}
+
+/// Leak candidates the summary shows (at most `--top`).
+const LEAKS_SHOWN: usize = 3;
+
+/// The run's collections in three figures.
+struct GcTotals {
+    collections: u64,
+    paused_ns: u64,
+    longest_ns: u64,
+}
+
+impl GcTotals {
+    fn of(memory: &MemoryProfile) -> Option<GcTotals> {
+        (!memory.gc.is_empty()).then(|| GcTotals {
+            collections: memory.gc.len() as u64,
+            paused_ns: memory.gc.iter().map(|g| g.duration_ns).sum(),
+            longest_ns: memory.gc.iter().map(|g| g.duration_ns).max().unwrap_or(0),
+        })
+    }
 }
 
 fn summary(
@@ -92,9 +223,9 @@ fn summary(
         pairs.push((
             "allocated",
             format!(
-                "{} in {} allocations",
+                "{} in {}",
                 bytes(memory.allocated_bytes),
-                memory.allocated_count
+                count(memory.allocated_count, "allocation")
             ),
         ));
         pairs.push((
@@ -125,9 +256,9 @@ fn summary(
         pairs.push((
             "without the GIL",
             format!(
-                "{} allocations, {}, through PyMem_RawMalloc by threads not holding the GIL \
+                "{}, {}, through PyMem_RawMalloc by threads not holding the GIL \
                  (no Python stack: not in the figures)",
-                s.outside_gil_count,
+                count(s.outside_gil_count, "allocation"),
                 bytes(s.outside_gil_bytes)
             ),
         ));
@@ -144,7 +275,7 @@ fn summary(
         ));
     }
     let _ = run;
-    section(out, "Memory", &fields(&pairs), style);
+    section(out, "Memory", &style.fields(&pairs), style);
 }
 
 fn line_rows(
@@ -153,6 +284,7 @@ fn line_rows(
     run: &RunSummary,
     sources: &mut SourceFiles,
     top: usize,
+    style: &Style,
 ) -> String {
     let cells = rows
         .iter()
@@ -163,7 +295,7 @@ fn line_rows(
                 bytes(l.bytes),
                 percent(share(l.bytes, total)),
                 l.count.to_string(),
-                format!("{}:{}", run.display_path(l.filename), l.line),
+                place(run, l.filename, l.line),
                 l.qualname.to_string(),
                 sources
                     .line(l.filename, l.line)
@@ -172,10 +304,11 @@ fn line_rows(
             ]
         })
         .collect();
-    table(
+    style.table(
         &["bytes", "share", "blocks", "line", "function", "source"],
         &[true, true, true, false, false, false],
         cells,
+        &[start(5), start(4), end(3)],
     )
 }
 
@@ -202,6 +335,7 @@ fn functions(
         run,
         options.top,
         Metric::Alloc,
+        style,
     );
     section(
         out,
@@ -234,11 +368,29 @@ fn timeline(out: &mut String, memory: &MemoryProfile, style: &Style) {
         *c = Some(c.unwrap_or(0).max(r));
     }
     let mut body = String::new();
-    let heap_max = heap.iter().flatten().max().copied().unwrap_or(0);
-    let _ = writeln!(body, "heap  {}  max {}", bars(&heap), bytes(heap_max));
+    // The drawn points are the heap at each drain; the peak between two of them is the
+    // max the row says (and scales to), the same figure as the summary's peak.
+    let heap_max = heap
+        .iter()
+        .flatten()
+        .max()
+        .copied()
+        .unwrap_or(0)
+        .max(memory.peak_bytes);
+    let _ = writeln!(
+        body,
+        "heap  {}  max {}",
+        bars(&heap, heap_max),
+        bytes(heap_max)
+    );
     if rss.iter().any(Option::is_some) {
         let rss_max = rss.iter().flatten().max().copied().unwrap_or(0);
-        let _ = writeln!(body, "RSS   {}  max {}", bars(&rss), bytes(rss_max));
+        let _ = writeln!(
+            body,
+            "RSS   {}  max {}",
+            bars(&rss, rss_max),
+            bytes(rss_max)
+        );
     }
     let _ = writeln!(
         body,
@@ -249,10 +401,10 @@ fn timeline(out: &mut String, memory: &MemoryProfile, style: &Style) {
     section(out, "Heap over time", &body, style);
 }
 
-/// One block character per column, scaled to the row's maximum; gaps keep the last level.
-fn bars(values: &[Option<u64>]) -> String {
+/// One block character per column, scaled to `max`; gaps keep the last level.
+fn bars(values: &[Option<u64>], max: u64) -> String {
     const LEVELS: [char; 9] = [' ', '▁', '▂', '▃', '▄', '▅', '▆', '▇', '█'];
-    let max = values.iter().flatten().max().copied().unwrap_or(0).max(1);
+    let max = max.max(1);
     let mut last = 0;
     values
         .iter()
@@ -283,10 +435,11 @@ fn sizes(out: &mut String, memory: &MemoryProfile, style: &Style) {
             ]
         })
         .collect();
-    let body = table(
+    let body = style.table(
         &["size", "blocks", "share", "bytes", "share"],
         &[false, true, true, true, true],
         rows,
+        &[],
     );
     section(out, "Allocation sizes", &body, style);
 }
@@ -350,7 +503,7 @@ fn gc(
         pairs.pop();
         pairs.push(("freed", format!("{collected} objects collected")));
     }
-    let mut body = fields(&pairs);
+    let mut body = style.fields(&pairs);
     // Which lines allocated when a collection started: the code that triggers them.
     let mut triggers: HashMap<(String, u32), (String, u64, u64)> = HashMap::new();
     for g in memory.gc.iter().filter(|g| g.has_stack()) {
@@ -375,16 +528,17 @@ fn gc(
                 vec![
                     n.to_string(),
                     ns(*pause),
-                    format!("{}:{line}", run.display_path(file)),
+                    place(run, file, *line),
                     qualname.clone(),
                 ]
             })
             .collect();
         subheading(&mut body, "Triggered at");
-        body.push_str(&table(
+        body.push_str(&style.table(
             &["collections", "paused", "line", "function"],
             &[true, true, false, false],
             rows,
+            &[start(3), end(2)],
         ));
     }
     section(out, "Garbage collection", &body, style);
@@ -405,7 +559,7 @@ fn snapshots(
         .collect();
     for pair in shown.windows(2) {
         let (a, b) = (&pair[0], &pair[1]);
-        let body = snapshot_diff(profile, a, b, run, memory.tracked);
+        let body = snapshot_diff(profile, a, b, run, memory.tracked, style);
         let title = format!(
             "Snapshot {:?} → {:?} ({} later)",
             a.mark.label,
@@ -443,6 +597,7 @@ fn snapshot_diff(
     b: &Snapshot,
     run: &RunSummary,
     tracked: bool,
+    style: &Style,
 ) -> String {
     let collections = |s: &Snapshot| s.mark.gc_collections.iter().sum::<u64>();
     let mut pairs = vec![(
@@ -459,7 +614,7 @@ fn snapshot_diff(
         "collections",
         signed(collections(b) as i128 - collections(a) as i128),
     ));
-    let mut body = fields(&pairs);
+    let mut body = style.fields(&pairs);
     // Objects by type, largest changes first.
     let before: HashMap<&str, u64> = a.mark.types.iter().map(|(t, n)| (t.as_str(), *n)).collect();
     let after: HashMap<&str, u64> = b.mark.types.iter().map(|(t, n)| (t.as_str(), *n)).collect();
@@ -480,10 +635,11 @@ fn snapshot_diff(
             .map(|(t, d, n)| vec![signed(*d), n.to_string(), t.to_string()])
             .collect();
         subheading(&mut body, "Objects by type");
-        body.push_str(&table(
+        body.push_str(&style.table(
             &["change", "now", "type"],
             &[true, true, false],
             rows,
+            &[start(2)],
         ));
     }
     if tracked {
@@ -518,18 +674,15 @@ fn snapshot_diff(
                 .iter()
                 .take(DIFF_ROWS)
                 .map(|((file, line), name, d)| {
-                    vec![
-                        signed_bytes(*d),
-                        format!("{}:{line}", run.display_path(file)),
-                        name.clone(),
-                    ]
+                    vec![signed_bytes(*d), place(run, file, *line), name.clone()]
                 })
                 .collect();
             subheading(&mut body, "Traced bytes by line");
-            body.push_str(&table(
+            body.push_str(&style.table(
                 &["change", "line", "function"],
                 &[true, false, false],
                 rows,
+                &[start(2), end(1)],
             ));
         }
     }
@@ -542,13 +695,58 @@ mod tests {
     use crate::{render, Format, Metric, RenderOptions};
 
     fn text(metric: Metric) -> String {
+        text_of(&testing::fixture_with_memory(), metric)
+    }
+
+    fn text_of(profile: &crate::Profile, metric: Metric) -> String {
         let options = RenderOptions {
             metric,
+            full: true,
             source_root: Some(testing::source_root("memory_text")),
             ..RenderOptions::default()
         };
-        let out = render(&testing::fixture_with_memory(), Format::Text, &options).unwrap();
+        let out = render(profile, Format::Text, &options).unwrap();
         String::from_utf8(out).unwrap()
+    }
+
+    #[test]
+    fn a_peak_at_the_end_is_one_table_not_two() {
+        let mut profile = testing::fixture_with_memory();
+        let memory = profile.memory.as_mut().unwrap();
+        memory.at_peak = memory.at_end.clone();
+        memory.peak_bytes = memory.live_end_bytes;
+        let out = text_of(&profile, Metric::Wall);
+        assert!(!out.contains("Live at the peak ("), "{out}");
+        assert!(!out.contains("Still live at the end"), "{out}");
+        assert_eq!(
+            out.matches("Live at the peak, which was the end").count(),
+            1,
+            "{out}"
+        );
+        // Otherwise, two tables.
+        let out = text(Metric::Wall);
+        assert!(out.contains("Live at the peak ("), "{out}");
+        assert!(out.contains("Still live at the end"), "{out}");
+    }
+
+    #[test]
+    fn the_chart_max_is_the_peak() {
+        let out = text(Metric::Wall);
+        let memory = testing::fixture_with_memory().memory.unwrap();
+        let peak = fluoro_render::bytes(memory.peak_bytes);
+        assert!(
+            out.contains(&format!("peak         {peak} of Python heap")),
+            "{out}"
+        );
+        assert!(out.contains(&format!("  max {peak}\n")), "{out}");
+    }
+
+    #[test]
+    fn one_allocation_is_singular() {
+        let mut profile = testing::fixture_with_memory();
+        profile.memory.as_mut().unwrap().allocated_count = 1;
+        let out = text_of(&profile, Metric::Wall);
+        assert!(out.contains(" in 1 allocation\n"), "{out}");
     }
 
     #[test]

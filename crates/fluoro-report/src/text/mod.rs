@@ -7,10 +7,10 @@ mod memory;
 mod patterns;
 mod style;
 
-use crate::analysis::{Measure, RunSummary};
+use crate::analysis::{fold_startup, Measure, RunSummary};
 use crate::{RenderError, RenderOptions};
 use fluoro_profile::{Metric, Profile};
-use fluoro_render::fields;
+use fluoro_render::clip_lines;
 use std::fmt::Write;
 use style::{measure_words, ns, section, Style};
 
@@ -18,48 +18,119 @@ pub(crate) fn render(profile: &Profile, options: &RenderOptions) -> Result<Vec<u
     Ok(summary(profile, options).into_bytes())
 }
 
-/// The whole summary as one string.
+/// The text as one string: the one-screen summary, or the whole report with `full`; start-up
+/// folded unless `show_all`; every line fitted to `width`.
 fn summary(profile: &Profile, options: &RenderOptions) -> String {
+    let folded;
+    let profile = if options.show_all {
+        profile
+    } else {
+        folded = fold_startup(profile);
+        &folded
+    };
     let style = Style {
         color: options.color,
+        width: options.width,
     };
+    let out = if options.full {
+        full(profile, options, &style)
+    } else {
+        brief(profile, options, &style)
+    };
+    let mut out = match options.width {
+        Some(width) => clip_lines(&out, width),
+        None => out,
+    };
+    if !options.full {
+        // Never cut: it may hold a path to type.
+        let more = options
+            .more
+            .as_deref()
+            .unwrap_or("Summary: --full shows the whole report");
+        let _ = write!(out, "\n{}\n", style.dim(more));
+    }
+    out
+}
+
+/// Header, threads, where the time went, and the memory headline ([`summary`] adds where the
+/// rest is).
+fn brief(profile: &Profile, options: &RenderOptions, style: &Style) -> String {
     let run = RunSummary::of(profile);
     let mut out = String::new();
-    header(&mut out, &run, options.measure(), &style);
+    start(&mut out, profile, &run, options, style);
+    if profile.samples > 0 {
+        // What each thread waited on is a column here; where it waited, --full's Idle lines.
+        let waits = (options.metric == Metric::Wall).then(|| cpu::waits(profile, &run, options));
+        cpu::threads(
+            &mut out,
+            profile,
+            Some(THREADS_SHOWN),
+            waits.as_deref().filter(|w| !w.is_empty()),
+            style,
+        );
+    }
+    if profile.total(options.metric) > 0 {
+        cpu::top_functions(&mut out, profile, &run, options, style);
+    }
+    if let Some(memory) = &profile.memory {
+        memory::headline(&mut out, profile, memory, &run, options, style);
+    }
+    out
+}
+
+/// Every section: today's complete text.
+fn full(profile: &Profile, options: &RenderOptions, style: &Style) -> String {
+    let run = RunSummary::of(profile);
+    let mut out = String::new();
+    start(&mut out, profile, &run, options, style);
+    if profile.total(options.metric) > 0 || profile.samples > 0 {
+        if profile.samples > 0 {
+            cpu::threads(&mut out, profile, None, None, style);
+            if options.metric == Metric::Wall {
+                cpu::idle(&mut out, profile, &run, options, style);
+            }
+        }
+        cpu::functions(&mut out, profile, &run, options, style);
+        cpu::tree(&mut out, profile, &run, options.measure(), style);
+        cpu::lines(&mut out, profile, &run, options, style);
+    }
+    if let Some(memory) = &profile.memory {
+        memory::render(&mut out, profile, memory, &run, options, style);
+    }
+    if let Some(exact) = &profile.exact {
+        cpu::exact_table(&mut out, exact, &run, options.top, style);
+    }
+    if !profile.patterns.is_empty() {
+        let body = patterns::text(&profile.patterns, &run, options.width);
+        section(&mut out, "Patterns", &body, style);
+    }
+    out
+}
+
+/// Threads the summary lists (the most sampled).
+const THREADS_SHOWN: usize = 5;
+
+/// The header and what it must say before any table: a run cut short, a run with nothing in it.
+fn start(
+    out: &mut String,
+    profile: &Profile,
+    run: &RunSummary,
+    options: &RenderOptions,
+    style: &Style,
+) {
+    header(out, run, options.measure(), options.full, style);
     if !run.complete {
         out.push_str(
             "\nThe run was cut short: the profile has no end record, so it shows only what was recorded before the target stopped.\n",
         );
     }
-    if profile.total(options.metric) == 0 && profile.samples == 0 {
-        if profile.memory.is_none() {
-            out.push_str("\nNo samples were recorded.\n");
-        }
-    } else {
-        if profile.samples > 0 {
-            cpu::threads(&mut out, profile, &style);
-            if options.metric == Metric::Wall {
-                cpu::idle(&mut out, profile, &run, options, &style);
-            }
-        }
-        cpu::functions(&mut out, profile, &run, options, &style);
-        cpu::tree(&mut out, profile, &run, options.measure(), &style);
-        cpu::lines(&mut out, profile, &run, options, &style);
+    if profile.total(options.metric) == 0 && profile.samples == 0 && profile.memory.is_none() {
+        out.push_str("\nNo samples were recorded.\n");
     }
-    if let Some(memory) = &profile.memory {
-        memory::render(&mut out, profile, memory, &run, options, &style);
-    }
-    if let Some(exact) = &profile.exact {
-        cpu::exact_table(&mut out, exact, &run, options.top, &style);
-    }
-    if !profile.patterns.is_empty() {
-        let body = patterns::text(&profile.patterns, &run);
-        section(&mut out, "Patterns", &body, &style);
-    }
-    out
 }
 
-fn header(out: &mut String, run: &RunSummary, measure: Measure, style: &Style) {
+/// The run's facts; the sampler's own cost only in the whole report.
+fn header(out: &mut String, run: &RunSummary, measure: Measure, full: bool, style: &Style) {
     let _ = writeln!(out, "{}", style.title(&format!("fluoro · {}", run.target)));
     let sampling = if run.rate_hz == 0 {
         format!("{} ({})", run.samples, run.sampler)
@@ -75,7 +146,7 @@ fn header(out: &mut String, run: &RunSummary, measure: Measure, style: &Style) {
     if let Some(exception) = &run.exception {
         pairs.push(("exception", exception.clone()));
     }
-    if run.sampler_cpu_ns > 0 {
+    if run.sampler_cpu_ns > 0 && full {
         let per_sample = run.sampler_cpu_ns / run.samples.max(1);
         pairs.push((
             "sampler",
@@ -87,7 +158,7 @@ fn header(out: &mut String, run: &RunSummary, measure: Measure, style: &Style) {
             ),
         ));
     }
-    out.push_str(&fields(&pairs));
+    out.push_str(&style.fields(&pairs));
 }
 
 #[cfg(test)]
@@ -99,11 +170,178 @@ mod tests {
         summary(profile, options)
     }
 
+    /// The whole report, as `--full` asks for it.
+    fn full_options() -> RenderOptions {
+        RenderOptions {
+            full: true,
+            ..RenderOptions::default()
+        }
+    }
+
+    /// The fixture with its worker thread's `Thread.run` made import machinery, and patterns.
+    fn with_startup() -> Profile {
+        let mut profile = testing::fixture_with_memory();
+        profile.patterns = testing::patterns();
+        for code in profile.codes.values_mut() {
+            if code.qualname == "Thread.run" {
+                code.filename = "<frozen importlib._bootstrap>".into();
+                code.qualname = "_find_and_load".into();
+            }
+        }
+        profile
+    }
+
+    #[test]
+    fn summary_snapshot() {
+        let options = RenderOptions {
+            source_root: Some(testing::source_root("summary")),
+            ..RenderOptions::default()
+        };
+        let out = text(&with_startup(), &options);
+        assert!(!out.contains("Call tree"), "{out}");
+        assert!(out.contains("Top functions by self active wall time, at their hottest line"));
+        assert!(out.contains("Leak candidates"), "{out}");
+        assert!(out.ends_with("\nSummary: --full shows the whole report\n"));
+        insta::assert_snapshot!(out);
+    }
+
+    #[test]
+    fn the_summary_lists_the_five_threads_sampled_most() {
+        let mut profile = testing::fixture();
+        let idle = profile
+            .weights
+            .iter()
+            .find(|w| w.thread == 2)
+            .cloned()
+            .unwrap();
+        for i in 0..6 {
+            let mut thread = profile.threads[2].clone();
+            thread.ident = 900 + i;
+            profile.threads.push(thread);
+            profile.weights.push(fluoro_profile::StackWeight {
+                thread: profile.threads.len() as u32 - 1,
+                ..idle
+            });
+        }
+        let out = text(&profile, &RenderOptions::default());
+        assert!(
+            out.contains("\n(not shown: 4 threads, sampled less)\n"),
+            "{out}"
+        );
+        let worker = out.lines().find(|l| l.starts_with(" worker-1 ")).unwrap();
+        assert!(worker.trim_end().ends_with("   other"), "{worker}");
+        assert!(
+            !out.contains("Idle ("),
+            "where they waited is for --full: {out}"
+        );
+        let full = text(&profile, &full_options());
+        assert!(!full.contains("not shown"), "{full}");
+        assert!(full.contains("thread 905 "), "{full}");
+    }
+
+    #[test]
+    fn the_summary_ends_with_where_the_full_report_is() {
+        let options = RenderOptions {
+            more: Some("Full report: fluoro report run.fluoro --full".into()),
+            ..RenderOptions::default()
+        };
+        let out = text(&testing::fixture(), &options);
+        assert!(
+            out.ends_with("\nFull report: fluoro report run.fluoro --full\n"),
+            "{out}"
+        );
+        let full = text(
+            &testing::fixture(),
+            &RenderOptions {
+                full: true,
+                ..options
+            },
+        );
+        assert!(!full.contains("Full report:"));
+    }
+
+    #[test]
+    fn start_up_folds_into_one_entry_unless_show_all() {
+        let profile = with_startup();
+        // With idle time counted, the samples in the machinery have self time to rank.
+        for full in [false, true] {
+            let folded = text(
+                &profile,
+                &RenderOptions {
+                    full,
+                    idle: true,
+                    ..RenderOptions::default()
+                },
+            );
+            assert!(folded.contains("[startup/import]"), "{folded}");
+            assert!(!folded.contains("_find_and_load"), "{folded}");
+            assert!(!folded.contains("<frozen importlib"), "{folded}");
+            let all = RenderOptions {
+                full,
+                idle: true,
+                show_all: true,
+                ..RenderOptions::default()
+            };
+            let shown = text(&profile, &all);
+            assert!(shown.contains("_find_and_load"), "{shown}");
+            assert!(!shown.contains("[startup/import]"), "{shown}");
+        }
+    }
+
+    #[test]
+    fn every_line_fits_the_width() {
+        let profile = with_startup();
+        for full in [false, true] {
+            let wide = text(
+                &profile,
+                &RenderOptions {
+                    full,
+                    ..RenderOptions::default()
+                },
+            );
+            let widest = |t: &str| t.lines().map(|l| l.chars().count()).max().unwrap_or(0);
+            assert!(
+                widest(&wide) > 80,
+                "the fixture must be wider than 80 columns"
+            );
+            for width in [80, 60] {
+                let options = RenderOptions {
+                    full,
+                    width: Some(width),
+                    color: true,
+                    ..RenderOptions::default()
+                };
+                let out = text(&profile, &options);
+                let over: Vec<&str> = out
+                    .lines()
+                    .filter(|l| fluoro_render::visible_width(l) > width)
+                    .collect();
+                assert!(over.is_empty(), "{over:#?}");
+                // Fields wrap rather than lose their end: the GC line's last figure stays.
+                if !full {
+                    let words: Vec<&str> = out.split_whitespace().collect();
+                    assert!(words.join(" ").contains("longest 2.000 ms"), "{out}");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn a_function_with_no_self_time_shows_a_dash() {
+        let out = text(&testing::fixture(), &full_options());
+        assert!(!out.contains("0.0 ns"), "{out}");
+        let main = out
+            .lines()
+            .find(|l| l.contains(" main ") && l.contains("app.py:8"))
+            .expect("main in the table by total");
+        assert!(main.contains(" -        -   main"), "{main}");
+    }
+
     #[test]
     fn text_snapshot() {
         let options = RenderOptions {
             source_root: Some(testing::source_root("text")),
-            ..RenderOptions::default()
+            ..full_options()
         };
         insta::assert_snapshot!(text(&testing::fixture(), &options));
     }
@@ -114,7 +352,7 @@ mod tests {
             metric: Metric::Cpu,
             top: 3,
             source_root: Some(testing::source_root("text-cut")),
-            ..RenderOptions::default()
+            ..full_options()
         };
         insta::assert_snapshot!(text(&testing::fixture_cut_short(), &options));
     }
@@ -123,7 +361,7 @@ mod tests {
     fn missing_sources_leave_the_source_column_empty() {
         let options = RenderOptions {
             source_root: Some(testing::scratch("no-such-dir")),
-            ..RenderOptions::default()
+            ..full_options()
         };
         let out = text(&testing::fixture(), &options);
         assert!(out.contains("lib/work.py:2 "));
@@ -132,10 +370,10 @@ mod tests {
 
     #[test]
     fn color_only_adds_escapes() {
-        let plain = RenderOptions::default();
+        let plain = full_options();
         let color = RenderOptions {
             color: true,
-            ..RenderOptions::default()
+            ..full_options()
         };
         let profile = testing::fixture();
         let colored = text(&profile, &color);
@@ -150,10 +388,10 @@ mod tests {
     #[test]
     fn patterns_follow_the_tables() {
         let mut profile = testing::fixture();
-        let plain = text(&profile, &RenderOptions::default());
+        let plain = text(&profile, &full_options());
         assert!(!plain.contains("Patterns"));
         profile.patterns = testing::patterns();
-        let out = text(&profile, &RenderOptions::default());
+        let out = text(&profile, &full_options());
         let at = out.find("\nPatterns\n").expect("a Patterns section");
         assert!(out[..at].starts_with(&plain[..plain.len() - 1]));
         assert!(out[at..].contains("Parser"));
@@ -164,7 +402,7 @@ mod tests {
         let options = RenderOptions {
             source_root: Some(testing::busy_source_root(&format!("idle-{idle}"))),
             idle,
-            ..RenderOptions::default()
+            ..full_options()
         };
         let out = text(&testing::busy_and_idle(), &options);
         let at = out.find("Top functions by self").expect("a function table");

@@ -3,12 +3,13 @@
 
 use crate::analysis::{whole, RunSummary};
 use fluoro_profile::{Figure, PatternStats, SizeClassStats, Unit};
-use fluoro_render::{bytes, percent, seconds, table};
+use fluoro_render::{bytes, fitted_table, percent, seconds, table, visible_width, Cut, Keep};
 use std::fmt::Write;
 
 /// One table per kind of pattern, in the order kinds first appear, then the size classes of
-/// each BufferPool. Empty when the run used no patterns.
-pub(crate) fn text(patterns: &[PatternStats], run: &RunSummary) -> String {
+/// each BufferPool; the site and the name give way first to fit `width`. Empty when the run
+/// used no patterns.
+pub(crate) fn text(patterns: &[PatternStats], run: &RunSummary, width: Option<usize>) -> String {
     let mut kinds: Vec<&str> = Vec::new();
     for p in patterns {
         if !kinds.contains(&p.kind.as_str()) {
@@ -25,7 +26,7 @@ pub(crate) fn text(patterns: &[PatternStats], run: &RunSummary) -> String {
                 columns.push(&figure.name);
             }
         }
-        let rows = of_kind
+        let rows: Vec<Vec<String>> = of_kind
             .iter()
             .map(|p| {
                 let mut row = vec![p.name.clone()];
@@ -51,8 +52,44 @@ pub(crate) fn text(patterns: &[PatternStats], run: &RunSummary) -> String {
         if !out.is_empty() {
             out.push('\n');
         }
-        out.push_str(&table(&header, &numeric, rows));
-        out.push('\n');
+        let cuts = [
+            Cut {
+                column: header.len() - 1,
+                keep: Keep::End,
+            },
+            Cut {
+                column: 0,
+                keep: Keep::Start,
+            },
+        ];
+        let sites: Vec<(String, String)> = rows
+            .iter()
+            .map(|r| (r[0].clone(), r[r.len() - 1].clone()))
+            .collect();
+        let fitted = fitted_table(&header, &numeric, rows.clone(), width, &cuts);
+        let widest = fitted.lines().map(visible_width).max().unwrap_or(0);
+        if width.is_some_and(|w| widest > w) {
+            // Too many figures for the terminal: the sites go under the table, whole.
+            let rows = rows.into_iter().map(|mut r| {
+                r.pop();
+                r
+            });
+            let n = header.len() - 1;
+            out.push_str(&fitted_table(
+                &header[..n],
+                &numeric[..n],
+                rows.collect(),
+                width,
+                &cuts[1..],
+            ));
+            out.push('\n');
+            for (name, at) in sites {
+                let _ = writeln!(out, "  {name} created at {at}");
+            }
+        } else {
+            out.push_str(&fitted);
+            out.push('\n');
+        }
     }
     for p in patterns.iter().filter(|p| !p.size_classes.is_empty()) {
         let _ = writeln!(out, "\n{} {} by size class", p.kind, p.name);
@@ -120,13 +157,26 @@ mod tests {
     #[test]
     fn patterns_text_snapshot() {
         let run = RunSummary::of(&testing::fixture());
-        insta::assert_snapshot!(text(&fixture(), &run));
+        insta::assert_snapshot!(text(&fixture(), &run, None));
+    }
+
+    #[test]
+    fn sites_go_under_a_table_too_wide_for_the_terminal() {
+        let run = RunSummary::of(&testing::fixture());
+        let natural = text(&fixture(), &run, None);
+        // The ObjectPool table is 58 columns wide, 55 with its site cut as far as it goes.
+        let narrow = text(&fixture(), &run, Some(50));
+        assert!(
+            narrow.contains("\n  Parser created at lib/work.py:3\n"),
+            "{narrow}"
+        );
+        assert!(!natural.contains(" created at lib/"), "{natural}");
     }
 
     #[test]
     fn no_patterns_no_text() {
         let run = RunSummary::of(&testing::fixture());
-        assert_eq!(text(&[], &run), "");
+        assert_eq!(text(&[], &run, None), "");
     }
 
     #[test]

@@ -5,16 +5,50 @@ use crate::analysis::{share, FunctionKey, FunctionStats, Measure, RunSummary};
 use crate::source::SourceFiles;
 use crate::RenderOptions;
 use fluoro_profile::Metric;
-use fluoro_render::{bytes, percent, seconds, table};
+use fluoro_render::{bytes, fitted_fields, fitted_table, percent, seconds, Cut, Keep};
 use std::fmt::Write;
 use std::path::PathBuf;
 
-/// Section titles in bold and locations dimmed, when colour is on.
+/// Section titles in bold and locations dimmed, when colour is on; tables fitted to the
+/// terminal's width, when known.
 pub(super) struct Style {
     pub(super) color: bool,
+    pub(super) width: Option<usize>,
+}
+
+/// Cut column `column` keeping its start (names, source text).
+pub(super) const fn start(column: usize) -> Cut {
+    Cut {
+        column,
+        keep: Keep::Start,
+    }
+}
+
+/// Cut column `column` keeping its end (paths: the file and line stay).
+pub(super) const fn end(column: usize) -> Cut {
+    Cut {
+        column,
+        keep: Keep::End,
+    }
 }
 
 impl Style {
+    /// A table no wider than the terminal: `cuts` give way first to last.
+    pub(super) fn table(
+        &self,
+        header: &[&str],
+        numeric: &[bool],
+        rows: Vec<Vec<String>>,
+        cuts: &[Cut],
+    ) -> String {
+        fitted_table(header, numeric, rows, self.width, cuts)
+    }
+
+    /// `key  value` lines, long values going on under the values to fit the terminal.
+    pub(super) fn fields(&self, pairs: &[(&str, String)]) -> String {
+        fitted_fields(pairs, self.width)
+    }
+
     pub(super) fn title(&self, text: &str) -> String {
         if self.color {
             format!("\x1b[1m{text}\x1b[0m")
@@ -34,6 +68,35 @@ impl Style {
 
 pub(super) fn ns(value: u64) -> String {
     seconds(value as f64 / 1e9)
+}
+
+/// A value of `metric`, or `-` for none (a function that never ran innermost has no self
+/// time, not `0.0 ns` of it).
+pub(super) fn amount_or_dash(metric: Metric, value: u64) -> String {
+    if value == 0 {
+        "-".to_string()
+    } else {
+        amount(metric, value)
+    }
+}
+
+/// The share of `part`, or `-` when there is none.
+pub(super) fn share_or_dash(part: u64, whole: u64) -> String {
+    if part == 0 {
+        "-".to_string()
+    } else {
+        percent(share(part, whole))
+    }
+}
+
+/// `file:line` as reports show it, or the bare name of a place with no line (the folded
+/// `[startup/import]` has neither).
+pub(super) fn place(run: &RunSummary, filename: &str, line: u32) -> String {
+    if line == 0 {
+        run.display_path(filename).to_string()
+    } else {
+        format!("{}:{line}", run.display_path(filename))
+    }
 }
 
 /// A value of `metric`: a duration, or bytes for the memory metrics.
@@ -82,13 +145,14 @@ pub(super) fn section(out: &mut String, title: &str, body: &str, style: &Style) 
     }
 }
 
-/// `qualname` and `file:line` of a function, paths shown relative to the working directory.
+/// `file:line` of a function, paths shown relative to the working directory.
 pub(super) fn location(run: &RunSummary, key: &FunctionKey<'_>) -> String {
-    format!("{}:{}", run.display_path(key.filename), key.firstlineno)
+    place(run, key.filename, key.firstlineno)
 }
 
 /// A function table whose first two numbers are `columns(f)`, named `names`; rows whose
 /// first number is 0 are left out.
+#[allow(clippy::too_many_arguments)]
 pub(super) fn function_rows(
     rows: &[FunctionStats<'_>],
     columns: impl Fn(&FunctionStats<'_>) -> (u64, u64),
@@ -97,6 +161,7 @@ pub(super) fn function_rows(
     run: &RunSummary,
     top: usize,
     metric: Metric,
+    style: &Style,
 ) -> String {
     let cells = rows
         .iter()
@@ -107,17 +172,18 @@ pub(super) fn function_rows(
             vec![
                 amount(metric, first),
                 percent(share(first, total)),
-                amount(metric, second),
-                percent(share(second, total)),
+                amount_or_dash(metric, second),
+                share_or_dash(second, total),
                 f.key.qualname.to_string(),
                 location(run, &f.key),
             ]
         })
         .collect();
-    table(
+    style.table(
         &[names[0], "share", names[1], "share", "function", "location"],
         &[true, true, true, true, false, false],
         cells,
+        &[end(5), start(4)],
     )
 }
 
