@@ -20,7 +20,15 @@ print("== line")
 ip.run_cell("%fluoro --rate 1000 --memory all --full work(300000)")
 print("== saved")
 ip.run_cell(f"%fluoro -o {OUT} work(100000)")
-for bad in ("--rate 0 work(1)", "--memory lots work(1)", "--rate 1000", "--format html work(1)"):
+import IPython.display
+shown = []
+plain = IPython.display.display
+IPython.display.display = lambda obj, raw=False: shown.append(obj)
+ip.run_line_magic("fluoro", "--rate 1000 --format html work(300000)")
+IPython.display.display = plain
+page = shown[0].get("text/html", "") if len(shown) == 1 else ""
+print("== html", page.lstrip().lower().startswith("<!doctype html"))
+for bad in ("--rate 0 work(1)", "--memory lots work(1)", "--rate 1000"):
     try:
         ip.run_line_magic("fluoro", bad)
     except UsageError as e:
@@ -50,11 +58,11 @@ def test_magics_profile_a_cell_and_a_statement(current, tmp_path):
     assert "Call tree" in line and "Top lines by bytes allocated" in line, line
     assert out.stat().st_size > 0
     usage = [said for said in stdout.splitlines() if said.startswith("== usage")]
-    assert len(usage) == 4, stdout
+    assert "== html True" in stdout, stdout
+    assert len(usage) == 3, stdout
     assert "rate must be between 1 and 10000" in usage[0], usage
     assert "--memory" in usage[1], usage
     assert "no code to profile" in usage[2], usage
-    assert "no HTML report yet" in usage[3], usage
     raised = stdout.split("== raises\n", 1)[1]
     assert "Top functions by self" in raised or "No samples" in raised, raised
     assert "ValueError" in stdout + stderr and "boom" in stdout + stderr

@@ -118,17 +118,11 @@ def profile_code(
 
 def show(profiler: Any, format: str = "text", **report: Any) -> None:
     """Displays ``profiler``'s report inline: the text summary (``format="text"``), or the
-    HTML report (``format="html"``) where fluoro has one."""
-    from IPython.core.error import UsageError
+    interactive HTML report (``format="html"``)."""
     from IPython.display import display
 
     if format == "html":
-        try:
-            page = profiler.report(format="html", **report)
-        except ValueError:
-            raise UsageError(
-                "%fluoro: this fluoro has no HTML report yet; use --format text"
-            ) from None
+        page = profiler.report(format="html", metric=report.get("metric", "wall"))
         display({"text/html": page}, raw=True)
         return
     display({"text/plain": str(profiler.report(format="text", **report))}, raw=True)

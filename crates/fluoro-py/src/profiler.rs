@@ -127,9 +127,8 @@ impl Profiler {
 
     /// The report: the one-screen text summary by default (`full=True`: the whole text
     /// report; `show_all=True`: start-up and fluoro's own frames kept; `width`: columns to
-    /// fit; `more`: the summary's last line, where the whole report is), or any export format (`collapsed`, `speedscope`, `json`, `html` as
-    /// str; `pprof`,
-    /// `pstats` as bytes).
+    /// fit; `more`: the summary's last line, where the whole report is), or any export format
+    /// (`collapsed`, `speedscope`, `json`, `html` as str; `pprof`, `pstats` as bytes).
     #[pyo3(signature = (format = "text", metric = "wall", top = fluoro_report::DEFAULT_TOP, full = false, show_all = false, width = None, more = None))]
     #[allow(clippy::too_many_arguments)]
     fn report<'py>(
