@@ -254,10 +254,9 @@ impl Walker {
     /// starts only from a frame still below that top (a popped frame's bytes stay behind it,
     /// its caller's place perhaps taken by another call), and a frame of the chain whose two
     /// copies differ (in its links, its code, or for a caller its instruction) changed while it
-    /// was read. Where nothing was copied (3.10, whose frames are objects of their own) the
-    /// current frame must be the same after the walk as before it. A read that fails these
-    /// checks is made again, a few times at most, and the stack dropped (`torn`) if it never
-    /// held still.
+    /// was read. Where nothing was copied (3.10, whose frames are objects of their own) each
+    /// frame is read on its own. A read that fails these checks is made again, a few times at
+    /// most, and the stack dropped (`torn`) if it never held still.
     fn read_stack(&mut self, tstate: usize, stack: &mut ThreadStack) {
         for attempt in 0..READ_ATTEMPTS {
             if attempt > 0 && memory::read(tstate, &mut self.tstate_buf).is_err() {
@@ -275,7 +274,10 @@ impl Walker {
                     Some(live) => self.walk(live, stack),
                     None => false,
                 },
-                Copied::Nothing => self.walk(top, stack) && read_usize(at) == Some(top),
+                // 3.10's frames are objects of their own, read one by one: requiring the
+                // current frame unchanged after the walk dropped 64 % of json_pipeline's
+                // samples at 10 kHz to cut its impossible stacks from 0.09 % to 0.05 %.
+                Copied::Nothing => self.walk(top, stack),
             };
             if walked {
                 return;
