@@ -35,7 +35,13 @@ def command(variant: str, program: list[str], profile: Path) -> list[str]:
         return [str(python_in(BENCH_ENV)), *program]
     if variant.split()[0] == "memray":
         memray = [str(bin_in(BENCH_ENV, "memray")), "run", "-q", "-f"]
-        return [*memray, *shlex.split(variant)[1:], "-o", str(profile.with_suffix(".bin")), *program]
+        return [
+            *memray,
+            *shlex.split(variant)[1:],
+            "-o",
+            str(profile.with_suffix(".bin")),
+            *program,
+        ]
     exe, *options = shlex.split(variant)
     if exe == "fluoro":
         exe = str(bin_in(BENCH_ENV, "fluoro"))

@@ -326,3 +326,27 @@ def test_run_heap_at_exit_puts_the_census_in_the_page(browser, tmp_path):
     assert "list" in table_names(browser, "heap-types")[:3]
     assert table_names(browser, "heap-retainers")[0] == "list"
     browser.save_screenshot(str(SCREENS / "tab-heap.png"))
+
+
+def test_a_run_of_several_processes_filters_by_process(browser, tmp_path):
+    out = tmp_path / "children.html"
+    result = fluoro(
+        "run", "-q", "--subprocesses", f"--html={out}", PROGRAMS / "children" / "run_child.py"
+    )
+    assert result.returncode == 0, result.stderr.decode()
+    load(browser, out)
+    process = browser.find_element("id", "process")
+    assert process.is_displayed()
+    options = [o.text for o in process.find_elements("tag name", "option")]
+    assert options[0] == "All processes" and len(options) == 3, options
+    assert options[2].endswith("child.py"), options
+    assert "work" in table_names(browser)
+    everything = canvas_hash(browser)
+    Select(process).select_by_index(1)
+    assert "work" not in table_names(browser)
+    assert canvas_hash(browser) != everything
+    # Only the chosen process's threads are offered (and "All threads").
+    offered = "return [...document.getElementById('thread').options].filter(o => !o.hidden).length"
+    assert browser.execute_script(offered) == 2
+    Select(process).select_by_index(2)
+    assert table_names(browser)[0] == "work"

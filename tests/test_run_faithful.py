@@ -36,9 +36,9 @@ CORPUS = [
 ]
 
 
-def compare(py: Interpreter, plain: list, under: list, cwd, stdin=None):
+def compare(py: Interpreter, plain: list, under: list, cwd, stdin=None, flags=()):
     expected = run([py.python, *plain], cwd=cwd, input=stdin)
-    got = run([py.fluoro, "run", "--quiet", *under], cwd=cwd, input=stdin)
+    got = run([py.fluoro, "run", "--quiet", *flags, *under], cwd=cwd, input=stdin)
     assert got.stdout == expected.stdout
     assert got.stderr == expected.stderr
     assert got.returncode == expected.returncode
@@ -48,6 +48,13 @@ def compare(py: Interpreter, plain: list, under: list, cwd, stdin=None):
 @pytest.mark.parametrize("program,args,stdin", CORPUS, ids=[c[0] for c in CORPUS])
 def test_script_matches_python(any_python: Interpreter, program, args, stdin):
     compare(any_python, [program, *args], [program, *args], PROGRAMS, stdin)
+
+
+@pytest.mark.parametrize("program,args,stdin", CORPUS, ids=[c[0] for c in CORPUS])
+def test_script_matches_python_with_its_children_followed(
+    current: Interpreter, program, args, stdin
+):
+    compare(current, [program, *args], [program, *args], PROGRAMS, stdin, ["--subprocesses"])
 
 
 def test_relative_path_from_another_directory(current: Interpreter):

@@ -128,6 +128,10 @@ pub struct RunArgs {
     /// Sample CPU and wall time only: no allocations, no collections
     #[arg(long)]
     pub cpu_only: bool,
+    /// Also profile every Python child process (fork, multiprocessing, subprocess of a
+    /// python with fluoro installed) into the same profile
+    #[arg(long)]
+    pub subprocesses: bool,
     /// At the end, record which instructions of the hottest functions the adaptive
     /// interpreter specialized (3.11+) and show them; `fluoro dis --adaptive PROFILE` reads
     /// them back
@@ -233,6 +237,9 @@ pub struct ReportArgs {
     /// Write the interactive HTML report to FILE (the same as --format html -o FILE)
     #[arg(long, value_name = "FILE", conflicts_with_all = ["format", "output"])]
     pub html: Option<PathBuf>,
+    /// Report only the process with this pid (of a profile run with --subprocesses)
+    #[arg(long, value_name = "PID")]
+    pub pid: Option<u32>,
     #[command(flatten)]
     pub text: TextArgs,
 }

@@ -48,6 +48,8 @@ pub enum FormatError {
     Decode { at: usize, reason: String },
     #[error("the profile has no header chunk")]
     NoMeta,
+    #[error("the profile has no process {0}")]
+    NoPid(u32),
 }
 
 /// One unit of the stream.
@@ -341,13 +343,18 @@ pub fn encode(chunk: &Chunk) -> Vec<u8> {
         Chunk::Patterns(p) => to_payload(p),
         Chunk::Adaptive(a) => to_payload(a),
     };
+    framed(chunk.kind(), &payload)
+}
+
+/// A chunk's header, then its payload.
+fn framed(kind: u8, payload: &[u8]) -> Vec<u8> {
     let mut out = Vec::with_capacity(HEADER_LEN + payload.len());
-    out.push(chunk.kind());
+    out.push(kind);
     out.extend_from_slice(&(payload.len() as u32).to_le_bytes());
-    out.extend_from_slice(&crc32fast::hash(&payload).to_le_bytes());
+    out.extend_from_slice(&crc32fast::hash(payload).to_le_bytes());
     let header_crc = crc32fast::hash(&out);
     out.extend_from_slice(&header_crc.to_le_bytes());
-    out.extend_from_slice(&payload);
+    out.extend_from_slice(payload);
     out
 }
 
@@ -360,9 +367,54 @@ pub fn append(path: &std::path::Path, chunk: &Chunk) -> std::io::Result<()> {
         .and_then(|mut f| f.write_all(&encode(chunk)))
 }
 
+/// The kind of a chunk that carries another process's chunk (see [`ProcessTag`]).
+pub(crate) const PROCESS_KIND: u8 = 14;
+/// The tag's bytes before the carried chunk: pid, parent pid, start.
+pub(crate) const PROCESS_TAG_LEN: usize = 16;
+
+/// Which process a chunk of a child comes from: a child followed by `fluoro run
+/// --subprocesses` appends its chunks to the parent's file, each carried whole in a chunk of
+/// kind 14 whose payload is the pid and parent pid (u32 LE), the child session's start (u64
+/// LE, nanoseconds since the Unix epoch: a pid used twice, or an `exec`, starts a new
+/// process), then the child's own chunk, header included. Readers before this kind skip them
+/// and read the first process alone.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct ProcessTag {
+    pub pid: u32,
+    pub ppid: u32,
+    pub start_unix_ns: u64,
+}
+
+impl ProcessTag {
+    fn wrap(&self, inner: &[u8]) -> Vec<u8> {
+        let mut payload = Vec::with_capacity(PROCESS_TAG_LEN + inner.len());
+        payload.extend_from_slice(&self.pid.to_le_bytes());
+        payload.extend_from_slice(&self.ppid.to_le_bytes());
+        payload.extend_from_slice(&self.start_unix_ns.to_le_bytes());
+        payload.extend_from_slice(inner);
+        framed(PROCESS_KIND, &payload)
+    }
+
+    /// The tag at the start of a kind-14 payload, and the carried chunk after it.
+    pub(crate) fn parse(payload: &[u8]) -> Option<(ProcessTag, &[u8])> {
+        let word = |at: usize| -> Option<[u8; 4]> { payload.get(at..at + 4)?.try_into().ok() };
+        let start: [u8; 8] = payload.get(8..16)?.try_into().ok()?;
+        Some((
+            ProcessTag {
+                pid: u32::from_le_bytes(word(0)?),
+                ppid: u32::from_le_bytes(word(4)?),
+                start_unix_ns: u64::from_le_bytes(start),
+            },
+            &payload[PROCESS_TAG_LEN..],
+        ))
+    }
+}
+
 /// Appends chunks to a `.fluoro` stream, each in one write, flushed.
 pub struct ProfileWriter<W: Write> {
     out: W,
+    /// Set in a followed child: its chunks go into its parent's stream, tagged.
+    process: Option<ProcessTag>,
 }
 
 impl<W: Write> ProfileWriter<W> {
@@ -370,11 +422,25 @@ impl<W: Write> ProfileWriter<W> {
     pub fn new(mut out: W) -> std::io::Result<Self> {
         out.write_all(&MAGIC)?;
         out.flush()?;
-        Ok(ProfileWriter { out })
+        Ok(ProfileWriter { out, process: None })
+    }
+
+    /// Continues another process's stream (`out` opened for appending, so that every chunk,
+    /// written in one call, lands whole after whatever the other processes wrote): each
+    /// chunk goes out tagged with `process`.
+    pub fn for_process(out: W, process: ProcessTag) -> Self {
+        ProfileWriter {
+            out,
+            process: Some(process),
+        }
     }
 
     pub fn write(&mut self, chunk: &Chunk) -> std::io::Result<()> {
-        self.out.write_all(&encode(chunk))?;
+        let bytes = encode(chunk);
+        match &self.process {
+            Some(tag) => self.out.write_all(&tag.wrap(&bytes))?,
+            None => self.out.write_all(&bytes)?,
+        }
         self.out.flush()
     }
 
@@ -414,50 +480,98 @@ impl<'a> ChunkReader<'a> {
     }
 
     fn next_chunk(&mut self) -> Result<Option<Chunk>, FormatError> {
-        loop {
-            let at = self.pos;
-            let rest = &self.data[at..];
-            if rest.is_empty() {
-                return Ok(None);
-            }
-            let header_len = self.header_len;
-            if rest.len() < header_len {
-                return Err(FormatError::Truncated(at));
-            }
-            if header_len == HEADER_LEN {
-                let stored = u32::from_le_bytes([rest[9], rest[10], rest[11], rest[12]]);
-                if crc32fast::hash(&rest[..HEADER_V4_LEN]) != stored {
-                    return Err(FormatError::Decode {
-                        at,
-                        reason: "header checksum mismatch".to_owned(),
-                    });
-                }
-            }
-            let kind = rest[0];
-            let len = u32::from_le_bytes([rest[1], rest[2], rest[3], rest[4]]) as usize;
-            let crc = u32::from_le_bytes([rest[5], rest[6], rest[7], rest[8]]);
-            if len > MAX_CHUNK {
-                return Err(FormatError::Decode {
-                    at,
-                    reason: format!("chunk length {len} is impossible"),
-                });
-            }
-            if rest.len() < header_len + len {
-                return Err(FormatError::Truncated(at));
-            }
-            let payload = &rest[header_len..header_len + len];
-            if crc32fast::hash(payload) != crc {
-                return Err(FormatError::Checksum(at));
-            }
-            self.pos = at + header_len + len;
-            if let Some(chunk) = decode(kind, payload).map_err(|e| FormatError::Decode {
-                at,
+        while let Some(raw) = self.next_raw()? {
+            if let Some(chunk) = decode(raw.kind, raw.payload).map_err(|e| FormatError::Decode {
+                at: raw.at,
                 reason: e.to_string(),
             })? {
                 return Ok(Some(chunk));
             }
         }
+        Ok(None)
     }
+
+    /// The next chunk's bytes, checked but not decoded.
+    pub(crate) fn next_raw(&mut self) -> Result<Option<RawChunk<'a>>, FormatError> {
+        let at = self.pos;
+        let Some(raw) = raw_at(self.data, at, self.header_len)? else {
+            return Ok(None);
+        };
+        self.pos = at + raw.whole.len();
+        Ok(Some(raw))
+    }
+
+    /// Where the next chunk starts.
+    pub(crate) fn position(&self) -> usize {
+        self.pos
+    }
+
+    /// Goes on reading at `pos` (after a damaged stretch was skipped).
+    pub(crate) fn seek(&mut self, pos: usize) {
+        self.pos = pos;
+        self.failed = false;
+    }
+
+    /// Whether this file's chunks have the version-5 header.
+    pub(crate) fn header_len(&self) -> usize {
+        self.header_len
+    }
+}
+
+/// One chunk as it lies in the file.
+pub(crate) struct RawChunk<'a> {
+    /// Its first byte's offset.
+    pub at: usize,
+    pub kind: u8,
+    pub payload: &'a [u8],
+    /// Header and payload.
+    pub whole: &'a [u8],
+}
+
+/// The chunk at byte `at` of `data`, its checksums checked; `None` at the end of the data.
+pub(crate) fn raw_at(
+    data: &[u8],
+    at: usize,
+    header_len: usize,
+) -> Result<Option<RawChunk<'_>>, FormatError> {
+    let rest = &data[at.min(data.len())..];
+    if rest.is_empty() {
+        return Ok(None);
+    }
+    if rest.len() < header_len {
+        return Err(FormatError::Truncated(at));
+    }
+    if header_len == HEADER_LEN {
+        let stored = u32::from_le_bytes([rest[9], rest[10], rest[11], rest[12]]);
+        if crc32fast::hash(&rest[..HEADER_V4_LEN]) != stored {
+            return Err(FormatError::Decode {
+                at,
+                reason: "header checksum mismatch".to_owned(),
+            });
+        }
+    }
+    let kind = rest[0];
+    let len = u32::from_le_bytes([rest[1], rest[2], rest[3], rest[4]]) as usize;
+    let crc = u32::from_le_bytes([rest[5], rest[6], rest[7], rest[8]]);
+    if len > MAX_CHUNK {
+        return Err(FormatError::Decode {
+            at,
+            reason: format!("chunk length {len} is impossible"),
+        });
+    }
+    if rest.len() < header_len + len {
+        return Err(FormatError::Truncated(at));
+    }
+    let payload = &rest[header_len..header_len + len];
+    if crc32fast::hash(payload) != crc {
+        return Err(FormatError::Checksum(at));
+    }
+    Ok(Some(RawChunk {
+        at,
+        kind,
+        payload,
+        whole: &rest[..header_len + len],
+    }))
 }
 
 impl Iterator for ChunkReader<'_> {
@@ -471,6 +585,11 @@ impl Iterator for ChunkReader<'_> {
         self.failed = matches!(item, Some(Err(_)));
         item
     }
+}
+
+#[cfg(test)]
+pub(crate) fn decode_for_test(kind: u8, payload: &[u8]) -> Chunk {
+    decode(kind, payload).unwrap().unwrap()
 }
 
 /// Decodes a payload; `None` for a kind this version does not know.

@@ -7,14 +7,18 @@ pub mod linetable;
 mod memory;
 mod model;
 mod patterns;
+mod processes;
 mod profile;
 mod timeline;
 
-pub use format::{append, encode, Chunk, ChunkReader, FormatError, ProfileWriter, MAGIC};
+pub use format::{
+    append, encode, Chunk, ChunkReader, FormatError, ProcessTag, ProfileWriter, MAGIC,
+};
 pub use interner::StackInterner;
 pub use memory::*;
 pub use model::*;
 pub use patterns::{Figure, PatternStats, SizeClassStats, Unit};
+pub use processes::ProcessInfo;
 pub use profile::{Metric, Profile, StackWeight};
 pub use timeline::{
     AllocTimeline, Allocated, SampleCounts, SampleTime, TimeCell, TimeSlices, FIRST_BUCKET_NS,
@@ -410,5 +414,129 @@ mod tests {
                 }
             }
         }
+    }
+
+    /// A child's chunks, as `written` would make them, carried for process `pid`.
+    fn child_chunks(pid: u32, start_unix_ns: u64, samples: &[Sample]) -> Vec<Vec<u8>> {
+        let data = written(samples);
+        let tag = ProcessTag {
+            pid,
+            ppid: 42,
+            start_unix_ns,
+        };
+        let mut chunks = Vec::new();
+        let mut reader = ChunkReader::new(&data).unwrap();
+        while let Ok(Some(raw)) = reader.next_raw() {
+            let mut w = ProfileWriter::for_process(Vec::new(), tag);
+            let chunk = crate::format::decode_for_test(raw.kind, raw.payload);
+            let chunk = match chunk {
+                Chunk::Meta(m) => Chunk::Meta(Meta {
+                    pid,
+                    start_unix_ns,
+                    ..m
+                }),
+                other => other,
+            };
+            w.write(&chunk).unwrap();
+            chunks.push(w.into_inner());
+        }
+        chunks
+    }
+
+    /// A parent and two children, their chunks interleaved as their writes came.
+    fn three_processes() -> Vec<u8> {
+        let mut data = written(&[sample(0, 2, 5)]);
+        let a = child_chunks(100, 1_000_001, &[sample(0, 2, 5), sample(0, 2, 7)]);
+        let b = child_chunks(101, 2_000_001, &[sample(0, 1, 9)]);
+        for i in 0..a.len().max(b.len()) {
+            for chunks in [&a, &b] {
+                if let Some(c) = chunks.get(i) {
+                    data.extend_from_slice(c);
+                }
+            }
+        }
+        data
+    }
+
+    #[test]
+    fn children_merge_into_one_profile_with_their_own_threads() {
+        let p = Profile::from_bytes(&three_processes()).unwrap();
+        assert_eq!(p.processes.len(), 3);
+        assert_eq!(
+            p.processes.iter().map(|p| p.pid).collect::<Vec<_>>(),
+            [42, 100, 101]
+        );
+        assert_eq!(p.processes[1].ppid, 42);
+        assert_eq!(p.processes[2].start_ns, 2_000_000);
+        assert_eq!(p.threads.len(), 6);
+        assert_eq!(p.samples, 4);
+        assert_eq!(p.thread_name(2), "MainThread [pid 100]");
+        assert_eq!(p.process_of(5).map(|p| p.pid), Some(101));
+        // The same code in every process is one code: stacks merge.
+        assert_eq!(p.codes.len(), 2);
+        assert_eq!(p.stacks.len(), 3);
+        let child_a: u64 = p
+            .weights
+            .iter()
+            .filter(|w| p.process_of(w.thread).is_some_and(|x| x.pid == 100))
+            .map(|w| w.samples)
+            .sum();
+        assert_eq!(child_a, 2);
+        assert_eq!(p.sample_times.len(), 4);
+        assert!(p.sample_times.iter().any(|t| t.time_ns() == 2_000_000));
+    }
+
+    #[test]
+    fn one_process_is_read_alone_by_its_pid() {
+        let data = three_processes();
+        let p = Profile::from_bytes_of_pid(&data, 101).unwrap();
+        assert_eq!(p.processes.len(), 1);
+        assert_eq!(p.meta.as_ref().unwrap().pid, 101);
+        assert_eq!(p.samples, 1);
+        assert_eq!(p.thread_name(0), "MainThread");
+        assert!(matches!(
+            Profile::from_bytes_of_pid(&data, 7),
+            Err(FormatError::NoPid(7))
+        ));
+        let alone = written(&[sample(0, 2, 5)]);
+        assert_eq!(Profile::from_bytes_of_pid(&alone, 42).unwrap().samples, 1);
+        assert!(Profile::from_bytes_of_pid(&alone, 43).is_err());
+    }
+
+    #[test]
+    fn a_chunk_cut_by_a_killed_child_is_skipped() {
+        let mut data = written(&[sample(0, 2, 5)]);
+        let a = child_chunks(100, 1_000_001, &[sample(0, 2, 5)]);
+        let b = child_chunks(101, 2_000_001, &[sample(0, 1, 9)]);
+        for c in &b {
+            data.extend_from_slice(c);
+        }
+        // Child 100 was killed in the middle of writing its samples: the rest of the file
+        // came after the part it wrote.
+        for c in &a[..4] {
+            data.extend_from_slice(c);
+        }
+        let samples_chunk = &a[4];
+        data.extend_from_slice(&samples_chunk[..samples_chunk.len() / 2]);
+        data.extend_from_slice(&child_chunks(102, 3_000_001, &[sample(1, 1, 3)]).concat());
+        let p = Profile::from_bytes(&data).unwrap();
+        assert_eq!(
+            p.processes.iter().map(|p| p.pid).collect::<Vec<_>>(),
+            [42, 101, 100, 102]
+        );
+        // Its samples went with the cut chunk; everything after it reads.
+        assert_eq!(p.samples, 1 + 1 + 1);
+        assert!(p.processes[2].end.is_none());
+    }
+
+    #[test]
+    fn readers_of_one_process_skip_the_children() {
+        let data = three_processes();
+        let kinds: Vec<_> = ChunkReader::new(&data)
+            .unwrap()
+            .map(|c| c.unwrap())
+            .filter(|c| matches!(c, Chunk::Meta(_)))
+            .collect();
+        assert_eq!(kinds.len(), 1);
     }
 }

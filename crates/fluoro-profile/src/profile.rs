@@ -138,12 +138,39 @@ pub struct Profile {
     /// Where the file ends inside a chunk (cut by a full disk or `ulimit -f`): everything
     /// before that byte was read.
     pub ends_early: Option<usize>,
+    /// The processes profiled, the first one first (`fluoro run --subprocesses` adds its
+    /// children); empty in a profile built by hand.
+    pub processes: Vec<crate::processes::ProcessInfo>,
 }
 
 impl Profile {
-    /// Reads and aggregates a whole `.fluoro` stream. A file cut inside its last chunk reads
-    /// up to that chunk (see [`Profile::ends_early`]); a bad chunk before the end is an error.
+    /// Reads and aggregates a whole `.fluoro` stream, every process of it merged into one
+    /// profile. A file cut inside its last chunk reads up to that chunk (see
+    /// [`Profile::ends_early`]); a bad chunk before the end is an error.
     pub fn from_bytes(data: &[u8]) -> Result<Profile, FormatError> {
+        Profile::read_processes(data, None)
+    }
+
+    /// [`Profile::from_bytes`] of the processes with pid `pid` only.
+    pub fn from_bytes_of_pid(data: &[u8], pid: u32) -> Result<Profile, FormatError> {
+        Profile::read_processes(data, Some(pid))
+    }
+
+    fn read_processes(data: &[u8], only: Option<u32>) -> Result<Profile, FormatError> {
+        if let Some(split) = crate::processes::split(data)? {
+            return split.read(only);
+        }
+        let mut profile = Profile::from_one(data)?;
+        let pid = profile.meta.as_ref().map_or(0, |m| m.pid);
+        if only.is_some_and(|only| only != pid) {
+            return Err(FormatError::NoPid(only.unwrap_or(0)));
+        }
+        profile.processes = vec![crate::processes::ProcessInfo::of(&profile, 0, 0)];
+        Ok(profile)
+    }
+
+    /// Reads one process's stream.
+    pub(crate) fn from_one(data: &[u8]) -> Result<Profile, FormatError> {
         let mut profile = Profile {
             stacks: vec![StackNode {
                 parent: ROOT,

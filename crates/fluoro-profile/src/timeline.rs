@@ -121,6 +121,13 @@ impl SampleTime {
         u64::from(self.packed & Self::TIME_MASK) * 1_000_000
     }
 
+    /// The same sample, for weight `weight`, `shift_ns` later (a child process's samples on
+    /// its parent's clock).
+    pub fn shifted(self, weight: u32, shift_ns: u64) -> SampleTime {
+        let flags = (self.packed >> Self::FLAGS_SHIFT) as u8;
+        SampleTime::new(weight, self.time_ns() + shift_ns, flags)
+    }
+
     /// The sample as counts: one sample, on CPU or not, holding the GIL or not.
     pub fn counts(self) -> SampleCounts {
         let flags = (self.packed >> Self::FLAGS_SHIFT) as u8;

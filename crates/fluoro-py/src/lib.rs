@@ -109,9 +109,24 @@ fn parse_size(text: &str) -> PyResult<u64> {
 }
 
 /// Starts a `fluoro run` session inside the target interpreter (called by the boot hook).
+/// Returns the variable to leave for child processes (with `--subprocesses`), or `None`,
+/// and whether this process is a followed child.
 #[pyfunction]
-fn _boot(py: Python<'_>, config: &str) -> PyResult<()> {
-    runner::boot(py, config)
+fn _boot(py: Python<'_>, config: &str) -> PyResult<(Option<String>, bool)> {
+    let booted = runner::boot(py, config)?;
+    Ok((booted.children, booted.child))
+}
+
+/// In a child made by `os.fork()` of a process followed with `--subprocesses`: profiles it.
+#[pyfunction]
+fn _forked(py: Python<'_>) -> PyResult<bool> {
+    runner::forked(py)
+}
+
+/// In a followed child about to leave through `os._exit`: completes its part of the profile.
+#[pyfunction]
+fn _child_exit(py: Python<'_>) {
+    runner::finish_child(py)
 }
 
 /// Test hook: starts exact mode in this interpreter (what `fluoro run --exact` does).
@@ -132,6 +147,8 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     m.add_function(wrap_pyfunction!(main, m)?)?;
     m.add_function(wrap_pyfunction!(_boot, m)?)?;
+    m.add_function(wrap_pyfunction!(_forked, m)?)?;
+    m.add_function(wrap_pyfunction!(_child_exit, m)?)?;
     m.add_class::<runner::Session>()?;
     m.add_class::<profiler::Profiler>()?;
     m.add_class::<profiler::CallProfiles>()?;

@@ -22,6 +22,19 @@ pub fn thread_cpu_ns(tid: u64) -> Option<u64> {
     (rc == 0).then(|| ts.tv_sec as u64 * 1_000_000_000 + ts.tv_nsec as u64)
 }
 
+/// CPU time used by this process's children that have ended and been waited for, in
+/// nanoseconds (`RUSAGE_CHILDREN`): what a profile of this process alone does not show.
+pub fn ended_children_cpu_ns() -> u64 {
+    // SAFETY: rusage is plain data, zero is a valid value; the pointer is valid for writes.
+    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+    // SAFETY: `usage` is a valid out-pointer and RUSAGE_CHILDREN a valid `who`.
+    if unsafe { libc::getrusage(libc::RUSAGE_CHILDREN, &mut usage) } != 0 {
+        return 0;
+    }
+    let ns = |t: libc::timeval| t.tv_sec as u64 * 1_000_000_000 + t.tv_usec as u64 * 1_000;
+    ns(usage.ru_utime) + ns(usage.ru_stime)
+}
+
 /// CPU time used so far by thread `tid` of another process `pid`, in nanoseconds, from
 /// `/proc/PID/task/TID/schedstat` (a thread's CPU clock can only be read within its own
 /// process): it lags a running thread by up to a scheduler tick.

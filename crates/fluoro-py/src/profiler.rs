@@ -73,6 +73,8 @@ impl Profiler {
                 warn: true,
                 cpu,
                 memory,
+                process: None,
+                forked: false,
             },
             path,
             running: None,

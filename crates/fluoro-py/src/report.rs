@@ -12,6 +12,11 @@ pub use fluoro_report::{Format, RenderOptions};
 /// profile (`/dev/zero`, a FIFO) is refused before anything more is read. A file that ends
 /// inside its last chunk reads up to it, and says so in one line on stderr.
 pub fn read_profile(path: &Path) -> Result<fluoro_profile::Profile, String> {
+    read_process(path, None)
+}
+
+/// [`read_profile`] of one process (`--pid`) of a profile that has several.
+pub fn read_process(path: &Path, pid: Option<u32>) -> Result<fluoro_profile::Profile, String> {
     use std::io::Read;
     let shown = path.display();
     let cannot = |e: std::io::Error| format!("cannot read {shown}: {}", io_reason(&e));
@@ -23,8 +28,11 @@ pub fn read_profile(path: &Path) -> Result<fluoro_profile::Profile, String> {
         .map_err(cannot)?;
     fluoro_profile::ChunkReader::new(&data).map_err(|e| format!("cannot read {shown}: {e}"))?;
     file.read_to_end(&mut data).map_err(cannot)?;
-    let profile = fluoro_profile::Profile::from_bytes(&data)
-        .map_err(|e| format!("cannot read {shown}: {e}"))?;
+    let profile = match pid {
+        Some(pid) => fluoro_profile::Profile::from_bytes_of_pid(&data, pid),
+        None => fluoro_profile::Profile::from_bytes(&data),
+    }
+    .map_err(|e| format!("cannot read {shown}: {e}"))?;
     if let Some(at) = profile.ends_early {
         crate::output::say(&format!(
             "{shown} ends early, inside the chunk at byte {at} (a full disk or a size limit?); \
@@ -40,7 +48,17 @@ pub fn render_file(
     format: Format,
     options: &RenderOptions,
 ) -> Result<Vec<u8>, String> {
-    let profile = read_profile(path)?;
+    render_process(path, None, format, options)
+}
+
+/// [`render_file`] of one process, or of all (`None`).
+pub fn render_process(
+    path: &Path,
+    pid: Option<u32>,
+    format: Format,
+    options: &RenderOptions,
+) -> Result<Vec<u8>, String> {
+    let profile = read_process(path, pid)?;
     fluoro_report::render(&profile, format, options)
         .map_err(|e| format!("cannot render {}: {e}", path.display()))
 }
@@ -70,8 +88,8 @@ pub fn command(args: &ReportArgs) -> Result<i32, Failure> {
         Some(file) => (Format::Html, Some(file)),
         None => (args.format, args.output.as_ref()),
     };
-    let data =
-        render_file(&args.file, format, &options).map_err(|e| Failure(format!("report: {e}")))?;
+    let data = render_process(&args.file, args.pid, format, &options)
+        .map_err(|e| Failure(format!("report: {e}")))?;
     match output {
         Some(out) => std::fs::write(out, &data).map_err(|e| {
             Failure(format!(

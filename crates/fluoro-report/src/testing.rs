@@ -218,6 +218,37 @@ fn run_written(
     w
 }
 
+/// The fixture run twice more as children of the first (as `fluoro run --subprocesses`
+/// writes them), one of them killed before its end record.
+pub fn fixture_processes() -> Profile {
+    let mut data = written(true);
+    for (pid, killed) in [(4243, false), (4244, true)] {
+        let tag = fluoro_profile::ProcessTag {
+            pid,
+            ppid: meta().pid,
+            start_unix_ns: meta().start_unix_ns + 300_000_000,
+        };
+        let mut w = ProfileWriter::for_process(Vec::new(), tag);
+        let source = written(true);
+        for chunk in fluoro_profile::ChunkReader::new(&source).expect("the fixture reads") {
+            let chunk = match chunk.expect("the fixture reads") {
+                Chunk::Meta(m) => Chunk::Meta(Meta {
+                    pid,
+                    start_unix_ns: tag.start_unix_ns,
+                    target: "worker.py".into(),
+                    argv: vec!["worker.py".into(), format!("--n={pid}")],
+                    ..m
+                }),
+                Chunk::End(_) if killed => continue,
+                other => other,
+            };
+            w.write(&chunk).expect("writing to a Vec");
+        }
+        data.extend_from_slice(&w.into_inner());
+    }
+    Profile::from_bytes(&data).expect("the fixture reads")
+}
+
 /// The complete fixture, read back.
 pub fn fixture() -> Profile {
     Profile::from_bytes(&written(true)).expect("the fixture reads")

@@ -35,6 +35,12 @@ pub struct Plan {
     /// Sample stacks for CPU and wall time (off: memory only).
     pub cpu: bool,
     pub memory: MemoryPlan,
+    /// In a child followed by `fluoro run --subprocesses`: its chunks go to the parent's
+    /// profile, tagged with this.
+    pub process: Option<fluoro_profile::ProcessTag>,
+    /// In a child made by `fork()` of a profiled process: the allocation hook its parent
+    /// installed is still in place, standing down, and only needs resuming.
+    pub forked: bool,
 }
 
 /// Running collectors and the profile they stream to.
@@ -77,9 +83,12 @@ impl Collection {
                 .filter(|p| p.starts_with('/'))
                 .collect(),
         };
-        let mut recorder = Recorder::new(file, meta)?;
+        let mut recorder = Recorder::new(file, meta, plan.process)?;
         let memory = match (plan.memory, source.frame_reader()) {
             (MemoryPlan::Off, _) => None,
+            (memory, Some(reader)) if plan.forked => {
+                Some(MemoryTracking::resume_after_fork(memory, reader))
+            }
             (memory, Some(reader)) => Some(MemoryTracking::start(py, memory, reader)?),
             (_, None) => {
                 if plan.warn {

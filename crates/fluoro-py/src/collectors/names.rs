@@ -3,20 +3,33 @@
 use fluoro_profile::ThreadIdx;
 use pyo3::prelude::*;
 use pyo3::types::PyDict;
-use std::sync::OnceLock;
+use std::sync::atomic::{AtomicU64, Ordering};
 
-/// `threading.get_ident()` of the main thread, noted when `fluoro run` boots on it: a program
-/// that never imports `threading` still has its main thread named.
-static MAIN_IDENT: OnceLock<u64> = OnceLock::new();
+/// `threading.get_ident()` of the main thread (0 until noted), noted when `fluoro run` boots
+/// on it: a program that never imports `threading` still has its main thread named.
+static MAIN_IDENT: AtomicU64 = AtomicU64::new(0);
 
-/// Notes that the calling thread is the interpreter's main thread.
+/// Notes that the calling thread is the interpreter's main thread, unless one was noted.
 pub fn set_main_thread() {
-    let _ = MAIN_IDENT.set(crate::os::pthread_self());
+    let _ = MAIN_IDENT.compare_exchange(
+        0,
+        crate::os::pthread_self(),
+        Ordering::Relaxed,
+        Ordering::Relaxed,
+    );
+}
+
+/// In a child made by `fork()`: the thread that forked is its main thread now.
+pub fn main_thread_forked() {
+    MAIN_IDENT.store(crate::os::pthread_self(), Ordering::Relaxed);
 }
 
 /// `threading.get_ident()` of the main thread, once noted.
 pub fn main_thread() -> Option<u64> {
-    MAIN_IDENT.get().copied()
+    match MAIN_IDENT.load(Ordering::Relaxed) {
+        0 => None,
+        ident => Some(ident),
+    }
 }
 
 /// The `threading.Thread` name of each thread in `idents` that `threading` knows (the main
@@ -30,7 +43,7 @@ pub fn thread_names(py: Python<'_>, idents: &[(ThreadIdx, u64)]) -> Vec<(ThreadI
                 .as_ref()
                 .and_then(|k| k.get_item(ident).ok().flatten())
                 .and_then(|t| t.getattr("name").ok()?.extract::<String>().ok())
-                .or_else(|| (MAIN_IDENT.get() == Some(ident)).then(|| "MainThread".to_owned()))?;
+                .or_else(|| (main_thread() == Some(*ident)).then(|| "MainThread".to_owned()))?;
             Some((*idx, name))
         })
         .collect()

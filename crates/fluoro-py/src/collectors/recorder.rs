@@ -23,6 +23,9 @@ pub fn clock_ns(at: Instant) -> u64 {
 
 /// How often buffered records go to the file.
 const FLUSH_EVERY: Duration = Duration::from_millis(200);
+/// In a followed child, which pool workers end with `os._exit` or SIGTERM: what a killed
+/// child loses is at most this much.
+const CHILD_FLUSH_EVERY: Duration = Duration::from_millis(50);
 
 /// A thread is active in an interval when it used at least this share of it on CPU.
 const ACTIVE_SHARE: u64 = 10;
@@ -61,6 +64,7 @@ pub struct Recorder {
     /// The stack standing for allocations made with no Python frame to blame.
     native_stack: Option<StackId>,
     last_flush: Instant,
+    flush_every: Duration,
     frames: Vec<fluoro_profile::Frame>,
     pub samples: u64,
     /// Ticks recorded so far.
@@ -73,9 +77,17 @@ pub struct Recorder {
 }
 
 impl Recorder {
-    /// Starts a profile in `file` with its header.
-    pub fn new(file: File, meta: Meta) -> std::io::Result<Recorder> {
-        let mut writer = ProfileWriter::new(file)?;
+    /// Starts a profile in `file` with its header; or, for a followed child `process`,
+    /// continues its parent's (`file` opened for appending).
+    pub fn new(
+        file: File,
+        meta: Meta,
+        process: Option<fluoro_profile::ProcessTag>,
+    ) -> std::io::Result<Recorder> {
+        let (mut writer, flush_every) = match process {
+            None => (ProfileWriter::new(file)?, FLUSH_EVERY),
+            Some(tag) => (ProfileWriter::for_process(file, tag), CHILD_FLUSH_EVERY),
+        };
         writer.write(&Chunk::Meta(meta))?;
         let now = Instant::now();
         Ok(Recorder {
@@ -91,6 +103,7 @@ impl Recorder {
             pending_memory: Vec::new(),
             native_stack: None,
             last_flush: now,
+            flush_every,
             frames: Vec::new(),
             samples: 0,
             ticks: 0,
@@ -204,7 +217,7 @@ impl Recorder {
 
     /// Flushes when the last flush is old enough.
     pub fn flush_if_due(&mut self, now: Instant) {
-        if now.saturating_duration_since(self.last_flush) >= FLUSH_EVERY {
+        if now.saturating_duration_since(self.last_flush) >= self.flush_every {
             self.flush();
         }
     }

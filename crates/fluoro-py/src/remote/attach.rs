@@ -95,8 +95,8 @@ fn sample(
             .unwrap_or_default(),
         sys_path: Vec::new(),
     };
-    let mut recorder =
-        Recorder::new(file, meta).map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+    let mut recorder = Recorder::new(file, meta, None)
+        .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
     let interval = Duration::from_nanos(1_000_000_000 / u64::from(args.rate));
     let start = Instant::now();
     let deadline = args.duration.map(|s| start + Duration::from_secs_f64(s));

@@ -9,7 +9,7 @@ use std::path::PathBuf;
 pub const BOOT_VAR: &str = "FLUORO_BOOT";
 
 /// What the target interpreter needs to know to start the session.
-#[derive(Debug, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct BootConfig {
     /// The pid `fluoro run` made it for, which the exec keeps: a `FLUORO_BOOT` seen by any
     /// other process is a stray (exported by hand, or left in a copied environment).
@@ -59,6 +59,13 @@ pub struct BootConfig {
     /// Heap snapshots and the --gc-cycles diagnosis.
     #[serde(default)]
     pub heap: crate::heap::run::HeapRun,
+    /// Follow child processes into the same profile (`--subprocesses`).
+    #[serde(default)]
+    pub subprocesses: bool,
+    /// Set in the variable children see: this process is a child of a profiled one, whose
+    /// profile it appends to.
+    #[serde(default)]
+    pub child: bool,
 }
 
 fn default_top() -> usize {

@@ -122,6 +122,8 @@ fn try_launch(py: Python<'_>, args: &RunArgs) -> Result<Failure, Failure> {
         show_all: args.text.show_all,
         advise: args.advise,
         heap,
+        subprocesses: args.subprocesses,
+        child: false,
     })
     .map_err(|e| Failure(e.to_string()))?;
     let mut command = std::process::Command::new(&executable);
@@ -229,27 +231,113 @@ fn boot_hook_installed(py: Python<'_>) -> Result<(), Failure> {
     }
 }
 
+/// What the boot hook does after [`boot`]: the variable to leave for children (with
+/// `--subprocesses`), and whether this process is a followed child.
+pub struct Booted {
+    pub children: Option<String>,
+    pub child: bool,
+}
+
+/// The configuration a process followed with `--subprocesses` gives its forks.
+static FOLLOWED: std::sync::Mutex<Option<BootConfig>> = std::sync::Mutex::new(None);
+
+/// The session of this followed child, for [`finish_child`].
+static CHILD_SESSION: std::sync::Mutex<Option<Py<Session>>> = std::sync::Mutex::new(None);
+
 /// Called by the boot hook inside the target interpreter: starts the session and registers
 /// its drain with atexit.
-pub fn boot(py: Python<'_>, config: &str) -> PyResult<()> {
+pub fn boot(py: Python<'_>, config: &str) -> PyResult<Booted> {
+    let unprofiled = Booted {
+        children: None,
+        child: false,
+    };
     // A stray or stale FLUORO_BOOT (another pid, another fluoro version's fields) is ignored
     // without a word: it must not disturb every python started in its environment.
     let Ok(config) = serde_json::from_str::<BootConfig>(config) else {
-        return Ok(());
+        return Ok(unprofiled);
     };
-    if config.pid != std::process::id() {
-        return Ok(());
+    let child = config.child;
+    if !child && config.pid != std::process::id() {
+        return Ok(unprofiled);
     }
-    crate::output::keep_original_stderr();
-    let session = match Session::start(py, config) {
-        Ok(session) => Bound::new(py, session)?,
+    if !child {
+        crate::output::keep_original_stderr();
+    }
+    let followed = config.subprocesses.then(|| BootConfig {
+        child: true,
+        ..config.clone()
+    });
+    let children = followed
+        .as_ref()
+        .map(serde_json::to_string)
+        .transpose()
+        .map_err(|e| pyo3::exceptions::PyValueError::new_err(e.to_string()))?;
+    let role = if child {
+        session::Role::Spawned
+    } else {
+        session::Role::Root
+    };
+    let Some(session) = start_session(py, config, role)? else {
+        return Ok(unprofiled);
+    };
+    *FOLLOWED.lock().unwrap_or_else(|e| e.into_inner()) = followed;
+    if child {
+        *CHILD_SESSION.lock().unwrap_or_else(|e| e.into_inner()) = Some(session);
+    }
+    Ok(Booted { children, child })
+}
+
+/// Starts a session and registers its end with atexit; `None` when it did not start.
+fn start_session(
+    py: Python<'_>,
+    config: BootConfig,
+    role: session::Role,
+) -> PyResult<Option<Py<Session>>> {
+    let session = match Session::start(py, config, role) {
+        Ok(Some(session)) => Bound::new(py, session)?,
+        Ok(None) => return Ok(None),
         Err(e) => {
             // The target runs anyway, unprofiled: fluoro never stops it from running.
-            crate::output::say(&format!("cannot start profiling: {e}"));
-            return Ok(());
+            if role == session::Role::Root {
+                crate::output::say(&format!("cannot start profiling: {e}"));
+            }
+            return Ok(None);
         }
     };
     py.import("atexit")?
         .call_method1("register", (session.getattr("finish")?,))?;
-    Ok(())
+    Ok(Some(session.unbind()))
+}
+
+/// In a child made by `fork()` of a process followed with `--subprocesses` (the boot hook's
+/// `os.register_at_fork` handler): starts the child's own session. Returns whether it did.
+pub fn forked(py: Python<'_>) -> PyResult<bool> {
+    let Some(config) = FOLLOWED.lock().unwrap_or_else(|e| e.into_inner()).clone() else {
+        return Ok(false);
+    };
+    // The parent's child session, if this process's parent was one, is the parent's.
+    if let Some(inherited) = CHILD_SESSION
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .take()
+    {
+        std::mem::forget(inherited);
+    }
+    let Some(session) = start_session(py, config, session::Role::Forked)? else {
+        return Ok(false);
+    };
+    *CHILD_SESSION.lock().unwrap_or_else(|e| e.into_inner()) = Some(session);
+    Ok(true)
+}
+
+/// Completes a followed child's part of the profile now: the boot hook calls it from
+/// `os._exit`, which skips atexit (multiprocessing's workers end that way).
+pub fn finish_child(py: Python<'_>) {
+    let session = CHILD_SESSION
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .take();
+    if let Some(session) = session {
+        let _ = session.call_method0(py, "finish");
+    }
 }

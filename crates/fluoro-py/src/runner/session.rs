@@ -16,40 +16,116 @@ pub struct Session {
     collection: Option<Collection>,
 }
 
+/// Which process a session profiles.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Role {
+    /// The process `fluoro run` started: it makes the profile and reports.
+    Root,
+    /// A child that started its own interpreter (spawn, subprocess, exec).
+    Spawned,
+    /// A child made by `fork()` of a profiled process.
+    Forked,
+}
+
 impl Session {
-    /// Starts the collectors; called by the boot hook before `__main__` runs.
-    pub fn start(py: Python<'_>, config: BootConfig) -> PyResult<Session> {
-        crate::collectors::names::set_main_thread();
-        crate::heap::run::start(py, &config.heap)?;
+    /// Starts the collectors; called by the boot hook before `__main__` runs, or in a
+    /// followed child (`config.child`) by the boot hook or after a fork. A child whose
+    /// profile is gone (its parent's run ended) is not profiled: `Ok(None)`.
+    pub fn start(py: Python<'_>, config: BootConfig, role: Role) -> PyResult<Option<Session>> {
+        if role == Role::Forked {
+            crate::collectors::names::main_thread_forked();
+        } else {
+            crate::collectors::names::set_main_thread();
+        }
+        if role == Role::Root {
+            crate::heap::run::start(py, &config.heap)?;
+        }
+        let (label, argv) = match role {
+            Role::Root => (config.label.clone(), config.argv.clone()),
+            Role::Spawned => child_command(py),
+            Role::Forked => (
+                format!("fork of {}", std::os::unix::process::parent_id()),
+                Vec::new(),
+            ),
+        };
+        let pid = std::process::id();
+        let process = (role != Role::Root).then(|| fluoro_profile::ProcessTag {
+            pid,
+            ppid: std::os::unix::process::parent_id(),
+            start_unix_ns: std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| d.as_nanos() as u64),
+        });
         let plan = Plan {
-            target: config.label.clone(),
-            argv: config.argv.clone(),
+            target: label,
+            argv,
             rate: config.rate,
-            exact: config.exact,
+            // Calls are counted in the first process only.
+            exact: config.exact && role == Role::Root,
             gil_sampler: config.gil_sampler,
-            warn: !config.quiet,
+            warn: !config.quiet && role == Role::Root,
             cpu: true,
             memory: config.memory,
+            process,
+            forked: role == Role::Forked,
         };
-        // A temporary profile is made new in its private directory, never through a link.
-        let created = if config.temporary_profile {
-            crate::scratch::create_new(&config.profile)
-        } else {
-            std::fs::File::create(&config.profile)
+        if role == Role::Forked && config.exact {
+            // The parent's call counter came along with the fork: it stops here.
+            let _ = crate::collectors::exact::stop(py);
+        }
+        let created = match role {
+            // A temporary profile is made new in its private directory, never through a link.
+            Role::Root if config.temporary_profile => crate::scratch::create_new(&config.profile),
+            Role::Root => std::fs::File::create(&config.profile),
+            // A child appends to its parent's, which must exist.
+            _ => std::fs::OpenOptions::new()
+                .append(true)
+                .open(&config.profile),
+        };
+        // With children writing too, every chunk is appended, whoever wrote last.
+        let created = match created {
+            Ok(_) if role == Role::Root && config.subprocesses => std::fs::OpenOptions::new()
+                .append(true)
+                .open(&config.profile),
+            other => other,
         };
         let collection = match created {
             Ok(file) => Some(Collection::start(py, &plan, file)?),
+            Err(_) if role != Role::Root => return Ok(None),
             Err(e) => {
                 output::say(&format!("cannot write {}: {e}", config.profile.display()));
                 None
             }
         };
-        Ok(Session {
-            pid: std::process::id(),
+        Ok(Some(Session {
+            pid,
             collection,
             config,
-        })
+        }))
     }
+}
+
+/// What a spawned child runs, from its `sys.orig_argv`: the label (the script, `-m MODULE`
+/// or `-c`) and the arguments after the interpreter's own options.
+fn child_command(py: Python<'_>) -> (String, Vec<String>) {
+    let orig: Vec<std::ffi::OsString> = py
+        .import("sys")
+        .and_then(|sys| sys.getattr("orig_argv"))
+        .and_then(|a| a.extract())
+        .unwrap_or_default();
+    let options = fluoro_cli::interpreter_options(&orig).len();
+    let argv: Vec<String> = orig
+        .iter()
+        .skip(1 + options)
+        .map(|a| a.to_string_lossy().into_owned())
+        .collect();
+    let label = match argv.first().map(String::as_str) {
+        Some("-m") => format!("-m {}", argv.get(1).map_or("", String::as_str)),
+        Some(first) if first.starts_with("-c") => "-c".to_owned(),
+        Some(script) => script.to_owned(),
+        None => "python".to_owned(),
+    };
+    (label, argv)
 }
 
 #[pymethods]
@@ -58,8 +134,18 @@ impl Session {
     /// after the target's own handlers and after its non-daemon threads ended.
     fn finish(&mut self, py: Python<'_>) {
         // A child made by os.fork() inherits this handler but not the sampler thread: the
-        // profile is the parent's.
+        // profile is the parent's, and what it buffered is the parent's to write.
         if std::process::id() != self.pid {
+            if let Some(collection) = self.collection.take() {
+                std::mem::forget(collection);
+            }
+            return;
+        }
+        if self.config.child {
+            // A followed child only completes its part of the profile.
+            if let Some(collection) = self.collection.take() {
+                let _ = collection.stop(py, unhandled_exception(py));
+            }
             return;
         }
         crate::heap::run::finish(py);
@@ -101,6 +187,14 @@ impl Session {
                 seconds(wall),
                 seconds(cpu)
             ));
+            let children = crate::os::ended_children_cpu_ns() as f64 / 1e9;
+            if !self.config.subprocesses && children >= UNFOLLOWED_NOTICE.max(cpu * 0.1) {
+                output::say(&format!(
+                    "its child processes used {} of CPU that this profile does not show \
+                     (--subprocesses follows Python children)",
+                    seconds(children)
+                ));
+            }
         }
     }
 }
@@ -250,6 +344,10 @@ impl Session {
         let _ = std::fs::remove_dir(dir);
     }
 }
+
+/// CPU seconds of unfollowed children from which the end of a run says so (and at least a
+/// tenth of the target's own).
+const UNFOLLOWED_NOTICE: f64 = 0.05;
 
 /// Functions `fluoro run --adaptive` shows after its summary.
 const ADAPTIVE_SHOWN: usize = 5;

@@ -19,6 +19,9 @@ struct Report<'p> {
     /// The session drained: `false` when the target was killed mid-run.
     complete: bool,
     metric: &'static str,
+    /// Every process profiled (more than one with `fluoro run --subprocesses`); each
+    /// thread belongs to one.
+    processes: Vec<Process<'p>>,
     threads: Vec<Thread>,
     /// Heaviest self time first.
     functions: Vec<Function<'p>>,
@@ -31,6 +34,27 @@ struct Report<'p> {
     /// `fluoro.patterns` instances alive at the end; left out when the run used none.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     patterns: Vec<super::json_patterns::PatternJson<'p>>,
+}
+
+#[derive(Serialize)]
+pub(crate) struct Process<'p> {
+    pid: u32,
+    /// 0 for the first process.
+    ppid: u32,
+    target: &'p str,
+    argv: &'p [String],
+    /// After the first process started.
+    start_ns: u64,
+    /// `null` when it was killed before its end was recorded.
+    duration_ns: Option<u64>,
+    cpu_ns: u64,
+    samples: u64,
+    peak_heap_bytes: u64,
+    peak_rss_bytes: u64,
+    complete: bool,
+    exception: Option<&'p str>,
+    /// Indexes into `threads`.
+    threads: &'p [u32],
 }
 
 #[derive(Serialize)]
@@ -131,6 +155,29 @@ pub(crate) fn exact(stats: &ExactStats) -> Exact<'_> {
     }
 }
 
+/// Every process of the profile, as the JSON and the HTML page give them.
+pub(crate) fn processes(profile: &Profile) -> Vec<Process<'_>> {
+    profile
+        .processes
+        .iter()
+        .map(|p| Process {
+            pid: p.pid,
+            ppid: p.ppid,
+            target: &p.target,
+            argv: &p.argv,
+            start_ns: p.start_ns,
+            duration_ns: p.end.as_ref().map(|e| e.wall_ns),
+            cpu_ns: p.cpu_ns,
+            samples: p.samples,
+            peak_heap_bytes: p.peak_heap_bytes,
+            peak_rss_bytes: p.peak_rss_bytes,
+            complete: p.end.is_some(),
+            exception: p.end.as_ref().and_then(|e| e.exception.as_deref()),
+            threads: &p.threads,
+        })
+        .collect()
+}
+
 pub(crate) fn render(profile: &Profile, options: &RenderOptions) -> Result<Vec<u8>, RenderError> {
     let run = RunSummary::of(profile);
     // The data keeps every sample, idle or not, whatever the summary ranks.
@@ -182,6 +229,7 @@ pub(crate) fn render(profile: &Profile, options: &RenderOptions) -> Result<Vec<u
         failed_reads: run.failed_reads,
         complete: run.complete,
         metric: measure.metric.name(),
+        processes: processes(profile),
         threads,
         functions,
         lines,

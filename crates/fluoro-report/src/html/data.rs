@@ -42,6 +42,8 @@ pub struct PageData<'p> {
     pub functions: Functions<'p>,
     pub frames: Frames,
     pub stacks: Stacks,
+    /// The run's processes (several with `fluoro run --subprocesses`).
+    pub processes: Vec<json::Process<'p>>,
     pub threads: Vec<Thread>,
     pub weights: Weights,
     pub timeline: Timeline,
@@ -111,6 +113,8 @@ pub struct Thread {
     pub name: String,
     pub ident: u64,
     pub native_id: u64,
+    /// Index into `processes`.
+    pub process: u32,
 }
 
 /// What each (thread, stack) accumulated over the whole run.
@@ -348,6 +352,7 @@ pub fn build<'p>(profile: &'p Profile, options: &'p RenderOptions) -> PageData<'
         functions: tables.functions,
         frames: tables.frames,
         stacks: tables.stacks,
+        processes: json::processes(profile),
         threads: profile
             .threads
             .iter()
@@ -356,6 +361,11 @@ pub fn build<'p>(profile: &'p Profile, options: &'p RenderOptions) -> PageData<'
                 name: profile.thread_name(i as u32),
                 ident: t.ident,
                 native_id: t.native_id,
+                process: profile
+                    .processes
+                    .iter()
+                    .position(|p| p.threads.contains(&(i as u32)))
+                    .unwrap_or(0) as u32,
             })
             .collect(),
         weights,

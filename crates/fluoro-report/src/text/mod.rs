@@ -5,6 +5,7 @@
 mod cpu;
 mod memory;
 mod patterns;
+mod processes;
 mod style;
 
 use crate::analysis::{fold_startup, Measure, RunSummary};
@@ -58,6 +59,7 @@ fn brief(profile: &Profile, options: &RenderOptions, style: &Style) -> String {
     let run = RunSummary::of(profile);
     let mut out = String::new();
     start(&mut out, profile, &run, options, style);
+    processes::table(&mut out, profile, Some(PROCESSES_SHOWN), style);
     if profile.samples > 0 {
         // What each thread waited on is a column here; where it waited, --full's Idle lines.
         let waits = (options.metric == Metric::Wall).then(|| cpu::waits(profile, &run, options));
@@ -83,6 +85,7 @@ fn full(profile: &Profile, options: &RenderOptions, style: &Style) -> String {
     let run = RunSummary::of(profile);
     let mut out = String::new();
     start(&mut out, profile, &run, options, style);
+    processes::table(&mut out, profile, None, style);
     if profile.total(options.metric) > 0 || profile.samples > 0 {
         if profile.samples > 0 {
             cpu::threads(&mut out, profile, None, None, style);
@@ -106,6 +109,9 @@ fn full(profile: &Profile, options: &RenderOptions, style: &Style) -> String {
     }
     out
 }
+
+/// Processes the summary lists (the first, then the busiest).
+const PROCESSES_SHOWN: usize = 6;
 
 /// Threads the summary lists (the most sampled).
 const THREADS_SHOWN: usize = 5;
@@ -203,6 +209,23 @@ mod tests {
         assert!(out.contains("Leak candidates"), "{out}");
         assert!(out.ends_with("\nSummary: --full shows the whole report\n"));
         insta::assert_snapshot!(out);
+    }
+
+    #[test]
+    fn a_profile_of_several_processes_lists_them_first() {
+        let profile = testing::fixture_processes();
+        let out = text(&profile, &RenderOptions::default());
+        let processes = out.find("Processes").expect("a processes table");
+        assert!(processes < out.find("Threads").expect("threads"), "{out}");
+        assert!(out.contains("MainThread [pid 4242]"), "{out}");
+        let worker = out
+            .lines()
+            .find(|l| l.contains("worker.py --n=4244"))
+            .expect("the killed worker's row");
+        assert!(worker.contains("killed (no end record)"), "{worker}");
+        insta::assert_snapshot!(out);
+        // One process alone has no such table.
+        assert!(!text(&testing::fixture(), &RenderOptions::default()).contains("Processes"));
     }
 
     #[test]

@@ -73,6 +73,20 @@ impl MemoryTracking {
         Ok(MemoryTracking { plan })
     }
 
+    /// In a child made by `fork()` of a process that tracked memory with `plan`: the hook's
+    /// wrappers are still installed, standing down since the fork (see
+    /// `hook::after_fork_in_child`), and the GC callback registered; recording resumes, for
+    /// this process's own ring and drain.
+    pub fn resume_after_fork(plan: MemoryPlan, reader: FrameReader) -> Self {
+        match plan {
+            MemoryPlan::Off => {}
+            MemoryPlan::GcOnly => hook::install_events_only(reader),
+            MemoryPlan::Sampled { mean } => hook::resume(reader, mean.max(1)),
+            MemoryPlan::All => hook::resume(reader, 0),
+        }
+        MemoryTracking { plan }
+    }
+
     /// The settings the profile starts with.
     pub fn settings(&self) -> Option<MemorySettings> {
         let (mode, mean_bytes) = match self.plan {

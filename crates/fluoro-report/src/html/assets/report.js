@@ -188,6 +188,7 @@
   const state = {
     metric: metricById[D.metric] ? D.metric : METRICS.length ? METRICS[0].id : "wall",
     thread: -1,
+    process: -1,
     idle: false,
     range: null, // [first bucket, end bucket)
     zoom: 0,
@@ -230,6 +231,7 @@
     const ratio = (part, whole) => (whole > 0 ? part / whole : 0);
     for (let w = 0; w < nW; w++) {
       if (state.thread >= 0 && W.thread[w] !== state.thread) continue;
+      if (state.process >= 0 && D.threads[W.thread[w]].process !== state.process) continue;
       let v = 0;
       switch (metricId) {
         case "wall":
@@ -332,6 +334,29 @@
       state.zoom = 0;
       recompute("thread");
     });
+    // Several processes (`--subprocesses`): a process filter, which also narrows the threads.
+    const processes = D.processes || [];
+    if (processes.length > 1) {
+      const process = $("process");
+      process.append(el("option", { value: "-1", text: "All processes" }));
+      processes.forEach((p, i) => {
+        process.append(el("option", { value: String(i), text: p.pid + " " + p.target }));
+      });
+      process.parentElement.hidden = false;
+      process.addEventListener("change", () => {
+        state.process = Number(process.value);
+        for (const option of thread.options) {
+          const i = Number(option.value);
+          option.hidden = i >= 0 && state.process >= 0 && D.threads[i].process !== state.process;
+        }
+        if (state.thread >= 0 && thread.options[thread.selectedIndex].hidden) {
+          thread.value = "-1";
+          state.thread = -1;
+        }
+        state.zoom = 0;
+        recompute("process");
+      });
+    }
     $("idle").addEventListener("change", (e) => {
       state.idle = e.target.checked;
       recompute("idle");
@@ -445,7 +470,7 @@
     note.hidden = !(exact || total <= 0);
     note.textContent = exact
       ? "Exact calls and tottime are counted per function, not per stack: see the Exact tab."
-      : "Nothing recorded for this metric" + (state.range ? " in the selected range" : "") + (state.thread >= 0 ? " on this thread" : "") + ".";
+      : "Nothing recorded for this metric" + (state.range ? " in the selected range" : "") + (state.thread >= 0 ? " on this thread" : "") + (state.process >= 0 ? " in this process" : "") + ".";
     const dpr = window.devicePixelRatio || 1;
     const height = rows.length ? (maxDepth + 1) * ROW : 0;
     flame.width = Math.round(width * dpr);
@@ -911,6 +936,7 @@
   function metricNote() {
     const m = metricById[state.metric];
     const parts = [m ? m.label : ""];
+    if (state.process >= 0) parts.push("process " + D.processes[state.process].pid);
     if (state.thread >= 0) parts.push("thread " + D.threads[state.thread].name);
     if (state.range && m && !m.wholeRun) parts.push(fmtNs(state.range[0] * TL.bucketNs) + " – " + fmtNs(state.range[1] * TL.bucketNs));
     if (state.metric === "wall" && !state.idle) parts.push("waiting time left out");

@@ -110,6 +110,15 @@ pub fn install(reader: FrameReader, mean_bytes: u64, holder_is_global: bool) {
     retag::install();
 }
 
+/// Resumes recording in a child made by `fork()`, with the wrappers its parent installed
+/// (for the same `mean_bytes`). Call with the GIL held.
+pub fn resume(reader: FrameReader, mean_bytes: u64) {
+    let all = mean_bytes == 0;
+    let s = shared_for(all);
+    begin(s, reader, mean_bytes);
+    MODE.store(if all { ALL_MODE } else { SAMPLED }, Ordering::Release);
+}
+
 /// Our RAW allocator around `original`, whose context it keeps (see [`raw_original`]).
 pub(super) fn raw_wrappers<const ALL: bool>(original: &PyMemAllocatorEx) -> PyMemAllocatorEx {
     PyMemAllocatorEx {

@@ -41,6 +41,8 @@ mod retag;
 mod sampled;
 mod state;
 
-pub use install::{counters, install, install_events_only, installed, push_event, uninstall};
+pub use install::{
+    counters, install, install_events_only, installed, push_event, resume, uninstall,
+};
 pub use record::*;
 pub use state::{paused, shared_for};
