@@ -11,7 +11,9 @@ import time
 from contextlib import contextmanager
 from pathlib import Path
 
-from conftest import PROGRAMS, fluoro
+import pytest
+
+from conftest import PROGRAMS, fluoro, interpreter
 
 REMOTE = PROGRAMS / "remote"
 
@@ -202,3 +204,38 @@ def test_top_draws_the_hottest_functions_under_tmux_and_quits_on_q(current, tmp_
             assert proc.poll() is None  # untouched
         finally:
             subprocess.run(["tmux", "kill-session", "-t", session], capture_output=True)
+
+
+@pytest.mark.parametrize("version", ["3.14", "3.15"])
+def test_attach_memory_records_allocations_inside_and_leaves_the_process_as_it_was(
+    tmp_path, version
+):
+    py = interpreter(version)
+    program = REMOTE / "allocating.py"
+    proc = subprocess.Popen([str(py.python), str(program), "6"], stdout=subprocess.PIPE)
+    assert proc.stdout is not None and proc.stdout.readline() == b"ready\n"
+    out = tmp_path / "inside.fluoro"
+    result = fluoro(
+        "attach", "-q", "--memory", "--duration", "1.5", "-o", out, str(proc.pid), py=py
+    )
+    assert result.returncode == 0, result.stderr.decode()
+    # The process runs on, to its own end, as it would have.
+    rest, _ = proc.communicate(timeout=60)
+    assert (proc.returncode, rest) == (0, b"checksum 200000\n")
+    report = tmp_path / "inside.json"
+    done = fluoro("report", out, "--format", "json", "--metric", "alloc", "-o", report, py=py)
+    assert done.returncode == 0, done.stderr.decode()
+    data = json.loads(report.read_text())
+    assert data["complete"] and data["samples"] > 0
+    assert data["memory"]["allocated_bytes"] > 1_000_000, data["memory"]
+    assert data["functions"][0]["qualname"] == "keep", data["functions"][:3]
+
+
+def test_attach_memory_before_3_14_is_one_line(current):
+    if sys.version_info >= (3, 14):
+        return
+    with running(current.python, REMOTE / "three_deep.py") as proc:
+        result = fluoro("attach", "--memory", "--duration", "0.5", str(proc.pid))
+    assert result.returncode == 2
+    said = result.stderr.decode().strip()
+    assert "\n" not in said and "sys.remote_exec" in said, said

@@ -364,6 +364,10 @@ pub struct AttachArgs {
     /// Print nothing but errors
     #[arg(short, long)]
     pub quiet: bool,
+    /// Start fluoro's collectors inside the process (CPython 3.14+, sys.remote_exec; fluoro
+    /// importable there): CPU from its own sampler, and sampled allocations and GC
+    #[arg(long)]
+    pub memory: bool,
 }
 
 #[derive(Debug, Args)]

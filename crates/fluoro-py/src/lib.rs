@@ -129,6 +129,19 @@ fn _child_exit(py: Python<'_>) {
     runner::finish_child(py)
 }
 
+/// In a process `fluoro attach --memory` sent its start script to: starts fluoro's
+/// collectors, recording into `path`.
+#[pyfunction]
+fn _attach_start(py: Python<'_>, path: std::path::PathBuf, rate: u32) -> PyResult<()> {
+    remote::inject::start_in_target(py, path, rate)
+}
+
+/// Completes what `_attach_start` records; whether it was running.
+#[pyfunction]
+fn _attach_stop(py: Python<'_>) -> PyResult<bool> {
+    remote::inject::stop_in_target(py)
+}
+
 /// Test hook: starts exact mode in this interpreter (what `fluoro run --exact` does).
 #[pyfunction]
 fn _exact_start(py: Python<'_>) -> PyResult<()> {
@@ -149,6 +162,8 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(_boot, m)?)?;
     m.add_function(wrap_pyfunction!(_forked, m)?)?;
     m.add_function(wrap_pyfunction!(_child_exit, m)?)?;
+    m.add_function(wrap_pyfunction!(_attach_start, m)?)?;
+    m.add_function(wrap_pyfunction!(_attach_stop, m)?)?;
     m.add_class::<runner::Session>()?;
     m.add_class::<profiler::Profiler>()?;
     m.add_class::<profiler::CallProfiles>()?;

@@ -29,7 +29,12 @@ pub fn command(py: Python<'_>, args: &AttachArgs) -> Result<i32, Failure> {
         metric: args.metric,
         ..RenderOptions::default()
     };
-    let result = sample(py, &mut remote, args, &path).and_then(|()| match &args.html {
+    let sampled = if args.memory {
+        inside(py, &remote, args, &path)
+    } else {
+        sample(py, &mut remote, args, &path)
+    };
+    let result = sampled.and_then(|()| match &args.html {
         Some(html) => report::render_file(&path, Format::Html, &options).and_then(|page| {
             std::fs::write(html, page).map_err(|e| {
                 format!(
@@ -60,6 +65,46 @@ pub fn command(py: Python<'_>, args: &AttachArgs) -> Result<i32, Failure> {
         eprintln!("fluoro: HTML report: {}", html.display());
     }
     Ok(emit_bytes(&text))
+}
+
+/// `--memory`: fluoro's collectors run inside the process until the deadline, Ctrl-C, or the
+/// process's end; the profile they write is moved to `path`.
+fn inside(
+    py: Python<'_>,
+    remote: &Remote,
+    args: &AttachArgs,
+    path: &PathBuf,
+) -> Result<(), String> {
+    let dir = scratch::private_dir("fluoro-inject-")
+        .map_err(|e| format!("cannot make a temporary directory: {e}"))?;
+    let done = (|| {
+        let (major, minor, _) = remote.target.version;
+        let injector = super::inject::Injector::new(py, args.pid, (major, minor), &dir)?;
+        let written = dir.join("inside.fluoro");
+        injector.start(&written, args.rate)?;
+        let deadline = args
+            .duration
+            .map(|s| Instant::now() + Duration::from_secs_f64(s));
+        // Ctrl-C raises KeyboardInterrupt in this process's Python: the end of recording.
+        while py.check_signals().is_ok()
+            && alive(args.pid)
+            && deadline.is_none_or(|d| Instant::now() < d)
+        {
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        if alive(args.pid) {
+            injector.stop()?;
+        }
+        std::fs::copy(&written, path).map(|_| ()).map_err(|e| {
+            format!(
+                "cannot write {}: {}",
+                path.display(),
+                fluoro_render::io_reason(&e)
+            )
+        })
+    })();
+    let _ = std::fs::remove_dir_all(&dir);
+    done
 }
 
 /// Samples until the deadline, Ctrl-C, or the process's end, streaming to `path`.
