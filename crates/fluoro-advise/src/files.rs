@@ -114,30 +114,14 @@ fn advise_file(path: &Path, rules: &RuleSet, costs: Option<&LineCosts>, fix: boo
         }
     };
     let file_costs = costs.and_then(|c| c.file(path));
-    let outcome = crate::advise_source(&shown, &source, rules, file_costs);
     if !fix {
         return FileResult {
-            outcome: Some(outcome),
+            outcome: Some(crate::advise_source(&shown, &source, rules, file_costs)),
             warning: None,
             fixed: 0,
         };
     }
-    // Fixes that overlap or that another fix uncovers are applied in further passes, as long
-    // as each pass applies something.
-    let (mut current, mut outcome, mut fixed) = (source.clone(), outcome, 0);
-    for _ in 0..FIX_PASSES {
-        let FileOutcome::Checked { diagnostics, .. } = &outcome else {
-            break;
-        };
-        let edits: Vec<_> = diagnostics.iter().filter_map(|d| d.fix.as_ref()).collect();
-        let (next, applied) = crate::fix::apply(&current, &edits);
-        if applied == 0 {
-            break;
-        }
-        fixed += applied;
-        outcome = crate::advise_source(&shown, &next, rules, file_costs);
-        current = next;
-    }
+    let (current, outcome, fixed) = advise_and_fix(&shown, &source, rules, file_costs);
     let warning = if fixed > 0 {
         std::fs::write(path, &current)
             .err()
@@ -158,6 +142,33 @@ fn advise_file(path: &Path, rules: &RuleSet, costs: Option<&LineCosts>, fix: boo
         warning: None,
         fixed,
     }
+}
+
+/// Advises `source` and applies its safe fixes: the fixed source, what is left to say of it,
+/// and how many fixes were applied. Fixes that overlap or that another fix uncovers are
+/// applied in further passes, as long as each pass applies something.
+pub fn advise_and_fix(
+    path: &str,
+    source: &str,
+    rules: &RuleSet,
+    costs: Option<&crate::rank::FileCosts>,
+) -> (String, FileOutcome, usize) {
+    let mut outcome = crate::advise_source(path, source, rules, costs);
+    let (mut current, mut fixed) = (source.to_owned(), 0);
+    for _ in 0..FIX_PASSES {
+        let FileOutcome::Checked { diagnostics, .. } = &outcome else {
+            break;
+        };
+        let edits: Vec<_> = diagnostics.iter().filter_map(|d| d.fix.as_ref()).collect();
+        let (next, applied) = crate::fix::apply(&current, &edits);
+        if applied == 0 {
+            break;
+        }
+        fixed += applied;
+        outcome = crate::advise_source(path, &next, rules, costs);
+        current = next;
+    }
+    (current, outcome, fixed)
 }
 
 /// Advises every `.py` file under `paths` in parallel. With `fix`, safe fixes are written

@@ -20,7 +20,7 @@ pub mod syntax;
 
 pub use config::{Config, ConfigError};
 pub use diagnostic::{Diagnostic, Edit, FileOutcome, Finding};
-pub use files::{advise_paths, Advice};
+pub use files::{advise_and_fix, advise_paths, Advice};
 pub use rank::{LineCosts, Ranked};
 pub use rules::{Rule, RuleSet, SelectError, RULES};
 

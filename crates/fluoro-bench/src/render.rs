@@ -2,6 +2,7 @@
 //! JSON.
 
 use crate::analysis::{Comparison, Report};
+use fluoro_render::escape::for_terminal;
 use fluoro_render::{seconds, table};
 
 /// A table: its header, which columns are numbers (right-aligned), and its rows.
@@ -113,7 +114,7 @@ pub fn render_text(report: &Report) -> String {
     if !warnings.is_empty() {
         out.push_str("\nwarnings\n");
         for w in warnings {
-            out.push_str(&format!("  {w}\n"));
+            out.push_str(&format!("  {}\n", for_terminal(&w)));
         }
     }
     out
@@ -122,7 +123,8 @@ pub fn render_text(report: &Report) -> String {
 /// The report as Markdown tables (`--export-markdown`), for pasting into an issue or a PR.
 pub fn render_markdown(report: &Report) -> String {
     let markdown = |g: Grid| {
-        let cell = |s: &str| s.replace('|', "\\|");
+        // A row is one line: control characters escaped, pipes as Markdown escapes them.
+        let cell = |s: &str| for_terminal(s).replace('|', "\\|");
         let mut out = format!(
             "| {} |\n|{}\n",
             g.header
@@ -150,7 +152,7 @@ pub fn render_markdown(report: &Report) -> String {
     if !warnings.is_empty() {
         out.push('\n');
         for w in warnings {
-            out.push_str(&format!("- {}\n", w.replace('|', "\\|")));
+            out.push_str(&format!("- {}\n", for_terminal(&w).replace('|', "\\|")));
         }
     }
     out

@@ -2,6 +2,7 @@
 //! and per-package opcode histograms.
 
 use crate::report::{CodeReport, Histogram, StatsReport};
+use fluoro_render::escape::for_terminal;
 use std::fmt::Write;
 
 /// The listing of every code object, in order.
@@ -20,7 +21,9 @@ fn code_object(out: &mut String, r: &CodeReport) {
     let _ = writeln!(
         out,
         "{} — {}, line {}",
-        r.qualname, r.filename, r.firstlineno
+        for_terminal(&r.qualname),
+        for_terminal(&r.filename),
+        r.firstlineno
     );
     let list = |v: &[String]| {
         if v.is_empty() {
@@ -72,7 +75,7 @@ fn code_object(out: &mut String, r: &CodeReport) {
             ins.offset, ins.opname
         );
         if !ins.argrepr.is_empty() {
-            let _ = write!(row, " ({})", ins.argrepr);
+            let _ = write!(row, " ({})", for_terminal(&ins.argrepr));
         }
         out.push_str(row.trim_end());
         out.push('\n');
@@ -125,7 +128,7 @@ pub fn render_stats(stats: &StatsReport) -> String {
     out.push_str(&histogram_table(&stats.total, 30));
     for (package, h) in &stats.packages {
         let n: u64 = h.values().sum();
-        let _ = write!(out, "\n{package} ({n} instructions)\n");
+        let _ = write!(out, "\n{} ({n} instructions)\n", for_terminal(package));
         out.push_str(&histogram_table(h, 5));
     }
     out
@@ -195,6 +198,30 @@ mod tests {
             }],
             histogram,
         }
+    }
+
+    #[test]
+    fn hostile_names_in_a_pyc_are_shown_escaped() {
+        let mut code = sample();
+        code.qualname = "f\x1b]0;pwned\x07".into();
+        code.filename = "a\nb.py".into();
+        code.names = vec!["\x1b[2J".into()];
+        code.instructions[0].argrepr = "\u{202e}x".into();
+        let text = render_text(&[code]);
+        assert!(
+            !text
+                .chars()
+                .any(|c| c != '\n' && (c.is_control() || c == '\u{202e}')),
+            "{text:?}"
+        );
+        assert!(
+            text.starts_with("f\\x1b]0;pwned\\x07 — a\\nb.py, line"),
+            "{text}"
+        );
+        assert_eq!(
+            text.lines().count(),
+            render_text(&[sample()]).lines().count()
+        );
     }
 
     #[test]

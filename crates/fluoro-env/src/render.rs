@@ -1,6 +1,7 @@
 //! `fluoro env` as text.
 
 use crate::{EnvReport, GcGenerationStats};
+use fluoro_render::escape::for_terminal;
 use fluoro_render::{bytes, fields, percent, table};
 use std::fmt::Write;
 
@@ -189,7 +190,7 @@ pub fn render_text(r: &EnvReport) -> String {
         .map(|l| format!("{} {}", l.free, l.name))
         .collect();
     if !free.is_empty() {
-        let _ = writeln!(out, "  free lists: {}", free.join(", "));
+        let _ = writeln!(out, "  free lists: {}", for_terminal(&free.join(", ")));
     }
 
     if let Some(p) = &r.process {

@@ -3,6 +3,7 @@
 use crate::cycles::{CycleSet, CyclesReport};
 use crate::paths::PathReport;
 use crate::report::{DiffReport, DominatorsReport, Summary};
+use fluoro_render::escape::for_terminal;
 use fluoro_render::{bytes, fields, table};
 
 fn signed_bytes(d: i64) -> String {
@@ -109,14 +110,17 @@ impl PathReport {
     pub fn render_text(&self) -> String {
         let mut out = format!(
             "{}: {} objects, {} reachable from a root\n",
-            self.target, self.matches, self.reachable
+            for_terminal(&self.target),
+            self.matches,
+            self.reachable
         );
         match &self.text {
             Some(text) => {
                 out.push_str(&format!(
-                    "Shortest path ({} references) from root {}:\n  {text}\n",
+                    "Shortest path ({} references) from root {}:\n  {}\n",
                     self.steps.len().saturating_sub(1),
-                    self.root.as_deref().unwrap_or("external")
+                    for_terminal(self.root.as_deref().unwrap_or("external")),
+                    for_terminal(text)
                 ));
                 let rows = self
                     .steps
@@ -287,7 +291,7 @@ impl DiffReport {
             rows,
         ));
         if let Some(note) = self.ownership_note() {
-            out.push_str(&format!("\n\n{note}"));
+            out.push_str(&format!("\n\n{}", for_terminal(&note)));
         }
         out.push_str("\n\nGrowth by retainer (objects in both snapshots)\n");
         let rows = self
@@ -460,6 +464,48 @@ mod tests {
         assert!(!diff(&before, &after, 5, false)
             .render_text()
             .contains(" module "));
+    }
+
+    /// [`program`] with a hostile ending on every type name, label and meta value.
+    fn hostile_program(users: usize) -> HeapGraph {
+        let mut graph = program(users);
+        let hostile = "\x1b]0;pwned\x07\x1b[2J\n\u{202e}";
+        for name in graph.types.iter_mut().chain(&mut graph.strings) {
+            name.push_str(hostile);
+        }
+        for (_, value) in &mut graph.meta {
+            value.push_str(hostile);
+        }
+        graph
+    }
+
+    /// Every report of a program's snapshots, as the terminal gets them.
+    fn every_text(program: impl Fn(usize) -> HeapGraph) -> Vec<String> {
+        let a = Analysis::new(program(3));
+        let path = shortest_path(&a.graph, &PathTarget::Id(0x6000)).unwrap();
+        vec![
+            summary(&a).render_text(10),
+            top_retainers(&a, 10, true).render_text(),
+            path.render_text(),
+            cycles_report(&a.graph, &a.dom, true).render_text(10),
+            diff(&a, &Analysis::new(program(5)), 10, true).render_text(),
+        ]
+    }
+
+    #[test]
+    fn hostile_type_names_and_labels_are_shown_escaped() {
+        for (text, plain) in every_text(hostile_program).iter().zip(every_text(program)) {
+            assert!(
+                text.chars()
+                    .all(|c| c == '\n' || !(c.is_control() || c == '\u{202e}')),
+                "{text:?}"
+            );
+            assert!(
+                text.contains("\\x1b]0;pwned\\x07\\x1b[2J\\n\\u202e"),
+                "{text}"
+            );
+            assert_eq!(text.lines().count(), plain.lines().count(), "{text}");
+        }
     }
 
     #[test]

@@ -1,5 +1,6 @@
 //! One object, inspected.
 
+use fluoro_render::escape::for_terminal;
 use fluoro_render::{bytes, fields, table};
 use serde::{Deserialize, Serialize};
 
@@ -97,7 +98,8 @@ impl Cached {
 impl ObjectReport {
     /// Renders the report for a terminal.
     pub fn render_text(&self) -> String {
-        let mut out = format!("{}\n", self.repr);
+        // A `__repr__` returns what it likes: its newlines and escapes are shown, not obeyed.
+        let mut out = format!("{}\n", for_terminal(&self.repr));
         let yes_no = |b: bool| if b { "yes" } else { "no" };
         let mut rows = vec![
             ("type", self.type_name.clone()),
@@ -229,6 +231,21 @@ mod tests {
     #[test]
     fn text_snapshot() {
         insta::assert_snapshot!(sample().render_text());
+    }
+
+    #[test]
+    fn a_hostile_repr_and_type_name_are_shown_escaped() {
+        let mut r = sample();
+        r.repr = "\x1b[2J\x1b]0;pwned\x07\nfake line".into();
+        r.type_name = "__main__.P\x1b[31m".into();
+        r.deep.by_type[0].type_name = "x\ny".into();
+        let text = r.render_text();
+        assert!(!text.contains('\x1b'), "{text:?}");
+        assert!(
+            text.starts_with("\\x1b[2J\\x1b]0;pwned\\x07\\nfake line\n"),
+            "{text}"
+        );
+        assert_eq!(text.lines().count(), sample().render_text().lines().count());
     }
 
     #[test]

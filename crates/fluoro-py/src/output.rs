@@ -1,6 +1,7 @@
 //! What every command says: its output on stdout (text or JSON), and a failure of fluoro
 //! itself as one line on stderr, `fluoro: MESSAGE`, with exit code 2.
 
+use fluoro_render::escape::for_terminal;
 use pyo3::prelude::*;
 use std::io::Write;
 use std::os::fd::FromRawFd;
@@ -25,10 +26,11 @@ impl From<PyErr> for Failure {
     }
 }
 
-/// Prints the first line of `message` as fluoro's failure; returns exit code 2.
+/// Prints the first line of `message` as fluoro's failure, shown escaped (it may name a file
+/// or a function); returns exit code 2.
 pub fn fail(message: &str) -> i32 {
     let line = message.lines().next().unwrap_or("failed");
-    eprintln!("fluoro: {line}");
+    eprintln!("fluoro: {}", for_terminal(line));
     2
 }
 
@@ -142,8 +144,8 @@ pub fn terminal_width(fd: i32) -> usize {
     }
 }
 
-/// Says one line of fluoro's own, `fluoro: LINE`, through [`to_user`]; a failure to say it is
-/// not worth another.
+/// Says one line of fluoro's own, `fluoro: LINE`, through [`to_user`], shown escaped (it may
+/// name a file); a failure to say it is not worth another.
 pub fn say(line: &str) {
-    let _ = to_user(format!("fluoro: {line}\n").as_bytes());
+    let _ = to_user(format!("fluoro: {}\n", for_terminal(line)).as_bytes());
 }

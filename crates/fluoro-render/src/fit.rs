@@ -1,6 +1,7 @@
 //! Fitting text to the terminal: tables whose long columns give way, and lines clipped to
 //! the width, so that a report never wraps in a narrower terminal than it was drawn for.
 
+use crate::escape::for_terminal;
 use crate::table;
 
 /// Which end of a cut cell stays: the start of a name or a source line, the end of a path
@@ -41,6 +42,10 @@ pub fn fitted_table(
     width: Option<usize>,
     cuts: &[Cut],
 ) -> String {
+    // Widths are those of the cells as shown, escapes and all.
+    for row in &mut rows {
+        crate::escape_cells(row);
+    }
     let drawn = table(header, numeric, rows.clone());
     let Some(width) = width else {
         return drawn;
@@ -123,6 +128,15 @@ pub fn fitted_fields(pairs: &[(&str, String)], width: Option<usize>) -> String {
     let Some(width) = width else {
         return drawn;
     };
+    // Widths are those of the text as shown, escapes and all.
+    let shown: Vec<(String, String)> = pairs
+        .iter()
+        .map(|(k, v)| (for_terminal(k).into_owned(), for_terminal(v).into_owned()))
+        .collect();
+    let pairs: Vec<(&str, &str)> = shown
+        .iter()
+        .map(|(k, v)| (k.as_str(), v.as_str()))
+        .collect();
     let key_width = pairs
         .iter()
         .map(|(k, _)| k.chars().count())
@@ -131,7 +145,7 @@ pub fn fitted_fields(pairs: &[(&str, String)], width: Option<usize>) -> String {
     let indent = 2 + key_width + 2;
     let room = width.saturating_sub(indent).max(MIN_COLUMN * 2);
     let mut out = String::new();
-    for (key, value) in pairs {
+    for (key, value) in &pairs {
         let mut lines: Vec<String> = Vec::new();
         let mut line = String::new();
         for word in value.split(' ') {
@@ -243,6 +257,26 @@ mod tests {
         // Both cut columns gave way; the path still ends with its line.
         assert!(narrow.contains("a_rather_long_f…"), "{narrow}");
         assert!(narrow.contains("…ule.py:123"), "{narrow}");
+    }
+
+    #[test]
+    fn cells_are_fitted_as_shown_escaped() {
+        let header = ["time", "function"];
+        let rows = vec![vec!["1.0 s".into(), "f\x1b[2J\x1b]0;title\x07g".into()]];
+        let cut = [Cut {
+            column: 1,
+            keep: Keep::Start,
+        }];
+        let natural = fitted_table(&header, &[true, false], rows.clone(), None, &cut);
+        assert!(
+            natural.contains("f\\x1b[2J\\x1b]0;title\\x07g"),
+            "{natural}"
+        );
+        let fitted = fitted_table(&header, &[true, false], rows, Some(24), &cut);
+        assert!(!fitted.contains('\x1b'), "{fitted:?}");
+        assert!(widest(&fitted) <= 24, "{fitted}");
+        let fields = fitted_fields(&[("name", "a\nb\x1b[2J".to_string())], Some(40));
+        assert_eq!(fields, "  name  a\\nb\\x1b[2J\n");
     }
 
     #[test]

@@ -1,5 +1,6 @@
 //! Terminal rendering shared by fluoro's reports.
 
+pub mod escape;
 mod fit;
 mod units;
 
@@ -23,13 +24,15 @@ const STYLE: TableStyle =
 
 /// A table in fluoro's terminal style: a header row over a rule, numbers right-aligned.
 ///
-/// `numeric[i]` says whether column `i` holds numbers.
+/// `numeric[i]` says whether column `i` holds numbers. Cells are shown escaped
+/// ([`escape::for_terminal`]): a name with a newline or an escape sequence stays in its cell.
 pub fn table(header: &[&str], numeric: &[bool], rows: Vec<Vec<String>>) -> String {
     let mut t = Table::new();
     t.load_style(STYLE)
         .set_content_arrangement(ContentArrangement::Disabled)
-        .set_header(header.iter().copied());
-    for row in rows {
+        .set_header(header.iter().map(|h| escape::for_terminal(h)));
+    for mut row in rows {
+        escape_cells(&mut row);
         t.add_row(row);
     }
     for (i, is_numeric) in numeric.iter().enumerate() {
@@ -44,16 +47,29 @@ pub fn table(header: &[&str], numeric: &[bool], rows: Vec<Vec<String>>) -> Strin
     t.to_string()
 }
 
-/// `key  value` lines with the keys padded to one width, indented by two spaces.
+/// Each cell of `row` as [`escape::for_terminal`] shows it (untouched when nothing needs it).
+pub(crate) fn escape_cells(row: &mut [String]) {
+    for cell in row {
+        if let std::borrow::Cow::Owned(shown) = escape::for_terminal(cell) {
+            *cell = shown;
+        }
+    }
+}
+
+/// `key  value` lines with the keys padded to one width, indented by two spaces; keys and
+/// values shown escaped ([`escape::for_terminal`]).
 pub fn fields(pairs: &[(&str, String)]) -> String {
     let width = pairs
         .iter()
-        .map(|(k, _)| k.chars().count())
+        .map(|(k, _)| escape::for_terminal(k).chars().count())
         .max()
         .unwrap_or(0);
     pairs
         .iter()
-        .map(|(k, v)| format!("  {k:<width$}  {v}\n"))
+        .map(|(k, v)| {
+            let (k, v) = (escape::for_terminal(k), escape::for_terminal(v));
+            format!("  {k:<width$}  {v}\n")
+        })
         .collect()
 }
 

@@ -528,3 +528,59 @@ pub fn busy_source_root(test: &str) -> PathBuf {
     std::fs::write(dir.join("busy.py"), BUSY_SOURCE).expect("temp file");
     dir
 }
+
+/// What a hostile program can put in a name: a title-setting OSC, a clear-screen CSI, a
+/// newline, a right-to-left override.
+pub const HOSTILE: &str = "\x1b]0;pwned\x07\x1b[2J\n\u{202e}";
+
+/// `profile` with [`HOSTILE`] added to every string a program chooses or a `.fluoro` file
+/// carries: code, file, thread and pattern names, argv, the exception, snapshot labels.
+pub fn hostile(mut profile: Profile) -> Profile {
+    let taint = |s: &mut String| s.push_str(HOSTILE);
+    for code in profile.codes.values_mut() {
+        taint(&mut code.qualname);
+        taint(&mut code.name);
+        taint(&mut code.filename);
+    }
+    for thread in &mut profile.threads {
+        taint(&mut thread.name);
+    }
+    if let Some(meta) = &mut profile.meta {
+        taint(&mut meta.target);
+        taint(&mut meta.python);
+        meta.argv.iter_mut().for_each(taint);
+    }
+    if let Some(end) = &mut profile.end {
+        end.exception = Some(format!("ValueError: {HOSTILE}"));
+        end.thread_names.iter_mut().for_each(|(_, n)| taint(n));
+    }
+    if let Some(exact) = &mut profile.exact {
+        for f in &mut exact.functions {
+            taint(&mut f.name);
+            taint(&mut f.filename);
+        }
+    }
+    for p in &mut profile.patterns {
+        taint(&mut p.kind);
+        taint(&mut p.name);
+        taint(&mut p.site);
+    }
+    if let Some(memory) = &mut profile.memory {
+        for s in &mut memory.snapshots {
+            taint(&mut s.mark.label);
+        }
+    }
+    profile
+}
+
+/// Whether `text` holds nothing a terminal would act on but newlines and the report's own
+/// colours (bold, dim, reset).
+pub fn only_our_escapes(text: &str) -> bool {
+    let plain = text
+        .replace("\x1b[1m", "")
+        .replace("\x1b[2m", "")
+        .replace("\x1b[0m", "");
+    plain
+        .chars()
+        .all(|c| c == '\n' || !(c.is_control() || c == '\u{202e}'))
+}

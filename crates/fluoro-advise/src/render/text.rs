@@ -2,6 +2,7 @@
 
 use crate::files::Advice;
 use crate::rank::COLD_SHARE;
+use fluoro_render::escape::for_terminal;
 use std::fmt::Write;
 
 fn duration(ns: u64) -> String {
@@ -21,7 +22,11 @@ pub fn render_text(advice: &Advice, ranked_by: Option<&str>) -> String {
         let _ = write!(
             out,
             "{}:{}:{}: {} {fixable}{}",
-            d.path, d.line, d.col, d.code, d.message
+            for_terminal(&d.path),
+            d.line,
+            d.col,
+            d.code,
+            for_terminal(&d.message)
         );
         if let Some(cost) = d.cost {
             if cost.cold {

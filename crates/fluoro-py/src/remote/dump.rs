@@ -8,6 +8,7 @@ use crate::os;
 use crate::output::{emit, Failure};
 use fluoro_cli::DumpArgs;
 use fluoro_profile::{CodeId, CodeInfo};
+use fluoro_render::escape::for_terminal;
 use serde::Serialize;
 use std::collections::HashMap;
 use std::fmt::Write as _;
@@ -137,8 +138,14 @@ fn state_word(state: char) -> &'static str {
 /// The text form: a header, then each thread and its frames, innermost first.
 pub fn render(dump: &Dump) -> String {
     let mut out = String::new();
-    let _ = writeln!(out, "Process {}: {}", dump.pid, dump.command.join(" "));
-    let _ = writeln!(out, "CPython {} ({})", dump.python, dump.binary);
+    let command = dump.command.join(" ");
+    let _ = writeln!(out, "Process {}: {}", dump.pid, for_terminal(&command));
+    let _ = writeln!(
+        out,
+        "CPython {} ({})",
+        for_terminal(&dump.python),
+        for_terminal(&dump.binary)
+    );
     if dump.threads.is_empty() {
         out.push_str("\nNo thread is running Python code.\n");
     }
@@ -151,7 +158,7 @@ pub fn render(dump: &Dump) -> String {
             out,
             "\nThread {} {} ({})",
             t.native_id,
-            printable(&t.name),
+            for_terminal(&t.name),
             notes.join(", ")
         );
         if t.torn {
@@ -161,24 +168,13 @@ pub fn render(dump: &Dump) -> String {
             let _ = writeln!(
                 out,
                 "    {} ({}:{})",
-                printable(&f.function),
-                printable(&f.file),
+                for_terminal(&f.function),
+                for_terminal(&f.file),
                 f.line
             );
         }
     }
     out
-}
-
-/// Program-derived text with control characters shown escaped, so a name cannot move the
-/// terminal's cursor or change its colours.
-fn printable(text: &str) -> String {
-    text.chars()
-        .flat_map(|c| match c.is_control() {
-            true => c.escape_default().collect::<Vec<_>>(),
-            false => vec![c],
-        })
-        .collect()
 }
 
 #[cfg(test)]
@@ -189,7 +185,7 @@ mod tests {
     fn renders_threads_innermost_first_and_escapes_names() {
         let dump = Dump {
             pid: 42,
-            command: vec!["python3".into(), "app.py".into()],
+            command: vec!["python3".into(), "app.py\x1b]0;pwned\x07".into()],
             python: "3.11.7".into(),
             binary: "/usr/bin/python3.11".into(),
             blocking: false,
@@ -217,8 +213,8 @@ mod tests {
         let text = render(&dump);
         assert_eq!(
             text,
-            "Process 42: python3 app.py\nCPython 3.11.7 (/usr/bin/python3.11)\n\n\
-             Thread 42 MainThread (sleeping, holds the GIL)\n    inner\\u{1b}[31m (app.py:3)\n    \
+            "Process 42: python3 app.py\\x1b]0;pwned\\x07\nCPython 3.11.7 (/usr/bin/python3.11)\n\n\
+             Thread 42 MainThread (sleeping, holds the GIL)\n    inner\\x1b[31m (app.py:3)\n    \
              <module> (app.py:9)\n"
         );
     }

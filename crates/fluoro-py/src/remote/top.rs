@@ -7,6 +7,7 @@ use crate::cpython::ThreadStack;
 use crate::output::Failure;
 use fluoro_cli::TopArgs;
 use fluoro_profile::{CodeId, CodeInfo};
+use fluoro_render::escape::for_terminal;
 use ratatui::crossterm::event::{self, Event, KeyCode, KeyEventKind, KeyModifiers};
 use ratatui::layout::{Constraint, Layout};
 use ratatui::style::{Modifier, Style};
@@ -143,8 +144,8 @@ impl View {
                 Row::new(vec![
                     Cell::from(format!("{own:5.1}%")),
                     Cell::from(format!("{total:5.1}%")),
-                    Cell::from(printable(name)),
-                    Cell::from(printable(place)),
+                    Cell::from(for_terminal(name)),
+                    Cell::from(for_terminal(place)),
                 ])
             }),
             [
@@ -165,15 +166,6 @@ fn short_path(path: &str) -> String {
     parts.into_iter().rev().collect::<Vec<_>>().join("/")
 }
 
-/// Program-derived text with control characters escaped, so a name cannot drive the terminal.
-fn printable(text: &str) -> String {
-    text.chars()
-        .flat_map(char::escape_debug)
-        .collect::<String>()
-        .replace("\\'", "'")
-        .replace("\\\"", "\"")
-}
-
 pub fn command(args: &TopArgs) -> Result<i32, Failure> {
     let fail = |m: String| Failure::of("top", &m);
     let mut remote = Remote::open(args.pid).map_err(fail)?;
@@ -181,7 +173,7 @@ pub fn command(args: &TopArgs) -> Result<i32, Failure> {
         "fluoro top · pid {} · CPython {} · {}",
         args.pid,
         remote.target.version_text(),
-        command_line(args.pid).join(" ")
+        for_terminal(&command_line(args.pid).join(" "))
     );
     let mut view = View::new(header, args.window as usize, args.idle);
     let mut terminal =
@@ -331,7 +323,7 @@ mod tests {
             .collect();
         assert!(text.contains("fluoro top · pid 7"), "{text}");
         assert!(text.contains("100.0%"), "{text}");
-        assert!(text.contains("evil\\u{1b}[2J"), "{text}");
+        assert!(text.contains("evil\\x1b[2J"), "{text}");
         assert!(!text.contains('\u{1b}'));
     }
 }

@@ -3,11 +3,13 @@
 //! Each frame is `qualname (path:line)` with the line that frame was executing, so a flame
 //! graph separates the call sites within a function. COUNT is samples for wall time and
 //! microseconds for CPU time (a sample's CPU share varies, and the tools want integers), and
-//! bytes for the memory metrics.
+//! bytes for the memory metrics. A `;` or a control character in a name is written escaped,
+//! as `\x3b`, `\n`, `\x1b` (see `fluoro_render::escape`).
 
 use crate::analysis::RunSummary;
 use crate::{RenderError, RenderOptions};
 use fluoro_profile::{Metric, Profile};
+use fluoro_render::escape::for_line_format;
 use std::collections::BTreeMap;
 use std::fmt::Write;
 
@@ -56,16 +58,11 @@ pub(crate) fn render(profile: &Profile, options: &RenderOptions) -> Result<Vec<u
     Ok(out.into_bytes())
 }
 
-/// A frame's text with the format's separators (`;`, newlines) replaced, so that odd names
-/// (`<lambda>` is fine, a path with `;` is not) cannot split a frame.
+/// A frame's text with the format's separator (`;`) and every control character escaped
+/// (`\x3b`, `\n`, `\x1b`, …: [`for_line_format`]), so that no name can split a frame or a
+/// line, or act on the terminal the file is printed to.
 fn clean(text: &str) -> String {
-    text.chars()
-        .map(|c| match c {
-            ';' => ':',
-            '\n' | '\r' => ' ',
-            c => c,
-        })
-        .collect()
+    for_line_format(text, &[';']).into_owned()
 }
 
 #[cfg(test)]
@@ -121,7 +118,24 @@ mod tests {
     }
 
     #[test]
-    fn separators_in_names_are_replaced() {
-        assert_eq!(clean("a;b\nc"), "a:b c");
+    fn separators_and_control_characters_in_names_are_escaped() {
+        assert_eq!(clean("a;b\nc"), "a\\x3bb\\nc");
+        assert_eq!(clean("\x1b]0;pwned\x07"), "\\x1b]0\\x3bpwned\\x07");
+    }
+
+    #[test]
+    fn hostile_names_keep_one_stack_a_line() {
+        let profile = testing::hostile(testing::fixture());
+        let options = RenderOptions {
+            per_thread: true,
+            ..RenderOptions::default()
+        };
+        let out = String::from_utf8(render(&profile, &options).unwrap()).unwrap();
+        let plain = String::from_utf8(render(&testing::fixture(), &options).unwrap()).unwrap();
+        assert_eq!(out.lines().count(), plain.lines().count(), "{out}");
+        assert!(!out.contains('\x1b'), "{out}");
+        // Every line is still `frames COUNT`, with as many frames as before.
+        let frames = |t: &str| t.lines().map(|l| l.matches(';').count()).sum::<usize>();
+        assert_eq!(frames(&out), frames(&plain));
     }
 }

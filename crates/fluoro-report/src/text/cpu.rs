@@ -11,6 +11,7 @@ use crate::analysis::{
 };
 use crate::RenderOptions;
 use fluoro_profile::{ExactFunction, ExactStats, Metric, Profile};
+use fluoro_render::escape::for_terminal;
 use fluoro_render::{count, percent};
 use std::fmt::Write;
 
@@ -110,7 +111,7 @@ pub(super) fn idle(
     }
     let width = rows
         .iter()
-        .map(|r| r.name.chars().count())
+        .map(|r| for_terminal(&r.name).chars().count())
         .max()
         .unwrap_or(0);
     let mut body = String::new();
@@ -125,10 +126,10 @@ pub(super) fn idle(
         let _ = writeln!(
             body,
             "{:<width$}  {} idle ({} of its time): {kinds}; waited most in {}{top_kind}{}",
-            r.name,
+            for_terminal(&r.name),
             ns(r.idle_ns),
             percent(share(r.idle_ns, r.wall_ns)),
-            key.qualname,
+            for_terminal(key.qualname),
             match place(run, key.filename, line) {
                 at if at.is_empty() => at,
                 at => format!(" {}", style.dim(&at)),
@@ -284,7 +285,7 @@ pub(super) fn tree(
             "{}  {}  {}",
             amount(metric, root.total_ns),
             percent(share(root.total_ns, total)),
-            style.title(&t.name)
+            style.title(&for_terminal(&t.name))
         );
         for (i, child) in root.children.iter().enumerate() {
             let last = i + 1 == root.children.len();
@@ -327,8 +328,8 @@ fn tree_node(
             ("├─ ", "│  ")
         };
         let (name, at) = match &node.key {
-            Some(key) => (key.qualname, location(run, key)),
-            None => ("", String::new()),
+            Some(key) => (for_terminal(key.qualname), location(run, key)),
+            None => ("".into(), String::new()),
         };
         let _ = writeln!(
             out,

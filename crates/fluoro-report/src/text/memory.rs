@@ -347,11 +347,13 @@ fn functions(
 
 /// The heap over the run as a row of block characters, with RSS under it.
 fn timeline(out: &mut String, memory: &MemoryProfile, style: &Style) {
+    // The latest point of either, wherever it is: a damaged file need not keep them in order.
     let end = memory
         .heap
-        .last()
+        .iter()
         .map(|p| p.time_ns)
-        .max(memory.rss.last().map(|r| r.0))
+        .chain(memory.rss.iter().map(|r| r.0))
+        .max()
         .unwrap_or(0);
     if end == 0 || memory.heap.len() < 2 {
         return;
@@ -707,6 +709,17 @@ mod tests {
         };
         let out = render(profile, Format::Text, &options).unwrap();
         String::from_utf8(out).unwrap()
+    }
+
+    /// Found by fuzzing: heap points out of time order put a column past the timeline's end.
+    #[test]
+    fn heap_points_out_of_order_stay_on_the_timeline() {
+        let mut profile = testing::fixture_with_memory();
+        let memory = profile.memory.as_mut().unwrap();
+        memory.heap.reverse();
+        memory.rss.reverse();
+        let out = text_of(&profile, Metric::Wall);
+        assert!(out.contains("Heap over time"), "{out}");
     }
 
     #[test]

@@ -12,6 +12,7 @@ use crate::analysis::{fold_startup, Measure, RunSummary};
 use crate::{RenderError, RenderOptions};
 use fluoro_profile::{Metric, Profile};
 use fluoro_render::clip_lines;
+use fluoro_render::escape::for_terminal;
 use std::fmt::Write;
 use style::{measure_words, ns, section, Style};
 
@@ -137,7 +138,11 @@ fn start(
 
 /// The run's facts; the sampler's own cost only in the whole report.
 fn header(out: &mut String, run: &RunSummary, measure: Measure, full: bool, style: &Style) {
-    let _ = writeln!(out, "{}", style.title(&format!("fluoro · {}", run.target)));
+    let _ = writeln!(
+        out,
+        "{}",
+        style.title(&format!("fluoro · {}", for_terminal(&run.target)))
+    );
     let sampling = if run.rate_hz == 0 {
         format!("{} ({})", run.samples, run.sampler)
     } else {
@@ -465,6 +470,57 @@ mod tests {
         assert_eq!(order.len(), 3, "{rows:?}");
         assert!(rows[0].contains("Condition.wait"), "{rows:?}");
         assert!(out.contains("Idle (threads waiting)\n"));
+    }
+
+    #[test]
+    fn hostile_names_are_shown_escaped_and_break_no_line() {
+        let mut plain = testing::fixture_with_memory();
+        plain.patterns = testing::patterns();
+        if let Some(end) = &mut plain.end {
+            end.exception = Some("ValueError: boom".into());
+        }
+        let hostile = testing::hostile(plain.clone());
+        for (full, width) in [
+            (false, None),
+            (true, None),
+            (false, Some(80)),
+            (true, Some(60)),
+        ] {
+            let options = RenderOptions {
+                full,
+                width,
+                color: true,
+                show_all: true,
+                source_root: Some(testing::source_root("hostile")),
+                ..RenderOptions::default()
+            };
+            let out = text(&hostile, &options);
+            assert!(testing::only_our_escapes(&out), "{out:?}");
+            // At a width, longer names wrap fields onto more lines: only whole ones compare.
+            if width.is_none() {
+                assert!(
+                    out.contains("\\x1b]0;pwned\\x07\\x1b[2J\\n\\u202e"),
+                    "{out}"
+                );
+                assert_eq!(
+                    out.lines().count(),
+                    text(&plain, &options).lines().count(),
+                    "{out}"
+                );
+            }
+            if let Some(width) = width {
+                let over: Vec<&str> = out
+                    .lines()
+                    .filter(|l| fluoro_render::visible_width(l) > width)
+                    .collect();
+                assert!(over.is_empty(), "{over:#?}");
+            }
+        }
+        let options = RenderOptions {
+            source_root: Some(testing::source_root("hostile-snapshot")),
+            ..full_options()
+        };
+        insta::assert_snapshot!(text(&testing::hostile(testing::fixture()), &options));
     }
 
     #[test]

@@ -3,6 +3,7 @@
 
 use crate::analysis::{whole, RunSummary};
 use fluoro_profile::{Figure, PatternStats, SizeClassStats, Unit};
+use fluoro_render::escape::for_terminal;
 use fluoro_render::{bytes, fitted_table, percent, seconds, table, visible_width, Cut, Keep};
 use std::fmt::Write;
 
@@ -84,6 +85,7 @@ pub(crate) fn text(patterns: &[PatternStats], run: &RunSummary, width: Option<us
             ));
             out.push('\n');
             for (name, at) in sites {
+                let (name, at) = (for_terminal(&name), for_terminal(&at));
                 let _ = writeln!(out, "  {name} created at {at}");
             }
         } else {
@@ -92,7 +94,8 @@ pub(crate) fn text(patterns: &[PatternStats], run: &RunSummary, width: Option<us
         }
     }
     for p in patterns.iter().filter(|p| !p.size_classes.is_empty()) {
-        let _ = writeln!(out, "\n{} {} by size class", p.kind, p.name);
+        let (kind, name) = (for_terminal(&p.kind), for_terminal(&p.name));
+        let _ = writeln!(out, "\n{kind} {name} by size class");
         out.push_str(&size_class_table(&p.size_classes));
         out.push('\n');
     }

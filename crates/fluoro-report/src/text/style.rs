@@ -5,6 +5,7 @@ use crate::analysis::{share, FunctionKey, FunctionStats, Measure, RunSummary};
 use crate::source::SourceFiles;
 use crate::RenderOptions;
 use fluoro_profile::Metric;
+use fluoro_render::escape::for_terminal;
 use fluoro_render::{bytes, fitted_fields, fitted_table, percent, seconds, Cut, Keep};
 use std::fmt::Write;
 use std::path::PathBuf;
@@ -90,12 +91,13 @@ pub(super) fn share_or_dash(part: u64, whole: u64) -> String {
 }
 
 /// `file:line` as reports show it, or the bare name of a place with no line (the folded
-/// `[startup/import]` has neither).
+/// `[startup/import]` has neither); shown escaped, ready for a line of text.
 pub(super) fn place(run: &RunSummary, filename: &str, line: u32) -> String {
+    let path = for_terminal(run.display_path(filename));
     if line == 0 {
-        run.display_path(filename).to_string()
+        path.into_owned()
     } else {
-        format!("{}:{line}", run.display_path(filename))
+        format!("{path}:{line}")
     }
 }
 
