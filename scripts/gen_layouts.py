@@ -73,6 +73,30 @@ FIELDS = [
     ("runtime_main_thread", "offsetof(_PyRuntimeState, main_thread)", None, None),
     ("gil_locked", "offsetof(struct _gil_runtime_state, locked)", None, None),
     ("gil_last_holder", "offsetof(struct _gil_runtime_state, last_holder)", None, None),
+    # A frame's local variables (`fluoro dump --locals`): the slots after its fixed part, named
+    # by the code object's `co_varnames`, `co_cellvars` and `co_freevars` on 3.10 and by
+    # `co_localsplusnames` from 3.11.
+    ("frame_localsplus", "offsetof(PyFrameObject, f_localsplus)", None, (3, 10)),
+    ("frame_localsplus", "offsetof(_PyInterpreterFrame, localsplus)", (3, 11), None),
+    ("code_local_names", "offsetof(PyCodeObject, co_varnames)", None, (3, 10)),
+    ("code_local_names", "offsetof(PyCodeObject, co_localsplusnames)", (3, 11), None),
+    ("code_cell_names", "offsetof(PyCodeObject, co_cellvars)", None, (3, 10)),
+    ("code_free_names", "offsetof(PyCodeObject, co_freevars)", None, (3, 10)),
+    # The tag of a `_PyStackRef` holding a small int itself rather than an object (3.14+).
+    ("stackref_int_tag", "Py_INT_TAG", (3, 14), None),
+    # What a bounded repr of a simple object reads.
+    ("type_name", "offsetof(PyTypeObject, tp_name)", None, None),
+    ("tuple_items", "offsetof(PyTupleObject, ob_item)", None, None),
+    ("dict_used", "offsetof(PyDictObject, ma_used)", None, None),
+    ("set_used", "offsetof(PySetObject, used)", None, None),
+    ("float_value", "offsetof(PyFloatObject, ob_fval)", None, None),
+    ("cell_ref", "offsetof(PyCellObject, ob_ref)", None, None),
+    # An int's size and sign: `ob_size` (negative for negative ints) to 3.11, `lv_tag` from 3.12.
+    ("long_tag", "offsetof(PyLongObject, long_value.lv_tag)", (3, 12), None),
+    ("long_digits", "offsetof(PyLongObject, ob_digit)", None, (3, 11)),
+    ("long_digits", "offsetof(PyLongObject, long_value.ob_digit)", (3, 12), None),
+    ("long_shift", "PyLong_SHIFT", None, None),
+    ("long_digit_size", "sizeof(digit)", None, None),
 ]
 
 # Where `_Py_DebugOffsets` keeps a field the layout also has, 3.13+: (DebugField variant, member of
@@ -107,6 +131,14 @@ DEBUG_FIELDS = [
     ("UnicodeLength", "unicode_object.length", (3, 13)),
     ("UnicodeAsciiSize", "unicode_object.asciiobject_size", (3, 13)),
     ("UnicodeCompactSize", "unicode_object.compactunicodeobject_size", (3, 15)),
+    ("FrameLocalsplus", "interpreter_frame.localsplus", (3, 13)),
+    ("CodeLocalsplusnames", "code_object.localsplusnames", (3, 13)),
+    ("TypeName", "type_object.tp_name", (3, 13)),
+    ("TupleItems", "tuple_object.ob_item", (3, 13)),
+    ("FloatValue", "float_object.ob_fval", (3, 13)),
+    ("LongTag", "long_object.lv_tag", (3, 13)),
+    ("LongDigits", "long_object.ob_digit", (3, 13)),
+    ("SetUsed", "set_object.used", (3, 14)),
 ]
 
 # Optional fields: the Rust struct holds an Option, `None` where the version has no such field.
@@ -124,6 +156,10 @@ OPTIONAL = {
     "runtime_gil",
     "runtime_tstate_current",
     "interp_gil",
+    "code_cell_names",
+    "code_free_names",
+    "stackref_int_tag",
+    "long_tag",
 }
 
 PROGRAM = """
@@ -132,6 +168,9 @@ PROGRAM = """
 #include <stddef.h>
 #include <stdio.h>
 #include "frameobject.h"
+#if PY_VERSION_HEX < 0x030B0000
+#include "longintrepr.h"
+#endif
 #include "internal/pycore_pystate.h"
 #include "internal/pycore_interp.h"
 #include "internal/pycore_runtime.h"

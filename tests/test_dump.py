@@ -76,6 +76,47 @@ def test_dump_shows_the_three_calls_a_thread_sleeps_in(any_python):
         assert proc.poll() is None
 
 
+def test_locals_show_each_simple_value_as_python_reprs_it(any_python):
+    program = REMOTE / "locals.py"
+    with running(any_python.python, program) as proc:
+        assert proc.stdout is not None
+        told = json.loads(proc.stdout.readline())
+        python = told["reprs"]
+        report = dump(proc.pid, "--locals")
+        main = next(t for t in report["threads"] if t["name"] == "MainThread")
+        holder, module = main["frames"][-2:]
+        assert (holder["function"], holder["line"]) == ("holder", marker_line(program, "sleep"))
+        names = [local["name"] for local in holder["locals"]]
+        assert len(names) == len(set(names)), names
+        shown = {local["name"]: local["repr"] for local in holder["locals"]}
+        assert "unbound" not in shown  # deleted: no value to show
+        closure = shown.pop("closure")
+        assert closure.startswith("<function object at 0x"), closure
+        assert shown == {
+            # Python's own repr, where it is short enough.
+            **{name: python[name] for name in ("big", "ratio", "text", "data", "nothing", "flag")},
+            "count": "41",  # a cell (the closure reads it): shown by its contents
+            "huge": "<int of 201 digits>",
+            "long_text": repr("ab" * 40) + "… (200 chars)",
+            "items": "<list of 3>",
+            "table": "<dict of 2>",
+            "rest": "<tuple of 1>",
+            "options": "<dict of 1>",
+            "obj": f"<Custom object at {told['obj']}>",
+            "reprs": f"<dict of {len(python)}>",
+        }
+        assert module["locals"] == []  # module code keeps its names in globals
+        # Without --locals the JSON is as it was.
+        assert all("locals" not in f for f in dump(proc.pid)["threads"][0]["frames"])
+        text = fluoro("dump", "--locals", str(proc.pid))
+        assert text.returncode == 0, text.stderr.decode()
+        out = text.stdout.decode()
+        assert f"    holder ({program}:{marker_line(program, 'sleep')})\n" in out
+        assert f"        big = {python['big']}\n" in out
+        # The escape in the string stays escaped on the terminal.
+        assert f"        text = {python['text']}\n" in out and "\x1b" not in out
+
+
 def test_dump_shows_both_threads_of_a_deadlock_waiting_on_their_locks(any_python):
     program = REMOTE / "deadlock.py"
     line = lambda marker: marker_line(program, marker)  # noqa: E731

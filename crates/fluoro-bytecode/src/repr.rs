@@ -1,5 +1,6 @@
 //! Python's `repr` of the constants code objects hold, character for character, so that
-//! `argrepr` equals what `dis` prints (Objects/unicodeobject.c, floatobject.c, pystrtod.c).
+//! `argrepr` equals what `dis` prints (Objects/unicodeobject.c, floatobject.c, pystrtod.c);
+//! `fluoro dump --locals` writes the values it reads from another process with the same.
 
 use crate::marshal::Obj;
 use crate::opcodes::OpcodeTable;
@@ -110,7 +111,7 @@ fn dict(out: &mut String, pairs: &[(Obj, Obj)], table: &OpcodeTable) {
 
 /// `str.__repr__`: single quotes unless the text has `'` and no `"`; backslash escapes for
 /// the quote, `\\`, `\t\n\r`, other controls, and code points that are not printable.
-fn str_repr(out: &mut String, cps: impl Iterator<Item = u32> + Clone, table: &OpcodeTable) {
+pub fn str_repr(out: &mut String, cps: impl Iterator<Item = u32> + Clone, table: &OpcodeTable) {
     let (mut single, mut double) = (false, false);
     for c in cps.clone() {
         single |= c == u32::from('\'');
@@ -148,7 +149,7 @@ fn str_repr(out: &mut String, cps: impl Iterator<Item = u32> + Clone, table: &Op
 }
 
 /// `bytes.__repr__`.
-fn bytes_repr(out: &mut String, bytes: &[u8]) {
+pub fn bytes_repr(out: &mut String, bytes: &[u8]) {
     let quote = if bytes.contains(&b'\'') && !bytes.contains(&b'"') {
         b'"'
     } else {
@@ -240,7 +241,7 @@ fn complex_repr(re: f64, im: f64) -> String {
 }
 
 /// The decimal digits of a magnitude given in base-2**15 digits, least significant first.
-fn bigint_decimal(digits: &[u16]) -> String {
+pub fn bigint_decimal(digits: &[u16]) -> String {
     // Repeated division by 10**4 of a big-endian base-2**15 number.
     let mut n: Vec<u32> = digits.iter().rev().map(|&d| u32::from(d)).collect();
     let mut groups: Vec<u32> = Vec::new();

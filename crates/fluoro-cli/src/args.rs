@@ -334,6 +334,9 @@ pub struct DumpArgs {
     /// Stop every thread of the process while its stacks are read, then let it go on
     #[arg(long)]
     pub blocking: bool,
+    /// Also show each frame's local variables, with a short repr of simple values
+    #[arg(long)]
+    pub locals: bool,
 }
 
 #[derive(Debug, Args)]

@@ -283,6 +283,7 @@ impl Recorder {
             ident,
             native_id: 0,
             frames: Vec::new(),
+            addresses: Vec::new(),
             torn: false,
             cpu: None,
             active: false,

@@ -6,6 +6,7 @@
 
 use super::layouts::Layout;
 use super::memory::{self, i32_at, usize_at};
+use super::values;
 use fluoro_profile::{linetable, CodeId, CodeInfo};
 use std::collections::HashMap;
 
@@ -126,54 +127,13 @@ impl CodeTable {
     }
 }
 
-/// A `str` object's text. Code objects' strings are compact (their characters follow the
-/// header): ASCII ones after a `PyASCIIObject`, others after a `PyCompactUnicodeObject`, one,
-/// two or four bytes a character by their kind. The `state` bit field holds `interned:2,
-/// kind:3, compact:1, ascii:1` from its lowest bit in 3.10-3.13.
+/// A code object's string: its whole text (they are compact, see [`values::str_prefix`]).
 fn read_str(l: &Layout, addr: usize) -> Option<String> {
-    let mut head = vec![0u8; l.unicode_compact_size];
-    memory::read(addr, &mut head).ok()?;
-    let length = usize_at(&head, l.unicode_length);
-    let state = i32_at(&head, l.unicode_state) as u32;
-    let kind = ((state >> 2) & 7) as usize;
-    let compact = (state >> 5) & 1 == 1;
-    let ascii = (state >> 6) & 1 == 1;
-    if !compact || length > MAX_STRING || !matches!(kind, 1 | 2 | 4) {
-        return None;
-    }
-    let data = if ascii {
-        l.unicode_ascii_size
-    } else {
-        l.unicode_compact_size
-    };
-    let mut raw = vec![0u8; length * kind];
-    if !raw.is_empty() {
-        memory::read(addr + data, &mut raw).ok()?;
-    }
-    Some(match kind {
-        1 => raw.iter().map(|&b| char::from(b)).collect(),
-        2 => raw
-            .chunks_exact(2)
-            .map(|c| char::from_u32(u32::from(u16::from_ne_bytes([c[0], c[1]]))).unwrap_or('?'))
-            .collect(),
-        _ => raw
-            .chunks_exact(4)
-            .map(|c| char::from_u32(u32::from_ne_bytes([c[0], c[1], c[2], c[3]])).unwrap_or('?'))
-            .collect(),
-    })
+    values::read_str(l, addr, MAX_STRING)
 }
 
 /// A `bytes` object's contents.
 fn read_bytes(l: &Layout, addr: usize) -> Option<Vec<u8>> {
-    let mut head = vec![0u8; l.bytes_data];
-    memory::read(addr, &mut head).ok()?;
-    let size = usize_at(&head, l.var_size);
-    if size > MAX_LINETABLE {
-        return None;
-    }
-    let mut data = vec![0u8; size];
-    if size > 0 {
-        memory::read(addr + l.bytes_data, &mut data).ok()?;
-    }
-    Some(data)
+    let (data, size) = values::bytes_prefix(l, addr, MAX_LINETABLE)?;
+    (size <= MAX_LINETABLE).then_some(data)
 }

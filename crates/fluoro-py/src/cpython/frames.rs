@@ -303,7 +303,7 @@ impl FrameReader {
         // SAFETY: `innermost` is the thread's live innermost frame.
         let (code, previous) = unsafe {
             (
-                l.executable(word(innermost + at_code)),
+                l.stack_ref_object(word(innermost + at_code)),
                 word(innermost + at_previous),
             )
         };
@@ -326,7 +326,7 @@ impl FrameReader {
             differs = (previous ^ walked[k + 1].frame) | (instr ^ w.instr) as usize;
             if !by_instr {
                 // SAFETY: as above.
-                differs |= l.executable(unsafe { word(w.frame + at_code) }) ^ w.code;
+                differs |= l.stack_ref_object(unsafe { word(w.frame + at_code) }) ^ w.code;
             }
         }
         if opaque(differs) != 0 {
@@ -382,7 +382,7 @@ impl FrameReader {
                     .is_some_and(|at| l.is_shim(*((frame + at) as *const u8)));
                 (
                     word(frame + l.frame_previous),
-                    l.executable(word(frame + l.frame_code)),
+                    l.stack_ref_object(word(frame + l.frame_code)),
                     shim,
                 )
             };

@@ -11,6 +11,9 @@
 //! - [`walker`]: every thread's stack read from outside the GIL, for the CPU sampler.
 //! - [`frames`]: the calling thread's own stack read in place, for the allocation hook and the
 //!   GC callback.
+//! - [`values`]: simple objects read from memory: a `str`'s text, a `bytes`'s contents, and a
+//!   bounded repr of any object.
+//! - [`locals`]: a frame's local variables read from memory, for `fluoro dump --locals`.
 //! - [`objects`]: references through `tp_traverse`, `sys.getsizeof` computed per type, and other
 //!   object internals, for the heap walk and the object reports.
 //!
@@ -21,8 +24,10 @@ pub mod codes;
 pub mod debug_offsets;
 pub mod frames;
 pub mod layouts;
+pub mod locals;
 pub mod memory;
 pub mod objects;
+pub mod values;
 pub mod walker;
 
 pub use codes::CodeTable;

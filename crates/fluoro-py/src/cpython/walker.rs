@@ -55,6 +55,9 @@ pub struct ThreadStack {
     pub native_id: u64,
     /// Innermost frame first.
     pub frames: Vec<Frame>,
+    /// Where each of `frames` is and the code object it runs, when the walker keeps them
+    /// ([`Walker::keep_addresses`]); else empty.
+    pub addresses: Vec<(usize, usize)>,
     /// The walk stopped early on memory that changed under it, or the chain changed while it
     /// was read and again when read once more: the stack cannot be trusted.
     pub torn: bool,
@@ -100,6 +103,8 @@ pub struct Walker {
     stat_files: std::collections::HashMap<u64, std::fs::File>,
     /// The process read, when it is another one (reads go there through `memory`).
     remote: Option<i32>,
+    /// Whether stacks keep their frames' addresses (`fluoro dump --locals`).
+    keep_addresses: bool,
 }
 
 impl Walker {
@@ -152,6 +157,7 @@ impl Walker {
             top_copy: (0, vec![0; layout.frame_span()]),
             stat_files: std::collections::HashMap::new(),
             remote: None,
+            keep_addresses: false,
         }
     }
 
@@ -160,6 +166,17 @@ impl Walker {
     pub fn of_process(mut self, pid: i32) -> Walker {
         self.remote = Some(pid);
         self
+    }
+
+    /// The layout of the interpreter read.
+    pub fn layout(&self) -> &'static Layout {
+        self.layout
+    }
+
+    /// Makes the stacks read keep where each frame is and its code object, so that what the
+    /// frames hold can be read after the walk.
+    pub fn keep_addresses(&mut self) {
+        self.keep_addresses = true;
     }
 
     fn cpu_ns(&self, tid: u64) -> Option<u64> {
@@ -223,6 +240,7 @@ impl Walker {
                 ident,
                 native_id,
                 frames: Vec::new(),
+                addresses: Vec::new(),
                 torn: false,
                 cpu: None,
                 active: false,
@@ -284,6 +302,7 @@ impl Walker {
             }
         }
         stack.frames.clear();
+        stack.addresses.clear();
         stack.torn = true;
     }
 
@@ -457,6 +476,7 @@ impl Walker {
     fn walk(&mut self, mut frame: usize, stack: &mut ThreadStack) -> bool {
         let l = self.layout;
         stack.frames.clear();
+        stack.addresses.clear();
         stack.torn = false;
         let mut innermost = true;
         while frame != 0 {
@@ -482,12 +502,17 @@ impl Walker {
                 .and_then(|at| self.frame_buf.get(at))
                 .is_some_and(|&owner| l.is_shim(owner));
             if !shim {
-                let code = l.executable(usize_at(&self.frame_buf, l.frame_code));
+                let code = l.stack_ref_object(usize_at(&self.frame_buf, l.frame_code));
                 match self.codes.resolve(code) {
-                    Some(id) => stack.frames.push(Frame {
-                        code: id,
-                        offset: self.offset(code),
-                    }),
+                    Some(id) => {
+                        stack.frames.push(Frame {
+                            code: id,
+                            offset: self.offset(code),
+                        });
+                        if self.keep_addresses {
+                            stack.addresses.push((frame, code));
+                        }
+                    }
                     // 3.13 frames of non-code executables are skipped; anything else that
                     // is not a code object means the frame changed under us.
                     None if l.version >= (3, 13) => {}

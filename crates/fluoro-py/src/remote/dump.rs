@@ -1,11 +1,15 @@
 //! `fluoro dump PID`: every thread's Python stack of a running CPython, read from outside with
-//! the sampler's own walker, its reads pointed at the other process.
+//! the sampler's own walker, its reads pointed at the other process; with `--locals`, each
+//! frame's local variables too.
 
 use super::process::{command_line, tasks, Remote, Task};
 use super::target::read_error;
+use crate::cpython::locals::{frame_locals, Local};
+use crate::cpython::values::Values;
 use crate::cpython::ThreadStack;
 use crate::os;
 use crate::output::{emit, Failure};
+use fluoro_bytecode::OpcodeTable;
 use fluoro_cli::DumpArgs;
 use fluoro_profile::{CodeId, CodeInfo};
 use fluoro_render::escape::for_terminal;
@@ -47,16 +51,30 @@ pub struct DumpFrame {
     pub function: String,
     pub file: String,
     pub line: u32,
+    /// With `--locals`: the frame's bound local variables, in the code object's order, `null`
+    /// when they could not be read (the call returned while it was read); else left out.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub locals: Option<Option<Vec<Local>>>,
 }
 
 pub fn command(args: &DumpArgs) -> Result<i32, Failure> {
-    let dump = read(args.pid, args.blocking).map_err(|m| Failure::of("dump", &m))?;
+    let dump = read(args.pid, args.blocking, args.locals).map_err(|m| Failure::of("dump", &m))?;
     Ok(emit(&dump, args.json, render))
 }
 
-/// Reads process `pid`'s threads and stacks.
-pub fn read(pid: i32, blocking: bool) -> Result<Dump, String> {
+/// Reads process `pid`'s threads and stacks, and with `locals` each frame's locals.
+pub fn read(pid: i32, blocking: bool, locals: bool) -> Result<Dump, String> {
     let mut remote = Remote::open(pid)?;
+    let (major, minor, _) = remote.target.version;
+    let values = Values {
+        layout: remote.walker.layout(),
+        builtins: remote.target.builtins,
+        table: OpcodeTable::for_version(major, minor)
+            .ok_or_else(|| format!("no table of CPython {major}.{minor}'s printable characters"))?,
+    };
+    if locals {
+        remote.walker.keep_addresses();
+    }
     let stopped = if blocking {
         Some(os::Stopped::all_threads(pid).map_err(|e| read_error(pid, &e))?)
     } else {
@@ -70,12 +88,23 @@ pub fn read(pid: i32, blocking: bool) -> Result<Dump, String> {
         }
     }
     let gil = remote.walker.gil_holder();
+    // Read while the threads are still stopped (with --blocking), frame by frame.
+    let locals: Vec<Vec<Option<Vec<Local>>>> = stacks
+        .iter()
+        .map(|s| {
+            s.addresses
+                .iter()
+                .map(|&(frame, code)| frame_locals(&values, frame, code))
+                .collect()
+        })
+        .collect();
     let tasks = tasks(pid);
     drop(stopped);
     let codes: HashMap<CodeId, CodeInfo> = remote.walker.codes.take_fresh().into_iter().collect();
     let threads = stacks
         .iter()
-        .map(|s| thread(&remote, s, &codes, gil, &tasks))
+        .zip(locals)
+        .map(|(s, locals)| thread(&remote, s, locals, &codes, gil, &tasks))
         .collect();
     Ok(Dump {
         pid,
@@ -90,24 +119,32 @@ pub fn read(pid: i32, blocking: bool) -> Result<Dump, String> {
 fn thread(
     remote: &Remote,
     stack: &ThreadStack,
+    locals: Vec<Option<Vec<Local>>>,
     codes: &HashMap<CodeId, CodeInfo>,
     gil: Option<usize>,
     tasks: &HashMap<u64, Task>,
 ) -> DumpThread {
+    let mut locals = locals.into_iter();
     let frames = stack
         .frames
         .iter()
-        .map(|f| match codes.get(&f.code) {
-            Some(info) => DumpFrame {
-                function: info.qualname.clone(),
-                file: info.filename.clone(),
-                line: info.line_at(f.offset),
-            },
-            None => DumpFrame {
-                function: "<unknown>".into(),
-                file: "<unknown>".into(),
-                line: 0,
-            },
+        .map(|f| {
+            // Locals were read for each frame, or for none (without --locals).
+            let locals = locals.next();
+            let (function, file, line) = match codes.get(&f.code) {
+                Some(info) => (
+                    info.qualname.clone(),
+                    info.filename.clone(),
+                    info.line_at(f.offset),
+                ),
+                None => ("<unknown>".into(), "<unknown>".into(), 0),
+            };
+            DumpFrame {
+                function,
+                file,
+                line,
+                locals,
+            }
         })
         .collect();
     let state = tasks.get(&stack.native_id).map_or('?', |t| t.state);
@@ -172,6 +209,20 @@ pub fn render(dump: &Dump) -> String {
                 for_terminal(&f.file),
                 f.line
             );
+            match &f.locals {
+                Some(Some(locals)) => {
+                    for local in locals {
+                        let _ = writeln!(
+                            out,
+                            "        {} = {}",
+                            for_terminal(&local.name),
+                            for_terminal(&local.repr)
+                        );
+                    }
+                }
+                Some(None) => out.push_str("        (its locals could not be read)\n"),
+                None => {}
+            }
         }
     }
     out
@@ -182,7 +233,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn renders_threads_innermost_first_and_escapes_names() {
+    fn renders_threads_innermost_first_with_locals_and_escapes_names() {
         let dump = Dump {
             pid: 42,
             command: vec!["python3".into(), "app.py\x1b]0;pwned\x07".into()],
@@ -201,11 +252,22 @@ mod tests {
                         function: "inner\u{1b}[31m".into(),
                         file: "app.py".into(),
                         line: 3,
+                        locals: Some(Some(vec![Local {
+                            name: "count".into(),
+                            repr: "3".into(),
+                        }])),
+                    },
+                    DumpFrame {
+                        function: "middle".into(),
+                        file: "app.py".into(),
+                        line: 6,
+                        locals: Some(None),
                     },
                     DumpFrame {
                         function: "<module>".into(),
                         file: "app.py".into(),
                         line: 9,
+                        locals: None,
                     },
                 ],
             }],
@@ -214,7 +276,8 @@ mod tests {
         assert_eq!(
             text,
             "Process 42: python3 app.py\\x1b]0;pwned\\x07\nCPython 3.11.7 (/usr/bin/python3.11)\n\n\
-             Thread 42 MainThread (sleeping, holds the GIL)\n    inner\\x1b[31m (app.py:3)\n    \
+             Thread 42 MainThread (sleeping, holds the GIL)\n    inner\\x1b[31m (app.py:3)\n        \
+             count = 3\n    middle (app.py:6)\n        (its locals could not be read)\n    \
              <module> (app.py:9)\n"
         );
     }

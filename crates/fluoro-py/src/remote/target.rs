@@ -2,6 +2,7 @@
 //! exports `_PyRuntime`, where that object was loaded, and which CPython version it is.
 
 use crate::cpython::memory;
+use crate::cpython::values::Builtins;
 use object::{Object, ObjectSegment, ObjectSymbol};
 use std::collections::BTreeMap;
 use std::io;
@@ -16,6 +17,8 @@ pub struct Target {
     pub binary: String,
     pub runtime: usize,
     pub code_type: usize,
+    /// The objects and types a local's repr recognises.
+    pub builtins: Builtins,
     /// `Py_Version` (3.11+): the version as `PY_VERSION_HEX`.
     py_version: Option<usize>,
 }
@@ -67,7 +70,10 @@ impl Target {
         let bias = start.checked_sub(first & !0xfff)?;
         let mut found: BTreeMap<&str, usize> = BTreeMap::new();
         for symbol in file.dynamic_symbols().chain(file.symbols()) {
-            if let Ok(name @ ("_PyRuntime" | "PyCode_Type" | "Py_Version")) = symbol.name() {
+            let Ok(name) = symbol.name() else { continue };
+            if matches!(name, "_PyRuntime" | "PyCode_Type" | "Py_Version")
+                || Builtins::SYMBOLS.contains(&name)
+            {
                 found
                     .entry(name)
                     .or_insert(symbol.address() as usize + bias);
@@ -80,6 +86,7 @@ impl Target {
             binary: path.to_string(),
             runtime: *found.get("_PyRuntime")?,
             code_type: *found.get("PyCode_Type")?,
+            builtins: Builtins::from_symbols(|name| found.get(name).copied()),
             py_version: found.get("Py_Version").copied(),
         })
     }

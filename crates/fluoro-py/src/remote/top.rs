@@ -260,6 +260,7 @@ mod tests {
                 .iter()
                 .map(|&code| Sampled { code, offset: 0 })
                 .collect(),
+            addresses: Vec::new(),
             torn: false,
             cpu: None,
             active,

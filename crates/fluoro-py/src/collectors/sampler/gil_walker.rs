@@ -54,6 +54,7 @@ impl GilWalker {
                 ident,
                 native_id: native_ids.get(&ident).copied().unwrap_or(0),
                 frames: Vec::new(),
+                addresses: Vec::new(),
                 torn: false,
                 cpu: None,
                 active: false,

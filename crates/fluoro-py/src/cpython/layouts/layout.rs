@@ -56,6 +56,30 @@ pub struct Layout {
     pub runtime_main_thread: usize,
     pub gil_locked: usize,
     pub gil_last_holder: usize,
+    /// A frame's local variables: its slots after the fixed part, one word each (3.14+: a
+    /// `_PyStackRef`), named by the code object's names tuple at `code_local_names`
+    /// (`co_localsplusnames`; 3.10: `co_varnames`, then `co_cellvars` and `co_freevars`).
+    pub frame_localsplus: usize,
+    pub code_local_names: usize,
+    pub code_cell_names: Option<usize>,
+    pub code_free_names: Option<usize>,
+    /// 3.14+: the tag of a `_PyStackRef` that holds a small int itself, shifted left by 2.
+    pub stackref_int_tag: Option<usize>,
+    /// What a bounded repr reads of an object: the type's `tp_name` (a C string), the items
+    /// of a tuple, the lengths of a dict and a set, a float's value, a cell's contents.
+    pub type_name: usize,
+    pub tuple_items: usize,
+    pub dict_used: usize,
+    pub set_used: usize,
+    pub float_value: usize,
+    pub cell_ref: usize,
+    /// An int's size and sign: `ob_size` (negative for negative ints) to 3.11, the tag word
+    /// `lv_tag` from 3.12 (digits << 3 | sign: 0 positive, 1 zero, 2 negative); then its
+    /// digits, `long_shift` bits each, in `long_digit_size` bytes, least significant first.
+    pub long_tag: Option<usize>,
+    pub long_digits: usize,
+    pub long_shift: usize,
+    pub long_digit_size: usize,
 }
 
 impl Layout {
@@ -64,9 +88,16 @@ impl Layout {
         self.frame_shim_owner.is_some_and(|first| owner >= first)
     }
 
-    /// The code object (or other executable) address in a frame's code word.
-    pub fn executable(&self, word: usize) -> usize {
+    /// The object a frame's word points to, its tags cleared (a `_PyStackRef` from 3.14): the
+    /// code object (or other executable) of its code word, a local's value; 0 for none.
+    pub fn stack_ref_object(&self, word: usize) -> usize {
         word & !self.frame_executable_tags
+    }
+
+    /// The small int a 3.14+ local's slot holds itself, if it holds one.
+    pub fn slot_int(&self, word: usize) -> Option<i64> {
+        let tag = self.stackref_int_tag?;
+        ((word & self.frame_executable_tags) == tag).then_some((word as i64) >> 2)
     }
 
     /// Whether frames are 3.10's `PyFrameObject`s, whose `f_lasti` counts code units.
@@ -170,6 +201,14 @@ pub enum DebugField {
     UnicodeLength,
     UnicodeAsciiSize,
     UnicodeCompactSize,
+    FrameLocalsplus,
+    CodeLocalsplusnames,
+    TypeName,
+    TupleItems,
+    FloatValue,
+    LongTag,
+    LongDigits,
+    SetUsed,
 }
 
 impl DebugField {
@@ -203,6 +242,14 @@ impl DebugField {
             DebugField::UnicodeLength => "PyASCIIObject.length",
             DebugField::UnicodeAsciiSize => "sizeof(PyASCIIObject)",
             DebugField::UnicodeCompactSize => "sizeof(PyCompactUnicodeObject)",
+            DebugField::FrameLocalsplus => "_PyInterpreterFrame.localsplus",
+            DebugField::CodeLocalsplusnames => "PyCodeObject.co_localsplusnames",
+            DebugField::TypeName => "PyTypeObject.tp_name",
+            DebugField::TupleItems => "PyTupleObject.ob_item",
+            DebugField::FloatValue => "PyFloatObject.ob_fval",
+            DebugField::LongTag => "PyLongObject.long_value.lv_tag",
+            DebugField::LongDigits => "PyLongObject.long_value.ob_digit",
+            DebugField::SetUsed => "PySetObject.used",
         }
     }
 
@@ -236,6 +283,14 @@ impl DebugField {
             DebugField::UnicodeLength => Some(layout.unicode_length),
             DebugField::UnicodeAsciiSize => Some(layout.unicode_ascii_size),
             DebugField::UnicodeCompactSize => Some(layout.unicode_compact_size),
+            DebugField::FrameLocalsplus => Some(layout.frame_localsplus),
+            DebugField::CodeLocalsplusnames => Some(layout.code_local_names),
+            DebugField::TypeName => Some(layout.type_name),
+            DebugField::TupleItems => Some(layout.tuple_items),
+            DebugField::FloatValue => Some(layout.float_value),
+            DebugField::LongTag => layout.long_tag,
+            DebugField::LongDigits => Some(layout.long_digits),
+            DebugField::SetUsed => Some(layout.set_used),
         }
     }
 

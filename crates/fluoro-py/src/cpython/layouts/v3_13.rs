@@ -40,6 +40,21 @@ pub const LAYOUT: Layout = Layout {
     runtime_main_thread: 656,
     gil_locked: 16,
     gil_last_holder: 8,
+    frame_localsplus: 72,
+    code_local_names: 96,
+    code_cell_names: None,
+    code_free_names: None,
+    stackref_int_tag: None,
+    type_name: 24,
+    tuple_items: 24,
+    dict_used: 16,
+    set_used: 24,
+    float_value: 16,
+    cell_ref: 16,
+    long_tag: Some(16),
+    long_digits: 24,
+    long_shift: 30,
+    long_digit_size: 4,
 };
 
 /// Where this version's `_Py_DebugOffsets` (the start of `_PyRuntime`) keeps the
@@ -71,4 +86,11 @@ pub const DEBUG_OFFSETS: &[(DebugField, usize)] = &[
     (DebugField::UnicodeState, 544),
     (DebugField::UnicodeLength, 552),
     (DebugField::UnicodeAsciiSize, 560),
+    (DebugField::FrameLocalsplus, 256),
+    (DebugField::CodeLocalsplusnames, 328),
+    (DebugField::TypeName, 376),
+    (DebugField::TupleItems, 408),
+    (DebugField::FloatValue, 480),
+    (DebugField::LongTag, 496),
+    (DebugField::LongDigits, 504),
 ];
