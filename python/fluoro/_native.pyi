@@ -12,6 +12,10 @@ __all__ = [
     "__version__",
     "main",
     "_boot",
+    "_forked",
+    "_child_exit",
+    "_attach_start",
+    "_attach_stop",
     "Session",
     "Profiler",
     "CallProfiles",
@@ -35,9 +39,25 @@ __version__: str
 def main(argv: list[str]) -> int:
     """Run the ``fluoro`` command line; returns the exit code."""
 
-def _boot(config: str) -> None:
+def _boot(config: str) -> tuple[str | None, bool]:
     """Starts a ``fluoro run`` session inside the target interpreter (called by the boot
-    hook)."""
+    hook); returns the variable to leave for child processes (``--subprocesses``), or None,
+    and whether this process is a followed child."""
+
+def _forked() -> bool:
+    """In a child made by ``os.fork()`` of a process followed with ``--subprocesses``:
+    profiles it; whether it did."""
+
+def _child_exit() -> None:
+    """In a followed child about to leave through ``os._exit``: completes its part of the
+    profile."""
+
+def _attach_start(path: str | os.PathLike[str], rate: int) -> None:
+    """In a process ``fluoro attach --memory`` sent its start script to: starts fluoro's
+    collectors, recording into ``path``."""
+
+def _attach_stop() -> bool:
+    """Completes what ``_attach_start`` records; whether it was running."""
 
 @final
 class Session:
