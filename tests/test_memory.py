@@ -475,3 +475,17 @@ def test_raw_allocations_are_recorded_and_their_frees_followed(tmp_path, mode, v
     assert memory["outside_gil_count"] == 3
     assert memory["outside_gil_bytes"] == 900_000
     assert memory["untracked"] == 0
+
+
+@pytest.mark.parametrize("mode", ["sampled", "all"])
+def test_subinterpreters_are_unharmed(any_python, mode):
+    # Code objects of a subinterpreter die with it: fluoro once kept them past that and gave
+    # them back at exit, which aborted CPython 3.12 and 3.13.
+    program = PROGRAMS / "subinterpreters.py"
+    bare = run([any_python.python, program])
+    result = fluoro("run", "-q", f"--memory={mode}", program, py=any_python, timeout=120)
+    assert (result.returncode, result.stdout, result.stderr) == (
+        bare.returncode,
+        bare.stdout,
+        bare.stderr,
+    )

@@ -33,6 +33,7 @@ CORPUS = [
     ("recursion.py", [], None),
     ("unicode_source.py", [], None),
     ("signal_exit.py", [], None),
+    ("subinterpreters.py", [], None),
 ]
 
 

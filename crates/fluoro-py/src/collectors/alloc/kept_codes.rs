@@ -59,13 +59,17 @@ fn take_all(mut f: impl FnMut(usize)) {
 }
 
 /// Keeps the code object at `code` alive until [`release`], taking a reference the first
-/// time it is seen.
+/// time it is seen. Only the main interpreter's: a subinterpreter's objects die with it, and a
+/// reference given back after that would free them again (3.12 aborted at exit).
 ///
 /// # Safety
 /// The GIL is held and `code` is a live code object (one of the calling thread's frames runs
 /// it).
 pub unsafe fn keep(code: usize) {
-    if insert(code) {
+    // SAFETY: the GIL is held, so this thread has a current thread state.
+    let main =
+        unsafe { pyo3::ffi::PyInterpreterState_Get() == pyo3::ffi::PyInterpreterState_Main() };
+    if main && insert(code) {
         // SAFETY: a live object (the caller's guarantee), with the GIL held; taking a reference
         // allocates nothing, so it is allowed inside the allocator hook.
         unsafe { pyo3::ffi::Py_IncRef(code as *mut pyo3::ffi::PyObject) };
