@@ -123,6 +123,20 @@ impl Collection {
         })
     }
 
+    /// Ends the sampler thread for a moment (see [`Sampler::pause`]).
+    pub fn pause(&mut self, py: Python<'_>) {
+        if let Some(sampler) = &mut self.sampler {
+            sampler.pause(py);
+        }
+    }
+
+    /// Starts the sampler thread again after [`Collection::pause`].
+    pub fn resume(&mut self) {
+        if let Some(sampler) = &mut self.sampler {
+            sampler.resume();
+        }
+    }
+
     /// Stops the collectors and completes the profile; returns wall and CPU seconds.
     pub fn stop(mut self, py: Python<'_>, exception: Option<String>) -> Result<(f64, f64), String> {
         let wall = self.wall_start.elapsed().as_secs_f64();

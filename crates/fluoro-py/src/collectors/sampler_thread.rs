@@ -18,7 +18,19 @@ use std::time::{Duration, Instant};
 /// A running sampler thread.
 pub struct Sampler {
     stop: Arc<AtomicBool>,
-    handle: Option<JoinHandle<Recorder>>,
+    handle: Option<JoinHandle<Parts>>,
+    /// What a paused thread handed back, for [`Sampler::resume`].
+    parked: Option<Parts>,
+    rate_hz: u32,
+}
+
+/// What the thread works with, handed back when it ends.
+struct Parts {
+    source: StackSource,
+    drain: Option<Drain>,
+    recorder: Recorder,
+    /// The OS id of the thread that last ran on them.
+    tid: u64,
 }
 
 impl Sampler {
@@ -26,36 +38,92 @@ impl Sampler {
     /// too when given a [`Drain`]. A rate of 0 samples no stacks (memory only).
     pub fn start(
         source: StackSource,
-        mut recorder: Recorder,
+        recorder: Recorder,
         rate_hz: u32,
         drain: Option<Drain>,
     ) -> Sampler {
         let stop = Arc::new(AtomicBool::new(false));
-        let flag = Arc::clone(&stop);
-        let sample = rate_hz > 0;
-        // Without stack samples, the thread still ticks to drain memory records.
-        let tick_hz = if sample { rate_hz } else { 100 };
-        let interval = Duration::from_nanos(1_000_000_000 / u64::from(tick_hz));
-        let handle = std::thread::Builder::new()
-            .name("fluoro-sampler".into())
-            .spawn(move || {
-                os::block_signals();
-                os::precise_timers();
-                run(source, drain, &mut recorder, interval, sample, &flag);
-                recorder
-            })
-            .ok();
-        Sampler { stop, handle }
+        let parts = Parts {
+            source,
+            drain,
+            recorder,
+            tid: 0,
+        };
+        let handle = spawn(parts, rate_hz, &stop);
+        Sampler {
+            stop,
+            handle,
+            parked: None,
+            rate_hz,
+        }
+    }
+
+    /// Ends the thread (its records flushed) and keeps what it worked with, so that for a
+    /// moment the process runs no thread of fluoro's: CPython 3.12+ warns at `os.fork()` in a
+    /// process with more than one thread, and a target that forks alone must not see it.
+    pub fn pause(&mut self, py: Python<'_>) {
+        if let Some(handle) = self.handle.take() {
+            self.stop.store(true, Ordering::SeqCst);
+            handle.thread().unpark();
+            self.parked = py.detach(|| {
+                let parts = handle.join().ok()?;
+                // A joined thread is still counted in /proc/self/stat (which CPython reads)
+                // until the kernel has released it, a moment later.
+                let task = format!("/proc/self/task/{}", parts.tid);
+                let waited = Instant::now();
+                while std::path::Path::new(&task).exists()
+                    && waited.elapsed() < Duration::from_millis(50)
+                {
+                    std::thread::sleep(Duration::from_micros(100));
+                }
+                Some(parts)
+            });
+        }
+    }
+
+    /// Starts the thread again after [`Sampler::pause`].
+    pub fn resume(&mut self) {
+        if let Some(parts) = self.parked.take() {
+            self.stop.store(false, Ordering::SeqCst);
+            self.handle = spawn(parts, self.rate_hz, &self.stop);
+        }
     }
 
     /// Stops the thread and hands back what it recorded. The GIL is released while waiting,
     /// since the fallback sampler needs it to finish its tick.
     pub fn stop(mut self, py: Python<'_>) -> Option<Recorder> {
-        self.stop.store(true, Ordering::SeqCst);
-        let handle = self.handle.take()?;
-        handle.thread().unpark();
-        py.detach(|| handle.join().ok())
+        self.pause(py);
+        let parts = self.parked.take()?;
+        parts.source.release();
+        Some(parts.recorder)
     }
+}
+
+/// Starts the sampler thread on `parts`; it runs until `stop` is set.
+fn spawn(parts: Parts, rate_hz: u32, stop: &Arc<AtomicBool>) -> Option<JoinHandle<Parts>> {
+    let flag = Arc::clone(stop);
+    let sample = rate_hz > 0;
+    // Without stack samples, the thread still ticks to drain memory records.
+    let tick_hz = if sample { rate_hz } else { 100 };
+    let interval = Duration::from_nanos(1_000_000_000 / u64::from(tick_hz));
+    std::thread::Builder::new()
+        .name("fluoro-sampler".into())
+        .spawn(move || {
+            os::block_signals();
+            os::precise_timers();
+            let mut parts = parts;
+            parts.tid = os::gettid();
+            run(
+                &mut parts.source,
+                &mut parts.drain,
+                &mut parts.recorder,
+                interval,
+                sample,
+                &flag,
+            );
+            parts
+        })
+        .ok()
 }
 
 /// How often the sampler may look up names of new threads (the one thing it takes the GIL
@@ -75,8 +143,8 @@ fn drain_now(drain: &mut Option<Drain>, source: &mut StackSource, recorder: &mut
 }
 
 fn run(
-    mut source: StackSource,
-    mut drain: Option<Drain>,
+    source: &mut StackSource,
+    drain: &mut Option<Drain>,
     recorder: &mut Recorder,
     interval: Duration,
     sample: bool,
@@ -92,7 +160,7 @@ fn run(
             let frequent = drain.as_ref().is_some_and(|d| d.frequent);
             if frequent && source.codes().is_some() {
                 std::thread::park_timeout((next - now).min(DRAIN_EVERY));
-                drain_now(&mut drain, &mut source, recorder);
+                drain_now(drain, source, recorder);
             } else {
                 std::thread::park_timeout(next - now);
             }
@@ -133,11 +201,10 @@ fn run(
         }
     }
     // The hook was removed before the stop was asked for: this drain gets its last records.
-    drain_now(&mut drain, &mut source, recorder);
+    drain_now(drain, source, recorder);
     recorder.add_codes(source.take_fresh());
     recorder.flush();
-    recorder.sampler_cpu_ns = os::thread_cpu_ns(os::gettid()).unwrap_or(0);
-    source.release();
+    recorder.sampler_cpu_ns += os::thread_cpu_ns(os::gettid()).unwrap_or(0);
 }
 
 /// Names the threads seen so far that have none yet, from `threading`, taking the GIL briefly.

@@ -306,6 +306,11 @@ fn start_session(
     };
     py.import("atexit")?
         .call_method1("register", (session.getattr("finish")?,))?;
+    let hooks = pyo3::types::PyDict::new(py);
+    hooks.set_item("before", session.getattr("before_fork")?)?;
+    hooks.set_item("after_in_parent", session.getattr("after_fork")?)?;
+    py.import("os")?
+        .call_method("register_at_fork", (), Some(&hooks))?;
     Ok(Some(session.unbind()))
 }
 

@@ -130,6 +130,25 @@ fn child_command(py: Python<'_>) -> (String, Vec<String>) {
 
 #[pymethods]
 impl Session {
+    /// `os.register_at_fork(before=...)`: fluoro's thread ends for the fork, so that a target
+    /// that forks alone is alone when CPython 3.12+ counts its threads (it warns otherwise).
+    fn before_fork(&mut self, py: Python<'_>) {
+        if std::process::id() == self.pid {
+            if let Some(collection) = &mut self.collection {
+                collection.pause(py);
+            }
+        }
+    }
+
+    /// `os.register_at_fork(after_in_parent=...)`: the thread goes on.
+    fn after_fork(&mut self) {
+        if std::process::id() == self.pid {
+            if let Some(collection) = &mut self.collection {
+                collection.resume();
+            }
+        }
+    }
+
     /// Drains the collectors and reports; registered as the first atexit handler, so it runs
     /// after the target's own handlers and after its non-daemon threads ended.
     fn finish(&mut self, py: Python<'_>) {
