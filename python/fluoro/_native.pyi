@@ -66,6 +66,12 @@ class Session:
     def finish(self) -> None:
         """Drains the collectors and writes the profile and reports (an atexit handler)."""
 
+    def before_fork(self) -> None:
+        """Stops the sampler thread before ``os.fork`` (an ``os.register_at_fork`` handler)."""
+
+    def after_fork(self) -> None:
+        """Starts the sampler thread again in the parent after ``os.fork``."""
+
 def sizeof(obj: object, deep: bool = False, include_cached: bool = False) -> int:
     """``sys.getsizeof(obj)``; with ``deep=True`` the bytes of everything ``obj`` owns."""
 
