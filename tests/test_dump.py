@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import signal
 import subprocess
 import sys
@@ -208,43 +207,6 @@ def test_attach_ends_with_the_process_and_refuses_what_is_not_python(tmp_path):
     assert gone.stderr.decode() == f"fluoro: attach: no process {proc.pid}\n"
     bad = fluoro("attach", "--duration", "0", "1")
     assert bad.returncode == 2 and b"Traceback" not in bad.stderr
-
-
-def test_top_draws_the_hottest_functions_under_tmux_and_quits_on_q(current, tmp_path):
-    program = REMOTE / "shares_forever.py"
-    session = f"fluoro-top-{os.getpid()}"
-
-    def screen() -> str:
-        capture = ["tmux", "capture-pane", "-p", "-t", session]
-        return subprocess.run(capture, capture_output=True, text=True).stdout
-
-    with running(current.python, program) as proc:
-        done = tmp_path / "done"
-        command = f"{current.fluoro} top --rate 200 {proc.pid}; echo $? > {done}; sleep 30"
-        subprocess.run(
-            ["tmux", "new-session", "-d", "-s", session, "-x", "100", "-y", "20", command],
-            check=True,
-        )
-        try:
-            deadline = time.monotonic() + 20
-            while not all(n in screen() for n in ("fifty", "thirty", "twenty")):
-                if time.monotonic() > deadline:
-                    break
-                time.sleep(0.2)
-            shown = screen()
-            assert f"fluoro top · pid {proc.pid}" in shown, shown
-            for name in ("work", "fifty", "thirty", "twenty"):
-                assert name in shown, shown
-            subprocess.run(["tmux", "send-keys", "-t", session, "t"], check=True)
-            time.sleep(1)
-            assert "sorted by total" in screen()
-            subprocess.run(["tmux", "send-keys", "-t", session, "q"], check=True)
-            while not done.exists() and time.monotonic() < deadline + 10:
-                time.sleep(0.1)
-            assert done.read_text() == "0\n"
-            assert proc.poll() is None  # untouched
-        finally:
-            subprocess.run(["tmux", "kill-session", "-t", session], capture_output=True)
 
 
 @pytest.mark.parametrize("version", ["3.14", "3.15"])

@@ -132,6 +132,11 @@ pub struct RunArgs {
     /// python with fluoro installed) into the same profile
     #[arg(long)]
     pub subprocesses: bool,
+    /// Watch the run in a live terminal view of its hottest functions (as `fluoro top`);
+    /// the target's terminal output is held while the view is up and shown when it closes
+    /// (q closes it and the run goes on, Ctrl-C also interrupts the target)
+    #[arg(long)]
+    pub live: bool,
     /// At the end, record which instructions of the hottest functions the adaptive
     /// interpreter specialized (3.11+) and show them; `fluoro dis --adaptive PROFILE` reads
     /// them back

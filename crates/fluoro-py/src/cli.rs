@@ -23,6 +23,7 @@ pub fn main(py: Python<'_>, argv: Vec<std::ffi::OsString>) -> i32 {
         Invocation::Usage(line) => return fail(&line),
     };
     let result = match command {
+        Command::Run(args) if args.live => runner::live::command(py, &args),
         Command::Run(args) => Err(runner::launch(py, &args)),
         Command::Env(args) => env::command(py, &args),
         Command::Dis(args) => dis::command(py, &args),

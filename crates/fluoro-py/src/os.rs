@@ -168,6 +168,19 @@ pub fn pthread_self() -> u64 {
     unsafe { libc::pthread_self() as u64 }
 }
 
+/// Lets SIGINT pass this process by: `fluoro run --live` waits for its target, which gets
+/// the terminal's ^C itself and decides what it means.
+pub fn ignore_interrupts() {
+    // SAFETY: setting a signal's disposition to SIG_IGN has no handler to run.
+    unsafe { libc::signal(libc::SIGINT, libc::SIG_IGN) };
+}
+
+/// Sends SIGINT to process `pid`, as ^C in its terminal would.
+pub fn interrupt(pid: i32) {
+    // SAFETY: kill takes a pid and a signal number; a gone pid is an error return, no more.
+    unsafe { libc::kill(pid, libc::SIGINT) };
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -36,6 +36,10 @@ pub struct View {
     pub idle: bool,
     threads: usize,
     header: String,
+    /// The process's resident memory, from `/proc`.
+    memory: Option<String>,
+    /// Why the process is over, once it is (the view then stays until `q`).
+    ended: Option<String>,
 }
 
 impl View {
@@ -48,6 +52,8 @@ impl View {
             idle,
             threads: 0,
             header,
+            memory: None,
+            ended: None,
         }
     }
 
@@ -127,15 +133,21 @@ impl View {
         } else {
             "active threads"
         };
+        let keys = "s: sort by self  t: by total  i: idle threads  q: quit";
+        let mut counts = Vec::from_iter(self.memory.clone());
+        counts.push(format!(
+            "{} thread{} · {samples} samples of {shown} in the last {} s · sorted by {sort}",
+            self.threads,
+            if self.threads == 1 { "" } else { "s" },
+            self.buckets.len()
+        ));
         let lines = vec![
             Line::from(self.header.clone()),
-            Line::from(format!(
-                "{} thread{} · {samples} samples of {shown} in the last {} s · sorted by {sort}",
-                self.threads,
-                if self.threads == 1 { "" } else { "s" },
-                self.buckets.len()
-            )),
-            Line::from("s: sort by self  t: by total  i: idle threads  q: quit"),
+            Line::from(counts.join(" · ")),
+            Line::from(match &self.ended {
+                Some(ended) => format!("{ended} · {keys}"),
+                None => keys.to_owned(),
+            }),
         ];
         frame.render_widget(Paragraph::new(lines), head);
         let bold = Style::default().add_modifier(Modifier::BOLD);
@@ -166,9 +178,60 @@ fn short_path(path: &str) -> String {
     parts.into_iter().rev().collect::<Vec<_>>().join("/")
 }
 
+/// What the view watches: a process it samples, until the process ends.
+pub trait Watched {
+    fn pid(&self) -> i32;
+    /// Samples the process once into `view`; `Err(why)` once it has ended.
+    fn sample(&mut self, view: &mut View) -> Result<(), String>;
+    /// Whether the view stays up after the process ended, until `q`.
+    fn stays(&self) -> bool;
+}
+
+/// `fluoro top PID`: a process fluoro did not start, sampled until it ends or `q`.
+struct Attached {
+    pid: i32,
+    remote: Remote,
+    stacks: Vec<ThreadStack>,
+}
+
+impl Watched for Attached {
+    fn pid(&self) -> i32 {
+        self.pid
+    }
+
+    fn sample(&mut self, view: &mut View) -> Result<(), String> {
+        if !alive(self.pid) {
+            return Err(format!("process {} has ended", self.pid));
+        }
+        sample_into(&mut self.remote, &mut self.stacks, view);
+        Ok(())
+    }
+
+    fn stays(&self) -> bool {
+        false
+    }
+}
+
+/// Reads every thread's stack once and counts it in the view.
+pub fn sample_into(remote: &mut Remote, stacks: &mut Vec<ThreadStack>, view: &mut View) {
+    remote.walker.threads(stacks);
+    view.add_codes(remote.walker.codes.take_fresh());
+    view.add(stacks);
+}
+
+/// How the view was left.
+pub enum Closed {
+    /// `q` or Esc.
+    Quit,
+    /// Ctrl-C.
+    Interrupt,
+    /// The process ended, and the view does not stay: why.
+    Ended(String),
+}
+
 pub fn command(args: &TopArgs) -> Result<i32, Failure> {
     let fail = |m: String| Failure::of("top", &m);
-    let mut remote = Remote::open(args.pid).map_err(fail)?;
+    let remote = Remote::open(args.pid).map_err(fail)?;
     let header = format!(
         "fluoro top · pid {} · CPython {} · {}",
         args.pid,
@@ -176,62 +239,95 @@ pub fn command(args: &TopArgs) -> Result<i32, Failure> {
         for_terminal(&command_line(args.pid).join(" "))
     );
     let mut view = View::new(header, args.window as usize, args.idle);
-    let mut terminal =
-        ratatui::try_init().map_err(|e| fail(format!("cannot use the terminal: {e}")))?;
-    let result = run(&mut terminal, &mut remote, &mut view, args);
-    ratatui::restore();
-    match result {
-        Ok(Some(why)) => {
+    let mut watched = Attached {
+        pid: args.pid,
+        remote,
+        stacks: Vec::new(),
+    };
+    match show(&mut watched, &mut view, args.rate) {
+        Ok(Closed::Ended(why)) => {
             eprintln!("fluoro: top: {why}");
             Ok(0)
         }
-        Ok(None) => Ok(0),
-        Err(e) => Err(fail(format!("cannot draw on the terminal: {e}"))),
+        Ok(_) => Ok(0),
+        Err(e) => Err(fail(e)),
     }
 }
 
-/// Samples and draws until `q`; says why when it ended for another reason.
+/// Takes the terminal, shows the view until it is closed, and gives the terminal back.
+pub fn show(watched: &mut dyn Watched, view: &mut View, rate: u32) -> Result<Closed, String> {
+    let mut terminal = ratatui::try_init().map_err(|e| format!("cannot use the terminal: {e}"))?;
+    let result = run(&mut terminal, watched, view, rate);
+    ratatui::restore();
+    result.map_err(|e| format!("cannot draw on the terminal: {e}"))
+}
+
+/// The process's resident memory now and at its peak, from `/proc/PID/status`.
+fn memory_line(pid: i32) -> Option<String> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    let field = |name: &str| -> Option<u64> {
+        let line = status.lines().find(|l| l.starts_with(name))?;
+        line[name.len()..]
+            .trim()
+            .trim_end_matches("kB")
+            .trim()
+            .parse()
+            .ok()
+    };
+    let (rss, peak) = (field("VmRSS:")?, field("VmHWM:")?);
+    let mb = |kb: u64| kb as f64 / 1024.0;
+    Some(format!("RSS {:.1} MiB (peak {:.1} MiB)", mb(rss), mb(peak)))
+}
+
+/// Samples and draws until the view is closed, or the process ends (and the view does not
+/// stay).
 fn run(
     terminal: &mut ratatui::DefaultTerminal,
-    remote: &mut Remote,
+    watched: &mut dyn Watched,
     view: &mut View,
-    args: &TopArgs,
-) -> std::io::Result<Option<String>> {
-    let interval = Duration::from_nanos(1_000_000_000 / u64::from(args.rate));
+    rate: u32,
+) -> std::io::Result<Closed> {
+    let interval = Duration::from_nanos(1_000_000_000 / u64::from(rate));
     let mut jitter = Jitter::seeded();
-    let mut stacks = Vec::new();
     let mut second = Instant::now();
     let mut drawn = Instant::now() - REDRAW;
     let mut next = Instant::now();
+    view.memory = memory_line(watched.pid());
     loop {
         let now = Instant::now();
-        if now >= next {
+        if view.ended.is_none() && now >= next {
             next = now.max(next) + jitter.uniform(interval);
-            if !alive(args.pid) {
-                return Ok(Some(format!("process {} has ended", args.pid)));
+            if let Err(why) = watched.sample(view) {
+                if !watched.stays() {
+                    return Ok(Closed::Ended(why));
+                }
+                view.ended = Some(format!("{why} · q closes the view"));
+                drawn = now - REDRAW;
             }
-            remote.walker.threads(&mut stacks);
-            view.add_codes(remote.walker.codes.take_fresh());
-            view.add(&stacks);
         }
-        if now.duration_since(second) >= Duration::from_secs(1) {
+        if view.ended.is_none() && now.duration_since(second) >= Duration::from_secs(1) {
             second = now;
             view.next_second();
+            view.memory = memory_line(watched.pid()).or(view.memory.take());
         }
         if now.duration_since(drawn) >= REDRAW {
             drawn = now;
             terminal.draw(|f| view.draw(f))?;
         }
-        let wait = next.saturating_duration_since(Instant::now());
+        let wait = if view.ended.is_some() {
+            REDRAW
+        } else {
+            next.saturating_duration_since(Instant::now())
+        };
         if event::poll(wait)? {
             if let Event::Key(key) = event::read()? {
                 if key.kind != KeyEventKind::Press {
                     continue;
                 }
                 match key.code {
-                    KeyCode::Char('q') | KeyCode::Esc => return Ok(None),
+                    KeyCode::Char('q') | KeyCode::Esc => return Ok(Closed::Quit),
                     KeyCode::Char('c') if key.modifiers.contains(KeyModifiers::CONTROL) => {
-                        return Ok(None)
+                        return Ok(Closed::Interrupt)
                     }
                     KeyCode::Char('s') => view.by_total = false,
                     KeyCode::Char('t') => view.by_total = true,

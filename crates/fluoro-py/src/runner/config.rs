@@ -15,6 +15,10 @@ pub struct BootConfig {
     /// other process is a stray (exported by hand, or left in a copied environment).
     #[serde(default)]
     pub pid: u32,
+    /// For `--live`: the pid of the fluoro that started the target as its child, whose
+    /// pid it could not know beforehand (`pid` is then 0).
+    #[serde(default)]
+    pub spawner: Option<u32>,
     pub label: String,
     /// The target's command line as `python` was given it.
     pub argv: Vec<String>,

@@ -26,9 +26,10 @@ fn cstring(path: &Path) -> Option<CString> {
     CString::new(path.as_os_str().as_bytes()).ok()
 }
 
-/// Starts the keeper of `dir` for this process (the target to be). Without pidfds (Linux
-/// before 5.3) there is no keeper: stale profiles are then removed by the next run.
-pub fn start(dir: &Path, label: &str, announce: bool) {
+/// Starts the keeper of `dir` for process `pid` (this one, the target to be, or the target
+/// `--live` started). Without pidfds (Linux before 5.3) there is no keeper: stale profiles
+/// are then removed by the next run.
+pub fn start(dir: &Path, pid: i32, label: &str, announce: bool) {
     let (Some(dir_c), Some(profile), Some(kept)) = (
         cstring(dir),
         cstring(&dir.join(PROFILE)),
@@ -39,7 +40,7 @@ pub fn start(dir: &Path, label: &str, announce: bool) {
     let why = format!("the target ({label}) ended before fluoro could report");
     let line = kept_line(&why, &dir.join(KEPT));
     // SAFETY: pidfd_open takes a pid and flags and returns a new descriptor or -1.
-    let pidfd = unsafe { libc::syscall(libc::SYS_pidfd_open, libc::getpid(), 0) } as i32;
+    let pidfd = unsafe { libc::syscall(libc::SYS_pidfd_open, pid, 0) } as i32;
     if pidfd < 0 {
         return;
     }
