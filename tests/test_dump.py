@@ -210,18 +210,24 @@ def test_attach_ends_with_the_process_and_refuses_what_is_not_python(tmp_path):
 
 
 @pytest.mark.parametrize("version", ["3.14", "3.15"])
-def test_attach_memory_records_allocations_inside_and_leaves_the_process_as_it_was(
-    tmp_path, version
-):
+def test_attach_memory_records_allocations_and_a_heap_snapshot_inside(tmp_path, version):
     py = interpreter(version)
     program = REMOTE / "allocating.py"
     proc = subprocess.Popen([str(py.python), str(program), "6"], stdout=subprocess.PIPE)
     assert proc.stdout is not None and proc.stdout.readline() == b"ready\n"
-    out = tmp_path / "inside.fluoro"
+    out, snapshot = tmp_path / "inside.fluoro", tmp_path / "at-end.fheap"
     result = fluoro(
-        "attach", "-q", "--memory", "--duration", "1.5", "-o", out, str(proc.pid), py=py
-    )
+        "attach", "-q", "--memory", "--duration", "1.5", "-o", out, "--heap", snapshot,
+        str(proc.pid), py=py,
+    )  # fmt: skip
     assert result.returncode == 0, result.stderr.decode()
+    # The deque's 200 lists of 1,000 ints, each retaining its ints that are not cached (the
+    # interpreter keeps up to 256, or 1,024 on 3.15, as immortal small ints).
+    census = fluoro("heap", "summary", snapshot, "--json", py=py)
+    assert census.returncode == 0, census.stderr.decode()
+    lists = next(t for t in json.loads(census.stdout)["types"] if t["name"] == "list")
+    assert lists["count"] >= 200, lists
+    assert lists["retained_bytes"] >= 200 * (8 * 1_000 + 28 * 400), lists
     # The process runs on, to its own end, as it would have.
     rest, _ = proc.communicate(timeout=60)
     assert (proc.returncode, rest) == (0, b"checksum 200000\n")

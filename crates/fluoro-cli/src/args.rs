@@ -376,6 +376,10 @@ pub struct AttachArgs {
     /// importable there): CPU from its own sampler, and sampled allocations and GC
     #[arg(long)]
     pub memory: bool,
+    /// With --memory: at the end, a heap snapshot of the process to FILE (read it with
+    /// `fluoro heap summary|dominators|cycles|path FILE`)
+    #[arg(long, value_name = "FILE", requires = "memory")]
+    pub heap: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]

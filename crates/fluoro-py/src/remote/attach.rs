@@ -11,7 +11,7 @@ use fluoro_cli::AttachArgs;
 use fluoro_profile::{End, Meta};
 use pyo3::prelude::*;
 use std::collections::HashMap;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 pub fn command(py: Python<'_>, args: &AttachArgs) -> Result<i32, Failure> {
@@ -64,6 +64,9 @@ pub fn command(py: Python<'_>, args: &AttachArgs) -> Result<i32, Failure> {
     if let (false, Some(html)) = (args.quiet, &args.html) {
         eprintln!("fluoro: HTML report: {}", html.display());
     }
+    if let (false, Some(heap)) = (args.quiet, &args.heap) {
+        eprintln!("fluoro: heap snapshot written to {}", heap.display());
+    }
     Ok(emit_bytes(&text))
 }
 
@@ -73,7 +76,7 @@ fn inside(
     py: Python<'_>,
     remote: &Remote,
     args: &AttachArgs,
-    path: &PathBuf,
+    path: &Path,
 ) -> Result<(), String> {
     let dir = scratch::private_dir("fluoro-inject-")
         .map_err(|e| format!("cannot make a temporary directory: {e}"))?;
@@ -92,19 +95,36 @@ fn inside(
         {
             std::thread::sleep(Duration::from_millis(50));
         }
+        let snapshot = dir.join("heap.fheap");
+        if let (Some(_), true) = (&args.heap, alive(args.pid)) {
+            injector.heap(&snapshot)?;
+        }
         if alive(args.pid) {
             injector.stop()?;
         }
-        std::fs::copy(&written, path).map(|_| ()).map_err(|e| {
-            format!(
-                "cannot write {}: {}",
-                path.display(),
-                fluoro_render::io_reason(&e)
-            )
-        })
+        copy(&written, path)?;
+        match &args.heap {
+            Some(heap) if snapshot.exists() => copy(&snapshot, heap),
+            Some(_) => Err(format!(
+                "process {} ended before its heap snapshot",
+                args.pid
+            )),
+            None => Ok(()),
+        }
     })();
     let _ = std::fs::remove_dir_all(&dir);
     done
+}
+
+/// Copies what the process wrote in the private directory to where the user asked.
+fn copy(from: &Path, to: &Path) -> Result<(), String> {
+    std::fs::copy(from, to).map(|_| ()).map_err(|e| {
+        format!(
+            "cannot write {}: {}",
+            to.display(),
+            fluoro_render::io_reason(&e)
+        )
+    })
 }
 
 /// Samples until the deadline, Ctrl-C, or the process's end, streaming to `path`.

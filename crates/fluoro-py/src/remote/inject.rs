@@ -145,6 +145,15 @@ impl Injector {
         self.run("start", &call)
     }
 
+    /// Writes a heap snapshot of the target to `path` (the target writes it).
+    pub fn heap(&self, path: &Path) -> Result<(), String> {
+        let call = format!(
+            "_native._heap_snapshot(os.fsdecode({}))",
+            python_bytes_path(path)
+        );
+        self.run("heap", &call)
+    }
+
     /// Completes the profile in the target.
     pub fn stop(&self) -> Result<(), String> {
         self.run(
