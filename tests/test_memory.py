@@ -489,3 +489,13 @@ def test_subinterpreters_are_unharmed(any_python, mode):
         bare.stdout,
         bare.stderr,
     )
+
+
+@pytest.mark.parametrize("mode", ["sampled", "all"])
+def test_fluoros_own_thread_states_are_not_counted_outside_the_gil(tmp_path, mode, any_python):
+    # fluoro names the threads from its sampler thread, whose thread state is made before it
+    # holds the GIL: that allocation is fluoro's, and once was counted as the target's.
+    options = ["--memory=all"] if mode == "all" else []
+    memory, result = memory_json(tmp_path, "named_later.py", *options, py=any_python)
+    assert result.stdout.decode() == "done\n"
+    assert (memory["outside_gil_count"], memory["outside_gil_bytes"]) == (0, 0)

@@ -99,8 +99,12 @@ pub(super) fn on_raw_alloc<const ALL: bool>(addr: u64, size: u64) {
         return;
     }
     if !holds_gil() {
-        OUTSIDE_GIL[0].fetch_add(1, Ordering::Relaxed);
-        OUTSIDE_GIL[1].fetch_add(size, Ordering::Relaxed);
+        // fluoro's own thread taking the GIL to name threads makes its thread state here,
+        // before it holds the GIL: fluoro's allocation, not the target's.
+        if !is_paused() {
+            OUTSIDE_GIL[0].fetch_add(1, Ordering::Relaxed);
+            OUTSIDE_GIL[1].fetch_add(size, Ordering::Relaxed);
+        }
         return;
     }
     if NESTED.load(Ordering::Relaxed) {
