@@ -72,12 +72,7 @@ pub fn command(py: Python<'_>, args: &AttachArgs) -> Result<i32, Failure> {
 
 /// `--memory`: fluoro's collectors run inside the process until the deadline, Ctrl-C, or the
 /// process's end; the profile they write is moved to `path`.
-fn inside(
-    py: Python<'_>,
-    remote: &Remote,
-    args: &AttachArgs,
-    path: &Path,
-) -> Result<(), String> {
+fn inside(py: Python<'_>, remote: &Remote, args: &AttachArgs, path: &Path) -> Result<(), String> {
     let dir = scratch::private_dir("fluoro-inject-")
         .map_err(|e| format!("cannot make a temporary directory: {e}"))?;
     let done = (|| {

@@ -79,16 +79,38 @@ pub(super) fn uninstall() {
     }
 }
 
-/// The interpreter made (`event` 0) or is destroying (1) `op`; called holding the GIL.
-unsafe extern "C" fn on_object(op: *mut PyObject, event: c_int, _data: *mut c_void) -> c_int {
+/// The interpreter made (`event` 0) or is destroying (1) `op`; called holding the GIL, for
+/// every object. The path that finds nothing to do is kept to a few loads and compares with
+/// no stack frame of its own: the rest is out of line.
+unsafe extern "C" fn on_object(op: *mut PyObject, event: c_int, data: *mut c_void) -> c_int {
+    if PREVIOUS.load(Ordering::Relaxed) != 0 {
+        // SAFETY: called with what the interpreter gave this tracer.
+        return unsafe { with_previous(op, event, data) };
+    }
     if event == CREATE {
         // SAFETY: the interpreter passes a live object it has just made.
-        unsafe { made(op) };
+        if let Some((block, all)) = unsafe { recycled(op) } {
+            // Last, so that it is a jump and the fast path keeps no frame.
+            return retag_if_recorded(block, all);
+        }
+    }
+    0
+}
+
+/// `on_object` when another tracer was installed before ours: ours, then the other, called
+/// as the interpreter would have called it.
+///
+/// # Safety
+/// As for a tracer: the GIL held, `op` what the interpreter passed.
+#[inline(never)]
+unsafe fn with_previous(op: *mut PyObject, event: c_int, _data: *mut c_void) -> c_int {
+    if event == CREATE {
+        // SAFETY: the interpreter passes a live object it has just made.
+        if let Some((block, all)) = unsafe { recycled(op) } {
+            retag_if_recorded(block, all);
+        }
     }
     let previous = PREVIOUS.load(Ordering::Relaxed);
-    if previous == 0 {
-        return 0;
-    }
     // SAFETY: a non-zero `PREVIOUS` is the tracer installed before ours (see `install`).
     let previous: Tracer = unsafe { std::mem::transmute::<usize, Tracer>(previous) };
     let data = PREVIOUS_DATA.load(Ordering::Relaxed) as *mut c_void;
@@ -99,16 +121,16 @@ unsafe extern "C" fn on_object(op: *mut PyObject, event: c_int, _data: *mut c_vo
     }
 }
 
-/// A new object: if its block is recorded and was not just allocated, the block moves to the
-/// calling stack.
+/// A new object whose block may be a recorded one taken again from a free list: the block,
+/// and whether every block is recorded (`--memory=all`). A block just allocated is not one.
 ///
 /// # Safety
 /// `op` must be a live object and the GIL held.
 #[inline(always)]
-unsafe fn made(op: *mut PyObject) {
+unsafe fn recycled(op: *mut PyObject) -> Option<(u64, bool)> {
     let mode = MODE.load(Ordering::Relaxed);
     if mode != SAMPLED && mode != ALL_MODE {
-        return;
+        return None;
     }
     // SAFETY: a live object's type is live; its flags say what sits before the object.
     let flags = unsafe { (*(*op).ob_type).tp_flags };
@@ -117,19 +139,24 @@ unsafe fn made(op: *mut PyObject) {
     let block = (op as u64).wrapping_sub(before);
     if block == LAST_BLOCK.load(Ordering::Relaxed) {
         LAST_BLOCK.store(0, Ordering::Relaxed);
-        return;
+        return None;
     }
     let all = mode == ALL_MODE;
-    let sampled = || live::may_contain(block) && shared().live.contains(block);
-    if !all && !sampled() {
-        return;
+    (all || live::may_contain(block)).then_some((block, all))
+}
+
+/// Moves `block` to the calling stack if it is recorded: always with `all`, else when the
+/// live set holds it (the filter said it may). Returns the tracer's 0.
+#[cold]
+#[inline(never)]
+fn retag_if_recorded(block: u64, all: bool) -> c_int {
+    if all || shared().live.contains(block) {
+        retag(block, all);
     }
-    retag(block, all);
+    0
 }
 
 /// Moves the recorded block at `block` to the calling stack (GIL held).
-#[cold]
-#[inline(never)]
 fn retag(block: u64, all: bool) {
     if is_paused() {
         return;
