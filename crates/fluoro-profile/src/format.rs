@@ -15,7 +15,7 @@ use crate::model::{
 };
 use crate::patterns::PatternStats;
 use serde::{Deserialize, Serialize};
-use std::io::Write;
+use std::io::{Read, Write};
 
 /// `FLUORO`, a NUL, and the format version. Version 2 added folded allocations to the
 /// allocation chunk, version 3 the counts of allocations made without the GIL to the memory
@@ -50,6 +50,8 @@ pub enum FormatError {
     NoMeta,
     #[error("the profile has no process {0}")]
     NoPid(u32),
+    #[error("{0}")]
+    Io(String),
 }
 
 /// One unit of the stream.
@@ -460,21 +462,10 @@ pub struct ChunkReader<'a> {
 
 impl<'a> ChunkReader<'a> {
     pub fn new(data: &'a [u8]) -> Result<Self, FormatError> {
-        if data.len() < MAGIC.len() || data[..6] != MAGIC[..6] || data[6] != 0 {
-            return Err(FormatError::NotProfile);
-        }
-        if !(OLDEST_VERSION..=MAGIC[7]).contains(&data[7]) {
-            return Err(FormatError::Version(data[7]));
-        }
-        let header_len = if data[7] >= HEADER_CRC_VERSION {
-            HEADER_LEN
-        } else {
-            HEADER_V4_LEN
-        };
         Ok(ChunkReader {
             data,
             pos: MAGIC.len(),
-            header_len,
+            header_len: header_len_of(data)?,
             failed: false,
         })
     }
@@ -541,24 +532,7 @@ pub(crate) fn raw_at(
     if rest.len() < header_len {
         return Err(FormatError::Truncated(at));
     }
-    if header_len == HEADER_LEN {
-        let stored = u32::from_le_bytes([rest[9], rest[10], rest[11], rest[12]]);
-        if crc32fast::hash(&rest[..HEADER_V4_LEN]) != stored {
-            return Err(FormatError::Decode {
-                at,
-                reason: "header checksum mismatch".to_owned(),
-            });
-        }
-    }
-    let kind = rest[0];
-    let len = u32::from_le_bytes([rest[1], rest[2], rest[3], rest[4]]) as usize;
-    let crc = u32::from_le_bytes([rest[5], rest[6], rest[7], rest[8]]);
-    if len > MAX_CHUNK {
-        return Err(FormatError::Decode {
-            at,
-            reason: format!("chunk length {len} is impossible"),
-        });
-    }
+    let (kind, len, crc) = parse_header(&rest[..header_len], at)?;
     if rest.len() < header_len + len {
         return Err(FormatError::Truncated(at));
     }
@@ -572,6 +546,174 @@ pub(crate) fn raw_at(
         payload,
         whole: &rest[..header_len + len],
     }))
+}
+
+/// The chunk header length of a file that starts with `start` (its first bytes, at least the
+/// magic's), or why it is no profile this fluoro reads.
+fn header_len_of(start: &[u8]) -> Result<usize, FormatError> {
+    if start.len() < MAGIC.len() || start[..6] != MAGIC[..6] || start[6] != 0 {
+        return Err(FormatError::NotProfile);
+    }
+    if !(OLDEST_VERSION..=MAGIC[7]).contains(&start[7]) {
+        return Err(FormatError::Version(start[7]));
+    }
+    Ok(if start[7] >= HEADER_CRC_VERSION {
+        HEADER_LEN
+    } else {
+        HEADER_V4_LEN
+    })
+}
+
+/// A chunk header at byte `at` (whole: [`HEADER_LEN`] or [`HEADER_V4_LEN`] bytes): its kind,
+/// its payload's length and the payload's checksum.
+fn parse_header(header: &[u8], at: usize) -> Result<(u8, usize, u32), FormatError> {
+    if header.len() == HEADER_LEN {
+        let stored = u32::from_le_bytes([header[9], header[10], header[11], header[12]]);
+        if crc32fast::hash(&header[..HEADER_V4_LEN]) != stored {
+            return Err(FormatError::Decode {
+                at,
+                reason: "header checksum mismatch".to_owned(),
+            });
+        }
+    }
+    let kind = header[0];
+    let len = u32::from_le_bytes([header[1], header[2], header[3], header[4]]) as usize;
+    let crc = u32::from_le_bytes([header[5], header[6], header[7], header[8]]);
+    if len > MAX_CHUNK {
+        return Err(FormatError::Decode {
+            at,
+            reason: format!("chunk length {len} is impossible"),
+        });
+    }
+    Ok((kind, len, crc))
+}
+
+/// [`ChunkReader`] over a stream: one chunk in memory at a time, so that a profile of any
+/// size is read in the memory of its largest chunk. Chunks of child processes (`fluoro run
+/// --subprocesses`) are passed over: [`has_process_chunks`] says a file has them, and it is
+/// then read whole.
+pub struct ChunkStream<R> {
+    reader: R,
+    pos: usize,
+    header_len: usize,
+    payload: Vec<u8>,
+    failed: bool,
+}
+
+impl<R: Read> ChunkStream<R> {
+    pub fn new(mut reader: R) -> Result<Self, FormatError> {
+        let mut magic = [0u8; MAGIC.len()];
+        let got = read_full(&mut reader, &mut magic)?;
+        let header_len = header_len_of(&magic[..got])?;
+        Ok(ChunkStream {
+            reader,
+            pos: MAGIC.len(),
+            header_len,
+            payload: Vec::new(),
+            failed: false,
+        })
+    }
+
+    fn next_chunk(&mut self) -> Result<Option<Chunk>, FormatError> {
+        loop {
+            let at = self.pos;
+            let mut header = [0u8; HEADER_LEN];
+            let header = &mut header[..self.header_len];
+            match read_full(&mut self.reader, header)? {
+                0 => return Ok(None),
+                n if n < header.len() => return Err(FormatError::Truncated(at)),
+                _ => {}
+            }
+            let (kind, len, crc) = parse_header(header, at)?;
+            // Grown as the bytes come: a length that lies costs no more than the file has.
+            self.payload.clear();
+            (&mut self.reader)
+                .take(len as u64)
+                .read_to_end(&mut self.payload)
+                .map_err(|e| FormatError::Io(e.to_string()))?;
+            if self.payload.len() < len {
+                return Err(FormatError::Truncated(at));
+            }
+            if crc32fast::hash(&self.payload) != crc {
+                return Err(FormatError::Checksum(at));
+            }
+            self.pos = at + self.header_len + len;
+            if kind == PROCESS_KIND {
+                continue;
+            }
+            let decoded = decode(kind, &self.payload).map_err(|e| FormatError::Decode {
+                at,
+                reason: e.to_string(),
+            })?;
+            if let Some(chunk) = decoded {
+                return Ok(Some(chunk));
+            }
+        }
+    }
+}
+
+/// Whether the file holds chunks of other processes (`fluoro run --subprocesses`), from its
+/// chunk headers alone; a file that cannot be read through says no, and its reader says why.
+pub fn has_process_chunks(file: &std::fs::File) -> bool {
+    use std::io::{Seek, SeekFrom};
+    let mut file = file;
+    let mut start = [0u8; MAGIC.len()];
+    let Ok(header_len) = file
+        .seek(SeekFrom::Start(0))
+        .ok()
+        .and_then(|_| read_full(&mut file, &mut start).ok())
+        .ok_or(FormatError::NotProfile)
+        .and_then(|got| header_len_of(&start[..got]))
+    else {
+        return false;
+    };
+    let mut at = MAGIC.len();
+    let mut header = [0u8; HEADER_LEN];
+    loop {
+        let header = &mut header[..header_len];
+        let Ok((kind, len, _)) = read_full(&mut file, header)
+            .ok()
+            .filter(|&got| got == header_len)
+            .ok_or(FormatError::Truncated(at))
+            .and_then(|_| parse_header(header, at))
+        else {
+            return false;
+        };
+        if kind == PROCESS_KIND {
+            return true;
+        }
+        at += header_len + len;
+        if file.seek(SeekFrom::Start(at as u64)).is_err() {
+            return false;
+        }
+    }
+}
+
+/// Fills `buf` as far as the stream goes; how many bytes it got.
+fn read_full(reader: &mut impl Read, buf: &mut [u8]) -> Result<usize, FormatError> {
+    let mut got = 0;
+    while got < buf.len() {
+        match reader.read(&mut buf[got..]) {
+            Ok(0) => break,
+            Ok(n) => got += n,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(FormatError::Io(e.to_string())),
+        }
+    }
+    Ok(got)
+}
+
+impl<R: Read> Iterator for ChunkStream<R> {
+    type Item = Result<Chunk, FormatError>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        if self.failed {
+            return None;
+        }
+        let item = self.next_chunk().transpose();
+        self.failed = matches!(item, Some(Err(_)));
+        item
+    }
 }
 
 impl Iterator for ChunkReader<'_> {

@@ -12,7 +12,8 @@ mod profile;
 mod timeline;
 
 pub use format::{
-    append, encode, Chunk, ChunkReader, FormatError, ProcessTag, ProfileWriter, MAGIC,
+    append, encode, has_process_chunks, Chunk, ChunkReader, ChunkStream, FormatError, ProcessTag,
+    ProfileWriter, MAGIC,
 };
 pub use interner::StackInterner;
 pub use memory::*;
@@ -399,6 +400,19 @@ mod tests {
         }
 
         #[test]
+        fn a_stream_reads_what_the_whole_file_reads(cut in 0usize..400, flip in proptest::option::of((0usize..400, 1u8..=255))) {
+            let mut data = written(&[sample(0, 2, 5), sample(1, 1, 9)]);
+            if let Some((at, bits)) = flip {
+                let at = at.min(data.len() - 1);
+                data[at] ^= bits;
+            }
+            let data = &data[..cut.min(data.len())];
+            let whole = Profile::from_bytes(data);
+            let streamed = Profile::from_file(&file_of(data)).map(|p| p.expect("one process"));
+            prop_assert_eq!(view(&whole), view(&streamed));
+        }
+
+        #[test]
         fn any_prefix_reads_or_fails_cleanly(cut in 0usize..400) {
             let data = written(&[sample(0, 2, 5), sample(1, 1, 9)]);
             let cut = cut.min(data.len());
@@ -414,6 +428,96 @@ mod tests {
                 }
             }
         }
+    }
+
+    /// `written`'s profile with every allocation recorded: two blocks live at the end, one
+    /// freed after the peak.
+    fn written_with_memory() -> Vec<u8> {
+        let mut data = written(&[sample(0, 1, 5)]);
+        let events = vec![
+            AllocEvent::Alloc {
+                thread: 0,
+                addr: 0x1000,
+                size: 64,
+                stack: 1,
+            },
+            AllocEvent::Alloc {
+                thread: 0,
+                addr: 0x2000,
+                size: 32,
+                stack: 2,
+            },
+            AllocEvent::Free { addr: 0x1000 },
+            AllocEvent::Alloc {
+                thread: 1,
+                addr: 0x3000,
+                size: 128,
+                stack: 1,
+            },
+        ];
+        data.extend(encode(&Chunk::Allocs(AllocBatch { time_ns: 7, events })));
+        data.extend(encode(&Chunk::Memory(MemorySettings {
+            mode: AllocMode::All,
+            mean_bytes: 0,
+            lost_events: 0,
+            untracked: 0,
+            stopped: true,
+            outside_gil_count: 0,
+            outside_gil_bytes: 0,
+        })));
+        data
+    }
+
+    /// What a read gave, its hash maps in order.
+    fn view(read: &Result<Profile, FormatError>) -> String {
+        match read {
+            Ok(p) => {
+                let mut p = p.clone();
+                let codes: std::collections::BTreeMap<_, _> = p.codes.drain().collect();
+                if let Some(m) = &mut p.memory {
+                    m.allocated_over_time.latest.clear();
+                }
+                format!("{codes:?} {p:?}")
+            }
+            Err(e) => e.to_string(),
+        }
+    }
+
+    /// An unnamed file holding `data`, at its start.
+    fn file_of(data: &[u8]) -> std::fs::File {
+        use std::io::{Seek, Write};
+        static NEXT: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+        let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let path =
+            std::env::temp_dir().join(format!("fluoro-profile-test-{}-{n}", std::process::id()));
+        let mut file = std::fs::OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create_new(true)
+            .open(&path)
+            .unwrap();
+        std::fs::remove_file(&path).unwrap();
+        file.write_all(data).unwrap();
+        file.rewind().unwrap();
+        file
+    }
+
+    #[test]
+    fn memory_streams_as_it_reads_whole() {
+        let data = written_with_memory();
+        let whole = Profile::from_bytes(&data).unwrap();
+        let streamed = Profile::from_file(&file_of(&data)).unwrap().unwrap();
+        assert!(whole.memory.is_some());
+        assert_eq!(view(&Ok(whole)), view(&Ok(streamed)));
+    }
+
+    #[test]
+    fn a_file_with_children_is_not_streamed() {
+        assert!(Profile::from_file(&file_of(&three_processes()))
+            .unwrap()
+            .is_none());
+        assert!(has_process_chunks(&file_of(&three_processes())));
+        assert!(!has_process_chunks(&file_of(&written(&[sample(0, 1, 5)]))));
     }
 
     /// A child's chunks, as `written` would make them, carried for process `pid`.

@@ -1,7 +1,10 @@
 //! A whole profile read back from its chunks, with samples aggregated per thread and stack:
 //! what every renderer and export works from.
 
-use crate::format::{Chunk, ChunkReader, FormatError};
+use crate::format::{Chunk, ChunkReader, ChunkStream, FormatError};
+
+/// A profile's chunks from its start.
+type Chunks<'a> = Box<dyn Iterator<Item = Result<Chunk, FormatError>> + 'a>;
 use crate::memory::{Mark, MemoryProfile, Replay, SiteBytes};
 use crate::model::{
     CodeId, CodeInfo, End, ExactStats, Frame, Meta, StackId, StackNode, ThreadIdx, ThreadInfo,
@@ -169,8 +172,37 @@ impl Profile {
         Ok(profile)
     }
 
+    /// Reads a profile from a file one chunk at a time, in the memory of what it aggregates
+    /// rather than of the file; `None` for a file with several processes, which is read whole
+    /// ([`Profile::from_bytes`]).
+    pub fn from_file(file: &std::fs::File) -> Result<Option<Profile>, FormatError> {
+        use std::io::{BufReader, Seek, SeekFrom};
+        let mut reader = file;
+        let open = move || -> Result<Chunks<'_>, FormatError> {
+            reader
+                .seek(SeekFrom::Start(0))
+                .map_err(|e| FormatError::Io(e.to_string()))?;
+            let stream = ChunkStream::new(BufReader::with_capacity(1 << 20, reader))?;
+            Ok(Box::new(stream))
+        };
+        if crate::format::has_process_chunks(file) {
+            return Ok(None);
+        }
+        let mut profile = Profile::from_chunks(open)?;
+        profile.processes = vec![crate::processes::ProcessInfo::of(&profile, 0, 0)];
+        Ok(Some(profile))
+    }
+
     /// Reads one process's stream.
     pub(crate) fn from_one(data: &[u8]) -> Result<Profile, FormatError> {
+        Profile::from_chunks(|| Ok(Box::new(ChunkReader::new(data)?)))
+    }
+
+    /// Reads one process's chunks, from `open`, which gives them from the start each time it
+    /// is called: once for the profile, once more for the memory live at the peak.
+    fn from_chunks<'a>(
+        mut open: impl FnMut() -> Result<Chunks<'a>, FormatError>,
+    ) -> Result<Profile, FormatError> {
         let mut profile = Profile {
             stacks: vec![StackNode {
                 parent: ROOT,
@@ -180,7 +212,7 @@ impl Profile {
         };
         let mut index: HashMap<(ThreadIdx, StackId), usize> = HashMap::new();
         let mut replay: Option<Replay> = None;
-        for chunk in ChunkReader::new(data)? {
+        for chunk in open()? {
             let chunk = match chunk {
                 Ok(chunk) => chunk,
                 Err(FormatError::Truncated(at)) if profile.meta.is_some() => {
@@ -272,7 +304,7 @@ impl Profile {
             return Err(FormatError::NoMeta);
         }
         if let Some(replay) = replay {
-            profile.add_memory(data, replay, &mut index)?;
+            profile.add_memory(open()?, replay, &mut index);
         }
         profile.check_references()?;
         Ok(profile)
@@ -307,15 +339,15 @@ impl Profile {
     /// the peak) and adds its bytes to the per-stack weights.
     fn add_memory(
         &mut self,
-        data: &[u8],
+        again: Chunks<'_>,
         replay: Replay,
         index: &mut HashMap<(ThreadIdx, StackId), usize>,
-    ) -> Result<(), FormatError> {
+    ) {
         let peak_events = replay.peak_events();
         let mut memory = replay.finish();
-        // The first pass read every chunk whole, up to any cut: these reads cannot fail.
-        let batches = ChunkReader::new(data)?.filter_map(|chunk| match chunk {
-            Ok(Chunk::Allocs(batch)) => Some(batch),
+        // The first pass read every chunk whole, up to any cut: the second stops where it did.
+        let batches = again.map_while(Result::ok).filter_map(|chunk| match chunk {
+            Chunk::Allocs(batch) => Some(batch),
             _ => None,
         });
         memory.at_peak = Replay::peak_pass(&memory.settings, peak_events, batches);
@@ -339,7 +371,6 @@ impl Profile {
         add(&memory.at_peak, |w, s| w.peak_bytes = s.bytes);
         add(&memory.at_end, |w, s| w.leak_bytes = s.bytes);
         self.memory = Some(memory);
-        Ok(())
     }
 
     /// Every stack and weight must name stacks, codes and threads the file defines, so that

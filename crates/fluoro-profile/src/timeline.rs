@@ -29,7 +29,7 @@ pub struct TimeSlices<K, V> {
     pub bucket_ns: u64,
     pub cells: Vec<TimeCell<K, V>>,
     /// Each key's latest cell.
-    latest: FxHashMap<K, usize>,
+    pub(crate) latest: FxHashMap<K, usize>,
 }
 
 impl<K, V> Default for TimeSlices<K, V> {

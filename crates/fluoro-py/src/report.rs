@@ -15,24 +15,41 @@ pub fn read_profile(path: &Path) -> Result<fluoro_profile::Profile, String> {
     read_process(path, None)
 }
 
-/// [`read_profile`] of one process (`--pid`) of a profile that has several.
+/// [`read_profile`] of one process (`--pid`) of a profile that has several. A file of one
+/// process is read a chunk at a time, in the memory of what the report adds up; a file with
+/// several, or one that cannot seek (a FIFO), is read whole.
 pub fn read_process(path: &Path, pid: Option<u32>) -> Result<fluoro_profile::Profile, String> {
-    use std::io::Read;
+    use std::io::{Read, Seek, SeekFrom};
     let shown = path.display();
     let cannot = |e: std::io::Error| format!("cannot read {shown}: {}", io_reason(&e));
+    let bad = |e: fluoro_profile::FormatError| format!("cannot read {shown}: {e}");
     let mut file = std::fs::File::open(path).map_err(cannot)?;
     let mut data = Vec::new();
     (&mut file)
         .take(fluoro_profile::MAGIC.len() as u64)
         .read_to_end(&mut data)
         .map_err(cannot)?;
-    fluoro_profile::ChunkReader::new(&data).map_err(|e| format!("cannot read {shown}: {e}"))?;
-    file.read_to_end(&mut data).map_err(cannot)?;
-    let profile = match pid {
-        Some(pid) => fluoro_profile::Profile::from_bytes_of_pid(&data, pid),
-        None => fluoro_profile::Profile::from_bytes(&data),
-    }
-    .map_err(|e| format!("cannot read {shown}: {e}"))?;
+    fluoro_profile::ChunkReader::new(&data).map_err(bad)?;
+    let seekable = file.stream_position().is_ok();
+    let streamed = match (pid, seekable) {
+        (None, true) => fluoro_profile::Profile::from_file(&file).map_err(bad)?,
+        _ => None,
+    };
+    let profile = match streamed {
+        Some(profile) => profile,
+        None => {
+            if seekable {
+                file.seek(SeekFrom::Start(data.len() as u64))
+                    .map_err(cannot)?;
+            }
+            file.read_to_end(&mut data).map_err(cannot)?;
+            match pid {
+                Some(pid) => fluoro_profile::Profile::from_bytes_of_pid(&data, pid),
+                None => fluoro_profile::Profile::from_bytes(&data),
+            }
+            .map_err(bad)?
+        }
+    };
     if let Some(at) = profile.ends_early {
         crate::output::say(&format!(
             "{shown} ends early, inside the chunk at byte {at} (a full disk or a size limit?); \
