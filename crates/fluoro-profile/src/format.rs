@@ -703,16 +703,38 @@ fn read_full(reader: &mut impl Read, buf: &mut [u8]) -> Result<usize, FormatErro
     Ok(got)
 }
 
-impl<R: Read> Iterator for ChunkStream<R> {
-    type Item = Result<Chunk, FormatError>;
+/// A reader of chunks, which stops at its first error.
+trait Chunks {
+    fn next_chunk(&mut self) -> Result<Option<Chunk>, FormatError>;
+    fn failed(&mut self) -> &mut bool;
 
-    fn next(&mut self) -> Option<Self::Item> {
-        if self.failed {
+    fn next_until_failed(&mut self) -> Option<Result<Chunk, FormatError>> {
+        if *self.failed() {
             return None;
         }
         let item = self.next_chunk().transpose();
-        self.failed = matches!(item, Some(Err(_)));
+        *self.failed() = matches!(item, Some(Err(_)));
         item
+    }
+}
+
+impl Chunks for ChunkReader<'_> {
+    fn next_chunk(&mut self) -> Result<Option<Chunk>, FormatError> {
+        ChunkReader::next_chunk(self)
+    }
+
+    fn failed(&mut self) -> &mut bool {
+        &mut self.failed
+    }
+}
+
+impl<R: Read> Chunks for ChunkStream<R> {
+    fn next_chunk(&mut self) -> Result<Option<Chunk>, FormatError> {
+        ChunkStream::next_chunk(self)
+    }
+
+    fn failed(&mut self) -> &mut bool {
+        &mut self.failed
     }
 }
 
@@ -720,12 +742,15 @@ impl Iterator for ChunkReader<'_> {
     type Item = Result<Chunk, FormatError>;
 
     fn next(&mut self) -> Option<Self::Item> {
-        if self.failed {
-            return None;
-        }
-        let item = self.next_chunk().transpose();
-        self.failed = matches!(item, Some(Err(_)));
-        item
+        self.next_until_failed()
+    }
+}
+
+impl<R: Read> Iterator for ChunkStream<R> {
+    type Item = Result<Chunk, FormatError>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        self.next_until_failed()
     }
 }
 
