@@ -128,6 +128,28 @@ fn child_command(py: Python<'_>) -> (String, Vec<String>) {
     (label, argv)
 }
 
+/// The session whose sampler thread starts again at the next pending call (3.13).
+static RESUME_LATER: std::sync::Mutex<Option<Py<Session>>> = std::sync::Mutex::new(None);
+
+/// A pending call, in the main thread with the GIL: the sampler of [`RESUME_LATER`] goes on
+/// (nothing, if the session has ended meanwhile).
+extern "C" fn resume_later(_arg: *mut std::os::raw::c_void) -> std::os::raw::c_int {
+    let session = RESUME_LATER
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .take();
+    if let Some(session) = session {
+        Python::attach(|py| {
+            if let Ok(mut session) = session.bind(py).try_borrow_mut() {
+                if let Some(collection) = &mut session.collection {
+                    collection.resume();
+                }
+            }
+        });
+    }
+    0
+}
+
 #[pymethods]
 impl Session {
     /// `os.register_at_fork(before=...)`: fluoro's thread ends for the fork, so that a target
@@ -140,12 +162,25 @@ impl Session {
         }
     }
 
-    /// `os.register_at_fork(after_in_parent=...)`: the thread goes on.
-    fn after_fork(&mut self) {
-        if std::process::id() == self.pid {
-            if let Some(collection) = &mut self.collection {
-                collection.resume();
+    /// `os.register_at_fork(after_in_parent=...)`: the thread goes on. CPython 3.13 counts
+    /// the threads after these handlers ran (3.12 and 3.14+ before): there the thread starts
+    /// again from a pending call, which the main thread runs once `os.fork()` has returned.
+    fn after_fork(slf: Bound<'_, Self>) {
+        if std::process::id() != slf.borrow().pid {
+            return;
+        }
+        let version = slf.py().version_info();
+        if (version.major, version.minor) == (3, 13) {
+            *RESUME_LATER.lock().unwrap_or_else(|e| e.into_inner()) = Some(slf.clone().unbind());
+            // SAFETY: the GIL is held; `resume_later` is a plain function taking no argument.
+            if unsafe { pyo3::ffi::Py_AddPendingCall(Some(resume_later), std::ptr::null_mut()) }
+                == 0
+            {
+                return;
             }
+        }
+        if let Some(collection) = &mut slf.borrow_mut().collection {
+            collection.resume();
         }
     }
 
