@@ -34,6 +34,7 @@ CORPUS = [
     ("unicode_source.py", [], None),
     ("signal_exit.py", [], None),
     ("subinterpreters.py", [], None),
+    ("subinterpreters_threads.py", [], None),
 ]
 
 

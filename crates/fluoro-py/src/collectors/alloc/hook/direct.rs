@@ -69,6 +69,11 @@ impl DirectFree {
 /// 0 bytes itself, which is freed again) or RAW failed.
 #[inline(never)]
 pub(super) fn outside_arena(o: &Calls, ctx: *mut c_void, size: usize) -> Option<*mut c_void> {
+    // OUTSIDE_ARENA is the main interpreter's: another interpreter, with a GIL of its own,
+    // would hand its size to a RAW call of the main one. Its blocks are not sampled.
+    if !in_main_interpreter() {
+        return None;
+    }
     OUTSIDE_ARENA.store(size, Ordering::Relaxed);
     let p = nested(true, || (o.malloc)(ctx, 0));
     let served = OUTSIDE_ARENA.swap(0, Ordering::Relaxed) == 0;

@@ -76,6 +76,9 @@ pub fn install(reader: FrameReader, mean_bytes: u64, holder_is_global: bool) {
     watch_forks();
     begin(s, reader, mean_bytes);
     HOLDER_IS_GLOBAL.store(holder_is_global, Ordering::Relaxed);
+    // SAFETY: the GIL is held; the call reads the runtime's main interpreter pointer.
+    let main = unsafe { pyo3::ffi::PyInterpreterState_Main() };
+    MAIN_INTERP.store(main as usize, Ordering::Relaxed);
     MODE.store(if all { ALL_MODE } else { SAMPLED }, Ordering::Release);
     // SAFETY: the GIL is held, so no allocator call of the MEM/OBJ domains is in flight, and
     // `ORIGINALS` and `CALLS` are written before our wrappers (which read them) are

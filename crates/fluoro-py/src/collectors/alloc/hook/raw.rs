@@ -131,6 +131,9 @@ pub(super) fn on_raw_free(addr: u64) {
 #[inline(never)]
 pub(super) fn raw_free_slow(addr: u64, all: bool) {
     if holds_gil() {
+        if !in_main_interpreter() {
+            return;
+        }
         adopt_orphans(shared(), all);
         free_sampled(addr, all);
     } else if !live::orphan(addr) {

@@ -150,6 +150,9 @@ unsafe fn recycled(op: *mut PyObject) -> Option<(u64, bool)> {
 #[cold]
 #[inline(never)]
 fn retag_if_recorded(block: u64, all: bool) -> c_int {
+    if !in_main_interpreter() {
+        return 0;
+    }
     if all || shared().live.contains(block) {
         retag(block, all);
     }

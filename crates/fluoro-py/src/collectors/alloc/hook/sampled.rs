@@ -89,7 +89,7 @@ pub(super) extern "C" fn free<const ALL: bool>(ctx: *mut c_void, ptr: *mut c_voi
         }
         return (o.free)(o.ctx, ptr);
     }
-    if MODE.load(Ordering::Relaxed) == ALL_MODE && !ptr.is_null() {
+    if MODE.load(Ordering::Relaxed) == ALL_MODE && !ptr.is_null() && !maybe_other_interpreter() {
         // A held block's free only empties its slot; the rest go out by a jump to a function
         // that also frees, so that this common path needs no stack frame.
         if unhold(ptr as u64) {
@@ -154,7 +154,7 @@ pub(super) fn on_alloc<const ALL: bool>(addr: u64, size: u64) {
 #[inline(always)]
 pub(super) fn on_free<const ALL: bool>(addr: u64) {
     if ALL {
-        if MODE.load(Ordering::Relaxed) == ALL_MODE && !unhold(addr) {
+        if MODE.load(Ordering::Relaxed) == ALL_MODE && !maybe_other_interpreter() && !unhold(addr) {
             push_free(addr);
         }
     } else if live::may_contain(addr) {
@@ -187,6 +187,9 @@ pub(super) fn push_free(addr: u64) {
 #[cold]
 #[inline(never)]
 pub(super) fn free_sampled(addr: u64, wait: bool) {
+    if !in_main_interpreter() {
+        return;
+    }
     let s = shared();
     if s.live.remove(addr) {
         s.ring
@@ -236,6 +239,9 @@ pub(super) fn sample(addr: u64, size: u64) {
 /// live set, which then holds only RAW blocks: their frees may come without the GIL.
 #[inline(never)]
 pub(super) fn record_alloc(s: &'static Shared, addr: u64, size: u64, raw: bool) {
+    if !in_main_interpreter() {
+        return;
+    }
     // The object the interpreter makes in this block next is this allocation's own.
     LAST_BLOCK.store(addr, Ordering::Relaxed);
     if is_paused() {

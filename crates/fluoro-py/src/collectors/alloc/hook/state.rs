@@ -73,6 +73,40 @@ pub(super) static LAST_BLOCK: AtomicU64 = AtomicU64::new(0);
 /// Allocations made through RAW by threads without the GIL, and their bytes.
 pub(super) static OUTSIDE_GIL: [AtomicU64; 2] = [AtomicU64::new(0), AtomicU64::new(0)];
 
+/// The main interpreter, whose GIL the hook's state relies on (set at install).
+pub(super) static MAIN_INTERP: AtomicUsize = AtomicUsize::new(0);
+/// Set once an allocation was seen in another interpreter with a GIL of its own (3.12+),
+/// which runs at the same time as the main one: from then on each free checks where it is.
+pub(super) static OTHER_INTERPRETERS: AtomicBool = AtomicBool::new(false);
+
+/// Whether the calling thread, holding a GIL, holds the main interpreter's. The hook's state
+/// is guarded by that GIL alone: what other interpreters allocate is left out rather than
+/// raced on.
+#[inline]
+pub(super) fn in_main_interpreter() -> bool {
+    // SAFETY: reads this thread's current thread state pointer, and that live thread state's
+    // interpreter; nothing is written.
+    let here = unsafe {
+        let tstate = pyo3::ffi::compat::PyThreadState_GetUnchecked();
+        if tstate.is_null() {
+            return true;
+        }
+        pyo3::ffi::PyThreadState_GetInterpreter(tstate) as usize
+    };
+    let main = MAIN_INTERP.load(Ordering::Relaxed);
+    if main == 0 || here == main {
+        return true;
+    }
+    OTHER_INTERPRETERS.store(true, Ordering::Relaxed);
+    false
+}
+
+/// [`in_main_interpreter`] where no other interpreter has allocated yet costs one load.
+#[inline(always)]
+pub(super) fn maybe_other_interpreter() -> bool {
+    OTHER_INTERPRETERS.load(Ordering::Relaxed) && !in_main_interpreter()
+}
+
 /// Ring sizes in words: recording every allocation needs room for the bursts between drains.
 pub(super) const RING_WORDS_ALL: usize = 1 << 22;
 
@@ -269,7 +303,8 @@ pub(super) fn may_nest(size: usize) -> bool {
 /// Runs `call` with [`NESTED`] set when `nests` (GIL held).
 #[inline(always)]
 pub(super) fn nested<T>(nests: bool, call: impl FnOnce() -> T) -> T {
-    if !nests {
+    // The flag is the main interpreter's: another's calls, with their own GIL, leave it be.
+    if !nests || maybe_other_interpreter() {
         return call();
     }
     let outer = NESTED.load(Ordering::Relaxed);
