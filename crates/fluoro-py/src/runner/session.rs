@@ -209,6 +209,10 @@ impl Session {
         let exception = unhandled_exception(py);
         let stopped = collection.stop(py, exception.clone());
         flush_python_streams(py);
+        // The target's own peak, before the reports add theirs.
+        let peak = fluoro_env::read_process(std::process::id() as i32)
+            .map(|p| format!(", peak RSS {}", bytes(p.peak_rss_bytes)))
+            .unwrap_or_default();
         let (wall, cpu) = match stopped {
             Ok(times) => {
                 crate::patterns::record(py, &self.config.profile);
@@ -229,9 +233,6 @@ impl Session {
             }
         };
         if !self.config.quiet {
-            let peak = fluoro_env::read_process(std::process::id() as i32)
-                .map(|p| format!(", peak RSS {}", bytes(p.peak_rss_bytes)))
-                .unwrap_or_default();
             let ending = exception
                 .map(|name| format!(", ended by an unhandled {name}"))
                 .unwrap_or_default();
