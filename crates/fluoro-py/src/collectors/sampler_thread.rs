@@ -129,6 +129,8 @@ fn spawn(parts: Parts, rate_hz: u32, stop: &Arc<AtomicBool>) -> Option<JoinHandl
 /// How often the sampler may look up names of new threads (the one thing it takes the GIL
 /// for, and only while some thread is unnamed).
 const NAMING_EVERY: Duration = Duration::from_millis(250);
+/// How long naming waits for a tick that sees the GIL free before it asks for the GIL anyway.
+const NAMING_PATIENCE: Duration = Duration::from_secs(1);
 
 /// With the allocation hook recording everything, the ring is drained at least this often
 /// between ticks, so that the target rarely waits for room.
@@ -195,7 +197,14 @@ fn run(
         } else {
             recorder.flush_if_due(now);
         }
-        if now.saturating_duration_since(last_naming) >= NAMING_EVERY {
+        // Naming takes the GIL. Asked for while another thread holds it, the wait can be
+        // long: a thread that lets the GIL go and takes it back every few milliseconds (an
+        // event loop running `await asyncio.sleep(0)`) is never asked to drop it on 3.10,
+        // and the sampler took no sample for the 0.4 s it waited. So it waits for a tick
+        // that sees the GIL free, for up to a second.
+        let since = now.saturating_duration_since(last_naming);
+        let gil_free = sample && gil.is_none();
+        if since >= NAMING_EVERY && (gil_free || since >= NAMING_EVERY + NAMING_PATIENCE) {
             last_naming = now;
             name_threads(recorder, stop);
         }

@@ -127,6 +127,12 @@ impl MemoryTracking {
 /// `gc.callbacks` entry: times each collection and records the stack that triggered it.
 #[pyfunction]
 fn gc_callback(phase: &str, info: &Bound<'_, PyDict>) {
+    // A collection that fluoro's own Python work set off (naming threads, the asyncio probe,
+    // on the sampler thread) is fluoro's cost, not the target's: its thread state is a
+    // passing one of fluoro's, which the report would show as a nameless thread.
+    if hook::is_paused() {
+        return;
+    }
     let now = clock_ns(Instant::now());
     let get = |key: &str| -> u64 {
         info.get_item(key)

@@ -45,4 +45,4 @@ pub use install::{
     counters, install, install_events_only, installed, push_event, resume, uninstall,
 };
 pub use record::*;
-pub use state::{paused, shared_for};
+pub use state::{is_paused, paused, shared_for};

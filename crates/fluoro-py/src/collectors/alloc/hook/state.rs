@@ -183,7 +183,7 @@ pub fn paused<T>(f: impl FnOnce() -> T) -> T {
 
 /// Whether this thread's allocations are fluoro's own.
 #[inline(always)]
-pub(super) fn is_paused() -> bool {
+pub fn is_paused() -> bool {
     PAUSED_THREADS.load(Ordering::Relaxed) > 0 && paused_here()
 }
 
