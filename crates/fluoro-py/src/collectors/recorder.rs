@@ -61,6 +61,10 @@ pub struct Recorder {
     pending: Vec<Sample>,
     /// Memory records, in the order they happened (allocations, marks, collections).
     pending_memory: Vec<Chunk>,
+    /// asyncio tasks seen waiting, and why tasks are not read (`fluoro run --async`): `None`
+    /// when tasks are not looked for.
+    pending_tasks: Option<fluoro_profile::TaskBatch>,
+    tasks_written: bool,
     /// The stack standing for allocations made with no Python frame to blame.
     native_stack: Option<StackId>,
     last_flush: Instant,
@@ -101,6 +105,8 @@ impl Recorder {
             fresh_codes: Vec::new(),
             pending: Vec::new(),
             pending_memory: Vec::new(),
+            pending_tasks: None,
+            tasks_written: false,
             native_stack: None,
             last_flush: now,
             flush_every,
@@ -318,6 +324,35 @@ impl Recorder {
         self.stacks.intern(frames.iter().copied())
     }
 
+    /// Notes that asyncio tasks are looked for: the profile says so even if none is seen.
+    pub fn track_tasks(&mut self) {
+        self.pending_tasks.get_or_insert_with(Default::default);
+    }
+
+    /// Records tasks seen waiting, each a stack (outermost frame first) and the wall time its
+    /// reading stands for.
+    pub fn record_awaiting(&mut self, now: Instant, waits: Vec<(Vec<fluoro_profile::Frame>, u64)>) {
+        let time_ns = self.elapsed_ns(now);
+        let mut batch = Vec::with_capacity(waits.len());
+        for (frames, wall_ns) in waits {
+            let stack = self.stacks.intern(frames.iter().copied());
+            batch.push(fluoro_profile::TaskWait {
+                stack,
+                time_ns,
+                wall_ns,
+            });
+        }
+        self.pending_tasks
+            .get_or_insert_with(Default::default)
+            .awaiting
+            .extend(batch);
+    }
+
+    /// Records once why asyncio tasks are not read.
+    pub fn note_tasks(&mut self, note: String) {
+        self.pending_tasks.get_or_insert_with(Default::default).note = Some(note);
+    }
+
     /// Queues a memory chunk; it goes out with the next flush, after the definitions.
     pub fn push_memory(&mut self, chunk: Chunk) {
         self.pending_memory.push(chunk);
@@ -340,6 +375,13 @@ impl Recorder {
             chunks.push(Chunk::Samples(std::mem::take(&mut self.pending)));
         }
         chunks.append(&mut self.pending_memory);
+        if let Some(tasks) = &mut self.pending_tasks {
+            // The first batch goes out even when empty: tasks were looked for.
+            if tasks.note.is_some() || !tasks.awaiting.is_empty() || !self.tasks_written {
+                self.tasks_written = true;
+                chunks.push(Chunk::Tasks(std::mem::take(tasks)));
+            }
+        }
         for chunk in chunks {
             self.write(&chunk);
         }

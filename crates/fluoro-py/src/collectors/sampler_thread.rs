@@ -7,6 +7,7 @@ use super::alloc::{paused, Drain};
 use super::names::thread_names;
 use super::recorder::Recorder;
 use super::sampler::{Jitter, StackSource};
+use super::tasks::TaskTracker;
 use crate::cpython::ThreadStack;
 use crate::os;
 use pyo3::prelude::*;
@@ -31,6 +32,8 @@ struct Parts {
     recorder: Recorder,
     /// The OS id of the thread that last ran on them.
     tid: u64,
+    /// asyncio tasks, with `--async`.
+    tasks: Option<TaskTracker>,
 }
 
 impl Sampler {
@@ -41,13 +44,26 @@ impl Sampler {
         recorder: Recorder,
         rate_hz: u32,
         drain: Option<Drain>,
+        tasks: bool,
     ) -> Sampler {
         let stop = Arc::new(AtomicBool::new(false));
+        let mut source = source;
+        let mut recorder = recorder;
+        let tasks = tasks.then(|| {
+            recorder.track_tasks();
+            let walker = source.walker().map(|w| {
+                // Task frames are matched to the thread's frames by address.
+                w.keep_addresses();
+                w.layout()
+            });
+            TaskTracker::new(walker)
+        });
         let parts = Parts {
             source,
             drain,
             recorder,
             tid: 0,
+            tasks,
         };
         let handle = spawn(parts, rate_hz, &stop);
         Sampler {
@@ -117,6 +133,7 @@ fn spawn(parts: Parts, rate_hz: u32, stop: &Arc<AtomicBool>) -> Option<JoinHandl
                 &mut parts.source,
                 &mut parts.drain,
                 &mut parts.recorder,
+                &mut parts.tasks,
                 interval,
                 sample,
                 &flag,
@@ -146,6 +163,7 @@ fn run(
     source: &mut StackSource,
     drain: &mut Option<Drain>,
     recorder: &mut Recorder,
+    tasks: &mut Option<TaskTracker>,
     interval: Duration,
     sample: bool,
     stop: &AtomicBool,
@@ -189,6 +207,9 @@ fn run(
         if let (Some(d), Some(codes)) = (drain.as_mut(), source.codes()) {
             d.tick(codes, recorder, now);
         }
+        if let (true, Some(tracker)) = (sample, tasks.as_mut()) {
+            track_tasks(tracker, source, recorder, &mut stacks, now, stop);
+        }
         recorder.add_codes(source.take_fresh());
         if sample {
             recorder.record(now, &stacks, gil, interval);
@@ -205,6 +226,34 @@ fn run(
     recorder.add_codes(source.take_fresh());
     recorder.flush();
     recorder.sampler_cpu_ns += os::thread_cpu_ns(os::gettid()).unwrap_or(0);
+}
+
+/// Roots the stacks of threads running asyncio tasks at their tasks and records the tasks
+/// waiting; until the target has imported asyncio, looks for it now and then with the GIL.
+fn track_tasks(
+    tracker: &mut TaskTracker,
+    source: &mut StackSource,
+    recorder: &mut Recorder,
+    stacks: &mut [ThreadStack],
+    now: Instant,
+    stop: &AtomicBool,
+) {
+    if tracker.wants_probe(now) && !stop.load(Ordering::SeqCst) {
+        // As for thread names: the session stops this thread before the interpreter
+        // finalizes, and what the probe allocates is fluoro's.
+        paused(|| Python::attach(|py| tracker.probe(py, now)));
+    }
+    tracker.attribute(stacks);
+    if let Some(walker) = source.walker() {
+        let waits = tracker.awaiting(now, walker, stacks);
+        if !waits.is_empty() {
+            recorder.record_awaiting(now, waits);
+        }
+    }
+    recorder.add_codes(tracker.take_fresh());
+    if let Some(note) = tracker.take_note() {
+        recorder.note_tasks(note);
+    }
 }
 
 /// Names the threads seen so far that have none yet, from `threading`, taking the GIL briefly.

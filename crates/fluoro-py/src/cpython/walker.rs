@@ -531,6 +531,19 @@ impl Walker {
         true
     }
 
+    /// The frame at `frame` read on its own (a suspended coroutine's, which no thread runs):
+    /// its code and instruction; `None` when it is not (or no longer) a frame of Python code.
+    pub fn frame_at(&mut self, frame: usize) -> Option<Frame> {
+        memory::read(frame, &mut self.frame_buf).ok()?;
+        let l = self.layout;
+        let code = l.stack_ref_object(usize_at(&self.frame_buf, l.frame_code));
+        let id = self.codes.resolve(code)?;
+        Some(Frame {
+            code: id,
+            offset: self.offset(code),
+        })
+    }
+
     /// The byte offset of the frame's current instruction (frame in `frame_buf`).
     fn offset(&self, code: usize) -> u32 {
         let l = self.layout;

@@ -110,6 +110,7 @@ fn try_launch(py: Python<'_>, args: &RunArgs) -> Result<Failure, Failure> {
         memory: memory_plan(args),
         adaptive: args.adaptive,
         gil_sampler: args.sampler == fluoro_cli::SamplerChoice::Gil,
+        async_tasks: args.async_tasks,
         profile: profile_file.clone(),
         temporary_profile: temporary,
         output,

@@ -1,0 +1,217 @@
+//! asyncio tasks in the sampler's stacks (`fluoro run --async`): a thread running a task has
+//! its stack cut at the task's coroutine and rooted at a `<task NAME>` frame, so its time goes
+//! to the task and not to the event loop's machinery; and every task that waits is seen a
+//! few times a second at the `await` it is parked on, for the time it spends awaiting.
+//!
+//! Task fields are found once by [`tasks_probe`], with the GIL, as soon as the target has
+//! imported asyncio; everything after that reads memory without the GIL.
+
+use crate::cpython::tasks::{TaskReader, TaskView};
+use crate::cpython::tasks_probe::{self, Probed};
+use crate::cpython::{layouts::Layout, ThreadStack, Walker};
+use fluoro_profile::{CodeId, CodeInfo, Frame, FIRST_TASK_CODE};
+use pyo3::prelude::*;
+use std::collections::HashMap;
+use std::time::{Duration, Instant};
+
+/// How often the probe looks for asyncio until the target has imported it.
+const PROBE_EVERY: Duration = Duration::from_millis(20);
+/// How often the waiting tasks are read: each reading stands for the time since the last.
+const WAIT_EVERY: Duration = Duration::from_millis(40);
+/// Task names remembered at most, by task and name object.
+const MAX_NAMES: usize = 1 << 16;
+
+enum State {
+    /// asyncio not imported yet.
+    Probing,
+    Ready(Box<TaskReader>),
+    /// Tasks cannot be read; the note says why.
+    Off,
+}
+
+/// What the sampler knows of the target's tasks.
+pub struct TaskTracker {
+    state: State,
+    layout: Option<&'static Layout>,
+    last_probe: Option<Instant>,
+    last_waits: Option<Instant>,
+    /// The code id of each task name's `<task NAME>` frame.
+    codes: HashMap<String, CodeId>,
+    next_code: CodeId,
+    fresh: Vec<(CodeId, CodeInfo)>,
+    names: HashMap<(usize, usize), String>,
+    /// Tasks running at the last tick, which are not waiting.
+    running: Vec<usize>,
+    views: Vec<TaskView>,
+    /// Why tasks are not read, once, for the profile.
+    note: Option<String>,
+}
+
+impl TaskTracker {
+    /// A tracker for the GIL-free reader's `layout`; without one (the GIL sampler), tasks are
+    /// not read and the profile says so.
+    pub fn new(layout: Option<&'static Layout>) -> TaskTracker {
+        let (state, note) = match layout {
+            Some(_) => (State::Probing, None),
+            None => (
+                State::Off,
+                Some("asyncio tasks are only read by the GIL-free sampler".to_owned()),
+            ),
+        };
+        TaskTracker {
+            state,
+            layout,
+            last_probe: None,
+            last_waits: None,
+            codes: HashMap::new(),
+            next_code: FIRST_TASK_CODE,
+            fresh: Vec::new(),
+            names: HashMap::new(),
+            running: Vec::new(),
+            views: Vec::new(),
+            note,
+        }
+    }
+
+    /// Whether the probe should look for asyncio now (it takes the GIL).
+    pub fn wants_probe(&self, now: Instant) -> bool {
+        matches!(self.state, State::Probing)
+            && self
+                .last_probe
+                .is_none_or(|t| now.saturating_duration_since(t) >= PROBE_EVERY)
+    }
+
+    /// Looks for asyncio, with the GIL held.
+    pub fn probe(&mut self, py: Python<'_>, now: Instant) {
+        self.last_probe = Some(now);
+        let Some(layout) = self.layout else {
+            return;
+        };
+        match tasks_probe::probe(py, layout) {
+            Probed::NotYet => {}
+            Probed::Ready(found) => {
+                self.state = State::Ready(Box::new(TaskReader::new(layout, found)));
+            }
+            Probed::Unreadable(why) => {
+                self.state = State::Off;
+                self.note = Some(format!("asyncio tasks not read: {why}"));
+            }
+        }
+    }
+
+    /// Roots the stack of each thread running a task at the task: its frames from the
+    /// task's coroutine inwards, under a `<task NAME>` frame.
+    pub fn attribute(&mut self, stacks: &mut [ThreadStack]) {
+        self.running.clear();
+        let State::Ready(reader) = &mut self.state else {
+            return;
+        };
+        for stack in stacks.iter_mut() {
+            if stack.torn || stack.addresses.len() != stack.frames.len() {
+                continue;
+            }
+            let frames: Vec<usize> = stack.addresses.iter().map(|&(f, _)| f).collect();
+            let Some((task, at)) = reader.running(stack.tstate, &frames) else {
+                continue;
+            };
+            let Some(code) = task_code(
+                reader,
+                &mut self.names,
+                &mut self.codes,
+                &mut self.next_code,
+                &mut self.fresh,
+                &task,
+            ) else {
+                continue;
+            };
+            self.running.push(task.addr);
+            stack.frames.truncate(at + 1);
+            stack.addresses.truncate(at + 1);
+            stack.frames.push(Frame { code, offset: 0 });
+            stack.addresses.push((0, 0));
+        }
+    }
+
+    /// Every task waiting, as a stack (outermost first: `<task NAME>`, then the frame of the
+    /// task's coroutine at the `await` it is parked on) and the wall time it stands for, when
+    /// the last reading is old enough.
+    pub fn awaiting(
+        &mut self,
+        now: Instant,
+        walker: &mut Walker,
+        stacks: &[ThreadStack],
+    ) -> Vec<(Vec<Frame>, u64)> {
+        let State::Ready(reader) = &mut self.state else {
+            return Vec::new();
+        };
+        let wall = match self.last_waits {
+            Some(t) if now.saturating_duration_since(t) < WAIT_EVERY => return Vec::new(),
+            Some(t) => now.saturating_duration_since(t),
+            None => WAIT_EVERY,
+        };
+        self.last_waits = Some(now);
+        let tstates: Vec<usize> = stacks.iter().map(|s| s.tstate).collect();
+        reader.all(&tstates, &mut self.views);
+        let mut out = Vec::new();
+        for task in std::mem::take(&mut self.views) {
+            if self.running.contains(&task.addr) {
+                continue;
+            }
+            let Some(parked) = walker.frame_at(task.frame) else {
+                continue;
+            };
+            let Some(code) = task_code(
+                reader,
+                &mut self.names,
+                &mut self.codes,
+                &mut self.next_code,
+                &mut self.fresh,
+                &task,
+            ) else {
+                continue;
+            };
+            out.push((
+                vec![Frame { code, offset: 0 }, parked],
+                wall.as_nanos() as u64,
+            ));
+        }
+        out
+    }
+
+    /// `<task NAME>` frames first used since the last call.
+    pub fn take_fresh(&mut self) -> Vec<(CodeId, CodeInfo)> {
+        std::mem::take(&mut self.fresh)
+    }
+
+    /// Why tasks are not read, once.
+    pub fn take_note(&mut self) -> Option<String> {
+        self.note.take()
+    }
+}
+
+/// The code id of the `<task NAME>` frame of `task`, made on first use.
+fn task_code(
+    reader: &TaskReader,
+    names: &mut HashMap<(usize, usize), String>,
+    codes: &mut HashMap<String, CodeId>,
+    next_code: &mut CodeId,
+    fresh: &mut Vec<(CodeId, CodeInfo)>,
+    task: &TaskView,
+) -> Option<CodeId> {
+    let key = (task.addr, task.name);
+    if !names.contains_key(&key) {
+        if names.len() >= MAX_NAMES {
+            names.clear();
+        }
+        names.insert(key, reader.name(task.name)?);
+    }
+    let name = &names[&key];
+    if let Some(&id) = codes.get(name) {
+        return Some(id);
+    }
+    let id = *next_code;
+    *next_code += 1;
+    codes.insert(name.clone(), id);
+    fresh.push((id, CodeInfo::task(name)));
+    Some(id)
+}

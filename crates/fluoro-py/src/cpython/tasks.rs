@@ -1,0 +1,303 @@
+//! asyncio tasks read from memory without the GIL: which task a thread is running, and every
+//! task that waits.
+//!
+//! The C `Task`'s fields are in no header (`TaskObj` lives in `Modules/_asynciomodule.c`), so
+//! [`super::tasks_probe`] finds them once, with the GIL, on a task of fluoro's own, and checks
+//! this reader against it. Every read here is checked again: a task is only one whose type is
+//! `_asyncio.Task` and whose state is pending, and a running task is only one whose
+//! coroutine's frame is one of the thread's own frames, so a torn read loses an attribution
+//! but never makes one up.
+
+use super::layouts::Layout;
+use super::memory::{self, i32_at, usize_at};
+use super::values;
+
+/// More tasks than this in one list or set means a torn read.
+const MAX_TASKS: usize = 1 << 20;
+/// A dict of running tasks (one per event loop) larger than this is not the one we know.
+const MAX_LOOPS: usize = 256;
+/// Longest task name read, in characters.
+pub const MAX_NAME: usize = 200;
+
+/// Where a coroutine's frame is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CoroFrame {
+    /// 3.11+: embedded in the coroutine object at this offset (`cr_iframe`).
+    Embedded(usize),
+    /// 3.10: a frame object the coroutine points to from this offset (`cr_frame`).
+    Pointer(usize),
+}
+
+/// Where the task a thread runs is noted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Running {
+    /// 3.10-3.13: `_asyncio`'s dict of running tasks by event loop (`_current_tasks`), at
+    /// this address.
+    Dict(usize),
+    /// 3.14+: the thread state's `asyncio_running_task`, at this offset.
+    ThreadState(usize),
+}
+
+/// Where every task is kept.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AllTasks {
+    /// 3.10-3.13: sets of weak references to tasks (`WeakSet.data` of `_all_tasks`, or of
+    /// `_scheduled_tasks` on 3.12+), and sets of tasks (`_eager_tasks`, 3.12+).
+    Sets {
+        weak: Vec<usize>,
+        strong: Vec<usize>,
+        weakref_type: usize,
+    },
+    /// 3.14+: a circular list per thread state, its head at `head` in the thread state and its
+    /// links at `node` in each task.
+    ThreadList { head: usize, node: usize },
+}
+
+/// Where a C task's fields are, as the probe found them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TaskLayout {
+    /// `_asyncio.Task`.
+    pub task_type: usize,
+    /// `tp_basicsize` of `_asyncio.Task`: one read covers every field.
+    pub task_size: usize,
+    pub task_coro: usize,
+    pub task_name: usize,
+    /// `fut_state`, an `int`: 0 while pending.
+    pub fut_state: usize,
+    pub coro_frame: CoroFrame,
+    /// `PyLong_Type`: 3.13+ keeps an unnamed task's number and makes `Task-N` when asked.
+    pub long_type: usize,
+    pub running: Running,
+    pub all: AllTasks,
+}
+
+/// One task as read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TaskView {
+    pub addr: usize,
+    /// The task's name object (a `str`, or on 3.13+ an `int`).
+    pub name: usize,
+    /// Where its coroutine's frame is: the outermost frame of the task's own stack.
+    pub frame: usize,
+}
+
+/// Reads tasks through [`memory`], with the interpreter's [`Layout`].
+pub struct TaskReader {
+    pub layout: &'static Layout,
+    pub tasks: TaskLayout,
+    buf: Vec<u8>,
+    table: Vec<u8>,
+}
+
+impl TaskReader {
+    pub fn new(layout: &'static Layout, tasks: TaskLayout) -> TaskReader {
+        let size = tasks.task_size.clamp(64, 4096);
+        TaskReader {
+            layout,
+            tasks,
+            buf: vec![0; size],
+            table: Vec::new(),
+        }
+    }
+
+    /// The task at `addr`, if it is a pending `_asyncio.Task`.
+    pub fn task(&mut self, addr: usize) -> Option<TaskView> {
+        if addr == 0 {
+            return None;
+        }
+        memory::read(addr, &mut self.buf).ok()?;
+        self.view(addr)
+    }
+
+    /// The task in `buf` (read from `addr`).
+    fn view(&self, addr: usize) -> Option<TaskView> {
+        let t = &self.tasks;
+        if usize_at(&self.buf, self.layout.object_type) != t.task_type
+            || i32_at(&self.buf, t.fut_state) != 0
+        {
+            return None;
+        }
+        let coro = usize_at(&self.buf, t.task_coro);
+        let name = usize_at(&self.buf, t.task_name);
+        if coro == 0 || name == 0 {
+            return None;
+        }
+        let frame = match t.coro_frame {
+            CoroFrame::Embedded(at) => coro + at,
+            CoroFrame::Pointer(at) => values::read_usize(coro + at)?,
+        };
+        (frame != 0).then_some(TaskView { addr, name, frame })
+    }
+
+    /// The task the thread with thread state `tstate` runs, and the index in `frames` (the
+    /// thread's frame addresses, innermost first) of its coroutine's frame.
+    pub fn running(&mut self, tstate: usize, frames: &[usize]) -> Option<(TaskView, usize)> {
+        let candidates = match self.tasks.running {
+            Running::ThreadState(at) => vec![values::read_usize(tstate + at)?],
+            Running::Dict(dict) => self.dict_values(dict)?,
+        };
+        for candidate in candidates {
+            let Some(task) = self.task(candidate) else {
+                continue;
+            };
+            if let Some(at) = frames.iter().rposition(|&f| f == task.frame) {
+                return Some((task, at));
+            }
+        }
+        None
+    }
+
+    /// The values of the dict at `dict` (a small one, of general keys).
+    pub fn dict_values(&mut self, dict: usize) -> Option<Vec<usize>> {
+        let mut head = [0u8; 48];
+        memory::read(dict, &mut head).ok()?;
+        // `ma_keys` and `ma_values` (NULL for a combined table) follow the header, `ma_used`
+        // and the version tag.
+        let (keys, split) = (usize_at(&head, 32), usize_at(&head, 40));
+        if keys == 0 || split != 0 {
+            return None;
+        }
+        let mut k = [0u8; 40];
+        memory::read(keys, &mut k).ok()?;
+        let (entries_at, nentries) = if self.layout.frame_is_object() {
+            // 3.10: dk_refcnt, dk_size, dk_lookup, dk_usable, dk_nentries, then the indices,
+            // 1, 2, 4 or 8 bytes each by the table's size.
+            let size = usize_at(&k, 8);
+            let width = match size {
+                0..=0xff => 1,
+                0x100..=0xffff => 2,
+                0x1_0000..=0xffff_ffff => 4,
+                _ => 8,
+            };
+            (
+                40usize.checked_add(size.checked_mul(width)?)?,
+                usize_at(&k, 32),
+            )
+        } else {
+            // 3.11+: dk_refcnt, dk_log2_size, dk_log2_index_bytes, dk_kind (0 for general
+            // keys, whose entries are hash, key, value), dk_version, dk_usable, dk_nentries,
+            // then the indices.
+            if k[10] != 0 || k[9] > 40 {
+                return None;
+            }
+            (32 + (1usize << k[9]), usize_at(&k, 24))
+        };
+        if nentries > MAX_LOOPS {
+            return None;
+        }
+        let mut entries = vec![0u8; nentries * 24];
+        if nentries > 0 {
+            memory::read(keys + entries_at, &mut entries).ok()?;
+        }
+        Some(
+            entries
+                .chunks_exact(24)
+                .map(|e| usize_at(e, 16))
+                .filter(|&v| v != 0)
+                .collect(),
+        )
+    }
+
+    /// The keys of the set at `set`.
+    fn set_keys(&mut self, set: usize) -> Option<Vec<usize>> {
+        let mut head = [0u8; 48];
+        memory::read(set, &mut head).ok()?;
+        // `fill`, `used`, `mask`, `table`: entries of a key and its hash.
+        let (mask, table) = (usize_at(&head, 32), usize_at(&head, 40));
+        if table == 0 || mask >= MAX_TASKS * 4 {
+            return None;
+        }
+        self.table.resize((mask + 1) * 16, 0);
+        memory::read(table, &mut self.table).ok()?;
+        Some(
+            self.table
+                .chunks_exact(16)
+                .map(|e| usize_at(e, 0))
+                .filter(|&k| k != 0)
+                .collect(),
+        )
+    }
+
+    /// Every pending task: of the whole interpreter on 3.10-3.13, of the threads in
+    /// `tstates` on 3.14+.
+    pub fn all(&mut self, tstates: &[usize], out: &mut Vec<TaskView>) {
+        out.clear();
+        match self.tasks.all.clone() {
+            AllTasks::Sets {
+                weak,
+                strong,
+                weakref_type,
+            } => {
+                let mut wref = [0u8; 24];
+                for set in weak {
+                    for r in self.set_keys(set).unwrap_or_default() {
+                        // A weak reference: its type, then `wr_object` (None once dead).
+                        if memory::read(r, &mut wref).is_err()
+                            || usize_at(&wref, self.layout.object_type) != weakref_type
+                        {
+                            continue;
+                        }
+                        out.extend(self.task(usize_at(&wref, 16)));
+                    }
+                }
+                for set in strong {
+                    for t in self.set_keys(set).unwrap_or_default() {
+                        out.extend(self.task(t));
+                    }
+                }
+            }
+            AllTasks::ThreadList { head, node } => {
+                for &tstate in tstates {
+                    let first = tstate + head;
+                    let Some(mut link) = values::read_usize(first) else {
+                        continue;
+                    };
+                    let mut seen = 0;
+                    while link != first && link > node && seen < MAX_TASKS {
+                        seen += 1;
+                        let addr = link - node;
+                        if memory::read(addr, &mut self.buf).is_err() {
+                            break;
+                        }
+                        let next = usize_at(&self.buf, node);
+                        out.extend(self.view(addr));
+                        link = next;
+                    }
+                }
+            }
+        }
+        out.sort_unstable_by_key(|t| t.addr);
+        out.dedup_by_key(|t| t.addr);
+    }
+
+    /// The task's name: its `str`, or `Task-N` for a 3.13+ task whose name is still its
+    /// number.
+    pub fn name(&self, name: usize) -> Option<String> {
+        let l = self.layout;
+        if values::type_of(l, name)? == self.tasks.long_type {
+            return small_int(l, name).map(|n| format!("Task-{n}"));
+        }
+        values::read_str(l, name, MAX_NAME)
+    }
+}
+
+/// A non-negative `int` of at most two digits.
+fn small_int(l: &Layout, addr: usize) -> Option<u64> {
+    let mut buf = [0u8; 40];
+    memory::read(addr, &mut buf).ok()?;
+    let digits = match l.long_tag {
+        Some(at) => {
+            let tag = usize_at(&buf, at);
+            if tag & 3 == 2 {
+                return None;
+            }
+            tag >> 3
+        }
+        None => usize_at(&buf, l.var_size),
+    };
+    if digits > 2 || l.long_digit_size != 4 {
+        return None;
+    }
+    let digit = |i: usize| u64::from(i32_at(&buf, l.long_digits + 4 * i) as u32);
+    Some((0..digits).map(|i| digit(i) << (l.long_shift * i)).sum())
+}

@@ -1,0 +1,290 @@
+//! Finds where the C `Task`'s fields are, once, with the GIL, on a task of fluoro's own: a
+//! task made on a stand-in event loop of fluoro's (never run, never scheduled, no file
+//! descriptor opened), whose coroutine, name, state and links are found by their known
+//! addresses in its memory, then read back through [`TaskReader`] as the sampler will read the
+//! target's. Only called once the target itself has imported `asyncio`: fluoro imports
+//! nothing for it.
+
+use super::layouts::Layout;
+use super::memory::{self, usize_at};
+use super::tasks::{AllTasks, CoroFrame, Running, TaskLayout, TaskReader};
+use pyo3::prelude::*;
+use pyo3::types::{PyDict, PyTuple};
+
+/// What asyncio tasks the target can have, seen from the probe.
+pub enum Probed {
+    /// The target has not imported asyncio (yet).
+    NotYet,
+    /// Tasks read as the probe found them.
+    Ready(TaskLayout),
+    /// Tasks cannot be read on this interpreter, and why.
+    Unreadable(String),
+}
+
+/// The stand-in loop, a coroutine and what the probe makes of them, in a namespace of its
+/// own.
+const PROBE: &std::ffi::CStr = c"
+class Loop:
+    def get_debug(self):
+        return False
+    def call_soon(self, *args, **kwargs):
+        return None
+    def call_exception_handler(self, context):
+        return None
+
+async def coro():
+    pass
+
+def make(aio):
+    loop = Loop()
+    c = coro()
+    name = 'fluoro-probe-' + str(id(loop))
+    task = aio.Task(c, loop=loop, name=name)
+    return loop, c, name, task, aio.Future(loop=loop)
+
+def finish(task, c):
+    task._log_destroy_pending = False
+    c.close()
+";
+
+/// Probes the interpreter's asyncio, if the target has imported it.
+pub fn probe(py: Python<'_>, layout: &'static Layout) -> Probed {
+    let modules = match py.import("sys").and_then(|s| s.getattr("modules")) {
+        Ok(m) => m,
+        Err(_) => return Probed::NotYet,
+    };
+    // `asyncio.tasks` is the last of the two to be imported, and has taken `_asyncio`'s
+    // objects once its import ends.
+    let (Ok(aio), Ok(tasks)) = (
+        modules.get_item("_asyncio"),
+        modules.get_item("asyncio.tasks"),
+    ) else {
+        return Probed::NotYet;
+    };
+    if tasks.getattr("current_task").is_err() {
+        return Probed::NotYet;
+    }
+    match probe_with(py, layout, &aio, &tasks) {
+        Ok(Ok(found)) => Probed::Ready(found),
+        Ok(Err(why)) => Probed::Unreadable(why),
+        Err(e) => Probed::Unreadable(format!("the probe failed: {e}")),
+    }
+}
+
+fn probe_with(
+    py: Python<'_>,
+    layout: &'static Layout,
+    aio: &Bound<'_, PyAny>,
+    tasks: &Bound<'_, PyAny>,
+) -> PyResult<Result<TaskLayout, String>> {
+    let task_type = aio.getattr("Task")?;
+    if !tasks.getattr("Task")?.is(&task_type) {
+        return Ok(Err("asyncio's Task is not the C one".into()));
+    }
+    let globals = PyDict::new(py);
+    py.run(PROBE, Some(&globals), None)?;
+    let made = globals.as_any().get_item("make")?.call1((aio,))?;
+    let made = made.cast::<PyTuple>()?;
+    let (loop_, coro, name, task, fut) = (
+        made.get_item(0)?,
+        made.get_item(1)?,
+        made.get_item(2)?,
+        made.get_item(3)?,
+        made.get_item(4)?,
+    );
+    let found = find(py, layout, aio, tasks, &loop_, &coro, &name, &task, &fut);
+    globals.as_any().get_item("finish")?.call1((&task, &coro))?;
+    found
+}
+
+fn addr(obj: &Bound<'_, PyAny>) -> usize {
+    obj.as_ptr() as usize
+}
+
+fn basicsize(obj: &Bound<'_, PyAny>) -> PyResult<usize> {
+    obj.getattr("__basicsize__")?.extract()
+}
+
+/// The words of `len` bytes at `at`.
+fn words(at: usize, len: usize) -> Option<Vec<usize>> {
+    let mut buf = vec![0u8; len];
+    memory::read(at, &mut buf).ok()?;
+    Some((0..len / 8).map(|i| usize_at(&buf, i * 8)).collect())
+}
+
+/// The offset of the one word among `words` equal to `value`.
+fn only(words: &[usize], value: usize) -> Option<usize> {
+    let mut hits = words.iter().enumerate().filter(|(_, &w)| w == value);
+    match (hits.next(), hits.next()) {
+        (Some((i, _)), None) => Some(i * 8),
+        _ => None,
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+fn find(
+    py: Python<'_>,
+    layout: &'static Layout,
+    aio: &Bound<'_, PyAny>,
+    tasks: &Bound<'_, PyAny>,
+    loop_: &Bound<'_, PyAny>,
+    coro: &Bound<'_, PyAny>,
+    name: &Bound<'_, PyAny>,
+    task: &Bound<'_, PyAny>,
+    fut: &Bound<'_, PyAny>,
+) -> PyResult<Result<TaskLayout, String>> {
+    let fail = |what: &str| Ok(Err(format!("cannot find {what} in asyncio's Task")));
+    let task_size = basicsize(&task.get_type())?;
+    let Some(task_words) = words(addr(task), task_size) else {
+        return fail("the fields");
+    };
+    let (Some(task_coro), Some(task_name)) =
+        (only(&task_words, addr(coro)), only(&task_words, addr(name)))
+    else {
+        return fail("the coroutine or the name");
+    };
+    // The state: the one `int` that `set_result` turns from pending (0) to finished (2), on a
+    // future, whose fields a task begins with.
+    let fut_size = basicsize(&fut.get_type())?;
+    let mut before = vec![0u8; fut_size];
+    let mut after = vec![0u8; fut_size];
+    memory::read(addr(fut), &mut before).ok();
+    fut.call_method1("set_result", (py.None(),))?;
+    memory::read(addr(fut), &mut after).ok();
+    let changed: Vec<usize> = (0..fut_size / 4)
+        .map(|i| i * 4)
+        .filter(|&at| before[at..at + 4] == [0; 4] && after[at..at + 4] == 2i32.to_ne_bytes())
+        .collect();
+    let [fut_state] = changed[..] else {
+        return fail("the state");
+    };
+    // The coroutine's frame: 3.11+ embeds it in the coroutine, where the frame object made
+    // for it points; 3.10 points to a frame object of its own.
+    let coro_size = basicsize(&coro.get_type())?;
+    let frame_object = coro.getattr("cr_frame")?;
+    let coro_frame = if layout.frame_is_object() {
+        let Some(at) = words(addr(coro), coro_size).and_then(|w| only(&w, addr(&frame_object)))
+        else {
+            return fail("the coroutine's frame");
+        };
+        CoroFrame::Pointer(at)
+    } else {
+        let frame_size = basicsize(&frame_object.get_type())?;
+        let inside = |w: &usize| *w > addr(coro) && *w < addr(coro) + coro_size;
+        let found: Vec<usize> = words(addr(&frame_object), frame_size)
+            .unwrap_or_default()
+            .into_iter()
+            .filter(inside)
+            .collect();
+        let [frame] = found[..] else {
+            return fail("the coroutine's frame");
+        };
+        CoroFrame::Embedded(frame - addr(coro))
+    };
+    let long_type = addr(&py.get_type::<pyo3::types::PyInt>().into_any());
+    let tstate = {
+        // SAFETY: the GIL is held, so this thread has a thread state; only its address is
+        // taken.
+        unsafe { pyo3::ffi::PyThreadState_Get() as usize }
+    };
+    let version = layout.version;
+    let running;
+    let all;
+    if version >= (3, 14) {
+        // The running task and loop are the thread state's; its list of tasks now holds the
+        // probe's task, the one link of a circular list whose head is in the thread state.
+        aio.call_method1("_set_running_loop", (loop_,))?;
+        let entered = aio.call_method1("_enter_task", (loop_, task));
+        let words_now = words(tstate, 4096);
+        if entered.is_ok() {
+            aio.call_method1("_leave_task", (loop_, task))?;
+        }
+        aio.call_method1("_set_running_loop", (py.None(),))?;
+        entered?;
+        let Some(ts) = words_now else {
+            return fail("the thread state");
+        };
+        let Some(at) = only(&ts, addr(task)) else {
+            return fail("the running task");
+        };
+        running = Running::ThreadState(at);
+        let link = (0..ts.len().saturating_sub(1))
+            .find(|&i| ts[i] == ts[i + 1] && ts[i] > addr(task) && ts[i] < addr(task) + task_size);
+        let Some(i) = link else {
+            return fail("the list of tasks");
+        };
+        all = AllTasks::ThreadList {
+            head: i * 8,
+            node: ts[i] - addr(task),
+        };
+    } else {
+        let current = tasks.getattr("_current_tasks")?;
+        if !aio.getattr("_current_tasks")?.is(&current) {
+            return Ok(Err("asyncio's running tasks are not the C module's".into()));
+        }
+        running = Running::Dict(addr(&current));
+        let (weak_name, strong) = if version >= (3, 12) {
+            (
+                "_scheduled_tasks",
+                vec![addr(&tasks.getattr("_eager_tasks")?)],
+            )
+        } else {
+            ("_all_tasks", Vec::new())
+        };
+        let weak_set = tasks.getattr(weak_name)?;
+        if !aio.getattr(weak_name)?.is(&weak_set) {
+            return Ok(Err("asyncio's set of tasks is not the C module's".into()));
+        }
+        let data = weak_set.getattr("data")?;
+        // The weak reference type WeakSet uses, from the weakref module asyncio imported.
+        let weakref_type = py
+            .import("sys")?
+            .getattr("modules")?
+            .get_item("weakref")?
+            .getattr("ref")?;
+        all = AllTasks::Sets {
+            weak: vec![addr(&data)],
+            strong,
+            weakref_type: addr(&weakref_type),
+        };
+    }
+    let found = TaskLayout {
+        task_type: addr(&task.get_type().into_any()),
+        task_size,
+        task_coro,
+        task_name,
+        fut_state,
+        coro_frame,
+        long_type,
+        running,
+        all,
+    };
+    // Read the probe's task back as the sampler will read the target's.
+    let mut reader = TaskReader::new(layout, found.clone());
+    let Some(view) = reader.task(addr(task)) else {
+        return fail("a pending task");
+    };
+    let code = words(view.frame + layout.frame_code, 8)
+        .and_then(|w| w.first().copied())
+        .map(|w| layout.stack_ref_object(w));
+    if code != Some(addr(&coro.getattr("cr_code")?)) {
+        return fail("the coroutine's code");
+    }
+    if reader.name(view.name).as_deref() != Some(name.extract::<String>()?.as_str()) {
+        return fail("the name");
+    }
+    let mut seen = Vec::new();
+    reader.all(&[tstate], &mut seen);
+    if !seen.iter().any(|t| t.addr == addr(task)) {
+        return fail("the task among all tasks");
+    }
+    if let Running::Dict(_) = found.running {
+        aio.call_method1("_enter_task", (loop_, task))?;
+        let values = reader.dict_values(addr(&tasks.getattr("_current_tasks")?));
+        aio.call_method1("_leave_task", (loop_, task))?;
+        if !values.is_some_and(|v| v.contains(&addr(task))) {
+            return fail("the running task");
+        }
+    }
+    Ok(Ok(found))
+}

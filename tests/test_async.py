@@ -1,0 +1,59 @@
+"""``fluoro run --async``: samples of a thread running an event loop go to the asyncio task
+it runs, and tasks waiting at an ``await`` are seen there, on every CPython version."""
+
+from __future__ import annotations
+
+import json
+
+from conftest import PROGRAMS, fluoro
+
+TASKS = PROGRAMS / "asyncio_tasks.py"
+
+
+def run_tasks(py, tmp_path, *flags):
+    """Runs the 1,000-task program under fluoro; returns its JSON report, its whole text
+    report, and the truth the program measured."""
+    profile = tmp_path / "tasks.fluoro"
+    truth = tmp_path / "truth.json"
+    result = fluoro("run", "-q", "-o", profile, *flags, TASKS, truth, py=py)
+    assert result.returncode == 0, result.stderr.decode()
+    assert result.stdout == b"done\n"
+    exported = tmp_path / "tasks.json"
+    result = fluoro("report", profile, "--format", "json", "-o", exported, py=py)
+    assert result.returncode == 0, result.stderr.decode()
+    text = fluoro("report", profile, "--full", py=py)
+    assert text.returncode == 0, text.stderr.decode()
+    return json.loads(exported.read_text()), text.stdout.decode(), json.loads(truth.read_text())
+
+
+def test_tasks_get_their_running_and_awaiting_shares(any_python, tmp_path):
+    report, text, truth = run_tasks(any_python, tmp_path, "--async")
+    assert "tasks_note" not in report, report.get("tasks_note")
+    tasks = {t["name"]: t for t in report["tasks"]}
+    duration = report["duration_ns"] / 1e9
+    worker, sleeper = tasks["worker"], tasks["sleeper"]
+    # Shares of the run: the worker ran for what it measured between its awaits, the
+    # sleeper was parked for its sleep and hardly ran.
+    assert abs(worker["running_share"] - truth["worker"] / duration) <= 0.05, (worker, truth)
+    assert abs(sleeper["awaiting_share"] - truth["sleeper"] / duration) <= 0.05, (sleeper, truth)
+    assert sleeper["running_share"] <= 0.02, sleeper
+    assert worker["cpu_ns"] > 0.5 * worker["running_ns"], worker
+    assert sleeper["awaiting_at"]["function"] == "sleeper"
+    assert sleeper["awaiting_at"]["file"].endswith("asyncio_tasks.py")
+    # The 998 others waited on the event, at their one await.
+    fillers = [t for name, t in tasks.items() if name.startswith("filler-")]
+    assert len(fillers) == 998
+    assert all(t["awaiting_at"]["function"] == "filler" for t in fillers)
+    # The text names both, and the worker's stack is rooted at its task.
+    assert "asyncio tasks" in text
+    assert " worker " in text and " sleeper " in text
+    hot = report["functions"]
+    roots = [f for f in hot if f["qualname"] == "<task worker>"]
+    assert roots and roots[0]["total_ns"] >= 0.8 * worker["running_ns"], roots
+
+
+def test_without_async_there_is_no_task_table(current, tmp_path):
+    report, text, _ = run_tasks(current, tmp_path)
+    assert "tasks" not in report
+    assert "asyncio tasks" not in text
+    assert not any(f["qualname"].startswith("<task ") for f in report["functions"])
