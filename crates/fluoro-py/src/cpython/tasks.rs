@@ -301,3 +301,91 @@ fn small_int(l: &Layout, addr: usize) -> Option<u64> {
     let digit = |i: usize| u64::from(i32_at(&buf, l.long_digits + 4 * i) as u32);
     Some((0..digits).map(|i| digit(i) << (l.long_shift * i)).sum())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::cpython::layouts;
+
+    fn layout(minor: u8) -> &'static Layout {
+        layouts::for_version(3, minor).expect("a layout")
+    }
+
+    fn tasks_layout(task_type: usize) -> TaskLayout {
+        TaskLayout {
+            task_type,
+            task_size: 64,
+            task_coro: 32,
+            task_name: 40,
+            fut_state: 48,
+            coro_frame: CoroFrame::Embedded(72),
+            long_type: 0,
+            running: Running::ThreadState(0),
+            all: AllTasks::ThreadList { head: 0, node: 56 },
+        }
+    }
+
+    /// Words laid out as a C struct would be, at a fixed address for the test's life.
+    fn words(values: &[usize]) -> Box<[usize]> {
+        values.to_vec().into_boxed_slice()
+    }
+
+    fn at(b: &[usize]) -> usize {
+        b.as_ptr() as usize
+    }
+
+    #[test]
+    fn a_dict_of_running_tasks_gives_its_values() {
+        // 3.11+ keys: refcnt, log2 sizes and kind (general), usable, nentries = 2, then 8
+        // one-byte indices, then entries of hash, key, value.
+        let mut keys = vec![1, 0x0303, 0, 2, 0];
+        keys.extend([7, 0x1000, 0xaaa0, 8, 0x2000, 0xbbb0]);
+        keys[1] = 3 | (3 << 8);
+        let keys = words(&keys);
+        let dict = words(&[1, 0, 2, 0, at(&keys), 0]);
+        let mut reader = TaskReader::new(layout(11), tasks_layout(0));
+        assert_eq!(reader.dict_values(at(&dict)), Some(vec![0xaaa0, 0xbbb0]));
+        // A split table, or keys of another kind, is not read.
+        let split = words(&[1, 0, 2, 0, at(&keys), at(&keys)]);
+        assert_eq!(reader.dict_values(at(&split)), None);
+        let mut unicode = keys.to_vec();
+        unicode[1] |= 1 << 16;
+        let unicode = words(&unicode);
+        let dict = words(&[1, 0, 2, 0, at(&unicode), 0]);
+        assert_eq!(reader.dict_values(at(&dict)), None);
+    }
+
+    #[test]
+    fn only_a_pending_task_of_the_task_type_is_a_task() {
+        let coro = words(&[0; 16]);
+        let name = words(&[0; 8]);
+        let task_type = 0x7777;
+        let task = |ty: usize, state: usize| words(&[1, ty, 0, 0, at(&coro), at(&name), state, 0]);
+        let mut reader = TaskReader::new(layout(12), tasks_layout(task_type));
+        let good = task(task_type, 0);
+        let view = reader.task(at(&good)).expect("a pending task");
+        assert_eq!(view.frame, at(&coro) + 72);
+        assert_eq!(view.name, at(&name));
+        assert_eq!(reader.task(at(&task(0x8888, 0))), None);
+        assert_eq!(reader.task(at(&task(task_type, 2))), None);
+        // Freed or unmapped memory is no task either.
+        assert_eq!(reader.task(8), None);
+        assert_eq!(reader.task(0), None);
+    }
+
+    #[test]
+    fn the_running_task_is_the_one_whose_frame_the_thread_runs() {
+        let coro = words(&[0; 16]);
+        let name = words(&[0; 8]);
+        let task_type = 0x7777;
+        let task = words(&[1, task_type, 0, 0, at(&coro), at(&name), 0, 0]);
+        let tstate = words(&[at(&task)]);
+        let mut reader = TaskReader::new(layout(14), tasks_layout(task_type));
+        let frame = at(&coro) + 72;
+        let (view, index) = reader
+            .running(at(&tstate), &[0x10, frame, 0x30])
+            .expect("running");
+        assert_eq!((view.addr, index), (at(&task), 1));
+        assert_eq!(reader.running(at(&tstate), &[0x10, 0x30]), None);
+    }
+}
