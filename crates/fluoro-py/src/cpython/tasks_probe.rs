@@ -53,15 +53,19 @@ pub fn probe(py: Python<'_>, layout: &'static Layout) -> Probed {
         Ok(m) => m,
         Err(_) => return Probed::NotYet,
     };
-    // `asyncio.tasks` is the last of the two to be imported, and has taken `_asyncio`'s
-    // objects once its import ends.
+    // The probe may run while the target is in the middle of importing asyncio: `asyncio`
+    // sets `__all__` once every submodule has been imported, `asyncio.tasks` having taken
+    // `_asyncio`'s objects at the end of its own.
     let (Ok(aio), Ok(tasks)) = (
         modules.get_item("_asyncio"),
         modules.get_item("asyncio.tasks"),
     ) else {
         return Probed::NotYet;
     };
-    if tasks.getattr("current_task").is_err() {
+    let imported = modules
+        .get_item("asyncio")
+        .is_ok_and(|asyncio| asyncio.hasattr("__all__").unwrap_or(false));
+    if !imported {
         return Probed::NotYet;
     }
     match probe_with(py, layout, &aio, &tasks) {
