@@ -45,6 +45,10 @@ def test_tasks_get_their_running_and_awaiting_shares(any_python, tmp_path):
     fillers = [t for name, t in tasks.items() if name.startswith("filler-")]
     assert len(fillers) == 998
     assert all(t["awaiting_at"]["function"] == "filler" for t in fillers)
+    # Once main awaits the worker, the worker's stacks go on above main's await.
+    functions = {f["qualname"]: f for f in report["functions"] if f["file"] == str(TASKS)}
+    main = functions["main"]["total_ns"] / 1e9
+    assert abs(main - truth["awaited"]) <= 0.05 * duration, (main, truth)
     # The text names both, and the worker's stack is rooted at its task.
     assert "asyncio tasks" in text
     assert " worker " in text and " sleeper " in text

@@ -1,6 +1,7 @@
 """1,000 asyncio tasks: 998 wait on an event the whole run, ``sleeper`` sleeps in
 ``await asyncio.sleep`` while ``worker`` computes. Writes the truth it measured to argv[1]:
-the wall time ``worker`` spent running (between its awaits) and ``sleeper`` spent asleep."""
+the wall time ``worker`` spent running (between its awaits), and of it while ``main`` awaited
+it, and the time ``sleeper`` spent asleep."""
 
 import asyncio
 import json
@@ -8,6 +9,7 @@ import sys
 import time
 
 FILLERS = 998
+AWAITED = []
 
 
 def spin(seconds):
@@ -19,13 +21,15 @@ def spin(seconds):
 
 
 async def worker(seconds):
-    running = 0.0
+    running = awaited = 0.0
     while running < seconds:
         resumed = time.perf_counter()
         spin(0.004)
-        running += time.perf_counter() - resumed
+        ran = time.perf_counter() - resumed
+        running += ran
+        awaited += ran if AWAITED else 0.0
         await asyncio.sleep(0)
-    return running
+    return running, awaited
 
 
 async def sleeper(seconds):
@@ -44,7 +48,9 @@ async def main():
     slept = asyncio.create_task(sleeper(0.8), name="sleeper")
     await asyncio.sleep(0.4)
     worked = asyncio.create_task(worker(0.8), name="worker")
-    truth = {"sleeper": await slept, "worker": await worked}
+    truth = {"sleeper": await slept}
+    AWAITED.append(True)
+    truth["worker"], truth["awaited"] = await worked
     event.set()
     await asyncio.gather(*fillers)
     return truth

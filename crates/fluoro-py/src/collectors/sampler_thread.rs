@@ -243,8 +243,8 @@ fn track_tasks(
         // finalizes, and what the probe allocates is fluoro's.
         paused(|| Python::attach(|py| tracker.probe(py, now)));
     }
-    tracker.attribute(stacks);
     if let Some(walker) = source.walker() {
+        tracker.attribute(stacks, walker);
         let waits = tracker.awaiting(now, walker, stacks);
         if !waits.is_empty() {
             recorder.record_awaiting(now, waits);

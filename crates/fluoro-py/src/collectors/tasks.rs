@@ -20,6 +20,8 @@ const PROBE_EVERY: Duration = Duration::from_millis(20);
 const WAIT_EVERY: Duration = Duration::from_millis(40);
 /// Task names remembered at most, by task and name object.
 const MAX_NAMES: usize = 1 << 16;
+/// Tasks followed at most up a chain of tasks awaiting tasks.
+const MAX_AWAITERS: usize = 32;
 
 enum State {
     /// asyncio not imported yet.
@@ -35,16 +37,54 @@ pub struct TaskTracker {
     layout: Option<&'static Layout>,
     last_probe: Option<Instant>,
     last_waits: Option<Instant>,
-    /// The code id of each task name's `<task NAME>` frame.
-    codes: HashMap<String, CodeId>,
-    next_code: CodeId,
-    fresh: Vec<(CodeId, CodeInfo)>,
-    names: HashMap<(usize, usize), String>,
+    names: TaskNames,
     /// Tasks running at the last tick, which are not waiting.
     running: Vec<usize>,
     views: Vec<TaskView>,
+    /// Before 3.14, which task waits for each task (by address), as last read: a task
+    /// awaiting another is only found this way.
+    waiters: HashMap<usize, usize>,
     /// Why tasks are not read, once, for the profile.
     note: Option<String>,
+}
+
+/// The `<task NAME>` frames' stand-in codes.
+struct TaskNames {
+    /// The code id of each task name's frame.
+    codes: HashMap<String, CodeId>,
+    next_code: CodeId,
+    fresh: Vec<(CodeId, CodeInfo)>,
+    /// Names read, by task and name object.
+    names: HashMap<(usize, usize), String>,
+}
+
+impl TaskNames {
+    /// The code id of the `<task NAME>` frame of `task`, made on first use.
+    fn code(&mut self, reader: &TaskReader, task: &TaskView) -> Option<CodeId> {
+        let key = (task.addr, task.name);
+        if !self.names.contains_key(&key) {
+            if self.names.len() >= MAX_NAMES {
+                self.names.clear();
+            }
+            self.names.insert(key, reader.name(task.name)?);
+        }
+        let name = &self.names[&key];
+        if let Some(&id) = self.codes.get(name) {
+            return Some(id);
+        }
+        let id = self.next_code;
+        self.next_code += 1;
+        self.codes.insert(name.clone(), id);
+        self.fresh.push((id, CodeInfo::task(name)));
+        Some(id)
+    }
+
+    fn frame(&mut self, reader: &TaskReader, task: &TaskView) -> Option<Frame> {
+        Some(Frame {
+            code: self.code(reader, task)?,
+            offset: 0,
+        })
+    }
 }
 
 impl TaskTracker {
@@ -63,12 +103,15 @@ impl TaskTracker {
             layout,
             last_probe: None,
             last_waits: None,
-            codes: HashMap::new(),
-            next_code: FIRST_TASK_CODE,
-            fresh: Vec::new(),
-            names: HashMap::new(),
+            names: TaskNames {
+                codes: HashMap::new(),
+                next_code: FIRST_TASK_CODE,
+                fresh: Vec::new(),
+                names: HashMap::new(),
+            },
             running: Vec::new(),
             views: Vec::new(),
+            waiters: HashMap::new(),
             note,
         }
     }
@@ -100,8 +143,8 @@ impl TaskTracker {
     }
 
     /// Roots the stack of each thread running a task at the task: its frames from the
-    /// task's coroutine inwards, under a `<task NAME>` frame.
-    pub fn attribute(&mut self, stacks: &mut [ThreadStack]) {
+    /// task's coroutine inwards, under a `<task NAME>` frame, under the tasks awaiting it.
+    pub fn attribute(&mut self, stacks: &mut [ThreadStack], walker: &mut Walker) {
         self.running.clear();
         let State::Ready(reader) = &mut self.state else {
             return;
@@ -114,27 +157,27 @@ impl TaskTracker {
             let Some((task, at)) = reader.running(stack.tstate, &frames) else {
                 continue;
             };
-            let Some(code) = task_code(
-                reader,
-                &mut self.names,
-                &mut self.codes,
-                &mut self.next_code,
-                &mut self.fresh,
-                &task,
-            ) else {
+            let Some(root) = self.names.frame(reader, &task) else {
                 continue;
             };
             self.running.push(task.addr);
             stack.frames.truncate(at + 1);
-            stack.addresses.truncate(at + 1);
-            stack.frames.push(Frame { code, offset: 0 });
-            stack.addresses.push((0, 0));
+            stack.frames.push(root);
+            awaiters(
+                reader,
+                walker,
+                &mut self.names,
+                &self.waiters,
+                &task,
+                &mut stack.frames,
+            );
+            stack.addresses.clear();
         }
     }
 
-    /// Every task waiting, as a stack (outermost first: `<task NAME>`, then the frame of the
-    /// task's coroutine at the `await` it is parked on) and the wall time it stands for, when
-    /// the last reading is old enough.
+    /// Every task waiting, as a stack (outermost first: the tasks awaiting it, each a
+    /// `<task NAME>` frame and the frame of its coroutine at its `await`, then its own) and
+    /// the wall time it stands for, when the last reading is old enough.
     pub fn awaiting(
         &mut self,
         now: Instant,
@@ -152,35 +195,40 @@ impl TaskTracker {
         self.last_waits = Some(now);
         let tstates: Vec<usize> = stacks.iter().map(|s| s.tstate).collect();
         reader.all(&tstates, &mut self.views);
+        self.waiters.clear();
+        for task in &self.views {
+            if task.fut_waiter != 0 {
+                self.waiters.insert(task.fut_waiter, task.addr);
+            }
+        }
         let mut out = Vec::new();
         for task in std::mem::take(&mut self.views) {
             if self.running.contains(&task.addr) {
                 continue;
             }
-            let Some(parked) = walker.frame_at(task.frame) else {
+            let (Some(parked), Some(root)) =
+                (walker.frame_at(task.frame), self.names.frame(reader, &task))
+            else {
                 continue;
             };
-            let Some(code) = task_code(
+            let mut frames = vec![parked, root];
+            awaiters(
                 reader,
+                walker,
                 &mut self.names,
-                &mut self.codes,
-                &mut self.next_code,
-                &mut self.fresh,
+                &self.waiters,
                 &task,
-            ) else {
-                continue;
-            };
-            out.push((
-                vec![Frame { code, offset: 0 }, parked],
-                wall.as_nanos() as u64,
-            ));
+                &mut frames,
+            );
+            frames.reverse();
+            out.push((frames, wall.as_nanos() as u64));
         }
         out
     }
 
     /// `<task NAME>` frames first used since the last call.
     pub fn take_fresh(&mut self) -> Vec<(CodeId, CodeInfo)> {
-        std::mem::take(&mut self.fresh)
+        std::mem::take(&mut self.names.fresh)
     }
 
     /// Why tasks are not read, once.
@@ -189,29 +237,33 @@ impl TaskTracker {
     }
 }
 
-/// The code id of the `<task NAME>` frame of `task`, made on first use.
-fn task_code(
-    reader: &TaskReader,
-    names: &mut HashMap<(usize, usize), String>,
-    codes: &mut HashMap<String, CodeId>,
-    next_code: &mut CodeId,
-    fresh: &mut Vec<(CodeId, CodeInfo)>,
+/// Pushes onto `frames` (innermost first) the chain of tasks awaiting `task`: for each, the
+/// frame of its coroutine at its `await`, then its `<task NAME>` frame.
+fn awaiters(
+    reader: &mut TaskReader,
+    walker: &mut Walker,
+    names: &mut TaskNames,
+    waiters: &HashMap<usize, usize>,
     task: &TaskView,
-) -> Option<CodeId> {
-    let key = (task.addr, task.name);
-    if !names.contains_key(&key) {
-        if names.len() >= MAX_NAMES {
-            names.clear();
+    frames: &mut Vec<Frame>,
+) {
+    let mut current = *task;
+    let mut seen = vec![task.addr];
+    for _ in 0..MAX_AWAITERS {
+        let Some(waiter) = reader.awaiter(&current, waiters) else {
+            return;
+        };
+        if seen.contains(&waiter.addr) {
+            return;
         }
-        names.insert(key, reader.name(task.name)?);
+        seen.push(waiter.addr);
+        let (Some(parked), Some(root)) =
+            (walker.frame_at(waiter.frame), names.frame(reader, &waiter))
+        else {
+            return;
+        };
+        frames.push(parked);
+        frames.push(root);
+        current = waiter;
     }
-    let name = &names[&key];
-    if let Some(&id) = codes.get(name) {
-        return Some(id);
-    }
-    let id = *next_code;
-    *next_code += 1;
-    codes.insert(name.clone(), id);
-    fresh.push((id, CodeInfo::task(name)));
-    Some(id)
 }

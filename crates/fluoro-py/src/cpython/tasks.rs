@@ -62,6 +62,12 @@ pub struct TaskLayout {
     pub task_size: usize,
     pub task_coro: usize,
     pub task_name: usize,
+    /// `task_fut_waiter`: the future (or task) the task waits for.
+    pub task_fut_waiter: usize,
+    /// 3.14+: `task_awaited_by`, the task awaiting it, or a set of them.
+    pub task_awaited_by: Option<usize>,
+    /// `PySet_Type`, for an `awaited_by` of several tasks.
+    pub set_type: usize,
     /// `fut_state`, an `int`: 0 while pending.
     pub fut_state: usize,
     pub coro_frame: CoroFrame,
@@ -79,6 +85,10 @@ pub struct TaskView {
     pub name: usize,
     /// Where its coroutine's frame is: the outermost frame of the task's own stack.
     pub frame: usize,
+    /// What it waits for, 0 for nothing.
+    pub fut_waiter: usize,
+    /// 3.14+: the task or set of tasks awaiting it, 0 for none.
+    pub awaited_by: usize,
 }
 
 /// Reads tasks through [`memory`], with the interpreter's [`Layout`].
@@ -126,7 +136,13 @@ impl TaskReader {
             CoroFrame::Embedded(at) => coro + at,
             CoroFrame::Pointer(at) => values::read_usize(coro + at)?,
         };
-        (frame != 0).then_some(TaskView { addr, name, frame })
+        (frame != 0).then_some(TaskView {
+            addr,
+            name,
+            frame,
+            fut_waiter: usize_at(&self.buf, t.task_fut_waiter),
+            awaited_by: t.task_awaited_by.map_or(0, |at| usize_at(&self.buf, at)),
+        })
     }
 
     /// The task the thread with thread state `tstate` runs, and the index in `frames` (the
@@ -145,6 +161,28 @@ impl TaskReader {
             }
         }
         None
+    }
+
+    /// The task awaiting `task`: on 3.14+ its `awaited_by` (the first task of a set of them);
+    /// before, the task `waiters` names for it (the tasks last seen waiting, by what they
+    /// wait for), if it still waits for `task`.
+    pub fn awaiter(
+        &mut self,
+        task: &TaskView,
+        waiters: &std::collections::HashMap<usize, usize>,
+    ) -> Option<TaskView> {
+        if self.tasks.task_awaited_by.is_some() {
+            let by = task.awaited_by;
+            if by == 0 {
+                return None;
+            }
+            if values::type_of(self.layout, by)? == self.tasks.set_type {
+                return self.set_keys(by)?.into_iter().find_map(|t| self.task(t));
+            }
+            return self.task(by);
+        }
+        let waiter = self.task(*waiters.get(&task.addr)?)?;
+        (waiter.fut_waiter == task.addr).then_some(waiter)
     }
 
     /// The values of the dict at `dict` (a small one, of general keys).
@@ -317,6 +355,9 @@ mod tests {
             task_size: 64,
             task_coro: 32,
             task_name: 40,
+            task_fut_waiter: 24,
+            task_awaited_by: None,
+            set_type: 0,
             fut_state: 48,
             coro_frame: CoroFrame::Embedded(72),
             long_type: 0,
@@ -371,6 +412,34 @@ mod tests {
         // Freed or unmapped memory is no task either.
         assert_eq!(reader.task(8), None);
         assert_eq!(reader.task(0), None);
+    }
+
+    #[test]
+    fn a_task_awaiting_another_is_found_only_while_it_waits_for_it() {
+        let coro = words(&[0; 16]);
+        let name = words(&[0; 8]);
+        let task_type = 0x7777;
+        let awaited = words(&[1, task_type, 0, 0, at(&coro), at(&name), 0, 0]);
+        let waiting = words(&[1, task_type, 0, at(&awaited), at(&coro), at(&name), 0, 0]);
+        let elsewhere = words(&[1, task_type, 0, 0x1234, at(&coro), at(&name), 0, 0]);
+        let mut reader = TaskReader::new(layout(12), tasks_layout(task_type));
+        let view = reader.task(at(&awaited)).expect("a task");
+        let waiters = std::collections::HashMap::from([(at(&awaited), at(&waiting))]);
+        let found = reader.awaiter(&view, &waiters).expect("its awaiter");
+        assert_eq!(found.addr, at(&waiting));
+        // A stale entry (the waiter now waits for something else) is no awaiter.
+        let stale = std::collections::HashMap::from([(at(&awaited), at(&elsewhere))]);
+        assert_eq!(reader.awaiter(&view, &stale), None);
+        // 3.14+: the task says itself who awaits it.
+        let mut by = tasks_layout(task_type);
+        by.task_awaited_by = Some(56);
+        let noted = words(&[1, task_type, 0, 0, at(&coro), at(&name), 0, at(&waiting)]);
+        let mut reader = TaskReader::new(layout(14), by);
+        let view = reader.task(at(&noted)).expect("a task");
+        let found = reader
+            .awaiter(&view, &Default::default())
+            .expect("its awaiter");
+        assert_eq!(found.addr, at(&waiting));
     }
 
     #[test]

@@ -25,15 +25,20 @@ pub enum Probed {
 /// own.
 const PROBE: &std::ffi::CStr = c"
 class Loop:
+    def __init__(self):
+        self.ready = []
     def get_debug(self):
         return False
-    def call_soon(self, *args, **kwargs):
-        return None
+    def call_soon(self, callback, *args, **kwargs):
+        self.ready.append((callback, args))
     def call_exception_handler(self, context):
         return None
 
 async def coro():
     pass
+
+async def awaits(task):
+    await task
 
 def make(aio):
     loop = Loop()
@@ -41,6 +46,17 @@ def make(aio):
     name = 'fluoro-probe-' + str(id(loop))
     task = aio.Task(c, loop=loop, name=name)
     return loop, c, name, task, aio.Future(loop=loop)
+
+def step_awaiting(aio, loop, task):
+    c = awaits(task)
+    outer = aio.Task(c, loop=loop, name='fluoro-probe-outer-' + str(id(loop)))
+    callback, args = loop.ready[-1]
+    aio._set_running_loop(loop)
+    try:
+        callback(*args)
+    finally:
+        aio._set_running_loop(None)
+    return outer, c
 
 def finish(task, c):
     task._log_destroy_pending = False
@@ -96,7 +112,15 @@ fn probe_with(
         made.get_item(3)?,
         made.get_item(4)?,
     );
-    let found = find(py, layout, aio, tasks, &loop_, &coro, &name, &task, &fut);
+    let probe = Probe {
+        globals: &globals,
+        loop_: &loop_,
+        coro: &coro,
+        name: &name,
+        task: &task,
+        fut: &fut,
+    };
+    let found = find(py, layout, aio, tasks, &probe);
     globals.as_any().get_item("finish")?.call1((&task, &coro))?;
     found
 }
@@ -125,18 +149,32 @@ fn only(words: &[usize], value: usize) -> Option<usize> {
     }
 }
 
-#[allow(clippy::too_many_arguments)]
+/// What the probe made: its stand-in loop, a task of it with its coroutine and name, and a
+/// future.
+struct Probe<'a, 'py> {
+    globals: &'a Bound<'py, PyDict>,
+    loop_: &'a Bound<'py, PyAny>,
+    coro: &'a Bound<'py, PyAny>,
+    name: &'a Bound<'py, PyAny>,
+    task: &'a Bound<'py, PyAny>,
+    fut: &'a Bound<'py, PyAny>,
+}
+
 fn find(
     py: Python<'_>,
     layout: &'static Layout,
     aio: &Bound<'_, PyAny>,
     tasks: &Bound<'_, PyAny>,
-    loop_: &Bound<'_, PyAny>,
-    coro: &Bound<'_, PyAny>,
-    name: &Bound<'_, PyAny>,
-    task: &Bound<'_, PyAny>,
-    fut: &Bound<'_, PyAny>,
+    probe: &Probe<'_, '_>,
 ) -> PyResult<Result<TaskLayout, String>> {
+    let Probe {
+        globals,
+        loop_,
+        coro,
+        name,
+        task,
+        fut,
+    } = *probe;
     let fail = |what: &str| Ok(Err(format!("cannot find {what} in asyncio's Task")));
     let task_size = basicsize(&task.get_type())?;
     let Some(task_words) = words(addr(task), task_size) else {
@@ -252,11 +290,39 @@ fn find(
             weakref_type: addr(&weakref_type),
         };
     }
+    // A second task awaiting the first, run one step on the stand-in loop (the probe's own
+    // coroutine, on this thread): it waits for the first (`task_fut_waiter`), which on 3.14+
+    // notes it (`task_awaited_by`).
+    let stepped = globals
+        .as_any()
+        .get_item("step_awaiting")?
+        .call1((aio, loop_, task))?;
+    let (outer, outer_coro) = (stepped.get_item(0)?, stepped.get_item(1)?);
+    let outer_words = words(addr(&outer), task_size);
+    let inner_words = words(addr(task), task_size);
+    globals
+        .as_any()
+        .get_item("finish")?
+        .call1((&outer, &outer_coro))?;
+    let Some(task_fut_waiter) = outer_words.and_then(|w| only(&w, addr(task))) else {
+        return fail("what a task waits for");
+    };
+    let task_awaited_by = if version >= (3, 14) {
+        let Some(at) = inner_words.and_then(|w| only(&w, addr(&outer))) else {
+            return fail("what awaits a task");
+        };
+        Some(at)
+    } else {
+        None
+    };
     let found = TaskLayout {
         task_type: addr(&task.get_type().into_any()),
         task_size,
         task_coro,
         task_name,
+        task_fut_waiter,
+        task_awaited_by,
+        set_type: addr(&py.get_type::<pyo3::types::PySet>().into_any()),
         fut_state,
         coro_frame,
         long_type,
