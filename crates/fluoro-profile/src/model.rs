@@ -85,14 +85,16 @@ pub struct TaskBatch {
     pub awaiting: Vec<TaskWait>,
 }
 
-/// A task seen waiting: its stack (`<task NAME>`, then the frame parked at an `await`) and the
-/// wall time the reading stands for.
+/// A waiting stack seen at one or more readings since the last batch: the tasks awaiting the
+/// task, then its `<task NAME>` and the frame parked at an `await`, and the wall time the
+/// readings stand for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TaskWait {
     pub stack: StackId,
-    /// Nanoseconds since the session started.
+    /// Nanoseconds since the session started, at the batch's last reading.
     pub time_ns: u64,
     pub wall_ns: u64,
+    pub readings: u32,
 }
 
 /// One Python frame: a code object and the byte offset of the instruction it is at.

@@ -70,7 +70,7 @@ impl TaskProfile {
                 });
                 self.awaiting.len() - 1
             });
-            self.awaiting[at].samples += 1;
+            self.awaiting[at].samples += u64::from(wait.readings);
             self.awaiting[at].wall_ns += wait.wall_ns;
         }
     }

@@ -639,6 +639,7 @@ pub fn async_fixture() -> Profile {
             stack: parked,
             time_ns: 10_000_000 * (i + 1),
             wall_ns: 10_000_000,
+            readings: 1,
         })
         .collect();
     w.write(&Chunk::Tasks(fluoro_profile::TaskBatch {

@@ -18,6 +18,9 @@ use std::time::{Duration, Instant};
 const PROBE_EVERY: Duration = Duration::from_millis(20);
 /// How often the waiting tasks are read: each reading stands for the time since the last.
 const WAIT_EVERY: Duration = Duration::from_millis(40);
+/// With many tasks, readings are spaced so that they take at most this share of the time
+/// (1 / 20: a thousand tasks take about 2 ms to read).
+const WAIT_SHARE: u32 = 20;
 /// Task names remembered at most, by task and name object.
 const MAX_NAMES: usize = 1 << 16;
 /// Tasks followed at most up a chain of tasks awaiting tasks.
@@ -37,13 +40,12 @@ pub struct TaskTracker {
     layout: Option<&'static Layout>,
     last_probe: Option<Instant>,
     last_waits: Option<Instant>,
+    /// The gap until the next reading of the waiting tasks.
+    wait_every: Duration,
     names: TaskNames,
     /// Tasks running at the last tick, which are not waiting.
     running: Vec<usize>,
     views: Vec<TaskView>,
-    /// Before 3.14, which task waits for each task (by address), as last read: a task
-    /// awaiting another is only found this way.
-    waiters: HashMap<usize, usize>,
     /// Why tasks are not read, once, for the profile.
     note: Option<String>,
 }
@@ -103,6 +105,7 @@ impl TaskTracker {
             layout,
             last_probe: None,
             last_waits: None,
+            wait_every: WAIT_EVERY,
             names: TaskNames {
                 codes: HashMap::new(),
                 next_code: FIRST_TASK_CODE,
@@ -111,7 +114,6 @@ impl TaskTracker {
             },
             running: Vec::new(),
             views: Vec::new(),
-            waiters: HashMap::new(),
             note,
         }
     }
@@ -163,14 +165,7 @@ impl TaskTracker {
             self.running.push(task.addr);
             stack.frames.truncate(at + 1);
             stack.frames.push(root);
-            awaiters(
-                reader,
-                walker,
-                &mut self.names,
-                &self.waiters,
-                &task,
-                &mut stack.frames,
-            );
+            awaiters(reader, walker, &mut self.names, &task, &mut stack.frames);
             stack.addresses.clear();
         }
     }
@@ -188,41 +183,30 @@ impl TaskTracker {
             return Vec::new();
         };
         let wall = match self.last_waits {
-            Some(t) if now.saturating_duration_since(t) < WAIT_EVERY => return Vec::new(),
+            Some(t) if now.saturating_duration_since(t) < self.wait_every => return Vec::new(),
             Some(t) => now.saturating_duration_since(t),
             None => WAIT_EVERY,
         };
         self.last_waits = Some(now);
         let tstates: Vec<usize> = stacks.iter().map(|s| s.tstate).collect();
         reader.all(&tstates, &mut self.views);
-        self.waiters.clear();
-        for task in &self.views {
-            if task.fut_waiter != 0 {
-                self.waiters.insert(task.fut_waiter, task.addr);
-            }
-        }
         let mut out = Vec::new();
-        for task in std::mem::take(&mut self.views) {
-            if self.running.contains(&task.addr) {
-                continue;
-            }
-            let (Some(parked), Some(root)) =
-                (walker.frame_at(task.frame), self.names.frame(reader, &task))
-            else {
+        let waiting: Vec<TaskView> = std::mem::take(&mut self.views)
+            .into_iter()
+            .filter(|t| !self.running.contains(&t.addr))
+            .collect();
+        let frames: Vec<usize> = waiting.iter().map(|t| t.frame).collect();
+        let parked = walker.frames_at(&frames);
+        for (task, parked) in waiting.into_iter().zip(parked) {
+            let (Some(parked), Some(root)) = (parked, self.names.frame(reader, &task)) else {
                 continue;
             };
             let mut frames = vec![parked, root];
-            awaiters(
-                reader,
-                walker,
-                &mut self.names,
-                &self.waiters,
-                &task,
-                &mut frames,
-            );
+            awaiters(reader, walker, &mut self.names, &task, &mut frames);
             frames.reverse();
             out.push((frames, wall.as_nanos() as u64));
         }
+        self.wait_every = WAIT_EVERY.max(now.elapsed() * WAIT_SHARE);
         out
     }
 
@@ -243,14 +227,13 @@ fn awaiters(
     reader: &mut TaskReader,
     walker: &mut Walker,
     names: &mut TaskNames,
-    waiters: &HashMap<usize, usize>,
     task: &TaskView,
     frames: &mut Vec<Frame>,
 ) {
     let mut current = *task;
     let mut seen = vec![task.addr];
     for _ in 0..MAX_AWAITERS {
-        let Some(waiter) = reader.awaiter(&current, waiters) else {
+        let Some(waiter) = reader.awaiter(&current) else {
             return;
         };
         if seen.contains(&waiter.addr) {

@@ -53,6 +53,21 @@ pub enum AllTasks {
     ThreadList { head: usize, node: usize },
 }
 
+/// How the task awaiting a task is found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Awaiter {
+    /// 3.14+: `task_awaited_by` at this offset, the task awaiting it or a set of them.
+    AwaitedBy(usize),
+    /// Before: the task's first done-callback (`fut_callback0`, at `callback`) is the
+    /// awaiting task's wakeup, a built-in method (of `method_type`) whose `self` (at `owner`)
+    /// is that task.
+    Wakeup {
+        callback: usize,
+        method_type: usize,
+        owner: usize,
+    },
+}
+
 /// Where a C task's fields are, as the probe found them.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TaskLayout {
@@ -64,8 +79,7 @@ pub struct TaskLayout {
     pub task_name: usize,
     /// `task_fut_waiter`: the future (or task) the task waits for.
     pub task_fut_waiter: usize,
-    /// 3.14+: `task_awaited_by`, the task awaiting it, or a set of them.
-    pub task_awaited_by: Option<usize>,
+    pub awaiter: Awaiter,
     /// `PySet_Type`, for an `awaited_by` of several tasks.
     pub set_type: usize,
     /// `fut_state`, an `int`: 0 while pending.
@@ -87,7 +101,7 @@ pub struct TaskView {
     pub frame: usize,
     /// What it waits for, 0 for nothing.
     pub fut_waiter: usize,
-    /// 3.14+: the task or set of tasks awaiting it, 0 for none.
+    /// The task or set of tasks awaiting it (3.14+), or its first done-callback; 0 for none.
     pub awaited_by: usize,
 }
 
@@ -97,6 +111,9 @@ pub struct TaskReader {
     pub tasks: TaskLayout,
     buf: Vec<u8>,
     table: Vec<u8>,
+    /// Many objects read at once ([`memory::read_each`]), and which were.
+    many: Vec<u8>,
+    read: Vec<bool>,
 }
 
 impl TaskReader {
@@ -107,6 +124,8 @@ impl TaskReader {
             tasks,
             buf: vec![0; size],
             table: Vec::new(),
+            many: Vec::new(),
+            read: Vec::new(),
         }
     }
 
@@ -119,16 +138,32 @@ impl TaskReader {
         self.view(addr)
     }
 
+    /// The tasks at `addrs`, those that are pending `_asyncio.Task`s, read in a few calls.
+    fn tasks_at(&mut self, addrs: &[usize], out: &mut Vec<TaskView>) {
+        let len = self.buf.len();
+        memory::read_each(addrs, len, &mut self.many, &mut self.read);
+        for (i, &addr) in addrs.iter().enumerate() {
+            if self.read[i] {
+                out.extend(self.view_of(&self.many[i * len..(i + 1) * len], addr));
+            }
+        }
+    }
+
     /// The task in `buf` (read from `addr`).
     fn view(&self, addr: usize) -> Option<TaskView> {
+        self.view_of(&self.buf, addr)
+    }
+
+    /// The task in `bytes` (read from `addr`).
+    fn view_of(&self, bytes: &[u8], addr: usize) -> Option<TaskView> {
         let t = &self.tasks;
-        if usize_at(&self.buf, self.layout.object_type) != t.task_type
-            || i32_at(&self.buf, t.fut_state) != 0
+        if usize_at(bytes, self.layout.object_type) != t.task_type
+            || i32_at(bytes, t.fut_state) != 0
         {
             return None;
         }
-        let coro = usize_at(&self.buf, t.task_coro);
-        let name = usize_at(&self.buf, t.task_name);
+        let coro = usize_at(bytes, t.task_coro);
+        let name = usize_at(bytes, t.task_name);
         if coro == 0 || name == 0 {
             return None;
         }
@@ -140,8 +175,12 @@ impl TaskReader {
             addr,
             name,
             frame,
-            fut_waiter: usize_at(&self.buf, t.task_fut_waiter),
-            awaited_by: t.task_awaited_by.map_or(0, |at| usize_at(&self.buf, at)),
+            fut_waiter: usize_at(bytes, t.task_fut_waiter),
+            awaited_by: match t.awaiter {
+                Awaiter::AwaitedBy(at) | Awaiter::Wakeup { callback: at, .. } => {
+                    usize_at(bytes, at)
+                }
+            },
         })
     }
 
@@ -164,25 +203,31 @@ impl TaskReader {
     }
 
     /// The task awaiting `task`: on 3.14+ its `awaited_by` (the first task of a set of them);
-    /// before, the task `waiters` names for it (the tasks last seen waiting, by what they
-    /// wait for), if it still waits for `task`.
-    pub fn awaiter(
-        &mut self,
-        task: &TaskView,
-        waiters: &std::collections::HashMap<usize, usize>,
-    ) -> Option<TaskView> {
-        if self.tasks.task_awaited_by.is_some() {
-            let by = task.awaited_by;
-            if by == 0 {
-                return None;
-            }
-            if values::type_of(self.layout, by)? == self.tasks.set_type {
-                return self.set_keys(by)?.into_iter().find_map(|t| self.task(t));
-            }
-            return self.task(by);
+    /// before, the task whose wakeup is its first done-callback, if it waits for `task`.
+    pub fn awaiter(&mut self, task: &TaskView) -> Option<TaskView> {
+        let by = task.awaited_by;
+        if by == 0 {
+            return None;
         }
-        let waiter = self.task(*waiters.get(&task.addr)?)?;
-        (waiter.fut_waiter == task.addr).then_some(waiter)
+        match self.tasks.awaiter {
+            Awaiter::AwaitedBy(_) => {
+                if values::type_of(self.layout, by)? == self.tasks.set_type {
+                    return self.set_keys(by)?.into_iter().find_map(|t| self.task(t));
+                }
+                self.task(by)
+            }
+            Awaiter::Wakeup {
+                method_type, owner, ..
+            } => {
+                let mut method = [0u8; 40];
+                memory::read(by, &mut method).ok()?;
+                if usize_at(&method, self.layout.object_type) != method_type {
+                    return None;
+                }
+                let waiter = self.task(usize_at(&method, owner))?;
+                (waiter.fut_waiter == task.addr).then_some(waiter)
+            }
+        }
     }
 
     /// The values of the dict at `dict` (a small one, of general keys).
@@ -266,23 +311,24 @@ impl TaskReader {
                 strong,
                 weakref_type,
             } => {
-                let mut wref = [0u8; 24];
+                let mut found = Vec::new();
                 for set in weak {
-                    for r in self.set_keys(set).unwrap_or_default() {
-                        // A weak reference: its type, then `wr_object` (None once dead).
-                        if memory::read(r, &mut wref).is_err()
-                            || usize_at(&wref, self.layout.object_type) != weakref_type
-                        {
-                            continue;
-                        }
-                        out.extend(self.task(usize_at(&wref, 16)));
-                    }
+                    let refs = self.set_keys(set).unwrap_or_default();
+                    // Weak references: their type, then `wr_object` (None once dead).
+                    memory::read_each(&refs, 24, &mut self.many, &mut self.read);
+                    let object_type = self.layout.object_type;
+                    found.extend(
+                        self.many
+                            .chunks_exact(24)
+                            .zip(&self.read)
+                            .filter(|&(r, &ok)| ok && usize_at(r, object_type) == weakref_type)
+                            .map(|(r, _)| usize_at(r, 16)),
+                    );
                 }
                 for set in strong {
-                    for t in self.set_keys(set).unwrap_or_default() {
-                        out.extend(self.task(t));
-                    }
+                    found.extend(self.set_keys(set).unwrap_or_default());
                 }
+                self.tasks_at(&found, out);
             }
             AllTasks::ThreadList { head, node } => {
                 for &tstate in tstates {
@@ -356,7 +402,7 @@ mod tests {
             task_coro: 32,
             task_name: 40,
             task_fut_waiter: 24,
-            task_awaited_by: None,
+            awaiter: Awaiter::AwaitedBy(56),
             set_type: 0,
             fut_state: 48,
             coro_frame: CoroFrame::Embedded(72),
@@ -419,27 +465,35 @@ mod tests {
         let coro = words(&[0; 16]);
         let name = words(&[0; 8]);
         let task_type = 0x7777;
-        let awaited = words(&[1, task_type, 0, 0, at(&coro), at(&name), 0, 0]);
-        let waiting = words(&[1, task_type, 0, at(&awaited), at(&coro), at(&name), 0, 0]);
-        let elsewhere = words(&[1, task_type, 0, 0x1234, at(&coro), at(&name), 0, 0]);
-        let mut reader = TaskReader::new(layout(12), tasks_layout(task_type));
+        let method_type = 0x5555;
+        let waiting = words(&[1, task_type, 0, 0, at(&coro), at(&name), 0, 0]);
+        // Before 3.14: the first done-callback, the waiting task's wakeup method.
+        let wakeup = words(&[1, method_type, 0, at(&waiting), 0]);
+        let mut waited = tasks_layout(task_type);
+        waited.awaiter = Awaiter::Wakeup {
+            callback: 56,
+            method_type,
+            owner: 24,
+        };
+        let awaited = words(&[1, task_type, 0, 0, at(&coro), at(&name), 0, at(&wakeup)]);
+        let mut reader = TaskReader::new(layout(12), waited);
         let view = reader.task(at(&awaited)).expect("a task");
-        let waiters = std::collections::HashMap::from([(at(&awaited), at(&waiting))]);
-        let found = reader.awaiter(&view, &waiters).expect("its awaiter");
-        assert_eq!(found.addr, at(&waiting));
-        // A stale entry (the waiter now waits for something else) is no awaiter.
-        let stale = std::collections::HashMap::from([(at(&awaited), at(&elsewhere))]);
-        assert_eq!(reader.awaiter(&view, &stale), None);
+        // Only while the waiter waits for it.
+        assert_eq!(reader.awaiter(&view), None);
+        let mut awaited = words(&[1, task_type, 0, 0, at(&coro), at(&name), 0, 0]);
+        let waiting_now = words(&[1, task_type, 0, at(&awaited), at(&coro), at(&name), 0, 0]);
+        let wakeup = words(&[1, method_type, 0, at(&waiting_now), 0]);
+        awaited[7] = at(&wakeup);
+        let view = reader.task(at(&awaited)).expect("a task");
+        assert_eq!(
+            reader.awaiter(&view).map(|t| t.addr),
+            Some(at(&waiting_now))
+        );
         // 3.14+: the task says itself who awaits it.
-        let mut by = tasks_layout(task_type);
-        by.task_awaited_by = Some(56);
         let noted = words(&[1, task_type, 0, 0, at(&coro), at(&name), 0, at(&waiting)]);
-        let mut reader = TaskReader::new(layout(14), by);
+        let mut reader = TaskReader::new(layout(14), tasks_layout(task_type));
         let view = reader.task(at(&noted)).expect("a task");
-        let found = reader
-            .awaiter(&view, &Default::default())
-            .expect("its awaiter");
-        assert_eq!(found.addr, at(&waiting));
+        assert_eq!(reader.awaiter(&view).map(|t| t.addr), Some(at(&waiting)));
     }
 
     #[test]

@@ -7,7 +7,7 @@
 
 use super::layouts::Layout;
 use super::memory::{self, usize_at};
-use super::tasks::{AllTasks, CoroFrame, Running, TaskLayout, TaskReader};
+use super::tasks::{AllTasks, Awaiter, CoroFrame, Running, TaskLayout, TaskReader};
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyTuple};
 
@@ -146,6 +146,19 @@ fn only(words: &[usize], value: usize) -> Option<usize> {
     match (hits.next(), hits.next()) {
         (Some((i, _)), None) => Some(i * 8),
         _ => None,
+    }
+}
+
+/// Lets the probe's awaiting task go quietly, whichever way the probe ends.
+struct Finish<'py> {
+    finish: Bound<'py, PyAny>,
+    task: Bound<'py, PyAny>,
+    coro: Bound<'py, PyAny>,
+}
+
+impl Drop for Finish<'_> {
+    fn drop(&mut self) {
+        let _ = self.finish.call1((&self.task, &self.coro));
     }
 }
 
@@ -298,22 +311,37 @@ fn find(
         .get_item("step_awaiting")?
         .call1((aio, loop_, task))?;
     let (outer, outer_coro) = (stepped.get_item(0)?, stepped.get_item(1)?);
+    let _finish = Finish {
+        finish: globals.as_any().get_item("finish")?,
+        task: outer.clone(),
+        coro: outer_coro,
+    };
     let outer_words = words(addr(&outer), task_size);
     let inner_words = words(addr(task), task_size);
-    globals
-        .as_any()
-        .get_item("finish")?
-        .call1((&outer, &outer_coro))?;
     let Some(task_fut_waiter) = outer_words.and_then(|w| only(&w, addr(task))) else {
         return fail("what a task waits for");
     };
-    let task_awaited_by = if version >= (3, 14) {
-        let Some(at) = inner_words.and_then(|w| only(&w, addr(&outer))) else {
+    let Some(inner_words) = inner_words else {
+        return fail("what awaits a task");
+    };
+    let awaiter = if version >= (3, 14) {
+        match only(&inner_words, addr(&outer)) {
+            Some(at) => Awaiter::AwaitedBy(at),
+            None => return fail("what awaits a task"),
+        }
+    } else {
+        // The awaiting task's wakeup, the first callback of the awaited one.
+        let wakeup = task.getattr("_callbacks")?.get_item(0)?.get_item(0)?;
+        let callback = only(&inner_words, addr(&wakeup));
+        let owner = words(addr(&wakeup), 64).and_then(|w| only(&w, addr(&outer)));
+        let (Some(callback), Some(owner)) = (callback, owner) else {
             return fail("what awaits a task");
         };
-        Some(at)
-    } else {
-        None
+        Awaiter::Wakeup {
+            callback,
+            method_type: addr(&wakeup.get_type().into_any()),
+            owner,
+        }
     };
     let found = TaskLayout {
         task_type: addr(&task.get_type().into_any()),
@@ -321,7 +349,7 @@ fn find(
         task_coro,
         task_name,
         task_fut_waiter,
-        task_awaited_by,
+        awaiter,
         set_type: addr(&py.get_type::<pyo3::types::PySet>().into_any()),
         fut_state,
         coro_frame,
@@ -342,6 +370,9 @@ fn find(
     }
     if reader.name(view.name).as_deref() != Some(name.extract::<String>()?.as_str()) {
         return fail("the name");
+    }
+    if reader.awaiter(&view).map(|t| t.addr) != Some(addr(&outer)) {
+        return fail("the task awaiting a task");
     }
     let mut seen = Vec::new();
     reader.all(&[tstate], &mut seen);

@@ -544,6 +544,30 @@ impl Walker {
         })
     }
 
+    /// [`Walker::frame_at`] of each of `frames`, read in a few calls.
+    pub fn frames_at(&mut self, frames: &[usize]) -> Vec<Option<Frame>> {
+        let (mut bytes, mut read) = (Vec::new(), Vec::new());
+        let span = self.frame_buf.len();
+        memory::read_each(frames, span, &mut bytes, &mut read);
+        let l = self.layout;
+        bytes
+            .chunks_exact(span)
+            .zip(read)
+            .map(|(frame, ok)| {
+                if !ok {
+                    return None;
+                }
+                self.frame_buf.copy_from_slice(frame);
+                let code = l.stack_ref_object(usize_at(&self.frame_buf, l.frame_code));
+                let id = self.codes.resolve(code)?;
+                Some(Frame {
+                    code: id,
+                    offset: self.offset(code),
+                })
+            })
+            .collect()
+    }
+
     /// The byte offset of the frame's current instruction (frame in `frame_buf`).
     fn offset(&self, code: usize) -> u32 {
         let l = self.layout;
