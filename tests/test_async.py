@@ -5,9 +5,10 @@ from __future__ import annotations
 
 import json
 
-from conftest import PROGRAMS, fluoro
+from conftest import PROGRAMS, fluoro, run
 
 TASKS = PROGRAMS / "asyncio_tasks.py"
+NAMES = PROGRAMS / "asyncio_names.py"
 
 
 def run_tasks(py, tmp_path, *flags):
@@ -39,12 +40,15 @@ def test_tasks_get_their_running_and_awaiting_shares(any_python, tmp_path):
     assert sleeper["running_share"] <= 0.02, sleeper
     # On a CPU while it ran (how much depends on what else the machine runs).
     assert worker["cpu_ns"] > 0, worker
-    assert sleeper["awaiting_at"]["function"] == "sleeper"
-    assert sleeper["awaiting_at"]["file"].endswith("asyncio_tasks.py")
+    # Parked in asyncio.sleep, awaited by the sleeper's own coroutine.
+    assert [f["function"] for f in sleeper["awaiting_stack"]] == ["sleeper", "sleep"]
+    assert sleeper["awaiting_stack"][0]["file"] == str(TASKS)
+    assert sleeper["awaiting_at"] == sleeper["awaiting_stack"][-1]
     # The 998 others waited on the event, at their one await.
     fillers = [t for name, t in tasks.items() if name.startswith("filler-")]
     assert len(fillers) == 998
-    assert all(t["awaiting_at"]["function"] == "filler" for t in fillers)
+    stacks = {tuple(f["function"] for f in t["awaiting_stack"]) for t in fillers}
+    assert stacks == {("filler", "Event.wait")}, stacks
     # Once main awaits the worker, the worker's stacks go on above main's await.
     functions = {f["qualname"]: f for f in report["functions"] if f["file"] == str(TASKS)}
     main = functions["main"]["total_ns"] / 1e9
@@ -69,3 +73,15 @@ def test_the_gil_sampler_says_once_that_it_reads_no_tasks(current, tmp_path):
     assert report["tasks"] == []
     assert "GIL-free sampler" in report["tasks_note"]
     assert text.count("asyncio tasks are only read by the GIL-free sampler") == 1
+
+
+def test_the_target_sees_nothing_of_it(any_python, tmp_path):
+    plain = run([any_python.python, NAMES])
+    under = run([any_python.fluoro, "run", "-q", "--async", "-o", tmp_path / "p.fluoro", NAMES])
+    assert plain.returncode == 0, plain.stderr.decode()
+    assert b"Task-2" in plain.stdout
+    assert (under.stdout, under.stderr, under.returncode) == (
+        plain.stdout,
+        plain.stderr,
+        plain.returncode,
+    )

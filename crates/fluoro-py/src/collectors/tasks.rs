@@ -23,8 +23,10 @@ const WAIT_EVERY: Duration = Duration::from_millis(40);
 const WAIT_SHARE: u32 = 20;
 /// Task names remembered at most, by task and name object.
 const MAX_NAMES: usize = 1 << 16;
-/// Tasks followed at most up a chain of tasks awaiting tasks.
+/// Tasks followed at most up a chain of tasks awaiting tasks, and coroutines down a chain of
+/// coroutines awaiting coroutines.
 const MAX_AWAITERS: usize = 32;
+const MAX_AWAITED: usize = 64;
 
 enum State {
     /// asyncio not imported yet.
@@ -195,13 +197,17 @@ impl TaskTracker {
             .into_iter()
             .filter(|t| !self.running.contains(&t.addr))
             .collect();
-        let frames: Vec<usize> = waiting.iter().map(|t| t.frame).collect();
-        let parked = walker.frames_at(&frames);
-        for (task, parked) in waiting.into_iter().zip(parked) {
-            let (Some(parked), Some(root)) = (parked, self.names.frame(reader, &task)) else {
+        let starts: Vec<usize> = waiting.iter().map(|t| t.frame).collect();
+        let chains = coroutine_chains(reader, walker, &starts);
+        for (task, chain) in waiting.into_iter().zip(chains) {
+            let Some(root) = self.names.frame(reader, &task) else {
                 continue;
             };
-            let mut frames = vec![parked, root];
+            if chain.is_empty() {
+                continue;
+            }
+            let mut frames: Vec<Frame> = chain.into_iter().rev().collect();
+            frames.push(root);
             awaiters(reader, walker, &mut self.names, &task, &mut frames);
             frames.reverse();
             out.push((frames, wall.as_nanos() as u64));
@@ -221,8 +227,44 @@ impl TaskTracker {
     }
 }
 
+/// Coroutines awaited by coroutines awaited by… those suspended at `starts` (their frames),
+/// read a level at a time for all of them: for each start, the frames of its chain, outermost
+/// first, each at its `await`; empty when the first cannot be read.
+fn coroutine_chains(
+    reader: &mut TaskReader,
+    walker: &mut Walker,
+    starts: &[usize],
+) -> Vec<Vec<Frame>> {
+    let mut chains = vec![Vec::new(); starts.len()];
+    let mut level = starts.to_vec();
+    let mut owners: Vec<usize> = (0..starts.len()).collect();
+    let mut bytes = Vec::new();
+    let span = walker.layout().frame_span();
+    for _ in 0..MAX_AWAITED {
+        if level.is_empty() {
+            break;
+        }
+        let frames = walker.frames_at(&level, &mut bytes);
+        let awaited = reader.awaited_frames(&level, &bytes, span);
+        let (mut next, mut next_owners) = (Vec::new(), Vec::new());
+        for ((frame, inner), &owner) in frames.into_iter().zip(awaited).zip(&owners) {
+            let Some(frame) = frame else {
+                continue;
+            };
+            chains[owner].push(frame);
+            if inner != 0 {
+                next.push(inner);
+                next_owners.push(owner);
+            }
+        }
+        level = next;
+        owners = next_owners;
+    }
+    chains
+}
+
 /// Pushes onto `frames` (innermost first) the chain of tasks awaiting `task`: for each, the
-/// frame of its coroutine at its `await`, then its `<task NAME>` frame.
+/// frames of its coroutines at their `await`s, then its `<task NAME>` frame.
 fn awaiters(
     reader: &mut TaskReader,
     walker: &mut Walker,
@@ -240,12 +282,15 @@ fn awaiters(
             return;
         }
         seen.push(waiter.addr);
-        let (Some(parked), Some(root)) =
-            (walker.frame_at(waiter.frame), names.frame(reader, &waiter))
+        let chain = coroutine_chains(reader, walker, &[waiter.frame]);
+        let (Some(chain), Some(root)) = (chain.into_iter().next(), names.frame(reader, &waiter))
         else {
             return;
         };
-        frames.push(parked);
+        if chain.is_empty() {
+            return;
+        }
+        frames.extend(chain.into_iter().rev());
         frames.push(root);
         current = waiter;
     }

@@ -127,23 +127,28 @@ pub fn read_each(addrs: &[usize], len: usize, out: &mut Vec<u8>, ok: &mut Vec<bo
     };
     let mut local = vec![empty; MAX_IOV];
     let mut remote = vec![empty; MAX_IOV];
+    // Null addresses (nothing to read) fail without a call.
+    let wanted: Vec<usize> = (0..addrs.len()).filter(|&i| addrs[i] != 0).collect();
+    let base = out.as_mut_ptr();
     let mut at = 0;
-    while at < addrs.len() {
-        let count = (addrs.len() - at).min(MAX_IOV);
-        let slots = out[at * len..(at + count) * len].chunks_exact_mut(len);
-        for (i, slot) in slots.enumerate() {
-            local[i] = libc::iovec {
-                iov_base: slot.as_mut_ptr().cast(),
+    while at < wanted.len() {
+        let count = (wanted.len() - at).min(MAX_IOV);
+        for (k, &i) in wanted[at..at + count].iter().enumerate() {
+            local[k] = libc::iovec {
+                // SAFETY: `i < addrs.len()`, so the slot `i * len .. (i + 1) * len` lies inside
+                // `out`, which was sized to `addrs.len() * len` above.
+                iov_base: unsafe { base.add(i * len) }.cast(),
                 iov_len: len,
             };
-            remote[i] = libc::iovec {
-                iov_base: addrs[at + i] as *mut libc::c_void,
+            remote[k] = libc::iovec {
+                iov_base: addrs[i] as *mut libc::c_void,
                 iov_len: len,
             };
         }
         // SAFETY: the first `count` entries of `local` describe disjoint `len`-byte slots of
-        // `out`, which we own mutably for the call; the kernel only reads the remote ranges,
-        // reports EFAULT for unmapped ones instead of faulting, and never splits a part.
+        // `out` (distinct indices), which we own mutably for the call; the kernel only reads
+        // the remote ranges, reports EFAULT for unmapped ones instead of faulting, and never
+        // splits a part.
         let n = unsafe {
             libc::process_vm_readv(
                 pid,
@@ -155,7 +160,9 @@ pub fn read_each(addrs: &[usize], len: usize, out: &mut Vec<u8>, ok: &mut Vec<bo
             )
         };
         let done = if n > 0 { n as usize / len } else { 0 };
-        ok[at..at + done].iter_mut().for_each(|o| *o = true);
+        for &i in &wanted[at..at + done] {
+            ok[i] = true;
+        }
         // The part after those read failed (or the call did): skip it.
         at += if done < count { done + 1 } else { count };
     }

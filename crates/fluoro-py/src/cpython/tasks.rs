@@ -53,6 +53,39 @@ pub enum AllTasks {
     ThreadList { head: usize, node: usize },
 }
 
+/// Where a suspended coroutine's frame keeps the top of its value stack, where the object it
+/// awaits is (`back` slots below the top).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StackTop {
+    /// 3.14+: `stackpointer`, at `at` in the frame.
+    Pointer { at: usize, back: usize },
+    /// 3.11-3.13: `stacktop`, an `int` at `at`, counting slots from the frame's `localsplus`.
+    Count { at: usize, back: usize },
+    /// 3.10: `f_valuestack`, a pointer at `base`, and `f_stackdepth`, an `int` at `at`.
+    Depth { base: usize, at: usize, back: usize },
+}
+
+impl StackTop {
+    /// Where the awaited object's slot is in the frame at `frame`, whose first bytes are
+    /// `header`.
+    pub fn slot(self, layout: &Layout, frame: usize, header: &[u8]) -> Option<usize> {
+        let (top, back) = match self {
+            StackTop::Pointer { at, back } => (usize_at(header, at), back),
+            StackTop::Count { at, back } => {
+                let count = usize::try_from(i32_at(header, at)).ok()?;
+                (frame + layout.frame_localsplus + count * 8, back)
+            }
+            StackTop::Depth { base, at, back } => {
+                let depth = usize::try_from(i32_at(header, at)).ok()?;
+                (usize_at(header, base) + depth * 8, back)
+            }
+        };
+        let slot = top.checked_sub(back * 8)?;
+        // The slot lies inside the frame, above its fixed part.
+        (slot > frame && slot - frame < 1 << 16).then_some(slot)
+    }
+}
+
 /// How the task awaiting a task is found.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Awaiter {
@@ -85,6 +118,10 @@ pub struct TaskLayout {
     /// `fut_state`, an `int`: 0 while pending.
     pub fut_state: usize,
     pub coro_frame: CoroFrame,
+    /// `PyCoro_Type`, and where a suspended coroutine's frame keeps what it awaits (`None`
+    /// when the probe could not tell: only a task's outermost `await` is shown).
+    pub coro_type: usize,
+    pub stack_top: Option<StackTop>,
     /// `PyLong_Type`: 3.13+ keeps an unnamed task's number and makes `Task-N` when asked.
     pub long_type: usize,
     pub running: Running,
@@ -200,6 +237,64 @@ impl TaskReader {
             }
         }
         None
+    }
+
+    /// The frames of the coroutines that the suspended coroutine frames at `frames` (whose
+    /// first bytes are `headers`, `span` bytes each, as read) await: 0 where one awaits no
+    /// coroutine (a future, a generator) or cannot be read.
+    pub fn awaited_frames(&mut self, frames: &[usize], headers: &[u8], span: usize) -> Vec<usize> {
+        let Some(top) = self.tasks.stack_top else {
+            return vec![0; frames.len()];
+        };
+        let slots: Vec<usize> = frames
+            .iter()
+            .zip(headers.chunks_exact(span))
+            .map(|(&f, header)| top.slot(self.layout, f, header).unwrap_or(0))
+            .collect();
+        memory::read_each(&slots, 8, &mut self.many, &mut self.read);
+        let awaited: Vec<usize> = self
+            .many
+            .chunks_exact(8)
+            .zip(&self.read)
+            .map(|(w, &ok)| {
+                if ok {
+                    self.layout.stack_ref_object(usize_at(w, 0))
+                } else {
+                    0
+                }
+            })
+            .collect();
+        memory::read_each(&awaited, 16, &mut self.many, &mut self.read);
+        let coros: Vec<usize> = awaited
+            .iter()
+            .zip(self.many.chunks_exact(16).zip(&self.read))
+            .map(|(&a, (head, &ok))| {
+                let coro = ok && usize_at(head, self.layout.object_type) == self.tasks.coro_type;
+                if coro {
+                    a
+                } else {
+                    0
+                }
+            })
+            .collect();
+        match self.tasks.coro_frame {
+            CoroFrame::Embedded(at) => coros
+                .iter()
+                .map(|&c| if c == 0 { 0 } else { c + at })
+                .collect(),
+            CoroFrame::Pointer(at) => {
+                let at_field: Vec<usize> = coros
+                    .iter()
+                    .map(|&c| if c == 0 { 0 } else { c + at })
+                    .collect();
+                memory::read_each(&at_field, 8, &mut self.many, &mut self.read);
+                self.many
+                    .chunks_exact(8)
+                    .zip(&self.read)
+                    .map(|(w, &ok)| if ok { usize_at(w, 0) } else { 0 })
+                    .collect()
+            }
+        }
     }
 
     /// The task awaiting `task`: on 3.14+ its `awaited_by` (the first task of a set of them);
@@ -406,6 +501,8 @@ mod tests {
             set_type: 0,
             fut_state: 48,
             coro_frame: CoroFrame::Embedded(72),
+            coro_type: 0,
+            stack_top: None,
             long_type: 0,
             running: Running::ThreadState(0),
             all: AllTasks::ThreadList { head: 0, node: 56 },
@@ -494,6 +591,29 @@ mod tests {
         let mut reader = TaskReader::new(layout(14), tasks_layout(task_type));
         let view = reader.task(at(&noted)).expect("a task");
         assert_eq!(reader.awaiter(&view).map(|t| t.addr), Some(at(&waiting)));
+    }
+
+    #[test]
+    fn the_awaited_object_is_found_under_the_top_of_the_value_stack() {
+        let l = layout(12);
+        let frame = 0x10_000;
+        let mut header = vec![0u8; 96];
+        // 3.11-3.13: a count of slots from `localsplus`; the awaited object is the top one.
+        header[64..68].copy_from_slice(&5i32.to_ne_bytes());
+        let count = StackTop::Count { at: 64, back: 1 };
+        assert_eq!(
+            count.slot(l, frame, &header),
+            Some(frame + l.frame_localsplus + 32)
+        );
+        // 3.14+: a pointer past the top; 3.15 keeps one more slot above the awaited object.
+        header[64..72].copy_from_slice(&(frame + 200usize).to_ne_bytes());
+        let pointer = StackTop::Pointer { at: 64, back: 2 };
+        assert_eq!(pointer.slot(l, frame, &header), Some(frame + 184));
+        // A torn header pointing anywhere else gives no slot.
+        header[64..72].copy_from_slice(&8usize.to_ne_bytes());
+        assert_eq!(pointer.slot(l, frame, &header), None);
+        header[64..68].copy_from_slice(&(-3i32).to_ne_bytes());
+        assert_eq!(count.slot(l, frame, &header), None);
     }
 
     #[test]

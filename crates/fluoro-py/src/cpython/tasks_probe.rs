@@ -7,7 +7,7 @@
 
 use super::layouts::Layout;
 use super::memory::{self, usize_at};
-use super::tasks::{AllTasks, Awaiter, CoroFrame, Running, TaskLayout, TaskReader};
+use super::tasks::{AllTasks, Awaiter, CoroFrame, Running, StackTop, TaskLayout, TaskReader};
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyTuple};
 
@@ -37,8 +37,11 @@ class Loop:
 async def coro():
     pass
 
+async def awaits_inner(task):
+    return await task
+
 async def awaits(task):
-    await task
+    return [task, await awaits_inner(task)]
 
 def make(aio):
     loop = Loop()
@@ -314,7 +317,7 @@ fn find(
     let _finish = Finish {
         finish: globals.as_any().get_item("finish")?,
         task: outer.clone(),
-        coro: outer_coro,
+        coro: outer_coro.clone(),
     };
     let outer_words = words(addr(&outer), task_size);
     let inner_words = words(addr(task), task_size);
@@ -343,6 +346,14 @@ fn find(
             owner,
         }
     };
+    // What the awaiting task's coroutine awaits: the inner coroutine, in a slot of its frame's
+    // value stack, under its top.
+    let outer_frame = match coro_frame {
+        CoroFrame::Embedded(at) => Some(addr(&outer_coro) + at),
+        CoroFrame::Pointer(at) => words(addr(&outer_coro) + at, 8).and_then(|w| w.first().copied()),
+    };
+    let awaited = outer_coro.getattr("cr_await")?;
+    let stack_top = outer_frame.and_then(|f| stack_top(layout, f, addr(&awaited)));
     let found = TaskLayout {
         task_type: addr(&task.get_type().into_any()),
         task_size,
@@ -353,11 +364,14 @@ fn find(
         set_type: addr(&py.get_type::<pyo3::types::PySet>().into_any()),
         fut_state,
         coro_frame,
+        coro_type: addr(&coro.get_type().into_any()),
+        stack_top,
         long_type,
         running,
         all,
     };
     // Read the probe's task back as the sampler will read the target's.
+    let mut found = found;
     let mut reader = TaskReader::new(layout, found.clone());
     let Some(view) = reader.task(addr(task)) else {
         return fail("a pending task");
@@ -374,6 +388,26 @@ fn find(
     if reader.awaiter(&view).map(|t| t.addr) != Some(addr(&outer)) {
         return fail("the task awaiting a task");
     }
+    // The awaiting coroutine's frame leads to the inner one's; if not, inner coroutines are
+    // not shown.
+    if let (Some(frame), Some(_)) = (outer_frame, stack_top) {
+        let span = layout.frame_span();
+        let mut bytes = vec![0u8; span];
+        let read = memory::read(frame, &mut bytes).is_ok();
+        let inner_frame = match coro_frame {
+            CoroFrame::Embedded(at) => Some(addr(&awaited) + at),
+            CoroFrame::Pointer(_) => Some(addr(&awaited.getattr("cr_frame")?)),
+        };
+        if !read
+            || reader
+                .awaited_frames(&[frame], &bytes, span)
+                .first()
+                .copied()
+                != inner_frame
+        {
+            found.stack_top = None;
+        }
+    }
     let mut seen = Vec::new();
     reader.all(&[tstate], &mut seen);
     if !seen.iter().any(|t| t.addr == addr(task)) {
@@ -388,4 +422,64 @@ fn find(
         }
     }
     Ok(Ok(found))
+}
+
+/// Where the suspended coroutine frame at `frame` keeps the top of its value stack, found by
+/// `awaited` (the object it awaits) in one of its slots: the one field of the frame's fixed
+/// part that points just above that slot (3.14+), counts the slots up to it (3.11-3.13), or,
+/// with the value stack's base, gives its depth (3.10).
+fn stack_top(layout: &Layout, frame: usize, awaited: usize) -> Option<StackTop> {
+    let span = layout.frame_span();
+    let region = words(frame, 1024)?;
+    let mut slots = region
+        .iter()
+        .enumerate()
+        .filter(|(_, &w)| w != 0 && layout.stack_ref_object(w) == awaited)
+        .map(|(i, _)| frame + i * 8);
+    let (Some(slot), None) = (slots.next(), slots.next()) else {
+        return None;
+    };
+    let header: Vec<u8> = region
+        .iter()
+        .flat_map(|w| w.to_ne_bytes())
+        .take(span)
+        .collect();
+    let mut found = Vec::new();
+    for back in [1, 2] {
+        for at in (0..span.saturating_sub(7)).step_by(8) {
+            let kind = if layout.version >= (3, 14) {
+                StackTop::Pointer { at, back }
+            } else if layout.frame_is_object() {
+                for count_at in (0..span.saturating_sub(3)).step_by(4) {
+                    let kind = StackTop::Depth {
+                        base: at,
+                        at: count_at,
+                        back,
+                    };
+                    if kind.slot(layout, frame, &header) == Some(slot) {
+                        found.push(kind);
+                    }
+                }
+                continue;
+            } else {
+                StackTop::Count { at, back }
+            };
+            if kind.slot(layout, frame, &header) == Some(slot) {
+                found.push(kind);
+            }
+        }
+        if !layout.frame_is_object() && layout.version < (3, 14) {
+            // `int` counts may sit at any 4-byte boundary.
+            for at in (4..span.saturating_sub(3)).step_by(8) {
+                let kind = StackTop::Count { at, back };
+                if kind.slot(layout, frame, &header) == Some(slot) {
+                    found.push(kind);
+                }
+            }
+        }
+    }
+    match found[..] {
+        [only] => Some(only),
+        _ => None,
+    }
 }

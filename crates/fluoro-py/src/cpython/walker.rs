@@ -531,24 +531,14 @@ impl Walker {
         true
     }
 
-    /// The frame at `frame` read on its own (a suspended coroutine's, which no thread runs):
-    /// its code and instruction; `None` when it is not (or no longer) a frame of Python code.
-    pub fn frame_at(&mut self, frame: usize) -> Option<Frame> {
-        memory::read(frame, &mut self.frame_buf).ok()?;
-        let l = self.layout;
-        let code = l.stack_ref_object(usize_at(&self.frame_buf, l.frame_code));
-        let id = self.codes.resolve(code)?;
-        Some(Frame {
-            code: id,
-            offset: self.offset(code),
-        })
-    }
-
-    /// [`Walker::frame_at`] of each of `frames`, read in a few calls.
-    pub fn frames_at(&mut self, frames: &[usize]) -> Vec<Option<Frame>> {
-        let (mut bytes, mut read) = (Vec::new(), Vec::new());
+    /// The frames at `frames`, each read on its own (suspended coroutines', which no thread
+    /// runs), in a few calls: each one's code and instruction, `None` where it is not (or no
+    /// longer) a frame of Python code; `bytes` keeps what was read of each,
+    /// [`Layout::frame_span`] bytes a frame.
+    pub fn frames_at(&mut self, frames: &[usize], bytes: &mut Vec<u8>) -> Vec<Option<Frame>> {
+        let mut read = Vec::new();
         let span = self.frame_buf.len();
-        memory::read_each(frames, span, &mut bytes, &mut read);
+        memory::read_each(frames, span, bytes, &mut read);
         let l = self.layout;
         bytes
             .chunks_exact(span)

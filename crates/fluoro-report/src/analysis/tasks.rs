@@ -15,8 +15,10 @@ pub struct TaskStats {
     pub cpu_ns: u64,
     /// Wall time the task spent waiting at an `await`.
     pub awaiting_ns: u64,
-    /// Where it waited longest: the frame of its coroutine parked at an `await`.
+    /// Where it waited longest: the innermost frame of its coroutines parked at their
+    /// `await`s, and all of them, outermost first.
     pub awaiting_at: Option<Frame>,
+    pub awaiting_stack: Vec<Frame>,
 }
 
 /// What the run recorded of its tasks.
@@ -32,7 +34,7 @@ pub struct TaskTable {
 pub fn task_table(profile: &Profile) -> Option<TaskTable> {
     let recorded = profile.tasks.as_ref()?;
     let mut rows: HashMap<String, TaskStats> = HashMap::new();
-    let mut places: HashMap<(String, Frame), u64> = HashMap::new();
+    let mut places: HashMap<(String, Vec<Frame>), u64> = HashMap::new();
     for w in &profile.weights {
         let frames = profile.frames(w.stack);
         let Some(name) = frames
@@ -59,21 +61,26 @@ pub fn task_table(profile: &Profile) -> Option<TaskTable> {
         };
         let entry = rows.entry(name.to_owned()).or_insert_with(|| empty(name));
         entry.awaiting_ns += w.wall_ns;
-        if let Some(&parked) = frames.last().filter(|_| at + 1 < frames.len()) {
+        let parked = frames[at + 1..].to_vec();
+        if !parked.is_empty() {
             *places.entry((name.to_owned(), parked)).or_default() += w.wall_ns;
         }
     }
-    let mut best: HashMap<String, (u64, Frame)> = HashMap::new();
-    for ((name, frame), wall) in places {
-        let e = best.entry(name).or_insert((wall, frame));
-        if (wall, frame.code, frame.offset) > (e.0, e.1.code, e.1.offset) {
-            *e = (wall, frame);
+    let mut best: HashMap<String, (u64, Vec<Frame>)> = HashMap::new();
+    for ((name, stack), wall) in places {
+        let e = best.entry(name).or_insert((0, Vec::new()));
+        let key = |s: &[Frame]| s.iter().map(|f| (f.code, f.offset)).collect::<Vec<_>>();
+        if (wall, key(&stack)) > (e.0, key(&e.1)) {
+            *e = (wall, stack);
         }
     }
     let mut tasks: Vec<TaskStats> = rows
         .into_values()
         .map(|mut t| {
-            t.awaiting_at = best.get(&t.name).map(|&(_, f)| f);
+            if let Some((_, stack)) = best.remove(&t.name) {
+                t.awaiting_at = stack.last().copied();
+                t.awaiting_stack = stack;
+            }
             t
         })
         .collect();
@@ -93,6 +100,7 @@ fn empty(name: &str) -> TaskStats {
         cpu_ns: 0,
         awaiting_ns: 0,
         awaiting_at: None,
+        awaiting_stack: Vec::new(),
     }
 }
 

@@ -51,8 +51,11 @@ struct Task<'p> {
     cpu_ns: u64,
     awaiting_ns: u64,
     awaiting_share: f64,
-    /// The `await` it waited at longest: its coroutine's function, file and line.
+    /// The `await` it waited at longest: the innermost of its coroutines parked there, its
+    /// function, file and line.
     awaiting_at: Option<Place<'p>>,
+    /// All of its coroutines parked there, outermost first.
+    awaiting_stack: Vec<Place<'p>>,
 }
 
 #[derive(Serialize)]
@@ -60,6 +63,15 @@ struct Place<'p> {
     function: &'p str,
     file: &'p str,
     line: u32,
+}
+
+fn place(profile: &Profile, frame: fluoro_profile::Frame) -> Place<'_> {
+    let code = profile.code(frame);
+    Place {
+        function: &code.qualname,
+        file: &code.filename,
+        line: profile.line(frame),
+    }
 }
 
 /// The task table, as the JSON gives it.
@@ -73,14 +85,12 @@ fn tasks(profile: &Profile, duration_ns: u64) -> (Option<Vec<Task<'_>>>, Option<
         .map(|t| Task {
             running_share: share(t.running_ns, duration_ns),
             awaiting_share: share(t.awaiting_ns, duration_ns),
-            awaiting_at: t.awaiting_at.map(|f| {
-                let code = profile.code(f);
-                Place {
-                    function: &code.qualname,
-                    file: &code.filename,
-                    line: profile.line(f),
-                }
-            }),
+            awaiting_at: t.awaiting_at.map(|f| place(profile, f)),
+            awaiting_stack: t
+                .awaiting_stack
+                .iter()
+                .map(|&f| place(profile, f))
+                .collect(),
             name: t.name,
             running_ns: t.running_ns,
             cpu_ns: t.cpu_ns,
@@ -324,6 +334,7 @@ mod tests {
         assert_eq!(tasks[1]["awaiting_share"], 0.1);
         assert_eq!(tasks[1]["awaiting_at"]["function"], "sleeper");
         assert_eq!(tasks[1]["awaiting_at"]["line"], 7);
+        assert_eq!(tasks[1]["awaiting_stack"][0]["function"], "sleeper");
         assert!(parsed(&testing::fixture()).get("tasks").is_none());
     }
 

@@ -38,17 +38,7 @@ pub(super) fn table(
         .iter()
         .take(shown)
         .map(|t| {
-            let at = t.awaiting_at.map_or_else(
-                || "-".to_owned(),
-                |f| {
-                    let code = profile.code(f);
-                    format!(
-                        "{} ({})",
-                        for_terminal(&code.qualname),
-                        place(run, &code.filename, profile.line(f))
-                    )
-                },
-            );
+            let at = awaiting_at(profile, run, &t.awaiting_stack);
             vec![
                 for_terminal(&t.name).into_owned(),
                 ns_or_dash(t.running_ns),
@@ -79,6 +69,22 @@ pub(super) fn table(
         );
     }
     section(out, "asyncio tasks", &body, style);
+}
+
+/// Where a task waited: its outermost coroutine and, when it awaited others, the innermost,
+/// with that one's file and line (`handler › … › read (net.py:40)`).
+fn awaiting_at(profile: &Profile, run: &RunSummary, stack: &[fluoro_profile::Frame]) -> String {
+    let (Some(first), Some(last)) = (stack.first(), stack.last()) else {
+        return "-".to_owned();
+    };
+    let name = |f: &fluoro_profile::Frame| for_terminal(&profile.code(*f).qualname).into_owned();
+    let code = profile.code(*last);
+    let at = place(run, &code.filename, profile.line(*last));
+    match stack.len() {
+        1 => format!("{} ({at})", name(last)),
+        2 => format!("{} › {} ({at})", name(first), name(last)),
+        _ => format!("{} › … › {} ({at})", name(first), name(last)),
+    }
 }
 
 fn ns_or_dash(value: u64) -> String {
