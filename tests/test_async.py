@@ -85,3 +85,29 @@ def test_the_target_sees_nothing_of_it(any_python, tmp_path):
         plain.stderr,
         plain.returncode,
     )
+
+
+def test_each_threads_loop_runs_its_own_task(any_python, tmp_path):
+    program = PROGRAMS / "asyncio_threads.py"
+    profile = tmp_path / "threads.fluoro"
+    result = fluoro("run", "-q", "--async", "-o", profile, program, py=any_python)
+    assert result.returncode == 0, result.stderr.decode()
+    collapsed = tmp_path / "threads.txt"
+    result = fluoro("report", profile, "--format", "collapsed", "-o", collapsed, py=any_python)
+    assert result.returncode == 0, result.stderr.decode()
+    weights = {"in-0": 0, "in-1": 0, "other": 0}
+    for line in collapsed.read_text().splitlines():
+        stack, _, count = line.rpartition(" ")
+        if "compute (" not in stack:
+            continue
+        # Rooted at the task awaiting it, then the task itself, on its thread.
+        frames = stack.split(";")
+        task = next((f for f in frames if f.startswith("<task in-")), None)
+        if frames[0].startswith("<task ") and task:
+            weights[task.split()[1].rstrip(">")] += int(count)
+        else:
+            weights["other"] += int(count)
+    total = sum(weights.values())
+    assert total > 0
+    assert weights["other"] <= 0.05 * total, weights
+    assert min(weights["in-0"], weights["in-1"]) >= 0.3 * total, weights

@@ -11,6 +11,7 @@
 use super::layouts::Layout;
 use super::memory::{self, i32_at, usize_at};
 use super::values;
+use std::collections::{HashMap, HashSet};
 
 /// More tasks than this in one list or set means a torn read.
 const MAX_TASKS: usize = 1 << 20;
@@ -151,6 +152,8 @@ pub struct TaskReader {
     /// Many objects read at once ([`memory::read_each`]), and which were.
     many: Vec<u8>,
     read: Vec<bool>,
+    /// 3.14+: the tasks found by the last reading of the lists of tasks.
+    known: Vec<usize>,
 }
 
 impl TaskReader {
@@ -163,6 +166,7 @@ impl TaskReader {
             table: Vec::new(),
             many: Vec::new(),
             read: Vec::new(),
+            known: Vec::new(),
         }
     }
 
@@ -426,23 +430,45 @@ impl TaskReader {
                 self.tasks_at(&found, out);
             }
             AllTasks::ThreadList { head, node } => {
+                // The tasks of the last reading, read in a few calls: most of a list is still
+                // where it was, and its links are followed through these copies; a task not
+                // among them is read on its own.
+                let known = std::mem::take(&mut self.known);
+                let len = self.buf.len();
+                memory::read_each(&known, len, &mut self.many, &mut self.read);
+                let copies: HashMap<usize, usize> = known
+                    .iter()
+                    .enumerate()
+                    .filter(|&(i, _)| self.read[i])
+                    .map(|(i, &addr)| (addr, i))
+                    .collect();
+                let mut seen: HashSet<usize> = HashSet::new();
                 for &tstate in tstates {
                     let first = tstate + head;
                     let Some(mut link) = values::read_usize(first) else {
                         continue;
                     };
-                    let mut seen = 0;
-                    while link != first && link > node && seen < MAX_TASKS {
-                        seen += 1;
+                    // A link seen before closes a loop that is not this list (torn): stop.
+                    while link != first && link > node && seen.len() < MAX_TASKS {
                         let addr = link - node;
-                        if memory::read(addr, &mut self.buf).is_err() {
+                        if !seen.insert(addr) {
                             break;
                         }
-                        let next = usize_at(&self.buf, node);
-                        out.extend(self.view(addr));
+                        let bytes = match copies.get(&addr) {
+                            Some(&i) => &self.many[i * len..(i + 1) * len],
+                            None => {
+                                if memory::read(addr, &mut self.buf).is_err() {
+                                    break;
+                                }
+                                &self.buf[..]
+                            }
+                        };
+                        let next = usize_at(bytes, node);
+                        out.extend(self.view_of(bytes, addr));
                         link = next;
                     }
                 }
+                self.known = seen.into_iter().collect();
             }
         }
         out.sort_unstable_by_key(|t| t.addr);
