@@ -66,6 +66,10 @@ def finish(task, c):
     c.close()
 ";
 
+/// Bytes of the thread state searched for its asyncio fields (3.14+), more than
+/// `_PyThreadStateImpl` holds.
+const TSTATE_SCAN: usize = 4096;
+
 /// Probes the interpreter's asyncio, if the target has imported it.
 pub fn probe(py: Python<'_>, layout: &'static Layout) -> Probed {
     let modules = match py.import("sys").and_then(|s| s.getattr("modules")) {
@@ -251,18 +255,26 @@ fn find(
     if version >= (3, 14) {
         // The running task and loop are the thread state's; its list of tasks now holds the
         // probe's task, the one link of a circular list whose head is in the thread state.
+        // The field is the one word of the thread state that is null before, the task while
+        // it runs, and null again after: memory past the thread state may hold the task too
+        // (the arguments of the calls made here).
+        let before = words(tstate, TSTATE_SCAN);
         aio.call_method1("_set_running_loop", (loop_,))?;
         let entered = aio.call_method1("_enter_task", (loop_, task));
-        let words_now = words(tstate, 4096);
+        let during = words(tstate, TSTATE_SCAN);
         if entered.is_ok() {
             aio.call_method1("_leave_task", (loop_, task))?;
         }
         aio.call_method1("_set_running_loop", (py.None(),))?;
         entered?;
-        let Some(ts) = words_now else {
+        let after = words(tstate, TSTATE_SCAN);
+        let (Some(before), Some(ts), Some(after)) = (before, during, after) else {
             return fail("the thread state");
         };
-        let Some(at) = only(&ts, addr(task)) else {
+        let mut fields = (0..ts.len())
+            .filter(|&i| before[i] == 0 && ts[i] == addr(task) && after[i] == 0)
+            .map(|i| i * 8);
+        let (Some(at), None) = (fields.next(), fields.next()) else {
             return fail("the running task");
         };
         running = Running::ThreadState(at);
