@@ -147,6 +147,14 @@ fn words(at: usize, len: usize) -> Option<Vec<usize>> {
     Some((0..len / 8).map(|i| usize_at(&buf, i * 8)).collect())
 }
 
+/// The words of the thread state at `tstate`: [`TSTATE_SCAN`] bytes, or fewer where the
+/// memory past it ends sooner.
+fn thread_state_words(tstate: usize) -> Option<Vec<usize>> {
+    [TSTATE_SCAN, TSTATE_SCAN / 2, TSTATE_SCAN / 4]
+        .into_iter()
+        .find_map(|len| words(tstate, len))
+}
+
 /// The offset of the one word among `words` equal to `value`.
 fn only(words: &[usize], value: usize) -> Option<usize> {
     let mut hits = words.iter().enumerate().filter(|(_, &w)| w == value);
@@ -258,19 +266,22 @@ fn find(
         // The field is the one word of the thread state that is null before, the task while
         // it runs, and null again after: memory past the thread state may hold the task too
         // (the arguments of the calls made here).
-        let before = words(tstate, TSTATE_SCAN);
+        let before = thread_state_words(tstate);
         aio.call_method1("_set_running_loop", (loop_,))?;
         let entered = aio.call_method1("_enter_task", (loop_, task));
-        let during = words(tstate, TSTATE_SCAN);
+        let during = thread_state_words(tstate);
         if entered.is_ok() {
             aio.call_method1("_leave_task", (loop_, task))?;
         }
         aio.call_method1("_set_running_loop", (py.None(),))?;
         entered?;
-        let after = words(tstate, TSTATE_SCAN);
+        let after = thread_state_words(tstate);
         let (Some(before), Some(ts), Some(after)) = (before, during, after) else {
             return fail("the thread state");
         };
+        if before.len() != ts.len() || ts.len() != after.len() {
+            return fail("the thread state");
+        }
         let mut fields = (0..ts.len())
             .filter(|&i| before[i] == 0 && ts[i] == addr(task) && after[i] == 0)
             .map(|i| i * 8);
