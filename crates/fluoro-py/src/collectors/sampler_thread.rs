@@ -259,7 +259,20 @@ fn track_tasks(
 /// Names the threads seen so far that have none yet, from `threading`, taking the GIL briefly.
 /// Threads that end before the run does keep their names this way.
 fn name_threads(recorder: &mut Recorder, stop: &AtomicBool) {
-    let unnamed = recorder.unnamed();
+    let mut unnamed = recorder.unnamed();
+    // The main thread is `MainThread` until the end says otherwise: no need to wait for the
+    // GIL for it. (Waiting can be long: a thread that releases and takes the GIL back every
+    // few milliseconds, as an event loop polling with `asyncio.sleep(0)`, is never asked to
+    // drop it, and the sampler took no sample for the 0.74 s it waited.)
+    if let Some(main) = super::names::main_thread() {
+        let (main, others): (Vec<_>, Vec<_>) = unnamed.into_iter().partition(|t| t.1 == main);
+        recorder.set_names(
+            main.into_iter()
+                .map(|(idx, _)| (idx, "MainThread".to_owned()))
+                .collect(),
+        );
+        unnamed = others;
+    }
     if unnamed.is_empty() || stop.load(Ordering::SeqCst) {
         return;
     }
