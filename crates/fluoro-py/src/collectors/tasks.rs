@@ -21,6 +21,8 @@ const WAIT_EVERY: Duration = Duration::from_millis(40);
 /// With many tasks, readings are spaced so that they take at most this share of the time
 /// (1 / 20: a thousand tasks take about 2 ms to read).
 const WAIT_SHARE: u32 = 20;
+/// Readings are never further apart than this.
+const MAX_WAIT_EVERY: Duration = Duration::from_millis(500);
 /// Task names remembered at most, by task and name object.
 const MAX_NAMES: usize = 1 << 16;
 /// Tasks followed at most up a chain of tasks awaiting tasks, and coroutines down a chain of
@@ -190,6 +192,7 @@ impl TaskTracker {
             None => WAIT_EVERY,
         };
         self.last_waits = Some(now);
+        let cpu_before = crate::os::thread_cpu_ns(crate::os::gettid());
         let tstates: Vec<usize> = stacks.iter().map(|s| s.tstate).collect();
         reader.all(&tstates, &mut self.views);
         let mut out = Vec::new();
@@ -212,7 +215,13 @@ impl TaskTracker {
             frames.reverse();
             out.push((frames, wall.as_nanos() as u64));
         }
-        self.wait_every = WAIT_EVERY.max(now.elapsed() * WAIT_SHARE);
+        // The reading's cost on this thread's CPU clock: wall time would count the time the
+        // thread waited for a CPU on a busy machine (readings 400 ms apart were seen).
+        let cpu_after = crate::os::thread_cpu_ns(crate::os::gettid());
+        if let (Some(before), Some(after)) = (cpu_before, cpu_after) {
+            let cost = Duration::from_nanos(after.saturating_sub(before));
+            self.wait_every = WAIT_EVERY.max(cost * WAIT_SHARE).min(MAX_WAIT_EVERY);
+        }
         out
     }
 
