@@ -117,6 +117,10 @@ pub struct RunArgs {
     /// How stacks are read: from memory without the GIL, or with the GIL (the fallback)
     #[arg(long, value_enum, default_value_t = SamplerChoice::Auto)]
     pub sampler: SamplerChoice,
+    /// Attribute event-loop time to asyncio tasks: running tasks' stacks rooted at
+    /// `<task NAME>`, and time awaiting per task
+    #[arg(long = "async")]
+    pub async_tasks: bool,
     /// Which allocations are recorded with their stacks (collections are timed unless
     /// --cpu-only)
     #[arg(long, value_enum, default_value_t = MemoryChoice::Sampled)]

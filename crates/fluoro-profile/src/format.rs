@@ -10,8 +10,8 @@
 
 use crate::memory::{AllocBatch, AllocEvent, GcEvent, Mark, MemorySettings};
 use crate::model::{
-    AdaptiveCode, CodeId, CodeInfo, End, ExactStats, Meta, Sample, StackId, StackNode, ThreadIdx,
-    ThreadInfo,
+    AdaptiveCode, CodeId, CodeInfo, End, ExactStats, Meta, Sample, StackId, StackNode, TaskBatch,
+    ThreadIdx, ThreadInfo,
 };
 use crate::patterns::PatternStats;
 use serde::{Deserialize, Serialize};
@@ -80,6 +80,8 @@ pub enum Chunk {
     /// The hot functions' quickened bytecode at the end (`fluoro run --adaptive`); appended
     /// after [`End`].
     Adaptive(Vec<AdaptiveCode>),
+    /// asyncio tasks seen waiting, or why tasks could not be read (`fluoro run --async`).
+    Tasks(TaskBatch),
 }
 
 impl Chunk {
@@ -98,6 +100,7 @@ impl Chunk {
             Chunk::Marks(_) => 11,
             Chunk::Patterns(_) => 12,
             Chunk::Adaptive(_) => 13,
+            Chunk::Tasks(_) => 15,
         }
     }
 }
@@ -344,6 +347,7 @@ pub fn encode(chunk: &Chunk) -> Vec<u8> {
         Chunk::Marks(m) => to_payload(m),
         Chunk::Patterns(p) => to_payload(p),
         Chunk::Adaptive(a) => to_payload(a),
+        Chunk::Tasks(t) => to_payload(t),
     };
     framed(chunk.kind(), &payload)
 }
@@ -800,6 +804,7 @@ fn decode(kind: u8, payload: &[u8]) -> Result<Option<Chunk>, postcard::Error> {
         11 => Chunk::Marks(postcard::from_bytes(payload)?),
         12 => Chunk::Patterns(postcard::from_bytes(payload)?),
         13 => Chunk::Adaptive(postcard::from_bytes(payload)?),
+        15 => Chunk::Tasks(postcard::from_bytes(payload)?),
         _ => return Ok(None),
     }))
 }

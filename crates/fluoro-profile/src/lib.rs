@@ -20,7 +20,7 @@ pub use memory::*;
 pub use model::*;
 pub use patterns::{Figure, PatternStats, SizeClassStats, Unit};
 pub use processes::ProcessInfo;
-pub use profile::{Metric, Profile, StackWeight};
+pub use profile::{AwaitWeight, Metric, Profile, StackWeight, TaskProfile};
 pub use timeline::{
     AllocTimeline, Allocated, SampleCounts, SampleTime, TimeCell, TimeSlices, FIRST_BUCKET_NS,
     MAX_BUCKETS,

@@ -46,6 +46,57 @@ impl CodeInfo {
     }
 }
 
+/// The file name of the stand-in code of an asyncio task's `<task NAME>` frame, which roots
+/// the stacks of the task (`fluoro run --async`).
+pub const TASK_FILE: &str = "<asyncio task>";
+
+/// The collectors number the stand-in codes of `<task NAME>` frames from here up, clear of
+/// code objects (numbered from 0) and of the stand-ins just below `CodeId::MAX`.
+pub const FIRST_TASK_CODE: CodeId = 1 << 31;
+
+impl CodeInfo {
+    /// The stand-in code of the `<task NAME>` frame of the asyncio task `name`.
+    pub fn task(name: &str) -> CodeInfo {
+        let shown = format!("<task {name}>");
+        CodeInfo {
+            filename: TASK_FILE.to_owned(),
+            name: shown.clone(),
+            qualname: shown,
+            firstlineno: 0,
+            lines: Vec::new(),
+        }
+    }
+
+    /// The task's name, if this is the code of a `<task NAME>` frame.
+    pub fn task_name(&self) -> Option<&str> {
+        if self.filename != TASK_FILE {
+            return None;
+        }
+        self.name.strip_prefix("<task ")?.strip_suffix('>')
+    }
+}
+
+/// What the sampler saw of asyncio tasks (`fluoro run --async`), besides the `<task NAME>`
+/// frames of running tasks in the samples' stacks: the first chunk says tasks were looked
+/// for, a note says once why they could not be read.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TaskBatch {
+    pub note: Option<String>,
+    pub awaiting: Vec<TaskWait>,
+}
+
+/// A waiting stack seen at one or more readings since the last batch: the tasks awaiting the
+/// task, then its `<task NAME>` and the frame parked at an `await`, and the wall time the
+/// readings stand for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TaskWait {
+    pub stack: StackId,
+    /// Nanoseconds since the session started, at the batch's last reading.
+    pub time_ns: u64,
+    pub wall_ns: u64,
+    pub readings: u32,
+}
+
 /// One Python frame: a code object and the byte offset of the instruction it is at.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct Frame {
@@ -199,6 +250,18 @@ pub struct AdaptiveCode {
 #[cfg(test)]
 mod meta_tests {
     use super::*;
+
+    #[test]
+    fn task_frames_name_their_task() {
+        let code = CodeInfo::task("worker <1>");
+        assert_eq!(code.name, "<task worker <1>>");
+        assert_eq!(code.task_name(), Some("worker <1>"));
+        let plain = CodeInfo {
+            filename: "app.py".into(),
+            ..code
+        };
+        assert_eq!(plain.task_name(), None);
+    }
 
     #[test]
     fn the_version_is_read_from_sys_version() {

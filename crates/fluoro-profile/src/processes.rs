@@ -232,6 +232,17 @@ impl Merged {
                 .map(|t| t.shifted(first_weight + t.weight, shift)),
         );
         self.profile.samples += other.samples;
+        if let Some(tasks) = other.tasks {
+            let mine = self.profile.tasks.get_or_insert_with(Default::default);
+            if tasks.note.is_some() {
+                mine.note = tasks.note;
+            }
+            mine.awaiting
+                .extend(tasks.awaiting.iter().map(|w| crate::profile::AwaitWeight {
+                    stack: stack_of(&stacks, w.stack),
+                    ..*w
+                }));
+        }
         if let Some(memory) = other.memory {
             self.add_memory(memory, shift, &|s: &SiteBytes| SiteBytes {
                 thread: thread(s.thread),

@@ -36,6 +36,49 @@ pub struct StackWeight {
     pub leak_bytes: u64,
 }
 
+/// What `fluoro run --async` recorded of asyncio tasks besides the `<task NAME>` frames in the
+/// samples' stacks.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct TaskProfile {
+    /// Why tasks could not be read, if they could not.
+    pub note: Option<String>,
+    /// Wall time tasks spent waiting, per stack: `<task NAME>`, then the frame parked at an
+    /// `await`.
+    pub awaiting: Vec<AwaitWeight>,
+}
+
+/// The wall time the readings of one waiting stack stand for.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct AwaitWeight {
+    pub stack: StackId,
+    pub samples: u64,
+    pub wall_ns: u64,
+}
+
+impl TaskProfile {
+    /// Adds a batch of readings (`index` finds a stack's entry).
+    pub(crate) fn add(
+        &mut self,
+        batch: crate::model::TaskBatch,
+        index: &mut HashMap<StackId, usize>,
+    ) {
+        if batch.note.is_some() {
+            self.note = batch.note;
+        }
+        for wait in batch.awaiting {
+            let at = *index.entry(wait.stack).or_insert_with(|| {
+                self.awaiting.push(AwaitWeight {
+                    stack: wait.stack,
+                    ..AwaitWeight::default()
+                });
+                self.awaiting.len() - 1
+            });
+            self.awaiting[at].samples += u64::from(wait.readings);
+            self.awaiting[at].wall_ns += wait.wall_ns;
+        }
+    }
+}
+
 /// Which weight of a sample a report adds up.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Metric {
@@ -138,6 +181,8 @@ pub struct Profile {
     pub patterns: Vec<PatternStats>,
     /// The hot functions' quickened bytecode at the end (`fluoro run --adaptive`).
     pub adaptive: Vec<crate::model::AdaptiveCode>,
+    /// asyncio tasks, when the run looked for them (`fluoro run --async`).
+    pub tasks: Option<TaskProfile>,
     /// Where the file ends inside a chunk (cut by a full disk or `ulimit -f`): everything
     /// before that byte was read.
     pub ends_early: Option<usize>,
@@ -212,6 +257,7 @@ impl Profile {
         };
         let mut index: HashMap<(ThreadIdx, StackId), usize> = HashMap::new();
         let mut replay: Option<Replay> = None;
+        let mut waits: HashMap<StackId, usize> = HashMap::new();
         for chunk in open()? {
             let chunk = match chunk {
                 Ok(chunk) => chunk,
@@ -290,6 +336,10 @@ impl Profile {
                 }
                 Chunk::Patterns(patterns) => profile.patterns = patterns,
                 Chunk::Adaptive(codes) => profile.adaptive = codes,
+                Chunk::Tasks(batch) => profile
+                    .tasks
+                    .get_or_insert_with(TaskProfile::default)
+                    .add(batch, &mut waits),
                 Chunk::End(end) => {
                     for (idx, name) in &end.thread_names {
                         if let Some(t) = profile.threads.get_mut(*idx as usize) {
@@ -391,6 +441,11 @@ impl Profile {
             }
             if w.thread as usize >= self.threads.len() {
                 return bad(format!("a sample names unknown thread {}", w.thread));
+            }
+        }
+        for w in self.tasks.iter().flat_map(|t| &t.awaiting) {
+            if w.stack as usize >= self.stacks.len() {
+                return bad(format!("a waiting task names unknown stack {}", w.stack));
             }
         }
         for gc in self.memory.iter().flat_map(|m| &m.gc) {

@@ -70,6 +70,7 @@ impl Profiler {
                 rate,
                 exact,
                 gil_sampler,
+                tasks: false,
                 warn: true,
                 cpu,
                 memory,

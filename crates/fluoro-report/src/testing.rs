@@ -584,3 +584,73 @@ pub fn only_our_escapes(text: &str) -> bool {
         .chars()
         .all(|c| c == '\n' || !(c.is_control() || c == '\u{202e}'))
 }
+
+/// An asyncio program run with `--async`: the event loop (`run_forever`, `select`) on the
+/// main thread; task `worker` running `crunch` for 300 ms; task `sleeper` parked at line 7's
+/// `await asyncio.sleep` for 50 ms, seen at five readings of 10 ms.
+pub fn async_fixture() -> Profile {
+    const APP: &str = "/work/app/tasks.py";
+    const LOOP: &str = "/usr/lib/python3.11/asyncio/base_events.py";
+    let codes = vec![
+        (0, code(APP, "<module>", "<module>", 1, &[20])),
+        (
+            1,
+            code(
+                LOOP,
+                "run_forever",
+                "BaseEventLoop.run_forever",
+                590,
+                &[607],
+            ),
+        ),
+        (
+            2,
+            code(LOOP, "_run_once", "BaseEventLoop._run_once", 1850, &[1898]),
+        ),
+        (3, code(APP, "worker", "worker", 10, &[12])),
+        (4, code(APP, "crunch", "crunch", 2, &[3])),
+        (5, code(APP, "sleeper", "sleeper", 6, &[7])),
+        (fluoro_profile::FIRST_TASK_CODE, CodeInfo::task("worker")),
+        (
+            fluoro_profile::FIRST_TASK_CODE + 1,
+            CodeInfo::task("sleeper"),
+        ),
+    ];
+    let mut stacks = StackInterner::new();
+    let worker = stacks.intern([at(fluoro_profile::FIRST_TASK_CODE, 0), at(3, 0), at(4, 0)]);
+    let idle = stacks.intern([at(0, 0), at(1, 0), at(2, 0)]);
+    let parked = stacks.intern([at(fluoro_profile::FIRST_TASK_CODE + 1, 0), at(5, 0)]);
+    let plan: Vec<(u32, u32, u32, u64, u8)> = vec![
+        (0, worker, 30, 10, FLAG_GIL | FLAG_ACTIVE),
+        (0, idle, 20, 0, 0),
+    ];
+    let samples = planned_samples(&plan);
+    let chunks = [
+        Chunk::Meta(Meta {
+            target: "tasks.py".into(),
+            ..meta()
+        }),
+        Chunk::Codes(codes),
+        Chunk::Threads(vec![(0, thread_info(1, "MainThread"))]),
+    ];
+    let mut w = run_written(&chunks, &mut stacks, samples);
+    let awaiting = (0..5)
+        .map(|i| fluoro_profile::TaskWait {
+            stack: parked,
+            time_ns: 10_000_000 * (i + 1),
+            wall_ns: 10_000_000,
+            readings: 1,
+        })
+        .collect();
+    w.write(&Chunk::Tasks(fluoro_profile::TaskBatch {
+        note: None,
+        awaiting,
+    }))
+    .expect("writing to a Vec");
+    w.write(&Chunk::End(End {
+        wall_ns: 500_000_000,
+        ..End::default()
+    }))
+    .expect("writing to a Vec");
+    Profile::from_bytes(&w.into_inner()).expect("the async fixture reads")
+}

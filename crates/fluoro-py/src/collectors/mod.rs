@@ -11,6 +11,7 @@ pub mod names;
 pub mod recorder;
 pub mod sampler;
 pub mod sampler_thread;
+pub mod tasks;
 
 use alloc::{Drain, MemoryPlan, MemoryTracking};
 use fluoro_profile::{End, Meta};
@@ -30,6 +31,8 @@ pub struct Plan {
     pub exact: bool,
     /// Read stacks with the GIL even where a memory layout exists.
     pub gil_sampler: bool,
+    /// Attribute samples to asyncio tasks, and record the tasks waiting (`--async`).
+    pub tasks: bool,
     /// Say so on stderr when the GIL-free sampler is not available.
     pub warn: bool,
     /// Sample stacks for CPU and wall time (off: memory only).
@@ -113,7 +116,7 @@ impl Collection {
             .as_ref()
             .map(|_| Drain::new(plan.memory == MemoryPlan::All));
         let rate = if plan.cpu { plan.rate } else { 0 };
-        let sampler = Sampler::start(source, recorder, rate, drain);
+        let sampler = Sampler::start(source, recorder, rate, drain, plan.tasks);
         Ok(Collection {
             sampler: Some(sampler),
             memory,

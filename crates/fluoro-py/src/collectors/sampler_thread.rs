@@ -7,6 +7,7 @@ use super::alloc::{paused, Drain};
 use super::names::thread_names;
 use super::recorder::Recorder;
 use super::sampler::{Jitter, StackSource};
+use super::tasks::TaskTracker;
 use crate::cpython::ThreadStack;
 use crate::os;
 use pyo3::prelude::*;
@@ -31,6 +32,8 @@ struct Parts {
     recorder: Recorder,
     /// The OS id of the thread that last ran on them.
     tid: u64,
+    /// asyncio tasks, with `--async`.
+    tasks: Option<TaskTracker>,
 }
 
 impl Sampler {
@@ -41,13 +44,26 @@ impl Sampler {
         recorder: Recorder,
         rate_hz: u32,
         drain: Option<Drain>,
+        tasks: bool,
     ) -> Sampler {
         let stop = Arc::new(AtomicBool::new(false));
+        let mut source = source;
+        let mut recorder = recorder;
+        let tasks = tasks.then(|| {
+            recorder.track_tasks();
+            let walker = source.walker().map(|w| {
+                // Task frames are matched to the thread's frames by address.
+                w.keep_addresses();
+                w.layout()
+            });
+            TaskTracker::new(walker)
+        });
         let parts = Parts {
             source,
             drain,
             recorder,
             tid: 0,
+            tasks,
         };
         let handle = spawn(parts, rate_hz, &stop);
         Sampler {
@@ -117,6 +133,7 @@ fn spawn(parts: Parts, rate_hz: u32, stop: &Arc<AtomicBool>) -> Option<JoinHandl
                 &mut parts.source,
                 &mut parts.drain,
                 &mut parts.recorder,
+                &mut parts.tasks,
                 interval,
                 sample,
                 &flag,
@@ -129,8 +146,6 @@ fn spawn(parts: Parts, rate_hz: u32, stop: &Arc<AtomicBool>) -> Option<JoinHandl
 /// How often the sampler may look up names of new threads (the one thing it takes the GIL
 /// for, and only while some thread is unnamed).
 const NAMING_EVERY: Duration = Duration::from_millis(250);
-/// How long naming waits for a tick that sees the GIL free before it asks for the GIL anyway.
-const NAMING_PATIENCE: Duration = Duration::from_secs(1);
 
 /// With the allocation hook recording everything, the ring is drained at least this often
 /// between ticks, so that the target rarely waits for room.
@@ -148,6 +163,7 @@ fn run(
     source: &mut StackSource,
     drain: &mut Option<Drain>,
     recorder: &mut Recorder,
+    tasks: &mut Option<TaskTracker>,
     interval: Duration,
     sample: bool,
     stop: &AtomicBool,
@@ -191,20 +207,16 @@ fn run(
         if let (Some(d), Some(codes)) = (drain.as_mut(), source.codes()) {
             d.tick(codes, recorder, now);
         }
+        if let (true, Some(tracker)) = (sample, tasks.as_mut()) {
+            track_tasks(tracker, source, recorder, &mut stacks, now, stop);
+        }
         recorder.add_codes(source.take_fresh());
         if sample {
             recorder.record(now, &stacks, gil, interval);
         } else {
             recorder.flush_if_due(now);
         }
-        // Naming takes the GIL. Asked for while another thread holds it, the wait can be
-        // long: a thread that lets the GIL go and takes it back every few milliseconds (an
-        // event loop running `await asyncio.sleep(0)`) is never asked to drop it on 3.10,
-        // and the sampler took no sample for the 0.4 s it waited. So it waits for a tick
-        // that sees the GIL free, for up to a second.
-        let since = now.saturating_duration_since(last_naming);
-        let gil_free = sample && gil.is_none();
-        if since >= NAMING_EVERY && (gil_free || since >= NAMING_EVERY + NAMING_PATIENCE) {
+        if now.saturating_duration_since(last_naming) >= NAMING_EVERY {
             last_naming = now;
             name_threads(recorder, stop);
         }
@@ -216,10 +228,51 @@ fn run(
     recorder.sampler_cpu_ns += os::thread_cpu_ns(os::gettid()).unwrap_or(0);
 }
 
+/// Roots the stacks of threads running asyncio tasks at their tasks and records the tasks
+/// waiting; until the target has imported asyncio, looks for it now and then with the GIL.
+fn track_tasks(
+    tracker: &mut TaskTracker,
+    source: &mut StackSource,
+    recorder: &mut Recorder,
+    stacks: &mut [ThreadStack],
+    now: Instant,
+    stop: &AtomicBool,
+) {
+    if tracker.wants_probe(now) && !stop.load(Ordering::SeqCst) {
+        // As for thread names: the session stops this thread before the interpreter
+        // finalizes, and what the probe allocates is fluoro's.
+        paused(|| Python::attach(|py| tracker.probe(py, now)));
+    }
+    if let Some(walker) = source.walker() {
+        tracker.attribute(stacks, walker);
+        let waits = tracker.awaiting(now, walker, stacks);
+        if !waits.is_empty() {
+            recorder.record_awaiting(now, waits);
+        }
+    }
+    recorder.add_codes(tracker.take_fresh());
+    if let Some(note) = tracker.take_note() {
+        recorder.note_tasks(note);
+    }
+}
+
 /// Names the threads seen so far that have none yet, from `threading`, taking the GIL briefly.
 /// Threads that end before the run does keep their names this way.
 fn name_threads(recorder: &mut Recorder, stop: &AtomicBool) {
-    let unnamed = recorder.unnamed();
+    let mut unnamed = recorder.unnamed();
+    // The main thread is `MainThread` until the end says otherwise: no need to wait for the
+    // GIL for it. (Waiting can be long: on 3.10 a thread that lets the GIL go and takes it
+    // back every few milliseconds, as an event loop running `await asyncio.sleep(0)`, is
+    // never asked to drop it, and the sampler took no sample for the 0.4 s it waited.)
+    if let Some(main) = super::names::main_thread() {
+        let (main, others): (Vec<_>, Vec<_>) = unnamed.into_iter().partition(|t| t.1 == main);
+        recorder.set_names(
+            main.into_iter()
+                .map(|(idx, _)| (idx, "MainThread".to_owned()))
+                .collect(),
+        );
+        unnamed = others;
+    }
     if unnamed.is_empty() || stop.load(Ordering::SeqCst) {
         return;
     }

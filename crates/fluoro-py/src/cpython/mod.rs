@@ -13,6 +13,8 @@
 //!   GC callback.
 //! - [`values`]: simple objects read from memory: a `str`'s text, a `bytes`'s contents, and a
 //!   bounded repr of any object.
+//! - [`tasks`]: asyncio tasks read from memory (the running one, and those waiting), where
+//!   [`tasks_probe`] found the C `Task`'s fields on a task of fluoro's own.
 //! - [`locals`]: a frame's local variables read from memory, for `fluoro dump --locals`.
 //! - [`objects`]: references through `tp_traverse`, `sys.getsizeof` computed per type, and other
 //!   object internals, for the heap walk and the object reports.
@@ -27,6 +29,8 @@ pub mod layouts;
 pub mod locals;
 pub mod memory;
 pub mod objects;
+pub mod tasks;
+pub mod tasks_probe;
 pub mod values;
 pub mod walker;
 

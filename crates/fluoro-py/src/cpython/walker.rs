@@ -531,6 +531,33 @@ impl Walker {
         true
     }
 
+    /// The frames at `frames`, each read on its own (suspended coroutines', which no thread
+    /// runs), in a few calls: each one's code and instruction, `None` where it is not (or no
+    /// longer) a frame of Python code; `bytes` keeps what was read of each,
+    /// [`Layout::frame_span`] bytes a frame.
+    pub fn frames_at(&mut self, frames: &[usize], bytes: &mut Vec<u8>) -> Vec<Option<Frame>> {
+        let mut read = Vec::new();
+        let span = self.frame_buf.len();
+        memory::read_each(frames, span, bytes, &mut read);
+        let l = self.layout;
+        bytes
+            .chunks_exact(span)
+            .zip(read)
+            .map(|(frame, ok)| {
+                if !ok {
+                    return None;
+                }
+                self.frame_buf.copy_from_slice(frame);
+                let code = l.stack_ref_object(usize_at(&self.frame_buf, l.frame_code));
+                let id = self.codes.resolve(code)?;
+                Some(Frame {
+                    code: id,
+                    offset: self.offset(code),
+                })
+            })
+            .collect()
+    }
+
     /// The byte offset of the frame's current instruction (frame in `frame_buf`).
     fn offset(&self, code: usize) -> u32 {
         let l = self.layout;

@@ -37,6 +37,7 @@ pub fn start_in_target(py: Python<'_>, path: PathBuf, rate: u32) -> PyResult<()>
         rate,
         exact: false,
         gil_sampler: false,
+        tasks: false,
         warn: false,
         cpu: true,
         memory: MemoryPlan::Sampled {

@@ -30,6 +30,9 @@ pub struct BootConfig {
     pub adaptive: bool,
     /// Read stacks with the GIL even where a memory layout exists.
     pub gil_sampler: bool,
+    /// Attribute samples to asyncio tasks (`--async`).
+    #[serde(default)]
+    pub async_tasks: bool,
     /// Absolute path of the streamed `.fluoro` profile.
     #[serde(with = "os_path")]
     pub profile: PathBuf,

@@ -63,6 +63,7 @@ impl Session {
             // Calls are counted in the first process only.
             exact: config.exact && role == Role::Root,
             gil_sampler: config.gil_sampler,
+            tasks: config.async_tasks,
             warn: !config.quiet && role == Role::Root,
             cpu: true,
             memory: config.memory,

@@ -101,6 +101,7 @@ pub(crate) fn prepare(
         memory: memory_plan(args),
         adaptive: args.adaptive,
         gil_sampler: args.sampler == fluoro_cli::SamplerChoice::Gil,
+        async_tasks: args.async_tasks,
         profile: profile_file.clone(),
         temporary_profile: temporary,
         output,

@@ -8,6 +8,7 @@ mod idle;
 mod lines;
 mod memory;
 mod summary;
+mod tasks;
 mod threads;
 mod tree;
 
@@ -18,6 +19,7 @@ pub use idle::{idle_table, waiting_kind, IdleThread, WaitKind};
 pub use lines::{line_table, LineStats};
 pub use memory::{by_line, LineBytes};
 pub use summary::RunSummary;
+pub use tasks::{task_table, TaskStats, TaskTable};
 pub use threads::{thread_table, ThreadStats};
 pub use tree::{call_tree, CallNode};
 

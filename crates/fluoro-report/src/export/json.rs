@@ -31,9 +31,73 @@ struct Report<'p> {
     /// Allocations, peak, leaks, GC and snapshots, when memory was recorded.
     #[serde(skip_serializing_if = "Option::is_none")]
     memory: Option<super::json_memory::Memory<'p>>,
+    /// asyncio tasks (`fluoro run --async`), most running first; left out when the run did
+    /// not look for them. Shares are of the run's duration.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    tasks: Option<Vec<Task<'p>>>,
+    /// Why asyncio tasks could not be read, when the run looked for them and could not.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    tasks_note: Option<String>,
     /// `fluoro.patterns` instances alive at the end; left out when the run used none.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     patterns: Vec<super::json_patterns::PatternJson<'p>>,
+}
+
+#[derive(Serialize)]
+struct Task<'p> {
+    name: String,
+    running_ns: u64,
+    running_share: f64,
+    cpu_ns: u64,
+    awaiting_ns: u64,
+    awaiting_share: f64,
+    /// The `await` it waited at longest: the innermost of its coroutines parked there, its
+    /// function, file and line.
+    awaiting_at: Option<Place<'p>>,
+    /// All of its coroutines parked there, outermost first.
+    awaiting_stack: Vec<Place<'p>>,
+}
+
+#[derive(Serialize)]
+struct Place<'p> {
+    function: &'p str,
+    file: &'p str,
+    line: u32,
+}
+
+fn place(profile: &Profile, frame: fluoro_profile::Frame) -> Place<'_> {
+    let code = profile.code(frame);
+    Place {
+        function: &code.qualname,
+        file: &code.filename,
+        line: profile.line(frame),
+    }
+}
+
+/// The task table, as the JSON gives it.
+fn tasks(profile: &Profile, duration_ns: u64) -> (Option<Vec<Task<'_>>>, Option<String>) {
+    let Some(table) = crate::analysis::task_table(profile) else {
+        return (None, None);
+    };
+    let tasks = table
+        .tasks
+        .into_iter()
+        .map(|t| Task {
+            running_share: share(t.running_ns, duration_ns),
+            awaiting_share: share(t.awaiting_ns, duration_ns),
+            awaiting_at: t.awaiting_at.map(|f| place(profile, f)),
+            awaiting_stack: t
+                .awaiting_stack
+                .iter()
+                .map(|&f| place(profile, f))
+                .collect(),
+            name: t.name,
+            running_ns: t.running_ns,
+            cpu_ns: t.cpu_ns,
+            awaiting_ns: t.awaiting_ns,
+        })
+        .collect();
+    (Some(tasks), table.note)
 }
 
 #[derive(Serialize)]
@@ -219,7 +283,10 @@ pub(crate) fn render(profile: &Profile, options: &RenderOptions) -> Result<Vec<u
             share: share(l.self_ns, total),
         })
         .collect();
+    let (tasks, tasks_note) = tasks(profile, run.duration_ns);
     let report = Report {
+        tasks,
+        tasks_note,
         target: run.target,
         python: run.python,
         sampler: run.sampler,
@@ -253,6 +320,22 @@ mod tests {
 
     fn parsed(profile: &Profile) -> Value {
         serde_json::from_slice(&render(profile, &RenderOptions::default()).unwrap()).unwrap()
+    }
+
+    #[test]
+    fn tasks_are_listed_with_their_shares_when_the_run_looked_for_them() {
+        let v = parsed(&testing::async_fixture());
+        let tasks = v["tasks"].as_array().expect("tasks");
+        assert_eq!(tasks.len(), 2);
+        assert_eq!(tasks[0]["name"], "worker");
+        assert_eq!(tasks[0]["running_ns"], 300_000_000);
+        assert_eq!(tasks[0]["running_share"], 0.6);
+        assert_eq!(tasks[1]["name"], "sleeper");
+        assert_eq!(tasks[1]["awaiting_share"], 0.1);
+        assert_eq!(tasks[1]["awaiting_at"]["function"], "sleeper");
+        assert_eq!(tasks[1]["awaiting_at"]["line"], 7);
+        assert_eq!(tasks[1]["awaiting_stack"][0]["function"], "sleeper");
+        assert!(parsed(&testing::fixture()).get("tasks").is_none());
     }
 
     #[test]

@@ -7,6 +7,7 @@ mod memory;
 mod patterns;
 mod processes;
 mod style;
+mod tasks;
 
 use crate::analysis::{fold_startup, Measure, RunSummary};
 use crate::{RenderError, RenderOptions};
@@ -72,6 +73,7 @@ fn brief(profile: &Profile, options: &RenderOptions, style: &Style) -> String {
             style,
         );
     }
+    tasks::table(&mut out, profile, &run, Some(TASKS_SHOWN), style);
     if profile.total(options.metric) > 0 {
         cpu::top_functions(&mut out, profile, &run, options, style);
     }
@@ -94,6 +96,7 @@ fn full(profile: &Profile, options: &RenderOptions, style: &Style) -> String {
                 cpu::idle(&mut out, profile, &run, options, style);
             }
         }
+        tasks::table(&mut out, profile, &run, None, style);
         cpu::functions(&mut out, profile, &run, options, style);
         cpu::tree(&mut out, profile, &run, options.measure(), style);
         cpu::lines(&mut out, profile, &run, options, style);
@@ -116,6 +119,9 @@ const PROCESSES_SHOWN: usize = 6;
 
 /// Threads the summary lists (the most sampled).
 const THREADS_SHOWN: usize = 5;
+
+/// asyncio tasks the summary lists (the most running, then the most awaiting).
+const TASKS_SHOWN: usize = 8;
 
 /// The header and what it must say before any table: a run cut short, a run with nothing in it.
 fn start(
@@ -214,6 +220,15 @@ mod tests {
         assert!(out.contains("Leak candidates"), "{out}");
         assert!(out.ends_with("\nSummary: --full shows the whole report\n"));
         insta::assert_snapshot!(out);
+    }
+
+    #[test]
+    fn asyncio_tasks_get_their_table() {
+        let profile = testing::async_fixture();
+        let out = text(&profile, &RenderOptions::default());
+        let tasks = &out[out.find("asyncio tasks").expect("a tasks table")..];
+        insta::assert_snapshot!(tasks);
+        assert!(!text(&testing::fixture(), &RenderOptions::default()).contains("asyncio tasks"));
     }
 
     #[test]

@@ -88,6 +88,14 @@ impl StackSource {
         }
     }
 
+    /// The GIL-free reader, if it is the one.
+    pub fn walker(&mut self) -> Option<&mut Walker> {
+        match self {
+            StackSource::Memory(w) => Some(w),
+            StackSource::Gil(_) => None,
+        }
+    }
+
     /// Code objects first seen since the last call.
     pub fn take_fresh(&mut self) -> Vec<(fluoro_profile::CodeId, fluoro_profile::CodeInfo)> {
         match self {

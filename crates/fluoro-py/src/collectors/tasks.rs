@@ -1,0 +1,306 @@
+//! asyncio tasks in the sampler's stacks (`fluoro run --async`): a thread running a task has
+//! its stack cut at the task's coroutine and rooted at a `<task NAME>` frame, so its time goes
+//! to the task and not to the event loop's machinery; and every task that waits is seen a
+//! few times a second at the `await` it is parked on, for the time it spends awaiting.
+//!
+//! Task fields are found once by [`tasks_probe`], with the GIL, as soon as the target has
+//! imported asyncio; everything after that reads memory without the GIL.
+
+use crate::cpython::tasks::{TaskReader, TaskView};
+use crate::cpython::tasks_probe::{self, Probed};
+use crate::cpython::{layouts::Layout, ThreadStack, Walker};
+use fluoro_profile::{CodeId, CodeInfo, Frame, FIRST_TASK_CODE};
+use pyo3::prelude::*;
+use std::collections::HashMap;
+use std::time::{Duration, Instant};
+
+/// How often the probe looks for asyncio until the target has imported it.
+const PROBE_EVERY: Duration = Duration::from_millis(20);
+/// How often the waiting tasks are read: each reading stands for the time since the last.
+const WAIT_EVERY: Duration = Duration::from_millis(40);
+/// With many tasks, readings are spaced so that they take at most this share of the time
+/// (1 / 20: a thousand tasks take about 2 ms to read).
+const WAIT_SHARE: u32 = 20;
+/// Readings are never further apart than this.
+const MAX_WAIT_EVERY: Duration = Duration::from_millis(500);
+/// Task names remembered at most, by task and name object.
+const MAX_NAMES: usize = 1 << 16;
+/// Tasks followed at most up a chain of tasks awaiting tasks, and coroutines down a chain of
+/// coroutines awaiting coroutines.
+const MAX_AWAITERS: usize = 32;
+const MAX_AWAITED: usize = 64;
+
+enum State {
+    /// asyncio not imported yet.
+    Probing,
+    Ready(Box<TaskReader>),
+    /// Tasks cannot be read; the note says why.
+    Off,
+}
+
+/// What the sampler knows of the target's tasks.
+pub struct TaskTracker {
+    state: State,
+    layout: Option<&'static Layout>,
+    last_probe: Option<Instant>,
+    last_waits: Option<Instant>,
+    /// The gap until the next reading of the waiting tasks.
+    wait_every: Duration,
+    names: TaskNames,
+    /// Tasks running at the last tick, which are not waiting.
+    running: Vec<usize>,
+    views: Vec<TaskView>,
+    /// Why tasks are not read, once, for the profile.
+    note: Option<String>,
+}
+
+/// The `<task NAME>` frames' stand-in codes.
+struct TaskNames {
+    /// The code id of each task name's frame.
+    codes: HashMap<String, CodeId>,
+    next_code: CodeId,
+    fresh: Vec<(CodeId, CodeInfo)>,
+    /// Names read, by task and name object.
+    names: HashMap<(usize, usize), String>,
+}
+
+impl TaskNames {
+    /// The code id of the `<task NAME>` frame of `task`, made on first use.
+    fn code(&mut self, reader: &TaskReader, task: &TaskView) -> Option<CodeId> {
+        let key = (task.addr, task.name);
+        if !self.names.contains_key(&key) {
+            if self.names.len() >= MAX_NAMES {
+                self.names.clear();
+            }
+            self.names.insert(key, reader.name(task.name)?);
+        }
+        let name = &self.names[&key];
+        if let Some(&id) = self.codes.get(name) {
+            return Some(id);
+        }
+        let id = self.next_code;
+        self.next_code += 1;
+        self.codes.insert(name.clone(), id);
+        self.fresh.push((id, CodeInfo::task(name)));
+        Some(id)
+    }
+
+    fn frame(&mut self, reader: &TaskReader, task: &TaskView) -> Option<Frame> {
+        Some(Frame {
+            code: self.code(reader, task)?,
+            offset: 0,
+        })
+    }
+}
+
+impl TaskTracker {
+    /// A tracker for the GIL-free reader's `layout`; without one (the GIL sampler), tasks are
+    /// not read and the profile says so.
+    pub fn new(layout: Option<&'static Layout>) -> TaskTracker {
+        let (state, note) = match layout {
+            Some(_) => (State::Probing, None),
+            None => (
+                State::Off,
+                Some("asyncio tasks are only read by the GIL-free sampler".to_owned()),
+            ),
+        };
+        TaskTracker {
+            state,
+            layout,
+            last_probe: None,
+            last_waits: None,
+            wait_every: WAIT_EVERY,
+            names: TaskNames {
+                codes: HashMap::new(),
+                next_code: FIRST_TASK_CODE,
+                fresh: Vec::new(),
+                names: HashMap::new(),
+            },
+            running: Vec::new(),
+            views: Vec::new(),
+            note,
+        }
+    }
+
+    /// Whether the probe should look for asyncio now (it takes the GIL).
+    pub fn wants_probe(&self, now: Instant) -> bool {
+        matches!(self.state, State::Probing)
+            && self
+                .last_probe
+                .is_none_or(|t| now.saturating_duration_since(t) >= PROBE_EVERY)
+    }
+
+    /// Looks for asyncio, with the GIL held.
+    pub fn probe(&mut self, py: Python<'_>, now: Instant) {
+        self.last_probe = Some(now);
+        let Some(layout) = self.layout else {
+            return;
+        };
+        match tasks_probe::probe(py, layout) {
+            Probed::NotYet => {}
+            Probed::Ready(found) => {
+                self.state = State::Ready(Box::new(TaskReader::new(layout, found)));
+            }
+            Probed::Unreadable(why) => {
+                self.state = State::Off;
+                self.note = Some(format!("asyncio tasks not read: {why}"));
+            }
+        }
+    }
+
+    /// Roots the stack of each thread running a task at the task: its frames from the
+    /// task's coroutine inwards, under a `<task NAME>` frame, under the tasks awaiting it.
+    pub fn attribute(&mut self, stacks: &mut [ThreadStack], walker: &mut Walker) {
+        self.running.clear();
+        let State::Ready(reader) = &mut self.state else {
+            return;
+        };
+        for stack in stacks.iter_mut() {
+            if stack.torn || stack.addresses.len() != stack.frames.len() {
+                continue;
+            }
+            let frames: Vec<usize> = stack.addresses.iter().map(|&(f, _)| f).collect();
+            let Some((task, at)) = reader.running(stack.tstate, &frames) else {
+                continue;
+            };
+            let Some(root) = self.names.frame(reader, &task) else {
+                continue;
+            };
+            self.running.push(task.addr);
+            stack.frames.truncate(at + 1);
+            stack.frames.push(root);
+            awaiters(reader, walker, &mut self.names, &task, &mut stack.frames);
+            stack.addresses.clear();
+        }
+    }
+
+    /// Every task waiting, as a stack (outermost first: the tasks awaiting it, each a
+    /// `<task NAME>` frame and the frame of its coroutine at its `await`, then its own) and
+    /// the wall time it stands for, when the last reading is old enough.
+    pub fn awaiting(
+        &mut self,
+        now: Instant,
+        walker: &mut Walker,
+        stacks: &[ThreadStack],
+    ) -> Vec<(Vec<Frame>, u64)> {
+        let State::Ready(reader) = &mut self.state else {
+            return Vec::new();
+        };
+        let wall = match self.last_waits {
+            Some(t) if now.saturating_duration_since(t) < self.wait_every => return Vec::new(),
+            Some(t) => now.saturating_duration_since(t),
+            None => WAIT_EVERY,
+        };
+        self.last_waits = Some(now);
+        let cpu_before = crate::os::thread_cpu_ns(crate::os::gettid());
+        let tstates: Vec<usize> = stacks.iter().map(|s| s.tstate).collect();
+        reader.all(&tstates, &mut self.views);
+        let mut out = Vec::new();
+        let waiting: Vec<TaskView> = std::mem::take(&mut self.views)
+            .into_iter()
+            .filter(|t| !self.running.contains(&t.addr))
+            .collect();
+        let starts: Vec<usize> = waiting.iter().map(|t| t.frame).collect();
+        let chains = coroutine_chains(reader, walker, &starts);
+        for (task, chain) in waiting.into_iter().zip(chains) {
+            let Some(root) = self.names.frame(reader, &task) else {
+                continue;
+            };
+            if chain.is_empty() {
+                continue;
+            }
+            let mut frames: Vec<Frame> = chain.into_iter().rev().collect();
+            frames.push(root);
+            awaiters(reader, walker, &mut self.names, &task, &mut frames);
+            frames.reverse();
+            out.push((frames, wall.as_nanos() as u64));
+        }
+        // The reading's cost on this thread's CPU clock: wall time would count the time the
+        // thread waited for a CPU on a busy machine (readings 400 ms apart were seen).
+        let cpu_after = crate::os::thread_cpu_ns(crate::os::gettid());
+        if let (Some(before), Some(after)) = (cpu_before, cpu_after) {
+            let cost = Duration::from_nanos(after.saturating_sub(before));
+            self.wait_every = WAIT_EVERY.max(cost * WAIT_SHARE).min(MAX_WAIT_EVERY);
+        }
+        out
+    }
+
+    /// `<task NAME>` frames first used since the last call.
+    pub fn take_fresh(&mut self) -> Vec<(CodeId, CodeInfo)> {
+        std::mem::take(&mut self.names.fresh)
+    }
+
+    /// Why tasks are not read, once.
+    pub fn take_note(&mut self) -> Option<String> {
+        self.note.take()
+    }
+}
+
+/// Coroutines awaited by coroutines awaited by… those suspended at `starts` (their frames),
+/// read a level at a time for all of them: for each start, the frames of its chain, outermost
+/// first, each at its `await`; empty when the first cannot be read.
+fn coroutine_chains(
+    reader: &mut TaskReader,
+    walker: &mut Walker,
+    starts: &[usize],
+) -> Vec<Vec<Frame>> {
+    let mut chains = vec![Vec::new(); starts.len()];
+    let mut level = starts.to_vec();
+    let mut owners: Vec<usize> = (0..starts.len()).collect();
+    let mut bytes = Vec::new();
+    let span = walker.layout().frame_span();
+    for _ in 0..MAX_AWAITED {
+        if level.is_empty() {
+            break;
+        }
+        let frames = walker.frames_at(&level, &mut bytes);
+        let awaited = reader.awaited_frames(&level, &bytes, span);
+        let (mut next, mut next_owners) = (Vec::new(), Vec::new());
+        for ((frame, inner), &owner) in frames.into_iter().zip(awaited).zip(&owners) {
+            let Some(frame) = frame else {
+                continue;
+            };
+            chains[owner].push(frame);
+            if inner != 0 {
+                next.push(inner);
+                next_owners.push(owner);
+            }
+        }
+        level = next;
+        owners = next_owners;
+    }
+    chains
+}
+
+/// Pushes onto `frames` (innermost first) the chain of tasks awaiting `task`: for each, the
+/// frames of its coroutines at their `await`s, then its `<task NAME>` frame.
+fn awaiters(
+    reader: &mut TaskReader,
+    walker: &mut Walker,
+    names: &mut TaskNames,
+    task: &TaskView,
+    frames: &mut Vec<Frame>,
+) {
+    let mut current = *task;
+    let mut seen = vec![task.addr];
+    for _ in 0..MAX_AWAITERS {
+        let Some(waiter) = reader.awaiter(&current) else {
+            return;
+        };
+        if seen.contains(&waiter.addr) {
+            return;
+        }
+        seen.push(waiter.addr);
+        let chain = coroutine_chains(reader, walker, &[waiter.frame]);
+        let (Some(chain), Some(root)) = (chain.into_iter().next(), names.frame(reader, &waiter))
+        else {
+            return;
+        };
+        if chain.is_empty() {
+            return;
+        }
+        frames.extend(chain.into_iter().rev());
+        frames.push(root);
+        current = waiter;
+    }
+}

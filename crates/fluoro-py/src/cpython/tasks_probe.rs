@@ -1,0 +1,508 @@
+//! Finds where the C `Task`'s fields are, once, with the GIL, on a task of fluoro's own: a
+//! task made on a stand-in event loop of fluoro's (never run, never scheduled, no file
+//! descriptor opened), whose coroutine, name, state and links are found by their known
+//! addresses in its memory, then read back through [`TaskReader`] as the sampler will read the
+//! target's. Only called once the target itself has imported `asyncio`: fluoro imports
+//! nothing for it.
+
+use super::layouts::Layout;
+use super::memory::{self, usize_at};
+use super::tasks::{AllTasks, Awaiter, CoroFrame, Running, StackTop, TaskLayout, TaskReader};
+use pyo3::prelude::*;
+use pyo3::types::{PyDict, PyTuple};
+
+/// What asyncio tasks the target can have, seen from the probe.
+pub enum Probed {
+    /// The target has not imported asyncio (yet).
+    NotYet,
+    /// Tasks read as the probe found them.
+    Ready(TaskLayout),
+    /// Tasks cannot be read on this interpreter, and why.
+    Unreadable(String),
+}
+
+/// The stand-in loop, a coroutine and what the probe makes of them, in a namespace of its
+/// own.
+const PROBE: &std::ffi::CStr = c"
+class Loop:
+    def __init__(self):
+        self.ready = []
+    def get_debug(self):
+        return False
+    def call_soon(self, callback, *args, **kwargs):
+        self.ready.append((callback, args))
+    def call_exception_handler(self, context):
+        return None
+
+async def coro():
+    pass
+
+async def awaits_inner(task):
+    return await task
+
+async def awaits(task):
+    return [task, await awaits_inner(task)]
+
+def make(aio):
+    loop = Loop()
+    c = coro()
+    name = 'fluoro-probe-' + str(id(loop))
+    task = aio.Task(c, loop=loop, name=name)
+    return loop, c, name, task, aio.Future(loop=loop)
+
+def step_awaiting(aio, loop, task):
+    c = awaits(task)
+    outer = aio.Task(c, loop=loop, name='fluoro-probe-outer-' + str(id(loop)))
+    callback, args = loop.ready[-1]
+    aio._set_running_loop(loop)
+    try:
+        callback(*args)
+    finally:
+        aio._set_running_loop(None)
+    return outer, c
+
+def finish(task, c):
+    task._log_destroy_pending = False
+    c.close()
+";
+
+/// Bytes of the thread state searched for its asyncio fields (3.14+), more than
+/// `_PyThreadStateImpl` holds.
+const TSTATE_SCAN: usize = 4096;
+
+/// Probes the interpreter's asyncio, if the target has imported it.
+pub fn probe(py: Python<'_>, layout: &'static Layout) -> Probed {
+    let modules = match py.import("sys").and_then(|s| s.getattr("modules")) {
+        Ok(m) => m,
+        Err(_) => return Probed::NotYet,
+    };
+    // The probe may run while the target is in the middle of importing asyncio: `asyncio`
+    // sets `__all__` once every submodule has been imported, `asyncio.tasks` having taken
+    // `_asyncio`'s objects at the end of its own.
+    let (Ok(aio), Ok(tasks)) = (
+        modules.get_item("_asyncio"),
+        modules.get_item("asyncio.tasks"),
+    ) else {
+        return Probed::NotYet;
+    };
+    let imported = modules
+        .get_item("asyncio")
+        .is_ok_and(|asyncio| asyncio.hasattr("__all__").unwrap_or(false));
+    if !imported {
+        return Probed::NotYet;
+    }
+    match probe_with(py, layout, &aio, &tasks) {
+        Ok(Ok(found)) => Probed::Ready(found),
+        Ok(Err(why)) => Probed::Unreadable(why),
+        Err(e) => Probed::Unreadable(format!("the probe failed: {e}")),
+    }
+}
+
+fn probe_with(
+    py: Python<'_>,
+    layout: &'static Layout,
+    aio: &Bound<'_, PyAny>,
+    tasks: &Bound<'_, PyAny>,
+) -> PyResult<Result<TaskLayout, String>> {
+    let task_type = aio.getattr("Task")?;
+    if !tasks.getattr("Task")?.is(&task_type) {
+        return Ok(Err("asyncio's Task is not the C one".into()));
+    }
+    let globals = PyDict::new(py);
+    py.run(PROBE, Some(&globals), None)?;
+    let made = globals.as_any().get_item("make")?.call1((aio,))?;
+    let made = made.cast::<PyTuple>()?;
+    let (loop_, coro, name, task, fut) = (
+        made.get_item(0)?,
+        made.get_item(1)?,
+        made.get_item(2)?,
+        made.get_item(3)?,
+        made.get_item(4)?,
+    );
+    let probe = Probe {
+        globals: &globals,
+        loop_: &loop_,
+        coro: &coro,
+        name: &name,
+        task: &task,
+        fut: &fut,
+    };
+    let found = find(py, layout, aio, tasks, &probe);
+    globals.as_any().get_item("finish")?.call1((&task, &coro))?;
+    found
+}
+
+fn addr(obj: &Bound<'_, PyAny>) -> usize {
+    obj.as_ptr() as usize
+}
+
+fn basicsize(obj: &Bound<'_, PyAny>) -> PyResult<usize> {
+    obj.getattr("__basicsize__")?.extract()
+}
+
+/// The words of `len` bytes at `at`.
+fn words(at: usize, len: usize) -> Option<Vec<usize>> {
+    let mut buf = vec![0u8; len];
+    memory::read(at, &mut buf).ok()?;
+    Some((0..len / 8).map(|i| usize_at(&buf, i * 8)).collect())
+}
+
+/// The words of the thread state at `tstate`: [`TSTATE_SCAN`] bytes, or fewer where the
+/// memory past it ends sooner.
+fn thread_state_words(tstate: usize) -> Option<Vec<usize>> {
+    [TSTATE_SCAN, TSTATE_SCAN / 2, TSTATE_SCAN / 4]
+        .into_iter()
+        .find_map(|len| words(tstate, len))
+}
+
+/// The offset of the one word among `words` equal to `value`.
+fn only(words: &[usize], value: usize) -> Option<usize> {
+    let mut hits = words.iter().enumerate().filter(|(_, &w)| w == value);
+    match (hits.next(), hits.next()) {
+        (Some((i, _)), None) => Some(i * 8),
+        _ => None,
+    }
+}
+
+/// Lets the probe's awaiting task go quietly, whichever way the probe ends.
+struct Finish<'py> {
+    finish: Bound<'py, PyAny>,
+    task: Bound<'py, PyAny>,
+    coro: Bound<'py, PyAny>,
+}
+
+impl Drop for Finish<'_> {
+    fn drop(&mut self) {
+        let _ = self.finish.call1((&self.task, &self.coro));
+    }
+}
+
+/// What the probe made: its stand-in loop, a task of it with its coroutine and name, and a
+/// future.
+struct Probe<'a, 'py> {
+    globals: &'a Bound<'py, PyDict>,
+    loop_: &'a Bound<'py, PyAny>,
+    coro: &'a Bound<'py, PyAny>,
+    name: &'a Bound<'py, PyAny>,
+    task: &'a Bound<'py, PyAny>,
+    fut: &'a Bound<'py, PyAny>,
+}
+
+fn find(
+    py: Python<'_>,
+    layout: &'static Layout,
+    aio: &Bound<'_, PyAny>,
+    tasks: &Bound<'_, PyAny>,
+    probe: &Probe<'_, '_>,
+) -> PyResult<Result<TaskLayout, String>> {
+    let Probe {
+        globals,
+        loop_,
+        coro,
+        name,
+        task,
+        fut,
+    } = *probe;
+    let fail = |what: &str| Ok(Err(format!("cannot find {what} in asyncio's Task")));
+    let task_size = basicsize(&task.get_type())?;
+    let Some(task_words) = words(addr(task), task_size) else {
+        return fail("the fields");
+    };
+    let (Some(task_coro), Some(task_name)) =
+        (only(&task_words, addr(coro)), only(&task_words, addr(name)))
+    else {
+        return fail("the coroutine or the name");
+    };
+    // The state: the one `int` that `set_result` turns from pending (0) to finished (2), on a
+    // future, whose fields a task begins with.
+    let fut_size = basicsize(&fut.get_type())?;
+    let mut before = vec![0u8; fut_size];
+    let mut after = vec![0u8; fut_size];
+    memory::read(addr(fut), &mut before).ok();
+    fut.call_method1("set_result", (py.None(),))?;
+    memory::read(addr(fut), &mut after).ok();
+    let changed: Vec<usize> = (0..fut_size / 4)
+        .map(|i| i * 4)
+        .filter(|&at| before[at..at + 4] == [0; 4] && after[at..at + 4] == 2i32.to_ne_bytes())
+        .collect();
+    let [fut_state] = changed[..] else {
+        return fail("the state");
+    };
+    // The coroutine's frame: 3.11+ embeds it in the coroutine, where the frame object made
+    // for it points; 3.10 points to a frame object of its own.
+    let coro_size = basicsize(&coro.get_type())?;
+    let frame_object = coro.getattr("cr_frame")?;
+    let coro_frame = if layout.frame_is_object() {
+        let Some(at) = words(addr(coro), coro_size).and_then(|w| only(&w, addr(&frame_object)))
+        else {
+            return fail("the coroutine's frame");
+        };
+        CoroFrame::Pointer(at)
+    } else {
+        let frame_size = basicsize(&frame_object.get_type())?;
+        let inside = |w: &usize| *w > addr(coro) && *w < addr(coro) + coro_size;
+        let found: Vec<usize> = words(addr(&frame_object), frame_size)
+            .unwrap_or_default()
+            .into_iter()
+            .filter(inside)
+            .collect();
+        let [frame] = found[..] else {
+            return fail("the coroutine's frame");
+        };
+        CoroFrame::Embedded(frame - addr(coro))
+    };
+    let long_type = addr(&py.get_type::<pyo3::types::PyInt>().into_any());
+    let tstate = {
+        // SAFETY: the GIL is held, so this thread has a thread state; only its address is
+        // taken.
+        unsafe { pyo3::ffi::PyThreadState_Get() as usize }
+    };
+    let version = layout.version;
+    let running;
+    let all;
+    if version >= (3, 14) {
+        // The running task and loop are the thread state's; its list of tasks now holds the
+        // probe's task, the one link of a circular list whose head is in the thread state.
+        // The field is the one word of the thread state that is null before, the task while
+        // it runs, and null again after: memory past the thread state may hold the task too
+        // (the arguments of the calls made here).
+        let before = thread_state_words(tstate);
+        aio.call_method1("_set_running_loop", (loop_,))?;
+        let entered = aio.call_method1("_enter_task", (loop_, task));
+        let during = thread_state_words(tstate);
+        if entered.is_ok() {
+            aio.call_method1("_leave_task", (loop_, task))?;
+        }
+        aio.call_method1("_set_running_loop", (py.None(),))?;
+        entered?;
+        let after = thread_state_words(tstate);
+        let (Some(before), Some(ts), Some(after)) = (before, during, after) else {
+            return fail("the thread state");
+        };
+        if before.len() != ts.len() || ts.len() != after.len() {
+            return fail("the thread state");
+        }
+        let mut fields = (0..ts.len())
+            .filter(|&i| before[i] == 0 && ts[i] == addr(task) && after[i] == 0)
+            .map(|i| i * 8);
+        let (Some(at), None) = (fields.next(), fields.next()) else {
+            return fail("the running task");
+        };
+        running = Running::ThreadState(at);
+        let link = (0..ts.len().saturating_sub(1))
+            .find(|&i| ts[i] == ts[i + 1] && ts[i] > addr(task) && ts[i] < addr(task) + task_size);
+        let Some(i) = link else {
+            return fail("the list of tasks");
+        };
+        all = AllTasks::ThreadList {
+            head: i * 8,
+            node: ts[i] - addr(task),
+        };
+    } else {
+        let current = tasks.getattr("_current_tasks")?;
+        if !aio.getattr("_current_tasks")?.is(&current) {
+            return Ok(Err("asyncio's running tasks are not the C module's".into()));
+        }
+        running = Running::Dict(addr(&current));
+        let (weak_name, strong) = if version >= (3, 12) {
+            (
+                "_scheduled_tasks",
+                vec![addr(&tasks.getattr("_eager_tasks")?)],
+            )
+        } else {
+            ("_all_tasks", Vec::new())
+        };
+        let weak_set = tasks.getattr(weak_name)?;
+        if !aio.getattr(weak_name)?.is(&weak_set) {
+            return Ok(Err("asyncio's set of tasks is not the C module's".into()));
+        }
+        let data = weak_set.getattr("data")?;
+        // The weak reference type WeakSet uses, from the weakref module asyncio imported.
+        let weakref_type = py
+            .import("sys")?
+            .getattr("modules")?
+            .get_item("weakref")?
+            .getattr("ref")?;
+        all = AllTasks::Sets {
+            weak: vec![addr(&data)],
+            strong,
+            weakref_type: addr(&weakref_type),
+        };
+    }
+    // A second task awaiting the first, run one step on the stand-in loop (the probe's own
+    // coroutine, on this thread): it waits for the first (`task_fut_waiter`), which on 3.14+
+    // notes it (`task_awaited_by`).
+    let stepped = globals
+        .as_any()
+        .get_item("step_awaiting")?
+        .call1((aio, loop_, task))?;
+    let (outer, outer_coro) = (stepped.get_item(0)?, stepped.get_item(1)?);
+    let _finish = Finish {
+        finish: globals.as_any().get_item("finish")?,
+        task: outer.clone(),
+        coro: outer_coro.clone(),
+    };
+    let outer_words = words(addr(&outer), task_size);
+    let inner_words = words(addr(task), task_size);
+    let Some(task_fut_waiter) = outer_words.and_then(|w| only(&w, addr(task))) else {
+        return fail("what a task waits for");
+    };
+    let Some(inner_words) = inner_words else {
+        return fail("what awaits a task");
+    };
+    let awaiter = if version >= (3, 14) {
+        match only(&inner_words, addr(&outer)) {
+            Some(at) => Awaiter::AwaitedBy(at),
+            None => return fail("what awaits a task"),
+        }
+    } else {
+        // The awaiting task's wakeup, the first callback of the awaited one.
+        let wakeup = task.getattr("_callbacks")?.get_item(0)?.get_item(0)?;
+        let callback = only(&inner_words, addr(&wakeup));
+        let owner = words(addr(&wakeup), 64).and_then(|w| only(&w, addr(&outer)));
+        let (Some(callback), Some(owner)) = (callback, owner) else {
+            return fail("what awaits a task");
+        };
+        Awaiter::Wakeup {
+            callback,
+            method_type: addr(&wakeup.get_type().into_any()),
+            owner,
+        }
+    };
+    // What the awaiting task's coroutine awaits: the inner coroutine, in a slot of its frame's
+    // value stack, under its top.
+    let outer_frame = match coro_frame {
+        CoroFrame::Embedded(at) => Some(addr(&outer_coro) + at),
+        CoroFrame::Pointer(at) => words(addr(&outer_coro) + at, 8).and_then(|w| w.first().copied()),
+    };
+    let awaited = outer_coro.getattr("cr_await")?;
+    let stack_top = outer_frame.and_then(|f| stack_top(layout, f, addr(&awaited)));
+    let found = TaskLayout {
+        task_type: addr(&task.get_type().into_any()),
+        task_size,
+        task_coro,
+        task_name,
+        task_fut_waiter,
+        awaiter,
+        set_type: addr(&py.get_type::<pyo3::types::PySet>().into_any()),
+        fut_state,
+        coro_frame,
+        coro_type: addr(&coro.get_type().into_any()),
+        stack_top,
+        long_type,
+        running,
+        all,
+    };
+    // Read the probe's task back as the sampler will read the target's.
+    let mut found = found;
+    let mut reader = TaskReader::new(layout, found.clone());
+    let Some(view) = reader.task(addr(task)) else {
+        return fail("a pending task");
+    };
+    let code = words(view.frame + layout.frame_code, 8)
+        .and_then(|w| w.first().copied())
+        .map(|w| layout.stack_ref_object(w));
+    if code != Some(addr(&coro.getattr("cr_code")?)) {
+        return fail("the coroutine's code");
+    }
+    if reader.name(view.name).as_deref() != Some(name.extract::<String>()?.as_str()) {
+        return fail("the name");
+    }
+    if reader.awaiter(&view).map(|t| t.addr) != Some(addr(&outer)) {
+        return fail("the task awaiting a task");
+    }
+    // The awaiting coroutine's frame leads to the inner one's; if not, inner coroutines are
+    // not shown.
+    if let (Some(frame), Some(_)) = (outer_frame, stack_top) {
+        let span = layout.frame_span();
+        let mut bytes = vec![0u8; span];
+        let read = memory::read(frame, &mut bytes).is_ok();
+        let inner_frame = match coro_frame {
+            CoroFrame::Embedded(at) => Some(addr(&awaited) + at),
+            CoroFrame::Pointer(_) => Some(addr(&awaited.getattr("cr_frame")?)),
+        };
+        if !read
+            || reader
+                .awaited_frames(&[frame], &bytes, span)
+                .first()
+                .copied()
+                != inner_frame
+        {
+            found.stack_top = None;
+        }
+    }
+    let mut seen = Vec::new();
+    reader.all(&[tstate], &mut seen);
+    if !seen.iter().any(|t| t.addr == addr(task)) {
+        return fail("the task among all tasks");
+    }
+    if let Running::Dict(_) = found.running {
+        aio.call_method1("_enter_task", (loop_, task))?;
+        let values = reader.dict_values(addr(&tasks.getattr("_current_tasks")?));
+        aio.call_method1("_leave_task", (loop_, task))?;
+        if !values.is_some_and(|v| v.contains(&addr(task))) {
+            return fail("the running task");
+        }
+    }
+    Ok(Ok(found))
+}
+
+/// Where the suspended coroutine frame at `frame` keeps the top of its value stack, found by
+/// `awaited` (the object it awaits) in one of its slots: the one field of the frame's fixed
+/// part that points just above that slot (3.14+), counts the slots up to it (3.11-3.13), or,
+/// with the value stack's base, gives its depth (3.10).
+fn stack_top(layout: &Layout, frame: usize, awaited: usize) -> Option<StackTop> {
+    let span = layout.frame_span();
+    let region = words(frame, 1024)?;
+    let mut slots = region
+        .iter()
+        .enumerate()
+        .filter(|(_, &w)| w != 0 && layout.stack_ref_object(w) == awaited)
+        .map(|(i, _)| frame + i * 8);
+    let (Some(slot), None) = (slots.next(), slots.next()) else {
+        return None;
+    };
+    let header: Vec<u8> = region
+        .iter()
+        .flat_map(|w| w.to_ne_bytes())
+        .take(span)
+        .collect();
+    let mut found = Vec::new();
+    for back in [1, 2] {
+        for at in (0..span.saturating_sub(7)).step_by(8) {
+            let kind = if layout.version >= (3, 14) {
+                StackTop::Pointer { at, back }
+            } else if layout.frame_is_object() {
+                for count_at in (0..span.saturating_sub(3)).step_by(4) {
+                    let kind = StackTop::Depth {
+                        base: at,
+                        at: count_at,
+                        back,
+                    };
+                    if kind.slot(layout, frame, &header) == Some(slot) {
+                        found.push(kind);
+                    }
+                }
+                continue;
+            } else {
+                StackTop::Count { at, back }
+            };
+            if kind.slot(layout, frame, &header) == Some(slot) {
+                found.push(kind);
+            }
+        }
+        if !layout.frame_is_object() && layout.version < (3, 14) {
+            // `int` counts may sit at any 4-byte boundary.
+            for at in (4..span.saturating_sub(3)).step_by(8) {
+                let kind = StackTop::Count { at, back };
+                if kind.slot(layout, frame, &header) == Some(slot) {
+                    found.push(kind);
+                }
+            }
+        }
+    }
+    match found[..] {
+        [only] => Some(only),
+        _ => None,
+    }
+}

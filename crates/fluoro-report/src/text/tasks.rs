@@ -1,0 +1,92 @@
+//! The asyncio tasks table (`fluoro run --async`): each task's running and awaiting time as
+//! shares of the run, and the `await` it waited at longest.
+
+use super::style::{amount_or_dash, place, section, share_or_dash, start, Style};
+use crate::analysis::{task_table, RunSummary};
+use fluoro_profile::Profile;
+use fluoro_render::count;
+use fluoro_render::escape::for_terminal;
+use std::fmt::Write;
+
+/// The tasks table, when the run looked for tasks; `limit` keeps the busiest.
+pub(super) fn table(
+    out: &mut String,
+    profile: &Profile,
+    run: &RunSummary,
+    limit: Option<usize>,
+    style: &Style,
+) {
+    let Some(table) = task_table(profile) else {
+        return;
+    };
+    let mut body = String::new();
+    if let Some(note) = &table.note {
+        let _ = writeln!(body, "{}", for_terminal(note));
+    }
+    if table.tasks.is_empty() {
+        if table.note.is_none() {
+            body.push_str("No asyncio task was seen.\n");
+        }
+        section(out, "asyncio tasks", &body, style);
+        return;
+    }
+    let all = table.tasks.len();
+    let shown = limit.unwrap_or(all).min(all);
+    let whole = run.duration_ns;
+    let rows = table
+        .tasks
+        .iter()
+        .take(shown)
+        .map(|t| {
+            let at = awaiting_at(profile, run, &t.awaiting_stack);
+            vec![
+                for_terminal(&t.name).into_owned(),
+                ns_or_dash(t.running_ns),
+                share_or_dash(t.running_ns, whole),
+                ns_or_dash(t.cpu_ns),
+                ns_or_dash(t.awaiting_ns),
+                share_or_dash(t.awaiting_ns, whole),
+                at,
+            ]
+        })
+        .collect();
+    let header = [
+        "task",
+        "running",
+        "share",
+        "cpu",
+        "awaiting",
+        "share",
+        "awaiting at",
+    ];
+    let numeric = [false, true, true, true, true, true, false];
+    body.push_str(&style.table(&header, &numeric, rows, &[start(6), start(0)]));
+    if shown < all {
+        let _ = writeln!(
+            body,
+            "\n(not shown: {}, less time running)",
+            count((all - shown) as u64, "task")
+        );
+    }
+    section(out, "asyncio tasks", &body, style);
+}
+
+/// Where a task waited: its outermost coroutine and, when it awaited others, the innermost,
+/// with that one's file and line (`handler › … › read (net.py:40)`).
+fn awaiting_at(profile: &Profile, run: &RunSummary, stack: &[fluoro_profile::Frame]) -> String {
+    let (Some(first), Some(last)) = (stack.first(), stack.last()) else {
+        return "-".to_owned();
+    };
+    let name = |f: &fluoro_profile::Frame| for_terminal(&profile.code(*f).qualname).into_owned();
+    let code = profile.code(*last);
+    let at = place(run, &code.filename, profile.line(*last));
+    match stack.len() {
+        1 => format!("{} ({at})", name(last)),
+        2 => format!("{} › {} ({at})", name(first), name(last)),
+        _ => format!("{} › … › {} ({at})", name(first), name(last)),
+    }
+}
+
+fn ns_or_dash(value: u64) -> String {
+    amount_or_dash(fluoro_profile::Metric::Wall, value)
+}
