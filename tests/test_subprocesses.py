@@ -136,3 +136,32 @@ def test_a_run_that_did_not_follow_its_children_says_what_they_used(current):
     assert "--subprocesses" in notice[0]
     followed = fluoro("run", "--subprocesses", CHILDREN / "run_child.py")
     assert "child processes used" not in followed.stderr.decode()
+
+
+def test_the_report_made_apart_is_not_counted_as_a_child(current, tmp_path):
+    # The end-of-run report is made in a copy of the target (its memory is never the
+    # target's); that copy is no child process of the program's. --memory=all makes a
+    # profile whose report takes well over the notice's 50 ms of CPU.
+    program = tmp_path / "churn.py"
+    program.write_text("xs = [str(i) for i in range(400_000)]\nprint(len(xs))\n")
+    result = fluoro("run", "--memory=all", program)
+    assert result.returncode == 0, result.stderr.decode()
+    said = result.stderr.decode()
+    assert "Top functions" in said or "allocation" in said.lower(), said
+    assert "child processes used" not in said, said
+    assert result.stdout == b"400000\n"
+
+
+def test_a_target_with_its_own_sigchld_handler_gets_its_report(current, tmp_path):
+    # A copy's end would reach the target's handler: the report is then made in place.
+    program = tmp_path / "handler.py"
+    program.write_text(
+        "import signal\n"
+        "signal.signal(signal.SIGCHLD, lambda *a: print('SIGCHLD'))\n"
+        "print(sum(i * i for i in range(300_000)))\n"
+    )
+    result = fluoro("run", program)
+    assert result.returncode == 0, result.stderr.decode()
+    assert result.stdout == b"8999955000050000\n"
+    assert "ran for" in result.stderr.decode()
+    assert "Summary" in result.stderr.decode()

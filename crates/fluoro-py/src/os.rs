@@ -181,9 +181,78 @@ pub fn interrupt(pid: i32) {
     unsafe { libc::kill(pid, libc::SIGINT) };
 }
 
+/// How a copy of this process made by [`in_forked_copy`] ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CopyEnd {
+    /// It returned this code.
+    Exited(i32),
+    /// Signal N ended it.
+    Killed(i32),
+}
+
+/// Runs `work` in a copy of this process made by `fork()`, waits for it, and says how it
+/// ended; `None` when no copy was made: the fork failed, or SIGCHLD is not at its default
+/// (the process would see the copy end: a handler of its own runs, or SIG_IGN reaps it
+/// before it is waited for). The copy runs this thread alone and ends with `_exit`, so
+/// neither the interpreter's nor libc's exit handlers run in it: `work` must touch no Python
+/// and take no lock that another thread could have held at the fork.
+pub fn in_forked_copy(work: impl FnOnce() -> i32) -> Option<CopyEnd> {
+    // SAFETY: sigaction with no new action only reads the current one into `current`.
+    let mut current: libc::sigaction = unsafe { std::mem::zeroed() };
+    // SAFETY: as above; `current` is a valid out-pointer.
+    let read = unsafe { libc::sigaction(libc::SIGCHLD, std::ptr::null(), &mut current) };
+    if read != 0
+        || current.sa_sigaction != libc::SIG_DFL
+        || current.sa_flags & libc::SA_NOCLDWAIT != 0
+    {
+        return None;
+    }
+    // SAFETY: fork has no preconditions; glibc's fork makes malloc usable in the copy, and
+    // the copy runs `work` (bound by the contract above) and then `_exit`.
+    let pid = unsafe { libc::fork() };
+    if pid < 0 {
+        return None;
+    }
+    if pid == 0 {
+        let code = std::panic::catch_unwind(std::panic::AssertUnwindSafe(work)).unwrap_or(70);
+        // SAFETY: ends the copy at once; what it wrote went straight to its descriptors.
+        unsafe { libc::_exit(code) }
+    }
+    let mut status = 0;
+    loop {
+        // SAFETY: waits for the child made above; `status` is a valid out-pointer.
+        let done = unsafe { libc::waitpid(pid, &mut status, 0) };
+        if done == pid {
+            break;
+        }
+        if done < 0 && std::io::Error::last_os_error().kind() == std::io::ErrorKind::Interrupted {
+            continue;
+        }
+        return None;
+    }
+    if libc::WIFEXITED(status) {
+        Some(CopyEnd::Exited(libc::WEXITSTATUS(status)))
+    } else if libc::WIFSIGNALED(status) {
+        Some(CopyEnd::Killed(libc::WTERMSIG(status)))
+    } else {
+        None
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_forked_copy_ends_with_its_code_or_its_signal() {
+        assert_eq!(in_forked_copy(|| 3), Some(CopyEnd::Exited(3)));
+        let end = in_forked_copy(|| {
+            // SAFETY: the copy signals itself; SIGKILL cannot be caught.
+            unsafe { libc::raise(libc::SIGKILL) };
+            0
+        });
+        assert_eq!(end, Some(CopyEnd::Killed(libc::SIGKILL)));
+    }
 
     #[test]
     fn blocked_signals_stay_blocked_in_that_thread_only() {

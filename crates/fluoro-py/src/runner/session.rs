@@ -3,6 +3,7 @@
 
 use super::config::{flush_python_streams, BootConfig};
 use crate::collectors::{Collection, Plan};
+use crate::os::CopyEnd;
 use crate::output;
 use crate::report;
 use fluoro_render::{bytes, seconds};
@@ -214,14 +215,15 @@ impl Session {
         let peak = fluoro_env::read_process(std::process::id() as i32)
             .map(|p| format!(", peak RSS {}", bytes(p.peak_rss_bytes)))
             .unwrap_or_default();
+        // Before the reports, whose copy of this process is a child too.
+        let children = crate::os::ended_children_cpu_ns() as f64 / 1e9;
         let (wall, cpu) = match stopped {
             Ok(times) => {
                 crate::patterns::record(py, &self.config.profile);
                 if self.config.adaptive {
                     crate::dis::capture::record(py, &self.config.profile);
                 }
-                let outcome = self.report();
-                self.dispose(outcome);
+                self.report_apart();
                 times
             }
             Err(e) => {
@@ -243,7 +245,6 @@ impl Session {
                 seconds(wall),
                 seconds(cpu)
             ));
-            let children = crate::os::ended_children_cpu_ns() as f64 / 1e9;
             if !self.config.subprocesses && children >= UNFOLLOWED_NOTICE.max(cpu * 0.1) {
                 output::say(&format!(
                     "its child processes used {} of CPU that this profile does not show \
@@ -267,6 +268,33 @@ enum Outcome {
 }
 
 impl Session {
+    /// Makes the reports and disposes of a temporary profile, in a copy of this process when
+    /// there is a report to make: what reading the profile takes (tens of MiB for a large one)
+    /// is never the target's memory, and the target only waits for it to end, holding the
+    /// GIL, so that none of its threads writes in the middle of the report.
+    fn report_apart(&self) {
+        let c = &self.config;
+        let reports = !c.quiet || c.output.is_some() || c.html.is_some() || c.advise;
+        let apart = if reports {
+            crate::os::in_forked_copy(|| {
+                let outcome = self.report();
+                self.dispose(outcome);
+                0
+            })
+        } else {
+            None
+        };
+        match apart {
+            Some(CopyEnd::Exited(0)) => {}
+            // Cut short (a signal, a panic): what the copy did not get to is kept and said.
+            Some(_) => self.dispose(Outcome::Failed),
+            None => {
+                let outcome = self.report();
+                self.dispose(outcome);
+            }
+        }
+    }
+
     /// Renders the summary (unless quiet) and the export asked for.
     fn report(&self) -> Outcome {
         let c = &self.config;
