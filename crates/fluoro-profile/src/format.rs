@@ -593,19 +593,26 @@ fn parse_header(header: &[u8], at: usize) -> Result<(u8, usize, u32), FormatErro
 }
 
 /// [`ChunkReader`] over a stream: one chunk in memory at a time, so that a profile of any
-/// size is read in the memory of its largest chunk. Chunks of child processes (`fluoro run
-/// --subprocesses`) are passed over: [`has_process_chunks`] says a file has them, and it is
-/// then read whole.
+/// size is read in the memory of its largest chunk. It gives the chunks of one process: the
+/// first one's ([`ChunkStream::new`]), or those a child (`fluoro run --subprocesses`) carried
+/// in with its tag ([`ChunkStream::of_process`]); [`process_tags`] says which children a
+/// file has.
 pub struct ChunkStream<R> {
     reader: R,
     pos: usize,
     header_len: usize,
     payload: Vec<u8>,
     failed: bool,
+    process: Option<ProcessTag>,
 }
 
 impl<R: Read> ChunkStream<R> {
-    pub fn new(mut reader: R) -> Result<Self, FormatError> {
+    pub fn new(reader: R) -> Result<Self, FormatError> {
+        ChunkStream::of_process(reader, None)
+    }
+
+    /// The chunks of child `process`, or of the first process for `None`.
+    pub fn of_process(mut reader: R, process: Option<ProcessTag>) -> Result<Self, FormatError> {
         let mut magic = [0u8; MAGIC.len()];
         let got = read_full(&mut reader, &mut magic)?;
         let header_len = header_len_of(&magic[..got])?;
@@ -615,6 +622,7 @@ impl<R: Read> ChunkStream<R> {
             header_len,
             payload: Vec::new(),
             failed: false,
+            process,
         })
     }
 
@@ -642,10 +650,27 @@ impl<R: Read> ChunkStream<R> {
                 return Err(FormatError::Checksum(at));
             }
             self.pos = at + self.header_len + len;
-            if kind == PROCESS_KIND {
-                continue;
-            }
-            let decoded = decode(kind, &self.payload).map_err(|e| FormatError::Decode {
+            let (kind, payload) = match (kind == PROCESS_KIND, self.process) {
+                (false, None) => (kind, &self.payload[..]),
+                (true, Some(want)) => match ProcessTag::parse(&self.payload) {
+                    Some((tag, carried)) if tag == want => {
+                        let header = carried
+                            .get(..self.header_len)
+                            .ok_or(FormatError::Truncated(at))?;
+                        let (kind, len, crc) = parse_header(header, at)?;
+                        let payload = carried
+                            .get(self.header_len..self.header_len + len)
+                            .ok_or(FormatError::Truncated(at))?;
+                        if crc32fast::hash(payload) != crc {
+                            return Err(FormatError::Checksum(at));
+                        }
+                        (kind, payload)
+                    }
+                    _ => continue,
+                },
+                _ => continue,
+            };
+            let decoded = decode(kind, payload).map_err(|e| FormatError::Decode {
                 at,
                 reason: e.to_string(),
             })?;
@@ -656,40 +681,44 @@ impl<R: Read> ChunkStream<R> {
     }
 }
 
-/// Whether the file holds chunks of other processes (`fluoro run --subprocesses`), from its
-/// chunk headers alone; a file that cannot be read through says no, and its reader says why.
-pub fn has_process_chunks(file: &std::fs::File) -> bool {
+/// The child processes whose chunks the file carries, in the order they first appear, from
+/// its chunk headers and tags alone, as far as it can be read through (its reader says why
+/// it cannot).
+pub fn process_tags(file: &std::fs::File) -> Vec<ProcessTag> {
+    let mut tags: Vec<ProcessTag> = Vec::new();
+    let _ = read_tags(file, &mut tags);
+    tags
+}
+
+fn read_tags(file: &std::fs::File, tags: &mut Vec<ProcessTag>) -> Option<()> {
     use std::io::{Seek, SeekFrom};
     let mut file = file;
     let mut start = [0u8; MAGIC.len()];
-    let Ok(header_len) = file
-        .seek(SeekFrom::Start(0))
-        .ok()
-        .and_then(|_| read_full(&mut file, &mut start).ok())
-        .ok_or(FormatError::NotProfile)
-        .and_then(|got| header_len_of(&start[..got]))
-    else {
-        return false;
-    };
+    file.seek(SeekFrom::Start(0)).ok()?;
+    let got = read_full(&mut file, &mut start).ok()?;
+    let header_len = header_len_of(&start[..got]).ok()?;
     let mut at = MAGIC.len();
     let mut header = [0u8; HEADER_LEN];
     loop {
         let header = &mut header[..header_len];
-        let Ok((kind, len, _)) = read_full(&mut file, header)
-            .ok()
-            .filter(|&got| got == header_len)
-            .ok_or(FormatError::Truncated(at))
-            .and_then(|_| parse_header(header, at))
-        else {
-            return false;
-        };
-        if kind == PROCESS_KIND {
-            return true;
+        match read_full(&mut file, header).ok()? {
+            0 => return Some(()),
+            n if n < header_len => return None,
+            _ => {}
+        }
+        let (kind, len, _) = parse_header(header, at).ok()?;
+        if kind == PROCESS_KIND && len >= PROCESS_TAG_LEN {
+            let mut tag = [0u8; PROCESS_TAG_LEN];
+            if read_full(&mut file, &mut tag).ok()? < PROCESS_TAG_LEN {
+                return None;
+            }
+            let (tag, _) = ProcessTag::parse(&tag)?;
+            if !tags.contains(&tag) {
+                tags.push(tag);
+            }
         }
         at += header_len + len;
-        if file.seek(SeekFrom::Start(at as u64)).is_err() {
-            return false;
-        }
+        file.seek(SeekFrom::Start(at as u64)).ok()?;
     }
 }
 

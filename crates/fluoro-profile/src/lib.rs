@@ -12,7 +12,7 @@ mod profile;
 mod timeline;
 
 pub use format::{
-    append, encode, has_process_chunks, Chunk, ChunkReader, ChunkStream, FormatError, ProcessTag,
+    append, encode, process_tags, Chunk, ChunkReader, ChunkStream, FormatError, ProcessTag,
     ProfileWriter, MAGIC,
 };
 pub use interner::StackInterner;
@@ -408,7 +408,7 @@ mod tests {
             }
             let data = &data[..cut.min(data.len())];
             let whole = Profile::from_bytes(data);
-            let streamed = Profile::from_file(&file_of(data)).map(|p| p.expect("one process"));
+            let streamed = Profile::from_file(&file_of(data), None).map(|p| p.expect("one process"));
             prop_assert_eq!(view(&whole), view(&streamed));
         }
 
@@ -506,18 +506,74 @@ mod tests {
     fn memory_streams_as_it_reads_whole() {
         let data = written_with_memory();
         let whole = Profile::from_bytes(&data).unwrap();
-        let streamed = Profile::from_file(&file_of(&data)).unwrap().unwrap();
+        let streamed = Profile::from_file(&file_of(&data), None).unwrap().unwrap();
         assert!(whole.memory.is_some());
         assert_eq!(view(&Ok(whole)), view(&Ok(streamed)));
     }
 
+    /// A merged profile as its reports see it: merging numbers the children's codes in no
+    /// fixed order, so stacks are named by their functions.
+    fn merged(p: &Profile) -> String {
+        let mut weights: Vec<String> = p
+            .weights
+            .iter()
+            .map(|w| {
+                let frames: Vec<String> = p
+                    .frames(w.stack)
+                    .iter()
+                    .map(|f| format!("{}+{}", p.codes[&f.code].qualname, f.offset))
+                    .collect();
+                let thread = p.thread_name(w.thread);
+                format!(
+                    "{thread} {frames:?} {} {} {}",
+                    w.samples, w.wall_ns, w.cpu_ns
+                )
+            })
+            .collect();
+        weights.sort();
+        let pids: Vec<u32> = p.processes.iter().map(|p| p.pid).collect();
+        format!("{weights:?} {pids:?} {} {:?}", p.samples, p.meta)
+    }
+
+    proptest::proptest! {
+        /// Damaged or cut, a file with children streams to what it reads whole, or says it
+        /// must be read whole (`None`).
+        #[test]
+        fn a_damaged_file_with_children_streams_as_it_reads_whole(cut in 0usize..2000, flip in proptest::option::of((0usize..2000, 1u8..=255))) {
+            let mut data = three_processes();
+            if let Some((at, bits)) = flip {
+                let at = at.min(data.len() - 1);
+                data[at] ^= bits;
+            }
+            let data = &data[..cut.min(data.len())];
+            let whole = Profile::from_bytes(data);
+            match Profile::from_file(&file_of(data), None) {
+                Ok(Some(streamed)) => {
+                    let whole = whole.map_err(|e| e.to_string());
+                    proptest::prop_assert!(whole.is_ok(), "{whole:?}");
+                    proptest::prop_assert_eq!(merged(&whole.unwrap()), merged(&streamed));
+                }
+                Ok(None) => {}
+                Err(e) => proptest::prop_assert!(whole.is_err(), "streamed: {e}"),
+            }
+        }
+    }
+
     #[test]
-    fn a_file_with_children_is_not_streamed() {
-        assert!(Profile::from_file(&file_of(&three_processes()))
-            .unwrap()
-            .is_none());
-        assert!(has_process_chunks(&file_of(&three_processes())));
-        assert!(!has_process_chunks(&file_of(&written(&[sample(0, 1, 5)]))));
+    fn a_file_with_children_streams_as_it_reads_whole() {
+        let data = three_processes();
+        let tags = process_tags(&file_of(&data));
+        assert_eq!(tags.iter().map(|t| t.pid).collect::<Vec<_>>(), [100, 101]);
+        assert_eq!(process_tags(&file_of(&written(&[sample(0, 1, 5)]))), []);
+        for only in [None, Some(42), Some(100), Some(101)] {
+            let whole = Profile::read_processes(&data, only).unwrap();
+            let streamed = Profile::from_file(&file_of(&data), only).unwrap().unwrap();
+            assert_eq!(merged(&whole), merged(&streamed), "{only:?}");
+        }
+        assert!(matches!(
+            Profile::from_file(&file_of(&data), Some(7)),
+            Err(FormatError::NoPid(7))
+        ));
     }
 
     /// A child's chunks, as `written` would make them, carried for process `pid`.

@@ -6,6 +6,7 @@
 use crate::format::{raw_at, ChunkReader, FormatError, ProcessTag, MAGIC, PROCESS_KIND};
 use crate::memory::{MemoryProfile, SiteBytes};
 use crate::model::{CodeId, End, Frame, StackId, StackNode, ThreadIdx, ROOT};
+use crate::profile::Chunks;
 use crate::profile::{Profile, StackWeight};
 use std::collections::HashMap;
 
@@ -142,6 +143,44 @@ impl Split {
         profile.name_threads_by_process();
         Ok(profile)
     }
+}
+
+/// [`Split::read`] of a file read one process at a time: `open(None)` gives the first
+/// process's chunks from the start of the file, `open(Some(tag))` a child's. `None` when a
+/// stream fails anywhere but at the file's cut end: the caller reads the file whole.
+pub(crate) fn read_streamed<'f>(
+    mut open: impl FnMut(Option<ProcessTag>) -> Result<Chunks<'f>, FormatError>,
+    tags: &[ProcessTag],
+    only: Option<u32>,
+) -> Result<Option<Profile>, FormatError> {
+    let Ok(parent) = Profile::from_chunks(|| open(None)) else {
+        return Ok(None);
+    };
+    let first_start = parent.meta.as_ref().map_or(0, |m| m.start_unix_ns);
+    let parent_pid = parent.meta.as_ref().map_or(0, |m| m.pid);
+    let mut merged = Merged::new(first_start);
+    if only.is_none_or(|pid| pid == parent_pid) {
+        merged.add(parent, 0);
+    } else {
+        drop(parent);
+    }
+    for tag in tags {
+        if only.is_some_and(|pid| pid != tag.pid) {
+            continue;
+        }
+        match Profile::from_chunks(|| open(Some(*tag))) {
+            Ok(child) => merged.add(child, tag.ppid),
+            // A child whose first chunk was lost has nothing to read.
+            Err(FormatError::Truncated(_)) => {}
+            Err(_) => return Ok(None),
+        }
+    }
+    let mut profile = merged.finish();
+    if profile.meta.is_none() {
+        return Err(FormatError::NoPid(only.unwrap_or(0)));
+    }
+    profile.name_threads_by_process();
+    Ok(Some(profile))
 }
 
 /// Profiles added one after the other into one.

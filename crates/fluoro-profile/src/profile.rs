@@ -4,7 +4,7 @@
 use crate::format::{Chunk, ChunkReader, ChunkStream, FormatError};
 
 /// A profile's chunks from its start.
-type Chunks<'a> = Box<dyn Iterator<Item = Result<Chunk, FormatError>> + 'a>;
+pub(crate) type Chunks<'a> = Box<dyn Iterator<Item = Result<Chunk, FormatError>> + 'a>;
 use crate::memory::{Mark, MemoryProfile, Replay, SiteBytes};
 use crate::model::{
     CodeId, CodeInfo, End, ExactStats, Frame, Meta, StackId, StackNode, ThreadIdx, ThreadInfo,
@@ -204,7 +204,7 @@ impl Profile {
         Profile::read_processes(data, Some(pid))
     }
 
-    fn read_processes(data: &[u8], only: Option<u32>) -> Result<Profile, FormatError> {
+    pub(crate) fn read_processes(data: &[u8], only: Option<u32>) -> Result<Profile, FormatError> {
         if let Some(split) = crate::processes::split(data)? {
             return split.read(only);
         }
@@ -218,24 +218,37 @@ impl Profile {
     }
 
     /// Reads a profile from a file one chunk at a time, in the memory of what it aggregates
-    /// rather than of the file; `None` for a file with several processes, which is read whole
-    /// ([`Profile::from_bytes`]).
-    pub fn from_file(file: &std::fs::File) -> Result<Option<Profile>, FormatError> {
+    /// rather than of the file, as [`Profile::from_bytes_of_pid`] would (`only`: one pid's
+    /// processes). A file with child processes is read one process at a time, two passes over
+    /// the file each. `None` when it should be read whole instead: a chunk among child
+    /// processes' chunks is damaged (a child killed in the middle of a write), which the
+    /// whole-file reader passes over.
+    pub fn from_file(
+        file: &std::fs::File,
+        only: Option<u32>,
+    ) -> Result<Option<Profile>, FormatError> {
         use std::io::{BufReader, Seek, SeekFrom};
         let mut reader = file;
-        let open = move || -> Result<Chunks<'_>, FormatError> {
+        let mut open = move |process| -> Result<Chunks<'_>, FormatError> {
             reader
                 .seek(SeekFrom::Start(0))
                 .map_err(|e| FormatError::Io(e.to_string()))?;
-            let stream = ChunkStream::new(BufReader::with_capacity(1 << 20, reader))?;
-            Ok(Box::new(stream))
+            let buffered = BufReader::with_capacity(1 << 20, reader);
+            Ok(Box::new(ChunkStream::of_process(buffered, process)?))
         };
-        if crate::format::has_process_chunks(file) {
-            return Ok(None);
+        // A file damaged before any child's chunk is read as one process, as the whole-file
+        // reader reads it.
+        let tags = crate::format::process_tags(file);
+        if tags.is_empty() {
+            let mut profile = Profile::from_chunks(|| open(None))?;
+            let pid = profile.meta.as_ref().map_or(0, |m| m.pid);
+            if only.is_some_and(|only| only != pid) {
+                return Err(FormatError::NoPid(only.unwrap_or(0)));
+            }
+            profile.processes = vec![crate::processes::ProcessInfo::of(&profile, 0, 0)];
+            return Ok(Some(profile));
         }
-        let mut profile = Profile::from_chunks(open)?;
-        profile.processes = vec![crate::processes::ProcessInfo::of(&profile, 0, 0)];
-        Ok(Some(profile))
+        crate::processes::read_streamed(open, &tags, only)
     }
 
     /// Reads one process's stream.
@@ -245,7 +258,7 @@ impl Profile {
 
     /// Reads one process's chunks, from `open`, which gives them from the start each time it
     /// is called: once for the profile, once more for the memory live at the peak.
-    fn from_chunks<'a>(
+    pub(crate) fn from_chunks<'a>(
         mut open: impl FnMut() -> Result<Chunks<'a>, FormatError>,
     ) -> Result<Profile, FormatError> {
         let mut profile = Profile {

@@ -15,9 +15,9 @@ pub fn read_profile(path: &Path) -> Result<fluoro_profile::Profile, String> {
     read_process(path, None)
 }
 
-/// [`read_profile`] of one process (`--pid`) of a profile that has several. A file of one
-/// process is read a chunk at a time, in the memory of what the report adds up; a file with
-/// several, or one that cannot seek (a FIFO), is read whole.
+/// [`read_profile`] of one process (`--pid`) of a profile that has several. A file is read a
+/// chunk at a time, in the memory of what the report adds up (one process after the other);
+/// one that cannot seek (a FIFO), or with a damaged chunk among its children's, is read whole.
 pub fn read_process(path: &Path, pid: Option<u32>) -> Result<fluoro_profile::Profile, String> {
     use std::io::{Read, Seek, SeekFrom};
     let shown = path.display();
@@ -31,9 +31,10 @@ pub fn read_process(path: &Path, pid: Option<u32>) -> Result<fluoro_profile::Pro
         .map_err(cannot)?;
     fluoro_profile::ChunkReader::new(&data).map_err(bad)?;
     let seekable = file.stream_position().is_ok();
-    let streamed = match (pid, seekable) {
-        (None, true) => fluoro_profile::Profile::from_file(&file).map_err(bad)?,
-        _ => None,
+    let streamed = if seekable {
+        fluoro_profile::Profile::from_file(&file, pid).map_err(bad)?
+    } else {
+        None
     };
     let profile = match streamed {
         Some(profile) => profile,
