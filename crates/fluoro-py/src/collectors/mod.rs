@@ -116,7 +116,7 @@ impl Collection {
             .as_ref()
             .map(|_| Drain::new(plan.memory == MemoryPlan::All));
         let rate = if plan.cpu { plan.rate } else { 0 };
-        let sampler = Sampler::start(source, recorder, rate, drain, plan.tasks);
+        let sampler = Sampler::start(py, source, recorder, rate, drain, plan.tasks);
         Ok(Collection {
             sampler: Some(sampler),
             memory,

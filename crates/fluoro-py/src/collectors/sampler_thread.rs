@@ -40,6 +40,7 @@ impl Sampler {
     /// Starts sampling at `rate_hz` into `recorder`, draining the allocation hook's records
     /// too when given a [`Drain`]. A rate of 0 samples no stacks (memory only).
     pub fn start(
+        py: Python<'_>,
         source: StackSource,
         recorder: Recorder,
         rate_hz: u32,
@@ -56,7 +57,9 @@ impl Sampler {
                 w.keep_addresses();
                 w.layout()
             });
-            TaskTracker::new(walker)
+            let mut tracker = TaskTracker::new(walker);
+            tracker.probe_at_start(py);
+            tracker
         });
         let parts = Parts {
             source,

@@ -130,6 +130,23 @@ impl TaskTracker {
                 .is_none_or(|t| now.saturating_duration_since(t) >= PROBE_EVERY)
     }
 
+    /// Imports asyncio and looks for its tasks' layout now, on the thread that starts the run
+    /// (GIL held), before the target's code runs. Looked for later from the sampler thread,
+    /// the probe must wait for the GIL, and two threads each running an event loop that lets
+    /// the GIL go and takes it back every few milliseconds kept it waiting until they ended
+    /// (in about one run in six of tests/programs/asyncio_threads.py on 3.15).
+    pub fn probe_at_start(&mut self, py: Python<'_>) {
+        if !matches!(self.state, State::Probing) {
+            return;
+        }
+        // What the import and the probe allocate is fluoro's, not the target's.
+        super::alloc::paused(|| {
+            if py.import("asyncio").is_ok() {
+                self.probe(py, Instant::now());
+            }
+        });
+    }
+
     /// Looks for asyncio, with the GIL held.
     pub fn probe(&mut self, py: Python<'_>, now: Instant) {
         self.last_probe = Some(now);
