@@ -104,6 +104,26 @@ def test_objects_from_free_lists_are_where_they_were_taken(tmp_path):
     raise AssertionError(f"lines off by more than 2 % in every run: {misses}")
 
 
+def test_sampled_objects_from_free_lists_are_where_they_were_taken(tmp_path):
+    # As above, sampling (the default mode): a sampled block taken again from a free list
+    # moves to the line that took it, so that the cache's lines are estimated as any other.
+    # Without it the entries and logs are charged to `garbage`'s lines, where their blocks
+    # were first made.
+    py = newest_with_reference_tracer()
+    traced = run([py.python, MEMORY / "cache_keys.py", "--tracemalloc"])
+    assert traced.returncode == 0, traced.stderr.decode()
+    expected = {int(k): v for k, v in json.loads(traced.stdout).items()}
+    memory, _ = memory_json(tmp_path, "cache_keys.py", "--memory-interval", "256", py=py)
+    assert memory["mode"] == "sampled" and memory["free_lists_followed"]
+    got = by_line(memory["leak_lines"], "cache_keys.py")
+    for line in (22, 25, 26):
+        assert abs(got.get(line, 0) - expected[line]) <= 0.10 * expected[line], (
+            line,
+            got.get(line),
+            expected[line],
+        )
+
+
 @pytest.mark.parametrize("allocator", ["pymalloc", "malloc"])
 def test_sampled_estimates_of_live_bytes_are_within_ten_percent(tmp_path, allocator):
     env = {} if allocator == "pymalloc" else {"PYTHONMALLOC": "malloc"}

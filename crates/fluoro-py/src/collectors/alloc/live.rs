@@ -33,6 +33,26 @@ pub fn may_contain(addr: u64) -> bool {
     FILTER[b >> 6].load(Ordering::Relaxed) & (1 << (b & 63)) != 0
 }
 
+/// False when none of the blocks at `addr`, `addr - 16` and `addr - 32` can be in the live set:
+/// the blocks an object at `addr` may start at, whatever sits before it. Two loads and no
+/// branch: the three buckets are adjacent, and may straddle two words of the filter.
+#[inline(always)]
+pub fn may_contain_at_or_below(addr: u64) -> bool {
+    let b = bucket(addr);
+    let word = b >> 6;
+    let low = (word + BUCKETS / 64 - 1) & (BUCKETS / 64 - 1);
+    let high = FILTER[word].load(Ordering::Relaxed);
+    three_at_or_below(high, FILTER[low].load(Ordering::Relaxed), b & 63)
+}
+
+/// Whether bit `bit` of `high`, or either of the two bits below it (continuing into `low`'s
+/// top bits), is set.
+#[inline(always)]
+fn three_at_or_below(high: u64, low: u64, bit: usize) -> bool {
+    let pair = (u128::from(high) << 64) | u128::from(low);
+    (pair >> (62 + bit)) & 0b111 != 0
+}
+
 /// Makes every address look unsampled, so that frees stop consulting the set (after a fork,
 /// where nothing drains the records any more).
 pub fn forget_all() {
@@ -261,9 +281,23 @@ mod tests {
                 let addr = slot * 16 + 0x7f00_0000_0000;
                 if model.contains(&addr) {
                     prop_assert!(may_contain(addr));
+                    prop_assert!(may_contain_at_or_below(addr + 16));
+                    prop_assert!(may_contain_at_or_below(addr + 32));
                 }
                 prop_assert_eq!(set.remove(addr), model.contains(&addr));
             }
+        }
+    }
+
+    proptest! {
+        #[test]
+        fn three_bits_at_or_below_any_bit(high: u64, low: u64, bit in 0usize..64) {
+            let set = |word: u64, i: usize| word >> i & 1 == 1;
+            let naive = (0..3).any(|down| match bit.checked_sub(down) {
+                Some(i) => set(high, i),
+                None => set(low, 64 + bit - down),
+            });
+            prop_assert_eq!(three_at_or_below(high, low, bit), naive);
         }
     }
 

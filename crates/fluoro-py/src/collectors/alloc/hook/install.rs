@@ -110,7 +110,7 @@ pub fn install(reader: FrameReader, mean_bytes: u64, holder_is_global: bool) {
             pyo3::ffi::PyMem_SetAllocator(DOMAINS[i], &mut ours);
         }
     }
-    retag::install();
+    retag::install(all);
 }
 
 /// Resumes recording in a child made by `fork()`, with the wrappers its parent installed

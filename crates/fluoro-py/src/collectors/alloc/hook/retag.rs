@@ -6,8 +6,9 @@
 //! RETAG record, or the held block's stack when it is still held). Older versions have no
 //! such hook; their reports say so.
 //!
-//! The tracer also sees every object's destruction; both cost a call and a compare, and the
-//! lookup of a block sampled only when the live set's filter says it may be.
+//! The tracer also sees every object's destruction. Sampling, either costs the interpreter's
+//! call and a few instructions (a compare, and two loads of the live set's filter for a new
+//! object); the block of a new object is looked up only when the filter says it may be held.
 
 // Before 3.13 only `install` and `uninstall` are reached, and do nothing.
 #![cfg_attr(not(Py_3_13), allow(dead_code, unused_imports))]
@@ -40,9 +41,17 @@ const PREHEADER: u64 = (1 << 3) | (1 << 4);
 /// The tracer that was installed before ours, and its data, called after ours.
 static PREVIOUS: AtomicUsize = AtomicUsize::new(0);
 static PREVIOUS_DATA: AtomicUsize = AtomicUsize::new(0);
+/// Which of our tracers `install` chose.
+static INSTALLED: AtomicUsize = AtomicUsize::new(0);
 
-/// Installs the tracer (GIL held); false where the interpreter has none.
-pub(super) fn install() -> bool {
+type OurTracer = unsafe extern "C" fn(*mut PyObject, c_int, *mut c_void) -> c_int;
+
+/// Installs the tracer (GIL held); false where the interpreter has none. `all`: every block
+/// is recorded, not a sample.
+///
+/// One of three: after another tracer, ours then it; recording every block, the block of
+/// every new object looked up; sampling, only a new object whose block the filter may hold.
+pub(super) fn install(all: bool) -> bool {
     #[cfg(Py_3_13)]
     {
         let mut data: *mut c_void = std::ptr::null_mut();
@@ -50,11 +59,18 @@ pub(super) fn install() -> bool {
         let previous = unsafe { PyRefTracer_GetTracer(&mut data) };
         PREVIOUS.store(previous.map_or(0, |f| f as usize), Ordering::Relaxed);
         PREVIOUS_DATA.store(data as usize, Ordering::Relaxed);
-        // SAFETY: as above; `on_object` is a plain function that lives as long as the process.
-        unsafe { PyRefTracer_SetTracer(Some(on_object), std::ptr::null_mut()) == 0 }
+        let ours: OurTracer = match (previous.is_some(), all) {
+            (true, _) => with_previous,
+            (false, true) => on_object_all,
+            (false, false) => on_object_sampled,
+        };
+        INSTALLED.store(ours as usize, Ordering::Relaxed);
+        // SAFETY: as above; our tracers are plain functions that live as long as the process.
+        unsafe { PyRefTracer_SetTracer(Some(ours), std::ptr::null_mut()) == 0 }
     }
     #[cfg(not(Py_3_13))]
     {
+        let _ = all;
         false
     }
 }
@@ -66,7 +82,7 @@ pub(super) fn uninstall() {
         let mut data: *mut c_void = std::ptr::null_mut();
         // SAFETY: the GIL is held; see `install`.
         let current = unsafe { PyRefTracer_GetTracer(&mut data) };
-        if current.map(|f| f as usize) != Some(on_object as *const () as usize) {
+        if current.map(|f| f as usize) != Some(INSTALLED.load(Ordering::Relaxed)) {
             return;
         }
         let previous = PREVIOUS.swap(0, Ordering::Relaxed);
@@ -79,36 +95,63 @@ pub(super) fn uninstall() {
     }
 }
 
-/// The interpreter made (`event` 0) or is destroying (1) `op`; called holding the GIL, for
-/// every object. The path that finds nothing to do is kept to a few loads and compares with
-/// no stack frame of its own: the rest is out of line.
-unsafe extern "C" fn on_object(op: *mut PyObject, event: c_int, data: *mut c_void) -> c_int {
-    if PREVIOUS.load(Ordering::Relaxed) != 0 {
-        // SAFETY: called with what the interpreter gave this tracer.
-        return unsafe { with_previous(op, event, data) };
+/// Sampling: the interpreter made (`event` 0) or is destroying (1) `op`; called holding the
+/// GIL, for every object. The common path is two compares and two loads of the filter, with
+/// no stack frame and no load through `op`: the blocks `op` may start at are all in three
+/// adjacent buckets of the filter, tested at once before the type says which one it is.
+unsafe extern "C" fn on_object_sampled(op: *mut PyObject, event: c_int, _: *mut c_void) -> c_int {
+    if event != CREATE || !live::may_contain_at_or_below(op as u64) {
+        return 0;
     }
-    if event == CREATE {
-        // SAFETY: the interpreter passes a live object it has just made.
-        if let Some((block, all)) = unsafe { recycled(op) } {
-            // Last, so that it is a jump and the fast path keeps no frame.
-            return retag_if_recorded(block, all);
-        }
+    // SAFETY: the interpreter passes a live object it has just made.
+    unsafe { maybe_recorded(op) }
+}
+
+/// Recording every block: as [`on_object_sampled`], for every new object.
+unsafe extern "C" fn on_object_all(op: *mut PyObject, event: c_int, _: *mut c_void) -> c_int {
+    if event != CREATE {
+        return 0;
+    }
+    // SAFETY: the interpreter passes a live object it has just made.
+    unsafe { created(op) }
+}
+
+/// [`created`] out of line, for the sampling tracer's rare new object whose block the filter
+/// may hold.
+///
+/// # Safety
+/// As for [`created`].
+#[cold]
+#[inline(never)]
+unsafe extern "C" fn maybe_recorded(op: *mut PyObject) -> c_int {
+    // SAFETY: as the caller's.
+    unsafe { created(op) }
+}
+
+/// `op` was just made: moves its block to the calling stack if the block is a recorded one
+/// taken again from a free list. Returns the tracer's 0.
+///
+/// # Safety
+/// `op` must be an object just made, and the GIL held.
+#[inline(always)]
+unsafe fn created(op: *mut PyObject) -> c_int {
+    // SAFETY: as the caller's.
+    if let Some((block, all)) = unsafe { recycled(op) } {
+        // Last, so that it is a jump and the fast path keeps no frame.
+        return retag_if_recorded(block, all);
     }
     0
 }
 
-/// `on_object` when another tracer was installed before ours: ours, then the other, called
-/// as the interpreter would have called it.
+/// The tracer when another was installed before ours: ours, then the other, called as the
+/// interpreter would have called it.
 ///
 /// # Safety
 /// As for a tracer: the GIL held, `op` what the interpreter passed.
-#[inline(never)]
-unsafe fn with_previous(op: *mut PyObject, event: c_int, _data: *mut c_void) -> c_int {
+unsafe extern "C" fn with_previous(op: *mut PyObject, event: c_int, _data: *mut c_void) -> c_int {
     if event == CREATE {
         // SAFETY: the interpreter passes a live object it has just made.
-        if let Some((block, all)) = unsafe { recycled(op) } {
-            retag_if_recorded(block, all);
-        }
+        unsafe { created(op) };
     }
     let previous = PREVIOUS.load(Ordering::Relaxed);
     // SAFETY: a non-zero `PREVIOUS` is the tracer installed before ours (see `install`).
