@@ -10,7 +10,8 @@ runs every program once per round, rounds interleaved; a cell is the median prof
 time over the median bare wall time. Workloads print a checksum that must not change under
 a profiler. A tool that cannot run here is reported as n/a with the reason.
 
-`stdlib` is CPython 3.15's own sampler (`python -m profiling.sampling run`, PEP 799) at each of
+`fluoro-cpu` is `fluoro run --cpu-only` at each of `--rates`: stacks only, what the stdlib
+sampler records. `stdlib` is CPython 3.15's own sampler (`python -m profiling.sampling run`, PEP 799) at each of
 `--rates`, as fluoro: all threads, collapsed stacks to a file; run it with `--python 3.15`.
 """
 
@@ -47,6 +48,7 @@ from bench_env import (
 ALL_TOOLS = [
     "bare",
     "fluoro",
+    "fluoro-cpu",
     "fluoro-exact",
     "cprofile",
     "pyspy",
@@ -107,8 +109,12 @@ def tool_command(tool: str, program: Program, scratch: Path) -> list[str]:
         ]
     if tool.startswith("fluoro-"):
         rate = tool.removeprefix("fluoro-")
-        fluoro = str(bin_in(bench_env.BENCH_ENV, "fluoro"))
-        return [fluoro, "run", "-q", "--rate", rate, "-o", profile, *target]
+        fluoro = [str(bin_in(bench_env.BENCH_ENV, "fluoro")), "run", "-q"]
+        if rate.startswith("cpu-"):
+            # Stacks only, as the stdlib sampler: no allocation sampling, no GC timing.
+            rate = rate.removeprefix("cpu-")
+            fluoro.append("--cpu-only")
+        return [*fluoro, "--rate", rate, "-o", profile, *target]
     if tool.startswith("stdlib-"):
         # -a: every thread, as fluoro samples them; collapsed stacks, fluoro's cheapest output.
         rate = tool.removeprefix("stdlib-")
@@ -291,7 +297,7 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
 def expand_tools(names: str, rates: str) -> list[str]:
     tools = ["bare"]
     for name in (n.strip() for n in names.split(",") if n.strip()):
-        if name in ("fluoro", "stdlib"):
+        if name in ("fluoro", "fluoro-cpu", "stdlib"):
             tools += [f"{name}-{rate.strip()}" for rate in rates.split(",") if rate.strip()]
         elif name in ALL_TOOLS or name.startswith(("fluoro-", "stdlib-")):
             tools.append(name)
