@@ -11,8 +11,9 @@ time over the median bare wall time. Workloads print a checksum that must not ch
 a profiler. A tool that cannot run here is reported as n/a with the reason.
 
 `fluoro-cpu` is `fluoro run --cpu-only` at each of `--rates`: stacks only, what the stdlib
-sampler records. `stdlib` is CPython 3.15's own sampler (`python -m profiling.sampling run`, PEP 799) at each of
-`--rates`, as fluoro: all threads, collapsed stacks to a file; run it with `--python 3.15`.
+sampler records. `stdlib` is CPython 3.15's own sampler (`python -m profiling.sampling run`,
+PEP 799) at each of `--rates`, as fluoro: all threads, collapsed stacks to a file; run it with
+`--python 3.15`.
 """
 
 from __future__ import annotations

@@ -9,9 +9,9 @@ in which every variant ran within 25 % of its own best time, and says how many i
         bare fluoro "fluoro --memory=off" "/tmp/old/bin/fluoro --memory=all"
 
 A variant is `bare` (the program under the bench venv's python), `memray` with `memray run`
-options (the bench venv's), or a fluoro executable with `fluoro run` options; the word `fluoro` is the bench venv's (benches/memory_overhead.py makes
-the venv). Another build is measured by installing its wheel into a venv of its own and naming
-that venv's fluoro.
+options (the bench venv's), or a fluoro executable with `fluoro run` options; the word `fluoro`
+is the bench venv's (benches/memory_overhead.py makes the venv). Another build is measured by
+installing its wheel into a venv of its own and naming that venv's fluoro.
 """
 
 from __future__ import annotations

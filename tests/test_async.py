@@ -113,3 +113,30 @@ def test_each_threads_loop_runs_its_own_task(any_python, tmp_path):
     assert total > 0
     assert weights["other"] <= 0.05 * total, weights
     assert min(weights["in-0"], weights["in-1"]) >= 0.3 * total, weights
+
+
+def test_a_task_awaited_through_gather_runs_under_the_task_awaiting_it(any_python, tmp_path):
+    # Before 3.14 the link goes through gather's done-callback and the future it completes;
+    # 3.14+ notes who awaits a task.
+    program = PROGRAMS / "asyncio_gather.py"
+    profile = tmp_path / "gather.fluoro"
+    result = fluoro("run", "-q", "--async", "--rate", "1000", "-o", profile, program, py=any_python)
+    assert result.returncode == 0, result.stderr.decode()
+    assert result.stdout == b"done\n"
+    collapsed = tmp_path / "gather.txt"
+    result = fluoro("report", profile, "--format", "collapsed", "-o", collapsed, py=any_python)
+    assert result.returncode == 0, result.stderr.decode()
+    under, alone = 0, 0
+    for line in collapsed.read_text().splitlines():
+        stack, _, count = line.rpartition(" ")
+        if "spin (" not in stack:
+            continue
+        frames = [f.split(" (")[0] for f in stack.split(";")]
+        # The awaiting task, its coroutine at the gather, then the computing task.
+        cruncher = frames.index("<task cruncher>") if "<task cruncher>" in frames else -1
+        if cruncher >= 2 and frames[cruncher - 1] == "main" and frames[0].startswith("<task "):
+            under += int(count)
+        else:
+            alone += int(count)
+    assert under + alone > 300, (under, alone)
+    assert under >= 0.9 * (under + alone), (under, alone)

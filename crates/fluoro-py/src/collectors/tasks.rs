@@ -156,7 +156,7 @@ impl TaskTracker {
         match tasks_probe::probe(py, layout) {
             Probed::NotYet => {}
             Probed::Ready(found) => {
-                self.state = State::Ready(Box::new(TaskReader::new(layout, found)));
+                self.state = State::Ready(Box::new(TaskReader::new(layout, *found)));
             }
             Probed::Unreadable(why) => {
                 self.state = State::Off;

@@ -94,13 +94,35 @@ pub enum Awaiter {
     AwaitedBy(usize),
     /// Before: the task's first done-callback (`fut_callback0`, at `callback`) is the
     /// awaiting task's wakeup, a built-in method (of `method_type`) whose `self` (at `owner`)
-    /// is that task.
+    /// is that task; or, awaited through `asyncio.gather`, gather's callback (see
+    /// [`GatherLink`]).
     Wakeup {
         callback: usize,
         method_type: usize,
         owner: usize,
+        gather: Option<GatherLink>,
     },
 }
+
+/// Before 3.14, a task awaited through `asyncio.gather` has gather's `_done_callback` as its
+/// first done-callback: a function whose closure holds the gathering future, whose own first
+/// done-callback is the wakeup of the task awaiting the gather.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct GatherLink {
+    /// `types.FunctionType`, and where a function keeps its closure.
+    pub function_type: usize,
+    pub closure: usize,
+    /// `tuple` and `cell`: a closure is a tuple of cells.
+    pub tuple_type: usize,
+    pub cell_type: usize,
+}
+
+/// A tuple's length and first item, and a cell's content (the same on 3.10-3.13).
+const TUPLE_SIZE: usize = 16;
+const TUPLE_ITEMS: usize = 24;
+const CELL_CONTENT: usize = 16;
+/// Cells in a closure read at most (gather's callback has a handful).
+const MAX_CELLS: usize = 16;
 
 /// Where a C task's fields are, as the probe found them.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -316,17 +338,48 @@ impl TaskReader {
                 self.task(by)
             }
             Awaiter::Wakeup {
-                method_type, owner, ..
+                callback,
+                method_type,
+                owner,
+                gather,
             } => {
-                let mut method = [0u8; 40];
-                memory::read(by, &mut method).ok()?;
-                if usize_at(&method, self.layout.object_type) != method_type {
+                let kind = values::type_of(self.layout, by)?;
+                if kind == method_type {
+                    return self.woken_by(by, owner, task.addr);
+                }
+                let g = gather.filter(|g| g.function_type == kind)?;
+                // gather's callback: the gathering future is in one of its closure's cells,
+                // and the task awaiting the gather waits for that future.
+                let closure = values::read_usize(by + g.closure)?;
+                let mut head = [0u8; TUPLE_ITEMS];
+                memory::read(closure, &mut head).ok()?;
+                let cells = usize_at(&head, TUPLE_SIZE);
+                if usize_at(&head, self.layout.object_type) != g.tuple_type || cells > MAX_CELLS {
                     return None;
                 }
-                let waiter = self.task(usize_at(&method, owner))?;
-                (waiter.fut_waiter == task.addr).then_some(waiter)
+                let mut items = vec![0u8; cells * 8];
+                memory::read(closure + TUPLE_ITEMS, &mut items).ok()?;
+                items.chunks_exact(8).find_map(|cell| {
+                    let cell = usize_at(cell, 0);
+                    if values::type_of(self.layout, cell)? != g.cell_type {
+                        return None;
+                    }
+                    let future = values::read_usize(cell + CELL_CONTENT).filter(|&f| f != 0)?;
+                    let wakeup = values::read_usize(future + callback)?;
+                    if values::type_of(self.layout, wakeup)? != method_type {
+                        return None;
+                    }
+                    self.woken_by(wakeup, owner, future)
+                })
             }
         }
+    }
+
+    /// The task whose wakeup method is at `method` (its `self` at `owner`), if it waits for
+    /// `awaited`.
+    fn woken_by(&mut self, method: usize, owner: usize, awaited: usize) -> Option<TaskView> {
+        let waiter = self.task(values::read_usize(method + owner)?)?;
+        (waiter.fut_waiter == awaited).then_some(waiter)
     }
 
     /// The values of the dict at `dict` (a small one, of general keys).
@@ -597,6 +650,7 @@ mod tests {
             callback: 56,
             method_type,
             owner: 24,
+            gather: None,
         };
         let awaited = words(&[1, task_type, 0, 0, at(&coro), at(&name), 0, at(&wakeup)]);
         let mut reader = TaskReader::new(layout(12), waited);
@@ -617,6 +671,56 @@ mod tests {
         let mut reader = TaskReader::new(layout(14), tasks_layout(task_type));
         let view = reader.task(at(&noted)).expect("a task");
         assert_eq!(reader.awaiter(&view).map(|t| t.addr), Some(at(&waiting)));
+    }
+
+    #[test]
+    fn a_task_awaited_through_gather_leads_to_the_task_awaiting_the_gather() {
+        let coro = words(&[0; 16]);
+        let name = words(&[0; 8]);
+        let (task_type, method_type, future_type) = (0x7777, 0x5555, 0x9999);
+        let link = GatherLink {
+            function_type: 0x4444,
+            closure: 16,
+            tuple_type: 0x3333,
+            cell_type: 0x2222,
+        };
+        let mut waited = tasks_layout(task_type);
+        waited.awaiter = Awaiter::Wakeup {
+            callback: 56,
+            method_type,
+            owner: 24,
+            gather: Some(link),
+        };
+        // The gathering future; the task awaiting the gather waits for it, and its wakeup
+        // is the future's first done-callback.
+        let mut gathering = words(&[1, future_type, 0, 0, 0, 0, 0, 0]);
+        let parent = words(&[1, task_type, 0, at(&gathering), at(&coro), at(&name), 0, 0]);
+        let wakeup = words(&[1, method_type, 0, at(&parent), 0]);
+        gathering[7] = at(&wakeup);
+        // gather's callback: a function whose closure's cells hold something else, then the
+        // gathering future.
+        let other = words(&[1, 0x1111, 0, 0, 0, 0, 0, 0]);
+        let (cell_a, cell_b) = (
+            words(&[1, 0x2222, at(&other)]),
+            words(&[1, 0x2222, at(&gathering)]),
+        );
+        let closure = words(&[1, 0x3333, 2, at(&cell_a), at(&cell_b)]);
+        let done = words(&[1, 0x4444, at(&closure), 0]);
+        let child = words(&[1, task_type, 0, 0, at(&coro), at(&name), 0, at(&done)]);
+        let mut reader = TaskReader::new(layout(12), waited.clone());
+        let view = reader.task(at(&child)).expect("a task");
+        assert_eq!(reader.awaiter(&view).map(|t| t.addr), Some(at(&parent)));
+        // Without the gather link, or with a closure that is not a tuple of cells: none.
+        let mut plain = waited;
+        if let Awaiter::Wakeup { gather, .. } = &mut plain.awaiter {
+            *gather = None;
+        }
+        assert_eq!(TaskReader::new(layout(12), plain).awaiter(&view), None);
+        let not_cells = words(&[1, 0x3333, 2, at(&other), at(&other)]);
+        let done = words(&[1, 0x4444, at(&not_cells), 0]);
+        let child = words(&[1, task_type, 0, 0, at(&coro), at(&name), 0, at(&done)]);
+        let view = reader.task(at(&child)).expect("a task");
+        assert_eq!(reader.awaiter(&view), None);
     }
 
     #[test]

@@ -7,7 +7,9 @@
 
 use super::layouts::Layout;
 use super::memory::{self, usize_at};
-use super::tasks::{AllTasks, Awaiter, CoroFrame, Running, StackTop, TaskLayout, TaskReader};
+use super::tasks::{
+    AllTasks, Awaiter, CoroFrame, GatherLink, Running, StackTop, TaskLayout, TaskReader,
+};
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyTuple};
 
@@ -16,7 +18,7 @@ pub enum Probed {
     /// The target has not imported asyncio (yet).
     NotYet,
     /// Tasks read as the probe found them.
-    Ready(TaskLayout),
+    Ready(Box<TaskLayout>),
     /// Tasks cannot be read on this interpreter, and why.
     Unreadable(String),
 }
@@ -50,16 +52,29 @@ def make(aio):
     task = aio.Task(c, loop=loop, name=name)
     return loop, c, name, task, aio.Future(loop=loop)
 
-def step_awaiting(aio, loop, task):
-    c = awaits(task)
-    outer = aio.Task(c, loop=loop, name='fluoro-probe-outer-' + str(id(loop)))
+def first_step(aio, loop):
     callback, args = loop.ready[-1]
     aio._set_running_loop(loop)
     try:
         callback(*args)
     finally:
         aio._set_running_loop(None)
+
+def step_awaiting(aio, loop, task):
+    c = awaits(task)
+    outer = aio.Task(c, loop=loop, name='fluoro-probe-outer-' + str(id(loop)))
+    first_step(aio, loop)
     return outer, c
+
+async def gathers(tasks, task):
+    return await tasks.gather(task)
+
+def step_gather(aio, tasks, loop):
+    child = aio.Task(coro(), loop=loop, name='fluoro-probe-child-' + str(id(loop)))
+    c = gathers(tasks, child)
+    parent = aio.Task(c, loop=loop, name='fluoro-probe-gather-' + str(id(loop)))
+    first_step(aio, loop)
+    return child, parent, c
 
 def finish(task, c):
     task._log_destroy_pending = False
@@ -92,7 +107,7 @@ pub fn probe(py: Python<'_>, layout: &'static Layout) -> Probed {
         return Probed::NotYet;
     }
     match probe_with(py, layout, &aio, &tasks) {
-        Ok(Ok(found)) => Probed::Ready(found),
+        Ok(Ok(found)) => Probed::Ready(Box::new(found)),
         Ok(Err(why)) => Probed::Unreadable(why),
         Err(e) => Probed::Unreadable(format!("the probe failed: {e}")),
     }
@@ -367,6 +382,7 @@ fn find(
             callback,
             method_type: addr(&wakeup.get_type().into_any()),
             owner,
+            gather: None,
         }
     };
     // What the awaiting task's coroutine awaits: the inner coroutine, in a slot of its frame's
@@ -431,6 +447,13 @@ fn find(
             found.stack_top = None;
         }
     }
+    if matches!(found.awaiter, Awaiter::Wakeup { .. }) {
+        // Without it a task awaited through gather is shown without the task awaiting it.
+        let link = gather_link(layout, globals, aio, tasks, loop_, &found).unwrap_or(None);
+        if let Awaiter::Wakeup { gather, .. } = &mut found.awaiter {
+            *gather = link;
+        }
+    }
     let mut seen = Vec::new();
     reader.all(&[tstate], &mut seen);
     if !seen.iter().any(|t| t.addr == addr(task)) {
@@ -445,6 +468,66 @@ fn find(
         }
     }
     Ok(Ok(found))
+}
+
+/// Before 3.14: how a task awaited through `asyncio.gather` leads to the task awaiting the
+/// gather (see [`GatherLink`]), found on a gather of fluoro's own, one step of its awaiting
+/// task run on the stand-in loop, and read back; `None` (or an error, which the probe takes
+/// as `None`) where it cannot be.
+fn gather_link(
+    layout: &'static Layout,
+    globals: &Bound<'_, PyDict>,
+    aio: &Bound<'_, PyAny>,
+    tasks: &Bound<'_, PyAny>,
+    loop_: &Bound<'_, PyAny>,
+    found: &TaskLayout,
+) -> PyResult<Option<GatherLink>> {
+    let stepped = globals
+        .as_any()
+        .get_item("step_gather")?
+        .call1((aio, tasks, loop_))?;
+    let (child, parent, parent_coro) = (
+        stepped.get_item(0)?,
+        stepped.get_item(1)?,
+        stepped.get_item(2)?,
+    );
+    let finish = globals.as_any().get_item("finish")?;
+    let _parent = Finish {
+        finish: finish.clone(),
+        task: parent.clone(),
+        coro: parent_coro,
+    };
+    let _child = Finish {
+        finish,
+        task: child.clone(),
+        coro: child.getattr("get_coro")?.call0()?,
+    };
+    let done = child.getattr("_callbacks")?.get_item(0)?.get_item(0)?;
+    let Ok(closure) = done.getattr("__closure__") else {
+        return Ok(None);
+    };
+    let function_type = done.get_type().into_any();
+    let closure_at =
+        words(addr(&done), basicsize(&function_type)?).and_then(|w| only(&w, addr(&closure)));
+    let (Some(closure_at), Ok(first)) = (closure_at, closure.get_item(0)) else {
+        return Ok(None);
+    };
+    let link = GatherLink {
+        function_type: addr(&function_type),
+        closure: closure_at,
+        tuple_type: addr(&closure.get_type().into_any()),
+        cell_type: addr(&first.get_type().into_any()),
+    };
+    let mut layout_with = found.clone();
+    if let Awaiter::Wakeup { gather, .. } = &mut layout_with.awaiter {
+        *gather = Some(link);
+    }
+    let mut reader = TaskReader::new(layout, layout_with);
+    let linked = reader
+        .task(addr(&child))
+        .and_then(|view| reader.awaiter(&view))
+        .map(|t| t.addr);
+    Ok((linked == Some(addr(&parent))).then_some(link))
 }
 
 /// Where the suspended coroutine frame at `frame` keeps the top of its value stack, found by
