@@ -124,6 +124,37 @@ def test_sampled_objects_from_free_lists_are_where_they_were_taken(tmp_path):
         )
 
 
+def test_free_lists_can_be_ignored_when_sampling(tmp_path):
+    # --ignore-free-lists leaves the reference tracer out: the cache's key tuples then keep
+    # the line of the garbage that first made their blocks, and the report says so.
+    py = newest_with_reference_tracer()
+    traced = run([py.python, MEMORY / "cache_keys.py", "--tracemalloc"])
+    assert traced.returncode == 0, traced.stderr.decode()
+    expected = {int(k): v for k, v in json.loads(traced.stdout).items()}
+    memory, _ = memory_json(
+        tmp_path, "cache_keys.py", "--memory-interval", "256", "--ignore-free-lists", py=py
+    )
+    assert memory["mode"] == "sampled" and not memory["free_lists_followed"]
+    got = by_line(memory["leak_lines"], "cache_keys.py")
+    assert got.get(22, 0) <= 0.5 * expected[22], (got.get(22), expected[22])
+    profile = tmp_path / "run.fluoro"
+    result = fluoro(
+        "run", "-q", "--ignore-free-lists", "-o", profile, MEMORY / "cache_keys.py", py=py
+    )
+    assert result.returncode == 0, result.stderr.decode()
+    text = fluoro("report", profile, "--full", py=py)
+    assert "keep their first site (--ignore-free-lists)" in text.stdout.decode()
+
+
+@pytest.mark.parametrize("flags", [["--memory=all"], ["--cpu-only"], ["--memory=off"]])
+def test_ignoring_free_lists_is_for_sampling_only(tmp_path, flags):
+    result = fluoro("run", "--ignore-free-lists", *flags, MEMORY / "cache_keys.py")
+    assert result.returncode == 2
+    assert result.stderr.decode().strip().splitlines() == [
+        "fluoro: run: --ignore-free-lists applies to --memory=sampled (the default)"
+    ]
+
+
 @pytest.mark.parametrize("allocator", ["pymalloc", "malloc"])
 def test_sampled_estimates_of_live_bytes_are_within_ten_percent(tmp_path, allocator):
     env = {} if allocator == "pymalloc" else {"PYTHONMALLOC": "malloc"}

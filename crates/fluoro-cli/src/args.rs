@@ -129,6 +129,11 @@ pub struct RunArgs {
     /// is more precise and costs more)
     #[arg(long, value_name = "SIZE", default_value = "64KiB", value_parser = size_parser)]
     pub memory_interval: u64,
+    /// With --memory=sampled: do not follow objects the interpreter takes again from its
+    /// free lists (CPython 3.13+), which then keep the line of their first allocation.
+    /// Cheaper on code that makes many floats, ints and tuples
+    #[arg(long)]
+    pub ignore_free_lists: bool,
     /// Sample CPU and wall time only: no allocations, no collections
     #[arg(long)]
     pub cpu_only: bool,

@@ -377,7 +377,7 @@ mod tests {
             }).collect();
             let chunks = vec![
                 Chunk::Allocs(AllocBatch { time_ns, events }),
-                Chunk::Memory(MemorySettings { mode: AllocMode::Sampled, mean_bytes: 4096, lost_events: 3, untracked: 1, stopped: true, outside_gil_count: 2, outside_gil_bytes: 300 }),
+                Chunk::Memory(MemorySettings { mode: AllocMode::Sampled, mean_bytes: 4096, lost_events: 3, untracked: 1, stopped: true, outside_gil_count: 2, outside_gil_bytes: 300, free_lists_ignored: true }),
                 Chunk::Gc(vec![GcEvent { thread: 0, stack: 2, start_ns: 5, duration_ns: 7, generation: 2, collected: 9, uncollectable: 1 }]),
                 Chunk::Marks(vec![Mark::Rss { time_ns: 1, rss_bytes: 2 }, Mark::Snapshot(SnapshotMark { label: "x".into(), types: vec![("dict".into(), 3)], ..SnapshotMark::default() })]),
             ];
@@ -464,6 +464,7 @@ mod tests {
             stopped: true,
             outside_gil_count: 0,
             outside_gil_bytes: 0,
+            free_lists_ignored: false,
         })));
         data
     }

@@ -45,6 +45,22 @@ pub struct MemorySettings {
     /// recorded (no Python stack can be read for them). Absent from profiles before format 3.
     pub outside_gil_count: u64,
     pub outside_gil_bytes: u64,
+    /// Sampling, objects taken again from free lists were not followed
+    /// (`--ignore-free-lists`): they keep the site of their first allocation. Absent (false)
+    /// from profiles written before the flag.
+    pub free_lists_ignored: bool,
+}
+
+/// [`MemorySettings`] as profiles of format 3 wrote them before `free_lists_ignored`.
+#[derive(Deserialize)]
+struct MemorySettingsV3 {
+    mode: AllocMode,
+    mean_bytes: u64,
+    lost_events: u64,
+    untracked: u64,
+    stopped: bool,
+    outside_gil_count: u64,
+    outside_gil_bytes: u64,
 }
 
 /// [`MemorySettings`] as profiles of formats 1 and 2 wrote them.
@@ -60,18 +76,31 @@ struct MemorySettingsV2 {
 impl MemorySettings {
     /// Reads settings written by any format version.
     pub fn decode(payload: &[u8]) -> postcard::Result<MemorySettings> {
-        postcard::from_bytes(payload).or_else(|_| {
-            let old: MemorySettingsV2 = postcard::from_bytes(payload)?;
-            Ok(MemorySettings {
-                mode: old.mode,
-                mean_bytes: old.mean_bytes,
-                lost_events: old.lost_events,
-                untracked: old.untracked,
-                stopped: old.stopped,
-                outside_gil_count: 0,
-                outside_gil_bytes: 0,
+        postcard::from_bytes(payload)
+            .or_else(|_| {
+                let old: MemorySettingsV3 = postcard::from_bytes(payload)?;
+                Ok(MemorySettings {
+                    mode: old.mode,
+                    mean_bytes: old.mean_bytes,
+                    lost_events: old.lost_events,
+                    untracked: old.untracked,
+                    stopped: old.stopped,
+                    outside_gil_count: old.outside_gil_count,
+                    outside_gil_bytes: old.outside_gil_bytes,
+                    free_lists_ignored: false,
+                })
             })
-        })
+            .or_else(|_: postcard::Error| {
+                let old: MemorySettingsV2 = postcard::from_bytes(payload)?;
+                Ok(MemorySettings {
+                    mode: old.mode,
+                    mean_bytes: old.mean_bytes,
+                    lost_events: old.lost_events,
+                    untracked: old.untracked,
+                    stopped: old.stopped,
+                    ..MemorySettings::default()
+                })
+            })
     }
 }
 
@@ -827,6 +856,16 @@ mod tests {
         let bytes = postcard::to_allocvec(&new).unwrap();
         assert_eq!(MemorySettings::decode(&bytes).unwrap(), new);
         assert!(MemorySettings::decode(&old[..old.len() - 1]).is_err());
+        // Format 3 before `--ignore-free-lists`: the same fields but the last.
+        let format3 = (AllocMode::Sampled, 4096u64, 3u64, 1u64, true, 7u64, 9000u64);
+        let bytes = postcard::to_allocvec(&format3).unwrap();
+        assert_eq!(MemorySettings::decode(&bytes).unwrap(), new);
+        let ignored = MemorySettings {
+            free_lists_ignored: true,
+            ..new
+        };
+        let bytes = postcard::to_allocvec(&ignored).unwrap();
+        assert_eq!(MemorySettings::decode(&bytes).unwrap(), ignored);
     }
 
     #[test]

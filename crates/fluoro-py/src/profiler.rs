@@ -34,6 +34,7 @@ impl Profiler {
         let memory = match memory {
             "sampled" if memory_interval > 0 => MemoryPlan::Sampled {
                 mean: memory_interval,
+                ignore_free_lists: false,
             },
             "sampled" => return Err(PyValueError::new_err("memory_interval must be positive")),
             "all" => MemoryPlan::All,

@@ -42,6 +42,7 @@ pub fn start_in_target(py: Python<'_>, path: PathBuf, rate: u32) -> PyResult<()>
         cpu: true,
         memory: MemoryPlan::Sampled {
             mean: crate::collectors::alloc::DEFAULT_MEAN_BYTES,
+            ignore_free_lists: false,
         },
         process: None,
         forked: false,

@@ -19,6 +19,7 @@ fn memory_plan(args: &RunArgs) -> crate::collectors::alloc::MemoryPlan {
     match args.memory {
         MemoryChoice::Sampled => MemoryPlan::Sampled {
             mean: args.memory_interval,
+            ignore_free_lists: args.ignore_free_lists,
         },
         MemoryChoice::All => MemoryPlan::All,
         MemoryChoice::Off => MemoryPlan::GcOnly,
@@ -45,6 +46,12 @@ pub(crate) fn prepare(
     let Some(target) = &args.target else {
         return Err(Failure("run: no target given".to_owned()));
     };
+    let sampling = !args.cpu_only && matches!(args.memory, fluoro_cli::MemoryChoice::Sampled);
+    if args.ignore_free_lists && !sampling {
+        return Err(Failure(
+            "run: --ignore-free-lists applies to --memory=sampled (the default)".into(),
+        ));
+    }
     check::target(py, target)?;
     let sys = py.import("sys")?;
     let flags = sys.getattr("flags")?;

@@ -143,10 +143,11 @@ pub(crate) fn memory<'p>(profile: &'p Profile, m: &'p MemoryProfile) -> Memory<'
         untracked: m.settings.untracked,
         outside_gil_count: m.settings.outside_gil_count,
         outside_gil_bytes: m.settings.outside_gil_bytes,
-        free_lists_followed: profile
-            .meta
-            .as_ref()
-            .is_some_and(|m| m.follows_free_lists()),
+        free_lists_followed: !m.settings.free_lists_ignored
+            && profile
+                .meta
+                .as_ref()
+                .is_some_and(|m| m.follows_free_lists()),
         alloc_lines: lines(profile, &m.allocated, TOP_LINES),
         peak_lines: lines(profile, &m.at_peak, TOP_LINES),
         leak_lines: lines(profile, &m.at_end, TOP_LINES),

@@ -263,7 +263,12 @@ fn summary(
             ),
         ));
     }
-    if memory.tracked
+    if memory.tracked && s.free_lists_ignored {
+        pairs.push((
+            "free lists",
+            "objects reused from them keep their first site (--ignore-free-lists)".to_owned(),
+        ));
+    } else if memory.tracked
         && !profile
             .meta
             .as_ref()

@@ -29,8 +29,9 @@ pub enum MemoryPlan {
     Off,
     /// Collections only (`--memory=off`).
     GcOnly,
-    /// Allocations sampled every `mean` bytes on average, and collections.
-    Sampled { mean: u64 },
+    /// Allocations sampled every `mean` bytes on average, and collections; objects taken
+    /// again from free lists followed (3.13+) unless `ignore_free_lists`.
+    Sampled { mean: u64, ignore_free_lists: bool },
     /// Every allocation, and collections.
     All,
 }
@@ -62,8 +63,11 @@ impl MemoryTracking {
         match plan {
             MemoryPlan::Off => return Ok(MemoryTracking { plan }),
             MemoryPlan::GcOnly => hook::install_events_only(reader),
-            MemoryPlan::Sampled { mean } => hook::install(reader, mean.max(1), holder_is_global),
-            MemoryPlan::All => hook::install(reader, 0, holder_is_global),
+            MemoryPlan::Sampled {
+                mean,
+                ignore_free_lists,
+            } => hook::install(reader, mean.max(1), holder_is_global, !ignore_free_lists),
+            MemoryPlan::All => hook::install(reader, 0, holder_is_global, true),
         }
         let callback = wrap_pyfunction!(gc_callback, py)?.into_any().unbind();
         py.import("gc")?
@@ -81,7 +85,7 @@ impl MemoryTracking {
         match plan {
             MemoryPlan::Off => {}
             MemoryPlan::GcOnly => hook::install_events_only(reader),
-            MemoryPlan::Sampled { mean } => hook::resume(reader, mean.max(1)),
+            MemoryPlan::Sampled { mean, .. } => hook::resume(reader, mean.max(1)),
             MemoryPlan::All => hook::resume(reader, 0),
         }
         MemoryTracking { plan }
@@ -89,14 +93,18 @@ impl MemoryTracking {
 
     /// The settings the profile starts with.
     pub fn settings(&self) -> Option<MemorySettings> {
-        let (mode, mean_bytes) = match self.plan {
+        let (mode, mean_bytes, free_lists_ignored) = match self.plan {
             MemoryPlan::Off | MemoryPlan::GcOnly => return None,
-            MemoryPlan::Sampled { mean } => (AllocMode::Sampled, mean),
-            MemoryPlan::All => (AllocMode::All, 0),
+            MemoryPlan::Sampled {
+                mean,
+                ignore_free_lists,
+            } => (AllocMode::Sampled, mean, ignore_free_lists),
+            MemoryPlan::All => (AllocMode::All, 0, false),
         };
         Some(MemorySettings {
             mode,
             mean_bytes,
+            free_lists_ignored,
             ..MemorySettings::default()
         })
     }

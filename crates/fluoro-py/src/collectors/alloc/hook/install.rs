@@ -70,7 +70,8 @@ pub(super) fn watch_forks() {
 /// Call with the GIL held, while not installed.
 ///
 /// `holder_is_global`: the interpreter is 3.10 or 3.11 (see [`HOLDER_IS_GLOBAL`]).
-pub fn install(reader: FrameReader, mean_bytes: u64, holder_is_global: bool) {
+/// `free_lists`: objects taken again from free lists are followed (3.13+, see [`retag`]).
+pub fn install(reader: FrameReader, mean_bytes: u64, holder_is_global: bool, free_lists: bool) {
     let all = mean_bytes == 0;
     let s = shared_for(all);
     watch_forks();
@@ -110,7 +111,9 @@ pub fn install(reader: FrameReader, mean_bytes: u64, holder_is_global: bool) {
             pyo3::ffi::PyMem_SetAllocator(DOMAINS[i], &mut ours);
         }
     }
-    retag::install(all);
+    if free_lists {
+        retag::install(all);
+    }
 }
 
 /// Resumes recording in a child made by `fork()`, with the wrappers its parent installed
