@@ -92,7 +92,12 @@ def main(argv: list[str]) -> int:
         profile = Path(tmp) / "run.fluoro"
         variants = {"bare": [args.python]}
         for mode in args.modes.split(","):
-            flag = {"default": [], "off": ["--memory=off"], "all": ["--memory=all"]}[mode]
+            flag = {
+                "default": [],
+                "nofl": ["--ignore-free-lists"],
+                "off": ["--memory=off"],
+                "all": ["--memory=all"],
+            }[mode]
             variants[mode] = [args.fluoro, "run", "-q", "-o", str(profile), *flag]
         best: dict[str, dict[str, float]] = {}
         for _ in range(args.rounds):
