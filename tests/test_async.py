@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
 from conftest import PROGRAMS, fluoro, run
 
 TASKS = PROGRAMS / "asyncio_tasks.py"
@@ -115,28 +117,45 @@ def test_each_threads_loop_runs_its_own_task(any_python, tmp_path):
     assert min(weights["in-0"], weights["in-1"]) >= 0.3 * total, weights
 
 
-def test_a_task_awaited_through_gather_runs_under_the_task_awaiting_it(any_python, tmp_path):
-    # Before 3.14 the link goes through gather's done-callback and the future it completes;
-    # 3.14+ notes who awaits a task.
-    program = PROGRAMS / "asyncio_gather.py"
-    profile = tmp_path / "gather.fluoro"
-    result = fluoro("run", "-q", "--async", "--rate", "1000", "-o", profile, program, py=any_python)
+def cruncher_under_main(py, tmp_path, program, busy, above):
+    """Samples of the cruncher task's `busy` function: (those whose stack has `main`'s task
+    and `above` (the frame `main` awaits in) over `<task cruncher>`, the others)."""
+    profile = tmp_path / "run.fluoro"
+    result = fluoro("run", "-q", "--async", "--rate", "1000", "-o", profile, program, py=py)
     assert result.returncode == 0, result.stderr.decode()
     assert result.stdout == b"done\n"
-    collapsed = tmp_path / "gather.txt"
-    result = fluoro("report", profile, "--format", "collapsed", "-o", collapsed, py=any_python)
+    collapsed = tmp_path / "run.txt"
+    result = fluoro("report", profile, "--format", "collapsed", "-o", collapsed, py=py)
     assert result.returncode == 0, result.stderr.decode()
     under, alone = 0, 0
     for line in collapsed.read_text().splitlines():
         stack, _, count = line.rpartition(" ")
-        if "spin (" not in stack:
+        if f"{busy} (" not in stack:
             continue
         frames = [f.split(" (")[0] for f in stack.split(";")]
-        # The awaiting task, its coroutine at the gather, then the computing task.
         cruncher = frames.index("<task cruncher>") if "<task cruncher>" in frames else -1
-        if cruncher >= 2 and frames[cruncher - 1] == "main" and frames[0].startswith("<task "):
+        if cruncher >= 2 and frames[cruncher - 1] in above and frames[0].startswith("<task "):
             under += int(count)
         else:
             alone += int(count)
     assert under + alone > 300, (under, alone)
+    return under, alone
+
+
+def test_a_task_awaited_through_gather_runs_under_the_task_awaiting_it(any_python, tmp_path):
+    # Before 3.14 the link goes through gather's done-callback and the future it completes;
+    # 3.14+ notes who awaits a task.
+    program = PROGRAMS / "asyncio_gather.py"
+    under, alone = cruncher_under_main(any_python, tmp_path, program, "spin", {"main"})
+    assert under >= 0.9 * (under + alone), (under, alone)
+
+
+def test_a_task_of_a_task_group_runs_under_the_task_that_entered_it(any_python, tmp_path):
+    # Before 3.14 the link goes through the group's done-callback to its `_parent_task`.
+    if any_python.version == "3.10":
+        pytest.skip("TaskGroup is 3.11+")
+    program = PROGRAMS / "asyncio_taskgroup.py"
+    # `main` waits in the group's exit (3.13: `_aexit`, awaited by `__aexit__`).
+    exits = {"TaskGroup.__aexit__", "TaskGroup._aexit", "main"}
+    under, alone = cruncher_under_main(any_python, tmp_path, program, "churn", exits)
     assert under >= 0.9 * (under + alone), (under, alone)

@@ -95,13 +95,32 @@ pub enum Awaiter {
     /// Before: the task's first done-callback (`fut_callback0`, at `callback`) is the
     /// awaiting task's wakeup, a built-in method (of `method_type`) whose `self` (at `owner`)
     /// is that task; or, awaited through `asyncio.gather`, gather's callback (see
-    /// [`GatherLink`]).
+    /// [`GatherLink`]), or a task group's (see [`GroupLink`]).
     Wakeup {
         callback: usize,
         method_type: usize,
         owner: usize,
         gather: Option<GatherLink>,
+        group: Option<GroupLink>,
     },
+}
+
+/// 3.11-3.13: a task made by `TaskGroup.create_task` has the group's `_on_task_done` as its
+/// first done-callback: a bound method whose `self` is the group, which keeps the task that
+/// entered it (`_parent_task`) among its attributes, where the probe found it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct GroupLink {
+    /// `types.MethodType`, and where a bound method keeps its `self`.
+    pub method_type: usize,
+    pub method_self: usize,
+    /// `asyncio.TaskGroup`.
+    pub group_type: usize,
+    /// The parent task is the word at `first` bytes from the group (negative: before it, in
+    /// its pre-header), or, with `then`, the word at `then` from what that word points to,
+    /// its low three bits cleared (3.12 keeps the address of the attributes' values less
+    /// one).
+    pub first: isize,
+    pub then: Option<usize>,
 }
 
 /// Before 3.14, a task awaited through `asyncio.gather` has gather's `_done_callback` as its
@@ -342,10 +361,14 @@ impl TaskReader {
                 method_type,
                 owner,
                 gather,
+                group,
             } => {
                 let kind = values::type_of(self.layout, by)?;
                 if kind == method_type {
                     return self.woken_by(by, owner, task.addr);
+                }
+                if let Some(g) = group.filter(|g| g.method_type == kind) {
+                    return self.group_parent(by, g);
                 }
                 let g = gather.filter(|g| g.function_type == kind)?;
                 // gather's callback: the gathering future is in one of its closure's cells,
@@ -373,6 +396,21 @@ impl TaskReader {
                 })
             }
         }
+    }
+
+    /// The task that entered the task group whose `_on_task_done` is the bound method at
+    /// `method`.
+    fn group_parent(&mut self, method: usize, g: GroupLink) -> Option<TaskView> {
+        let group = values::read_usize(method + g.method_self)?;
+        if values::type_of(self.layout, group)? != g.group_type {
+            return None;
+        }
+        let first = values::read_usize(group.checked_add_signed(g.first)?)?;
+        let parent = match g.then {
+            None => first,
+            Some(then) => values::read_usize((first & !7).checked_add(then)?)?,
+        };
+        self.task(parent)
     }
 
     /// The task whose wakeup method is at `method` (its `self` at `owner`), if it waits for
@@ -651,6 +689,7 @@ mod tests {
             method_type,
             owner: 24,
             gather: None,
+            group: None,
         };
         let awaited = words(&[1, task_type, 0, 0, at(&coro), at(&name), 0, at(&wakeup)]);
         let mut reader = TaskReader::new(layout(12), waited);
@@ -690,6 +729,7 @@ mod tests {
             method_type,
             owner: 24,
             gather: Some(link),
+            group: None,
         };
         // The gathering future; the task awaiting the gather waits for it, and its wakeup
         // is the future's first done-callback.
@@ -720,6 +760,52 @@ mod tests {
         let done = words(&[1, 0x4444, at(&not_cells), 0]);
         let child = words(&[1, task_type, 0, 0, at(&coro), at(&name), 0, at(&done)]);
         let view = reader.task(at(&child)).expect("a task");
+        assert_eq!(reader.awaiter(&view), None);
+    }
+
+    #[test]
+    fn a_task_of_a_task_group_leads_to_the_task_that_entered_the_group() {
+        let coro = words(&[0; 16]);
+        let name = words(&[0; 8]);
+        let (task_type, bound_method_type, group_type) = (0x7777, 0x6666, 0x4141);
+        let parent = words(&[1, task_type, 0, 0, at(&coro), at(&name), 0, 0]);
+        // The group's attributes' values, reached through a tagged pointer (3.12).
+        let values = words(&[0, 0, at(&parent), 0]);
+        let group = words(&[1, group_type, 0, at(&values) + 1]);
+        let on_done = words(&[1, bound_method_type, 0x10, at(&group), 0]);
+        let member = words(&[1, task_type, 0, 0, at(&coro), at(&name), 0, at(&on_done)]);
+        let link = GroupLink {
+            method_type: bound_method_type,
+            method_self: 24,
+            group_type,
+            first: 24,
+            then: Some(16),
+        };
+        let mut layout_with = tasks_layout(task_type);
+        layout_with.awaiter = Awaiter::Wakeup {
+            callback: 56,
+            method_type: 0x5555,
+            owner: 24,
+            gather: None,
+            group: Some(link),
+        };
+        let mut reader = TaskReader::new(layout(12), layout_with.clone());
+        let view = reader.task(at(&member)).expect("a task");
+        assert_eq!(reader.awaiter(&view).map(|t| t.addr), Some(at(&parent)));
+        // Directly in the group (3.13's inline values), a word before it, or not a group.
+        let group = words(&[1, group_type, 0, at(&parent)]);
+        let on_done = words(&[1, bound_method_type, 0x10, at(&group), 0]);
+        let member = words(&[1, task_type, 0, 0, at(&coro), at(&name), 0, at(&on_done)]);
+        if let Awaiter::Wakeup { group, .. } = &mut layout_with.awaiter {
+            *group = Some(GroupLink { then: None, ..link });
+        }
+        let mut reader = TaskReader::new(layout(12), layout_with);
+        let view = reader.task(at(&member)).expect("a task");
+        assert_eq!(reader.awaiter(&view).map(|t| t.addr), Some(at(&parent)));
+        let not_group = words(&[1, 0x4242, 0, at(&parent)]);
+        let on_done = words(&[1, bound_method_type, 0x10, at(&not_group), 0]);
+        let member = words(&[1, task_type, 0, 0, at(&coro), at(&name), 0, at(&on_done)]);
+        let view = reader.task(at(&member)).expect("a task");
         assert_eq!(reader.awaiter(&view), None);
     }
 

@@ -8,7 +8,7 @@
 use super::layouts::Layout;
 use super::memory::{self, usize_at};
 use super::tasks::{
-    AllTasks, Awaiter, CoroFrame, GatherLink, Running, StackTop, TaskLayout, TaskReader,
+    AllTasks, Awaiter, CoroFrame, GatherLink, GroupLink, Running, StackTop, TaskLayout, TaskReader,
 };
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyTuple};
@@ -35,6 +35,12 @@ class Loop:
         self.ready.append((callback, args))
     def call_exception_handler(self, context):
         return None
+    def create_task(self, coro, *, name=None, context=None):
+        # Named, so that the target's unnamed-task counter is untouched.
+        name = name or 'fluoro-probe-member-' + str(id(self))
+        return self.aio.Task(coro, loop=self, name=name, context=context)
+    def create_future(self):
+        return self.aio.Future(loop=self)
 
 async def coro():
     pass
@@ -47,6 +53,7 @@ async def awaits(task):
 
 def make(aio):
     loop = Loop()
+    loop.aio = aio
     c = coro()
     name = 'fluoro-probe-' + str(id(loop))
     task = aio.Task(c, loop=loop, name=name)
@@ -75,6 +82,29 @@ def step_gather(aio, tasks, loop):
     parent = aio.Task(c, loop=loop, name='fluoro-probe-gather-' + str(id(loop)))
     first_step(aio, loop)
     return child, parent, c
+
+async def in_group(taskgroups, fut, out):
+    async with taskgroups.TaskGroup() as tg:
+        out.append(tg)
+        out.append(tg.create_task(coro()))
+        await fut
+
+def step_group(aio, taskgroups, loop):
+    out = []
+    c = in_group(taskgroups, aio.Future(loop=loop), out)
+    parent = aio.Task(c, loop=loop, name='fluoro-probe-group-' + str(id(loop)))
+    first_step(aio, loop)
+    return parent, c, out
+
+def finish_group(group, parent, c, member):
+    # Emptied first, the group leaves at once when its parent's coroutine is closed.
+    group._tasks.clear()
+    finish(member, member.get_coro())
+    try:
+        finish(parent, c)
+    except BaseException:
+        # The group's exit raises again what closed it (3.11: in an exception group).
+        pass
 
 def finish(task, c):
     task._log_destroy_pending = False
@@ -383,6 +413,7 @@ fn find(
             method_type: addr(&wakeup.get_type().into_any()),
             owner,
             gather: None,
+            group: None,
         }
     };
     // What the awaiting task's coroutine awaits: the inner coroutine, in a slot of its frame's
@@ -450,8 +481,10 @@ fn find(
     if matches!(found.awaiter, Awaiter::Wakeup { .. }) {
         // Without it a task awaited through gather is shown without the task awaiting it.
         let link = gather_link(layout, globals, aio, tasks, loop_, &found).unwrap_or(None);
-        if let Awaiter::Wakeup { gather, .. } = &mut found.awaiter {
+        let group_link = group_link(py, layout, globals, aio, loop_, &found).unwrap_or(None);
+        if let Awaiter::Wakeup { gather, group, .. } = &mut found.awaiter {
             *gather = link;
+            *group = group_link;
         }
     }
     let mut seen = Vec::new();
@@ -528,6 +561,112 @@ fn gather_link(
         .and_then(|view| reader.awaiter(&view))
         .map(|t| t.addr);
     Ok((linked == Some(addr(&parent))).then_some(link))
+}
+
+/// 3.11-3.13: how a task of a `TaskGroup` leads to the task that entered the group (see
+/// [`GroupLink`]), found on a group of fluoro's own entered by a task run one step on the
+/// stand-in loop: the group's `_parent_task` is looked for among the words around the group
+/// and those they point to, and must be found at one place only; then read back. `None` (or
+/// an error, which the probe takes as `None`) where it cannot be.
+fn group_link(
+    py: Python<'_>,
+    layout: &'static Layout,
+    globals: &Bound<'_, PyDict>,
+    aio: &Bound<'_, PyAny>,
+    loop_: &Bound<'_, PyAny>,
+    found: &TaskLayout,
+) -> PyResult<Option<GroupLink>> {
+    let modules = py.import("sys")?.getattr("modules")?;
+    let Ok(taskgroups) = modules.get_item("asyncio.taskgroups") else {
+        return Ok(None);
+    };
+    let stepped = globals
+        .as_any()
+        .get_item("step_group")?
+        .call1((aio, &taskgroups, loop_))?;
+    let (parent, parent_coro, out) = (
+        stepped.get_item(0)?,
+        stepped.get_item(1)?,
+        stepped.get_item(2)?,
+    );
+    let (Ok(group), Ok(member)) = (out.get_item(0), out.get_item(1)) else {
+        let _ = globals
+            .as_any()
+            .get_item("finish")?
+            .call1((&parent, &parent_coro));
+        return Ok(None);
+    };
+    let link = find_group_link(layout, &group, &member, &parent, found);
+    globals
+        .as_any()
+        .get_item("finish_group")?
+        .call1((&group, &parent, &parent_coro, &member))?;
+    link
+}
+
+fn find_group_link(
+    layout: &'static Layout,
+    group: &Bound<'_, PyAny>,
+    member: &Bound<'_, PyAny>,
+    parent: &Bound<'_, PyAny>,
+    found: &TaskLayout,
+) -> PyResult<Option<GroupLink>> {
+    let on_done = member.getattr("_callbacks")?.get_item(0)?.get_item(0)?;
+    let method_type = on_done.get_type().into_any();
+    let Some(method_self) =
+        words(addr(&on_done), basicsize(&method_type)?).and_then(|w| only(&w, addr(group)))
+    else {
+        return Ok(None);
+    };
+    // Before the group: its pre-header (3.11-3.13: where its attributes' values or dict are)
+    // and its GC header, whose links to other objects are skipped; after: its fields and
+    // inline values (3.13).
+    const BEFORE: usize = 32;
+    const GC_HEADER: std::ops::Range<isize> = -16..0;
+    let after = basicsize(&group.get_type().into_any())? + 128;
+    let Some(around) = words(addr(group) - BEFORE, BEFORE + after) else {
+        return Ok(None);
+    };
+    let target = addr(parent);
+    let mut paths = Vec::new();
+    for (i, &word) in around.iter().enumerate() {
+        let first = (i * 8) as isize - BEFORE as isize;
+        if GC_HEADER.contains(&first) {
+            continue;
+        }
+        if word == target {
+            paths.push((first, None));
+        } else if word >= 1 << 16 && matches!(word & 7, 0 | 1 | 7) {
+            // A pointer, or one tagged in its low bits (3.12 keeps the values' address less
+            // one).
+            let inner = words(word & !7, 256).unwrap_or_default();
+            paths.extend(
+                (0..inner.len())
+                    .filter(|&j| inner[j] == target)
+                    .map(|j| (first, Some(j * 8))),
+            );
+        }
+    }
+    let [(first, then)] = paths[..] else {
+        return Ok(None);
+    };
+    let link = GroupLink {
+        method_type: addr(&method_type),
+        method_self,
+        group_type: addr(&group.get_type().into_any()),
+        first,
+        then,
+    };
+    let mut layout_with = found.clone();
+    if let Awaiter::Wakeup { group, .. } = &mut layout_with.awaiter {
+        *group = Some(link);
+    }
+    let mut reader = TaskReader::new(layout, layout_with);
+    let linked = reader
+        .task(addr(member))
+        .and_then(|view| reader.awaiter(&view))
+        .map(|t| t.addr);
+    Ok((linked == Some(target)).then_some(link))
 }
 
 /// Where the suspended coroutine frame at `frame` keeps the top of its value stack, found by
