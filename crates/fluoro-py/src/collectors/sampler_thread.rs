@@ -199,7 +199,12 @@ fn run(
             next + gap
         };
         let gil = if sample {
-            source.threads(&mut stacks)
+            let gil = source.threads(&mut stacks);
+            if source.waits_for_gil() {
+                // The next gap runs from when the GIL was had (see `StackSource::gap`).
+                next = Instant::now() + gap;
+            }
+            gil
         } else {
             if let Some(codes) = source.codes() {
                 codes.next_tick();
