@@ -8,6 +8,7 @@ import os
 import py_compile
 import sys
 import threading
+import zipapp
 
 from conftest import fluoro, run
 
@@ -46,6 +47,24 @@ def test_a_pyc_runs_as_python_runs_it(tmp_path):
     result = fluoro("run", pyc, "a")
     assert result.returncode == 0, result.stderr.decode()
     assert result.stdout == expected.stdout == b"compiled ['a']\n"
+
+
+def test_an_archive_runs_as_python_runs_it(tmp_path):
+    app = tmp_path / "app"
+    app.mkdir()
+    (app / "__main__.py").write_text("import sys\nprint('zipped', sys.argv[1:])\n")
+    archive = tmp_path / "app.pyz"
+    zipapp.create_archive(app, archive)
+    # A comment after the directory record, as some packers write, is still an archive.
+    with open(archive, "r+b") as f:
+        f.seek(-2, os.SEEK_END)
+        f.write((7).to_bytes(2, "little"))
+        f.seek(0, os.SEEK_END)
+        f.write(b"comment")
+    expected = run([sys.executable, archive, "a"])
+    result = fluoro("run", archive, "a")
+    assert result.returncode == 0, result.stderr.decode()
+    assert result.stdout == expected.stdout == b"zipped ['a']\n"
 
 
 def test_a_pyc_of_another_python_is_one_line(tmp_path):
