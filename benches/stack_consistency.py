@@ -22,7 +22,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO / "tests"))
 
-from test_sampler import exact_edges, sampled_edges  # noqa: E402
+from test_sampler import exact_edges, in_startup, sampled_edges  # noqa: E402
 
 PROGRAMS = {
     "json_pipeline": REPO / "tests" / "programs" / "cpu" / "json_pipeline.py",
@@ -46,7 +46,7 @@ def one_run(
     known = exact_edges(data)
     samples = impossible = 0
     for row in collapsed.read_text().splitlines():
-        if "<frozen site>" in row:
+        if in_startup(row):
             continue
         count = int(row.rpartition(" ")[2])
         samples += count

@@ -44,6 +44,11 @@ FIELDS = [
     ("frame_instr", "offsetof(_PyInterpreterFrame, prev_instr)", (3, 11), (3, 12)),
     ("frame_instr", "offsetof(_PyInterpreterFrame, instr_ptr)", (3, 13), None),
     ("frame_owner", "offsetof(_PyInterpreterFrame, owner)", (3, 11), None),
+    # 3.10: a frame object's `f_state` (executing, returned, ...): one taken from the free list
+    # or left as its code's zombie is not executing, and its `f_back` is stale.
+    ("frame_state", "offsetof(PyFrameObject, f_state)", None, (3, 10)),
+    # 3.10: the generator a frame belongs to: such a frame has no caller only while suspended.
+    ("frame_gen", "offsetof(PyFrameObject, f_gen)", None, (3, 10)),
     # The first `owner` value of frames that hold no Python code of their own (the interpreter's
     # entry frame, frames pushed for calls from C): 3.12/3.13 FRAME_OWNED_BY_CSTACK; 3.14 adds
     # FRAME_OWNED_BY_INTERPRETER before it, and 3.15 keeps only that one.
@@ -58,6 +63,13 @@ FIELDS = [
     ("code_firstlineno", "offsetof(PyCodeObject, co_firstlineno)", None, None),
     ("code_linetable", "offsetof(PyCodeObject, co_linetable)", None, None),
     ("code_adaptive", "offsetof(PyCodeObject, co_code_adaptive)", (3, 11), None),
+    # 3.11+: the words a frame of this code takes on the data stack; a call pushes its frame
+    # right after its caller's, so frames of one chain in one chunk lie end to end.
+    # 3.11 counts them as `_PyFrame_Push` does: locals, stack and the frame's own fields.
+    ("code_framesize", "offsetof(PyCodeObject, co_framesize)", (3, 12), None),
+    ("code_nlocalsplus", "offsetof(PyCodeObject, co_nlocalsplus)", (3, 11), (3, 11)),
+    ("code_stacksize", "offsetof(PyCodeObject, co_stacksize)", (3, 11), (3, 11)),
+    ("frame_specials", "FRAME_SPECIALS_SIZE", (3, 11), (3, 11)),
     ("object_type", "offsetof(PyObject, ob_type)", None, None),
     ("var_size", "offsetof(PyVarObject, ob_size)", None, None),
     ("bytes_data", "offsetof(PyBytesObject, ob_sval)", None, None),
@@ -150,9 +162,15 @@ OPTIONAL = {
     "tstate_cframe",
     "cframe_current_frame",
     "frame_owner",
+    "frame_state",
+    "frame_gen",
     "frame_shim_owner",
     "code_qualname",
     "code_adaptive",
+    "code_framesize",
+    "code_nlocalsplus",
+    "code_stacksize",
+    "frame_specials",
     "runtime_gil",
     "runtime_tstate_current",
     "interp_gil",

@@ -36,6 +36,12 @@ pub struct CodeTable {
     /// Code objects already checked during this tick, by address: a recursive stack reads
     /// its code object once, not once a frame.
     this_tick: HashMap<usize, CodeId>,
+    /// The data-stack bytes of a frame of each code object read during this tick (3.11+).
+    frame_bytes: HashMap<usize, usize>,
+    /// The interpreter's own trampoline code object (3.12/3.13: the frame pushed under an
+    /// `__init__` called by a specialized `CALL`, `<interpreter trampoline>` in `<shim>` on
+    /// 3.12 and `__init__` in `__init__` on 3.13), once seen: not the program's code.
+    shim: Option<usize>,
 }
 
 impl CodeTable {
@@ -48,6 +54,8 @@ impl CodeTable {
             next: 0,
             buf: vec![0; layout.code_span()],
             this_tick: HashMap::new(),
+            frame_bytes: HashMap::new(),
+            shim: None,
         }
     }
 
@@ -56,10 +64,36 @@ impl CodeTable {
         self.code_type
     }
 
+    /// Whether the code object at `addr` is the interpreter's trampoline.
+    pub fn is_shim(&self, addr: usize) -> bool {
+        self.shim == Some(addr)
+    }
+
     /// Starts a tick: code objects are checked again, since one may have been freed and its
     /// memory reused since the last.
     pub fn next_tick(&mut self) {
         self.this_tick.clear();
+        self.frame_bytes.clear();
+    }
+
+    /// The bytes a frame of the code object at `addr` takes on the data stack (3.11+); `None`
+    /// when the memory there is not a code object or the version has no data stack.
+    pub fn frame_bytes(&mut self, addr: usize) -> Option<usize> {
+        if let Some(&bytes) = self.frame_bytes.get(&addr) {
+            return Some(bytes);
+        }
+        memory::read(addr, &mut self.buf).ok()?;
+        self.note_frame_bytes(addr)
+    }
+
+    /// Keeps the frame size of the code object at `addr`, read into `buf`.
+    fn note_frame_bytes(&mut self, addr: usize) -> Option<usize> {
+        if usize_at(&self.buf, self.layout.object_type) != self.code_type {
+            return None;
+        }
+        let bytes = self.layout.frame_bytes(&self.buf)?;
+        self.frame_bytes.insert(addr, bytes);
+        Some(bytes)
     }
 
     /// The id of the code object at `addr`, resolving it on first sight; `None` when the
@@ -79,6 +113,7 @@ impl CodeTable {
         if usize_at(&self.buf, l.object_type) != self.code_type {
             return None;
         }
+        self.note_frame_bytes(addr);
         let fingerprint = Fingerprint {
             addr,
             filename: usize_at(&self.buf, l.code_filename),
@@ -90,6 +125,9 @@ impl CodeTable {
             return Some(id);
         }
         let info = self.read_info(&fingerprint)?;
+        if is_trampoline(&info) {
+            self.shim = Some(addr);
+        }
         let id = self.next;
         self.next += 1;
         self.ids.insert(fingerprint, id);
@@ -127,6 +165,17 @@ impl CodeTable {
     }
 }
 
+/// Whether `info` is the interpreter's trampoline code, made by CPython itself rather than
+/// compiled from a file: a file name that is no path, and no line past the first (3.12's
+/// table gives line 1, 3.13's holds one "no location" entry).
+fn is_trampoline(info: &CodeInfo) -> bool {
+    let named = matches!(
+        (info.filename.as_str(), info.name.as_str()),
+        ("<shim>", "<interpreter trampoline>") | ("__init__", "__init__")
+    );
+    named && info.firstlineno <= 1 && info.lines.iter().all(|range| range.line <= 1)
+}
+
 /// A code object's string: its whole text (they are compact, see [`values::str_prefix`]).
 fn read_str(l: &Layout, addr: usize) -> Option<String> {
     values::read_str(l, addr, MAX_STRING)
@@ -136,4 +185,40 @@ fn read_str(l: &Layout, addr: usize) -> Option<String> {
 fn read_bytes(l: &Layout, addr: usize) -> Option<Vec<u8>> {
     let (data, size) = values::bytes_prefix(l, addr, MAX_LINETABLE)?;
     (size <= MAX_LINETABLE).then_some(data)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::is_trampoline;
+    use fluoro_profile::{CodeInfo, LineRange};
+
+    fn code(filename: &str, name: &str, firstlineno: u32, line: u32) -> CodeInfo {
+        CodeInfo {
+            filename: filename.into(),
+            name: name.into(),
+            qualname: name.into(),
+            firstlineno,
+            lines: vec![LineRange {
+                start: 0,
+                end: 8,
+                line,
+            }],
+        }
+    }
+
+    #[test]
+    fn the_interpreters_trampolines_are_told_from_the_programs_code() {
+        assert!(is_trampoline(&code(
+            "<shim>",
+            "<interpreter trampoline>",
+            1,
+            1
+        )));
+        assert!(is_trampoline(&code("__init__", "__init__", 0, 0)));
+        assert!(!is_trampoline(&code("app.py", "__init__", 3, 4)));
+        assert!(
+            !is_trampoline(&code("__init__", "__init__", 3, 4)),
+            "a line: compiled"
+        );
+    }
 }

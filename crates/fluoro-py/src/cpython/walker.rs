@@ -22,6 +22,9 @@ const MAX_CHUNKS: usize = 64;
 const MIN_CHUNK: usize = 16 * 1024;
 /// Reads of a thread's stack before it is dropped as never holding still.
 const READ_ATTEMPTS: usize = 4;
+/// 3.10: frames found returned while a chain was read, each passed over to its caller,
+/// before the walk is made again.
+const MAX_RETURNED: usize = 4;
 /// `_PyStackChunk` (3.11-3.13): `previous`, `size`, `top` (the used length in pointers, saved
 /// when a newer chunk was pushed), then the data.
 const CHUNK_HEADER: usize = 24;
@@ -33,6 +36,10 @@ enum Copied {
     /// The innermost frame had been popped by the end of the copy, when the used stack ended
     /// here.
     Dead(usize),
+    /// The innermost frame lay outside the copies (a generator's or coroutine's) and was no
+    /// longer the thread's current frame after them: it may have finished, its caller's
+    /// place taken by another call.
+    Moved,
     /// Nothing copied: frames are read one by one.
     Nothing,
 }
@@ -99,6 +106,8 @@ pub struct Walker {
     /// frame lies outside it (a generator's or coroutine's frame lives in its object), and
     /// where it was: a frame read on its own after the copy could show a later call's links.
     top_copy: (usize, Vec<u8>),
+    /// The copied chunk the frame last read came from (its index in `chunks`).
+    frame_chunk: Option<usize>,
     /// Each thread's `/proc` stat file, kept open.
     stat_files: std::collections::HashMap<u64, std::fs::File>,
     /// The process read, when it is another one (reads go there through `memory`).
@@ -155,6 +164,7 @@ impl Walker {
             chunks: Vec::new(),
             chunks_used: 0,
             top_copy: (0, vec![0; layout.frame_span()]),
+            frame_chunk: None,
             stat_files: std::collections::HashMap::new(),
             remote: None,
             keep_addresses: false,
@@ -272,9 +282,13 @@ impl Walker {
     /// starts only from a frame still below that top (a popped frame's bytes stay behind it,
     /// its caller's place perhaps taken by another call), and a frame of the chain whose two
     /// copies differ (in its links, its code, or for a caller its instruction) changed while it
-    /// was read. Where nothing was copied (3.10, whose frames are objects of their own) each
-    /// frame is read on its own. A read that fails these checks is made again, a few times at
-    /// most, and the stack dropped (`torn`) if it never held still.
+    /// was read. Frames of one chain in one chunk must lie end to end (each call pushes its
+    /// frame right after its caller's), which a popped frame's leftover bytes inside a newer
+    /// call's do not; an innermost frame outside the copies (a generator's) must still be the
+    /// current frame after them. Where nothing was copied (3.10, whose frames are objects of
+    /// their own) each frame is read on its own and must be running. A read that fails these
+    /// checks is made again, a few times at most, and the stack dropped (`torn`) if it never
+    /// held still.
     fn read_stack(&mut self, tstate: usize, stack: &mut ThreadStack) {
         for attempt in 0..READ_ATTEMPTS {
             if attempt > 0 && memory::read(tstate, &mut self.tstate_buf).is_err() {
@@ -292,9 +306,9 @@ impl Walker {
                     Some(live) => self.walk(live, stack),
                     None => false,
                 },
-                // 3.10's frames are objects of their own, read one by one: requiring the
-                // current frame unchanged after the walk dropped 64 % of json_pipeline's
-                // samples at 10 kHz to cut its impossible stacks from 0.09 % to 0.05 %.
+                Copied::Moved => false,
+                // 3.10's frames are objects of their own, read one by one, each checked to
+                // be running ([`Layout::frame_is_running`]).
                 Copied::Nothing => self.walk(top, stack),
             };
             if walked {
@@ -335,6 +349,7 @@ impl Walker {
         ) else {
             return Copied::Nothing;
         };
+        let current_at = self.current_frame_at(tstate).unwrap_or(tstate);
         let mut chunk = usize_at(&self.tstate_buf, chunk_at);
         let mut used = usize_at(&self.tstate_buf, used_at).wrapping_sub(chunk);
         if top > chunk && top - chunk < MIN_CHUNK {
@@ -361,12 +376,14 @@ impl Walker {
                 let (top_addr, top_buf) = &mut self.top_copy;
                 *top_addr = if outside { top } else { 0 };
                 let used_top_at = tstate + used_at;
+                let mut current = [0u8; 8];
                 let read = if outside {
                     memory::read_parts(&mut [
                         (chunk, copy),
                         (top, top_buf),
                         (chunk, again),
                         (used_top_at, &mut used_top),
+                        (current_at, &mut current),
                     ])
                 } else {
                     memory::read_parts(&mut [
@@ -385,6 +402,12 @@ impl Walker {
                     && top + self.frame_buf.len() > usize::from_ne_bytes(used_top)
                 {
                     return Copied::Dead(usize::from_ne_bytes(used_top));
+                }
+                // An innermost frame outside the copies links to its caller's place in them,
+                // which is only its caller while it is still the current frame (a finished
+                // generator's frame names the slot its caller had, perhaps another call's).
+                if read.is_ok() && outside && usize::from_ne_bytes(current) != top {
+                    return Copied::Moved;
                 }
                 held = Copied::Live;
                 read
@@ -419,12 +442,15 @@ impl Walker {
     /// (the frame changed while it was read: callee and caller may be of different calls).
     fn read_frame(&mut self, frame: usize, innermost: bool) -> Held {
         let span = self.frame_buf.len();
+        self.frame_chunk = None;
         if innermost && frame != 0 && frame == self.top_copy.0 {
             self.frame_buf.copy_from_slice(&self.top_copy.1);
             return Held::Yes;
         }
-        for (addr, end, copy, again) in &self.chunks[..self.chunks_used] {
+        for (index, (addr, end, copy, again)) in self.chunks[..self.chunks_used].iter().enumerate()
+        {
             if frame >= *addr && frame < *end {
+                self.frame_chunk = Some(index);
                 let at = frame - addr;
                 if let (Some(bytes), Some(second)) =
                     (copy.get(at..at + span), again.get(at..at + span))
@@ -479,6 +505,9 @@ impl Walker {
         stack.addresses.clear();
         stack.torn = false;
         let mut innermost = true;
+        // The last frame walked that lies in a copied chunk, and the chunk.
+        let mut callee_on_stack: Option<(usize, usize)> = None;
+        let mut skipped = 0;
         while frame != 0 {
             if stack.frames.len() >= MAX_DEPTH {
                 stack.torn = true;
@@ -495,7 +524,30 @@ impl Walker {
                     return true;
                 }
             }
+            if !l.frame_is_running(&self.frame_buf, innermost) {
+                // 3.10: a frame that returned while the chain was read (it is freed, or its
+                // code's zombie), and with it every frame walked so far, its callees. It
+                // still names its caller, where the thread went back to: the walk starts
+                // again there, a moment later, when that one is running.
+                if skipped < MAX_RETURNED {
+                    skipped += 1;
+                    stack.frames.clear();
+                    stack.addresses.clear();
+                    innermost = true;
+                    frame = usize_at(&self.frame_buf, l.frame_previous);
+                    continue;
+                }
+                stack.torn = true;
+                return false;
+            }
             innermost = false;
+            if let Some(chunk) = self.frame_chunk {
+                if !self.ends_at_callee(frame, chunk, callee_on_stack) {
+                    stack.torn = true;
+                    return false;
+                }
+                callee_on_stack = Some((frame, chunk));
+            }
             let previous = usize_at(&self.frame_buf, l.frame_previous);
             let shim = l
                 .frame_owner
@@ -504,6 +556,8 @@ impl Walker {
             if !shim {
                 let code = l.stack_ref_object(usize_at(&self.frame_buf, l.frame_code));
                 match self.codes.resolve(code) {
+                    // The interpreter's own trampoline (3.12/3.13) is no call of the program.
+                    Some(_) if self.codes.is_shim(code) => {}
                     Some(id) => {
                         stack.frames.push(Frame {
                             code: id,
@@ -528,7 +582,36 @@ impl Walker {
             }
             frame = previous;
         }
+        if skipped > 0 && stack.frames.is_empty() {
+            // Returned frames all the way out: free ones, linked as the free list.
+            stack.torn = true;
+            return false;
+        }
         true
+    }
+
+    /// Whether the frame at `frame` (read into `frame_buf`, from the copy of chunk `chunk`)
+    /// ends where the last frame walked in the same chunk, its callee, starts: a call pushes
+    /// its frame right after its caller's, so one chain's frames lie end to end in a chunk.
+    /// A frame that does not was not the caller of that callee when the stack was copied: a
+    /// popped frame whose bytes were left inside a newer call's, walked from a stale pointer.
+    /// Frames whose size cannot be read are not judged.
+    fn ends_at_callee(
+        &mut self,
+        frame: usize,
+        chunk: usize,
+        callee: Option<(usize, usize)>,
+    ) -> bool {
+        let Some((callee, _)) = callee.filter(|&(_, c)| c == chunk) else {
+            return true;
+        };
+        let code = self
+            .layout
+            .stack_ref_object(usize_at(&self.frame_buf, self.layout.frame_code));
+        match self.codes.frame_bytes(code) {
+            Some(bytes) => frame.checked_add(bytes) == Some(callee),
+            None => true,
+        }
     }
 
     /// The frames at `frames`, each read on its own (suspended coroutines', which no thread

@@ -25,6 +25,9 @@ pub struct Layout {
     /// `instr_ptr`, pointers into the code object's `co_code_adaptive`.
     pub frame_instr: usize,
     pub frame_owner: Option<usize>,
+    /// 3.10: the frame object's `f_state` (a `signed char`) and `f_gen` (its generator).
+    pub frame_state: Option<usize>,
+    pub frame_gen: Option<usize>,
     /// 3.12+: frames whose `owner` is at least this hold no Python code of their own (shims
     /// pushed for calls from C, the interpreter's entry frame) and are skipped.
     pub frame_shim_owner: Option<u8>,
@@ -37,6 +40,13 @@ pub struct Layout {
     pub code_firstlineno: usize,
     pub code_linetable: usize,
     pub code_adaptive: Option<usize>,
+    /// The data-stack words a frame of a code object takes (a call pushes its frame right
+    /// after its caller's): `co_framesize` from 3.12; on 3.11 `co_nlocalsplus + co_stacksize`
+    /// plus the frame's own `frame_specials` words.
+    pub code_framesize: Option<usize>,
+    pub code_nlocalsplus: Option<usize>,
+    pub code_stacksize: Option<usize>,
+    pub frame_specials: Option<usize>,
     pub object_type: usize,
     pub var_size: usize,
     pub bytes_data: usize,
@@ -135,6 +145,61 @@ impl Layout {
             && (innermost || same(self.frame_instr, 8))
     }
 
+    /// The bytes a frame of the code object read into `code` takes on the data stack (3.11+).
+    pub fn frame_bytes(&self, code: &[u8]) -> Option<usize> {
+        let int_at = |at: usize| {
+            let bytes = code.get(at..at + 4)?;
+            usize::try_from(i32::from_ne_bytes(bytes.try_into().ok()?)).ok()
+        };
+        let words = match (
+            self.code_framesize,
+            self.code_nlocalsplus,
+            self.code_stacksize,
+        ) {
+            (Some(at), _, _) => int_at(at)?,
+            (None, Some(locals), Some(stack)) => {
+                int_at(locals)? + int_at(stack)? + self.frame_specials?
+            }
+            _ => return None,
+        };
+        Some(words * 8)
+    }
+
+    /// 3.10: whether the frame object read into `frame` is one a thread is running. A frame
+    /// freed to the free list or kept as its code's zombie has no references left, and its
+    /// `f_back` is stale (on the free list, the next free frame); one that returned, raised
+    /// or yielded is no longer running either (a generator's `f_back` is cleared then). A
+    /// running frame is executing or unwinding; the innermost may also be just made. A
+    /// generator's frame with no caller was read as it was resumed (its caller is linked
+    /// first, its state set after; the read can see the one before and the other after), and
+    /// a just-made frame with none is a generator's being made, its caller already unlinked.
+    /// Always true where frames are not objects.
+    pub fn frame_is_running(&self, frame: &[u8], innermost: bool) -> bool {
+        const CREATED: i8 = -2;
+        const EXECUTING: i8 = 0;
+        const UNWINDING: i8 = 2;
+        let Some(at) = self.frame_state else {
+            return true;
+        };
+        let referenced = frame
+            .get(..8)
+            .is_some_and(|count| isize::from_ne_bytes(count.try_into().unwrap_or_default()) > 0);
+        let Some(&state) = frame.get(at) else {
+            return false;
+        };
+        let state = state as i8;
+        let word = |at: usize| {
+            frame.get(at..at + 8).map_or(0, |w| {
+                usize::from_ne_bytes(w.try_into().unwrap_or_default())
+            })
+        };
+        let generator = self.frame_gen.is_some_and(|gen| word(gen) != 0);
+        let orphan = word(self.frame_previous) == 0 && (generator || state == CREATED);
+        referenced
+            && !orphan
+            && (state == EXECUTING || state == UNWINDING || (innermost && state == CREATED))
+    }
+
     /// Bytes to read from a frame.
     pub fn frame_span(&self) -> usize {
         [
@@ -142,6 +207,8 @@ impl Layout {
             Some(self.frame_code),
             Some(self.frame_instr),
             self.frame_owner,
+            self.frame_state,
+            self.frame_gen,
         ]
         .into_iter()
         .flatten()
@@ -159,6 +226,9 @@ impl Layout {
             self.code_qualname,
             Some(self.code_firstlineno),
             Some(self.code_linetable),
+            self.code_framesize,
+            self.code_nlocalsplus,
+            self.code_stacksize,
         ]
         .into_iter()
         .flatten()

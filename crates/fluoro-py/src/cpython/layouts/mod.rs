@@ -78,4 +78,69 @@ mod tests {
         }
         assert!(debug_offsets(3, 12).is_none());
     }
+
+    #[test]
+    fn frame_sizes_are_read_from_each_versions_code_object() {
+        let mut code = vec![0u8; 256];
+        for minor in 11..=15 {
+            let l = for_version(3, minor).unwrap();
+            code.fill(0);
+            let mut put = |at: usize, value: i32| {
+                code[at..at + 4].copy_from_slice(&value.to_ne_bytes());
+            };
+            match l.code_framesize {
+                Some(at) => put(at, 21),
+                None => {
+                    put(l.code_nlocalsplus.unwrap(), 3);
+                    put(l.code_stacksize.unwrap(), 4);
+                }
+            }
+            let expected = match minor {
+                11 => (3 + 4 + l.frame_specials.unwrap()) * 8,
+                _ => 21 * 8,
+            };
+            assert_eq!(l.frame_bytes(&code), Some(expected), "3.{minor}");
+        }
+        assert_eq!(for_version(3, 10).unwrap().frame_bytes(&code), None);
+    }
+
+    #[test]
+    fn a_310_frame_is_running_only_while_referenced_and_executing() {
+        let l = for_version(3, 10).unwrap();
+        let at = l.frame_state.unwrap();
+        let frame = |refs: isize, state: i8| {
+            let mut bytes = vec![0u8; l.frame_span()];
+            bytes[..8].copy_from_slice(&refs.to_ne_bytes());
+            bytes[at] = state as u8;
+            bytes
+        };
+        // Executing or unwinding: any frame of the chain.
+        for state in [0, 2] {
+            assert!(l.frame_is_running(&frame(1, state), false));
+            assert!(l.frame_is_running(&frame(1, state), true));
+        }
+        // Just made: only the innermost, and only with a caller.
+        let mut made = frame(1, -2);
+        assert!(
+            !l.frame_is_running(&made, true),
+            "a generator's frame being made"
+        );
+        made[l.frame_previous..][..8].copy_from_slice(&0x2000usize.to_ne_bytes());
+        assert!(!l.frame_is_running(&made, false));
+        assert!(l.frame_is_running(&made, true));
+        // Yielded, returned, raised or cleared (a finished generator's frame lives on in its
+        // object, its `f_back` cleared), or freed: none.
+        for state in [-1, 1, 3, 4] {
+            assert!(!l.frame_is_running(&frame(1, state), true), "state {state}");
+        }
+        assert!(!l.frame_is_running(&frame(0, 0), true));
+        // A generator's frame with no caller: caught as it was resumed.
+        let mut resumed = frame(1, 0);
+        resumed[l.frame_gen.unwrap()..][..8].copy_from_slice(&0x1000usize.to_ne_bytes());
+        assert!(!l.frame_is_running(&resumed, true));
+        resumed[l.frame_previous..][..8].copy_from_slice(&0x2000usize.to_ne_bytes());
+        assert!(l.frame_is_running(&resumed, true));
+        // Versions whose frames are not objects are not judged this way.
+        assert!(for_version(3, 13).unwrap().frame_is_running(&[], false));
+    }
 }
