@@ -53,7 +53,7 @@ pub fn read(addr: usize, buf: &mut [u8]) -> io::Result<()> {
 }
 
 /// The most parts [`read_parts`] reads in one call.
-const MAX_PARTS: usize = 4;
+const MAX_PARTS: usize = 8;
 
 /// Copies the `first.len()` bytes at `addr` into `first`, then the same bytes again into
 /// `second`, in one call: comparing the two tells what changed while they were read.
@@ -240,5 +240,12 @@ mod tests {
         assert!(
             read_parts(&mut [(&value as *const u64 as usize, &mut word), (8, &mut small)]).is_err()
         );
+        // More than the walker's largest read (two copies of a chunk, the innermost frame and
+        // the top of the used stack) in one call.
+        let at = &value as *const u64 as usize;
+        let mut five = [[0u8; 8]; 5];
+        let [a, b, c, d, e] = &mut five;
+        read_parts(&mut [(at, a), (at, b), (at, c), (at, d), (at, e)]).unwrap();
+        assert!(five.iter().all(|w| u64::from_ne_bytes(*w) == value));
     }
 }

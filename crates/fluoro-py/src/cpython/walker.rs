@@ -36,10 +36,6 @@ enum Copied {
     /// The innermost frame had been popped by the end of the copy, when the used stack ended
     /// here.
     Dead(usize),
-    /// The innermost frame lay outside the copies (a generator's or coroutine's) and was no
-    /// longer the thread's current frame after them: it may have finished, its caller's
-    /// place taken by another call.
-    Moved,
     /// Nothing copied: frames are read one by one.
     Nothing,
 }
@@ -284,8 +280,7 @@ impl Walker {
     /// copies differ (in its links, its code, or for a caller its instruction) changed while it
     /// was read. Frames of one chain in one chunk must lie end to end (each call pushes its
     /// frame right after its caller's), which a popped frame's leftover bytes inside a newer
-    /// call's do not; an innermost frame outside the copies (a generator's) must still be the
-    /// current frame after them. Where nothing was copied (3.10, whose frames are objects of
+    /// call's do not. Where nothing was copied (3.10, whose frames are objects of
     /// their own) each frame is read on its own and must be running. A read that fails these
     /// checks is made again, a few times at most, and the stack dropped (`torn`) if it never
     /// held still.
@@ -306,7 +301,6 @@ impl Walker {
                     Some(live) => self.walk(live, stack),
                     None => false,
                 },
-                Copied::Moved => false,
                 // 3.10's frames are objects of their own, read one by one, each checked to
                 // be running ([`Layout::frame_is_running`]).
                 Copied::Nothing => self.walk(top, stack),
@@ -349,7 +343,6 @@ impl Walker {
         ) else {
             return Copied::Nothing;
         };
-        let current_at = self.current_frame_at(tstate).unwrap_or(tstate);
         let mut chunk = usize_at(&self.tstate_buf, chunk_at);
         let mut used = usize_at(&self.tstate_buf, used_at).wrapping_sub(chunk);
         if top > chunk && top - chunk < MIN_CHUNK {
@@ -376,14 +369,12 @@ impl Walker {
                 let (top_addr, top_buf) = &mut self.top_copy;
                 *top_addr = if outside { top } else { 0 };
                 let used_top_at = tstate + used_at;
-                let mut current = [0u8; 8];
                 let read = if outside {
                     memory::read_parts(&mut [
                         (chunk, copy),
                         (top, top_buf),
                         (chunk, again),
                         (used_top_at, &mut used_top),
-                        (current_at, &mut current),
                     ])
                 } else {
                     memory::read_parts(&mut [
@@ -403,18 +394,14 @@ impl Walker {
                 {
                     return Copied::Dead(usize::from_ne_bytes(used_top));
                 }
-                // An innermost frame outside the copies links to its caller's place in them,
-                // which is only its caller while it is still the current frame (a finished
-                // generator's frame names the slot its caller had, perhaps another call's).
-                if read.is_ok() && outside && usize::from_ne_bytes(current) != top {
-                    return Copied::Moved;
-                }
                 held = Copied::Live;
                 read
             } else {
                 memory::read_twice(chunk, copy, again)
             };
             if read.is_err() {
+                // Nothing of this read is to be trusted, the innermost frame's copy included.
+                self.top_copy.0 = 0;
                 break;
             }
             *addr = chunk;
