@@ -7,7 +7,9 @@ Python frames; frames of interpreter start-up, entered before the tracer, are le
     python benches/stack_consistency.py [--fluoro PATH] [--rate 10000] [--samples 1000000]
                                         [--programs json_pipeline,...] [--show]
 
-Prints samples, impossible samples and their share per program, and the torn reads dropped.
+Prints samples, impossible samples and their share per program, the samples of the program's
+own code whose stack does not start at its `<module>` (rootless: a chain cut short), and the
+torn reads dropped.
 """
 
 from __future__ import annotations
@@ -32,7 +34,7 @@ PROGRAMS = {
 
 def one_run(
     fluoro: str, program: Path, rate: int, scratch: Path, show: bool = False
-) -> tuple[int, int, int]:
+) -> tuple[int, int, int, int]:
     profile = scratch / "run.fluoro"
     subprocess.run(
         [fluoro, "run", "-q", "--exact", "--rate", str(rate), "-o", profile, program],
@@ -44,17 +46,21 @@ def one_run(
         subprocess.run([fluoro, "report", profile, "--format", fmt, "-o", out], check=True)
     data = json.loads(report.read_text())
     known = exact_edges(data)
-    samples = impossible = 0
+    samples = impossible = rootless = 0
     for row in collapsed.read_text().splitlines():
         if in_startup(row):
             continue
         count = int(row.rpartition(" ")[2])
         samples += count
+        if program.name in row and not row.startswith("<module> ("):
+            rootless += count
+            if show:
+                print(f"  rootless: {row}")
         if any(edge not in known for edge in sampled_edges(row)):
             impossible += count
             if show:
                 print(f"  impossible: {row}")
-    return samples, impossible, int(data.get("failed_reads", 0))
+    return samples, impossible, rootless, int(data.get("failed_reads", 0))
 
 
 def main(argv: list[str]) -> int:
@@ -67,14 +73,16 @@ def main(argv: list[str]) -> int:
     args = parser.parse_args(argv)
     with tempfile.TemporaryDirectory() as tmp:
         for name in args.programs.split(","):
-            samples = impossible = torn = runs = 0
+            samples = impossible = rootless = torn = runs = 0
             while samples < args.samples:
-                s, i, t = one_run(args.fluoro, PROGRAMS[name], args.rate, Path(tmp), args.show)
+                s, i, r, t = one_run(args.fluoro, PROGRAMS[name], args.rate, Path(tmp), args.show)
                 samples, impossible, torn, runs = samples + s, impossible + i, torn + t, runs + 1
+                rootless += r
             share = 100 * impossible / max(samples, 1)
             print(
                 f"{name}: {samples} samples in {runs} runs at {args.rate} Hz, "
-                f"{impossible} impossible ({share:.4f} %), {torn} torn reads dropped"
+                f"{impossible} impossible ({share:.4f} %), {rootless} rootless, "
+                f"{torn} torn reads dropped"
             )
     return 0
 
