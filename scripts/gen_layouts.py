@@ -44,6 +44,10 @@ FIELDS = [
     ("frame_instr", "offsetof(_PyInterpreterFrame, prev_instr)", (3, 11), (3, 12)),
     ("frame_instr", "offsetof(_PyInterpreterFrame, instr_ptr)", (3, 13), None),
     ("frame_owner", "offsetof(_PyInterpreterFrame, owner)", (3, 11), None),
+    # 3.11+: a generator's or coroutine's frame lives in its object, at `gi_iframe`, and is
+    # marked by its owner. The one a thread runs loses its link to its caller as it yields.
+    ("frame_owner_generator", "FRAME_OWNED_BY_GENERATOR", (3, 11), None),
+    ("gen_iframe", "offsetof(PyGenObject, gi_iframe)", (3, 11), None),
     # 3.10: a frame object's `f_state` (executing, returned, ...): one taken from the free list
     # or left as its code's zombie is not executing, and its `f_back` is stale.
     ("frame_state", "offsetof(PyFrameObject, f_state)", None, (3, 10)),
@@ -162,6 +166,8 @@ OPTIONAL = {
     "tstate_cframe",
     "cframe_current_frame",
     "frame_owner",
+    "frame_owner_generator",
+    "gen_iframe",
     "frame_state",
     "frame_gen",
     "frame_shim_owner",
@@ -195,6 +201,9 @@ PROGRAM = """
 #if PY_VERSION_HEX >= 0x030B0000
 #include "internal/pycore_frame.h"
 #include "internal/pycore_code.h"
+#endif
+#if PY_VERSION_HEX >= 0x030D0000
+#include "internal/pycore_genobject.h"
 #endif
 #if PY_VERSION_HEX >= 0x030E0000
 #include "internal/pycore_stackref.h"

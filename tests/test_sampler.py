@@ -131,9 +131,10 @@ def sampled_edges(collapsed: str) -> dict[tuple[str, str], int]:
 
 
 def in_startup(row: str) -> bool:
-    """Whether a collapsed stack runs inside `site`, where the session starts: its frames were
-    entered before the exact tracer was there to see them (`site` is frozen from 3.11)."""
-    return "<frozen site>" in row or " (site.py:" in row
+    """Whether a collapsed stack runs inside `site`, where the session starts, or in fluoro's own
+    start-up: its frames were entered before the exact tracer was there to see them (`site` is
+    frozen from 3.11)."""
+    return "<frozen site>" in row or " (site.py:" in row or "fluoro/_boot.py:" in row
 
 
 def exact_edges(report: dict) -> set[tuple[str, str]]:

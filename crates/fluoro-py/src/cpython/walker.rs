@@ -20,6 +20,9 @@ const MAX_STACK_COPY: usize = 1 << 20;
 const MAX_CHUNKS: usize = 64;
 /// The smallest data-stack chunk CPython allocates (`DATA_STACK_CHUNK_SIZE`, 16 KiB).
 const MIN_CHUNK: usize = 16 * 1024;
+/// Bytes copied past the used stack the thread state showed (within the smallest chunk): the
+/// frames pushed since it was read.
+const STACK_SLACK: usize = 1024;
 /// Reads of a thread's stack before it is dropped as never holding still.
 const READ_ATTEMPTS: usize = 4;
 /// 3.10: frames found returned while a chain was read, each passed over to its caller,
@@ -31,11 +34,14 @@ const CHUNK_HEADER: usize = 24;
 
 /// What copying a thread's data stack found.
 enum Copied {
-    /// Copied, the innermost frame live after the copy.
-    Live,
-    /// The innermost frame had been popped by the end of the copy, when the used stack ended
-    /// here.
-    Dead(usize),
+    /// Copied, with the innermost frame as read in the same call, live after the copy.
+    Live(usize),
+    /// The innermost frame had been popped by the end of the copy: the read is made again
+    /// (walking from the frame then innermost instead charges the callers with the time of
+    /// short calls, measured: a generator expression's share of a run halved).
+    Dead,
+    /// The thread ran no Python frame when the stack was copied.
+    Gone,
     /// Nothing copied: frames are read one by one.
     Nothing,
 }
@@ -104,6 +110,9 @@ pub struct Walker {
     top_copy: (usize, Vec<u8>),
     /// The copied chunk the frame last read came from (its index in `chunks`).
     frame_chunk: Option<usize>,
+    /// The top of the used data stack, read just after the newest chunk's copies; 0 when
+    /// unknown.
+    used_top: usize,
     /// Each thread's `/proc` stat file, kept open.
     stat_files: std::collections::HashMap<u64, std::fs::File>,
     /// The process read, when it is another one (reads go there through `memory`).
@@ -161,6 +170,7 @@ impl Walker {
             chunks_used: 0,
             top_copy: (0, vec![0; layout.frame_span()]),
             frame_chunk: None,
+            used_top: 0,
             stat_files: std::collections::HashMap::new(),
             remote: None,
             keep_addresses: false,
@@ -280,7 +290,8 @@ impl Walker {
     /// copies differ (in its links, its code, or for a caller its instruction) changed while it
     /// was read. Frames of one chain in one chunk must lie end to end (each call pushes its
     /// frame right after its caller's), which a popped frame's leftover bytes inside a newer
-    /// call's do not. Where nothing was copied (3.10, whose frames are objects of
+    /// call's do not, and below frames that live elsewhere (a generator's) the first on the
+    /// data stack must be its innermost. Where nothing was copied (3.10, whose frames are objects of
     /// their own) each frame is read on its own and must be running. A read that fails these
     /// checks is made again, a few times at most, and the stack dropped (`torn`) if it never
     /// held still.
@@ -295,12 +306,10 @@ impl Walker {
             let Some(top) = read_usize(at).filter(|&f| f != 0) else {
                 return;
             };
-            let walked = match self.copy_data_stack(tstate, top) {
-                Copied::Live => self.walk(top, stack),
-                Copied::Dead(used_top) => match self.first_live(top, used_top) {
-                    Some(live) => self.walk(live, stack),
-                    None => false,
-                },
+            let walked = match self.copy_data_stack(tstate, top, at) {
+                Copied::Live(innermost) => self.walk(innermost, stack),
+                Copied::Dead => false,
+                Copied::Gone => return,
                 // 3.10's frames are objects of their own, read one by one, each checked to
                 // be running ([`Layout::frame_is_running`]).
                 Copied::Nothing => self.walk(top, stack),
@@ -332,24 +341,33 @@ impl Walker {
     /// into `tstate_buf`), where the frames of its running functions live on 3.11+: one read a
     /// chunk instead of one a frame.
     ///
-    /// The copy of the newest chunk reaches at least past `top`, the innermost frame, which
-    /// may have been pushed after the thread state was read.
-    fn copy_data_stack(&mut self, tstate: usize, top: usize) -> Copied {
+    /// `top`, the innermost frame read a moment before from `current_at`, may have been pushed
+    /// after the thread state was read: the copy of the newest chunk reaches past it. The same
+    /// call reads the innermost frame again first, and the stack is the one of that moment: in
+    /// the microseconds since `top` was read a short call (a generator expression's) may have
+    /// ended, its caller returned and its place taken, and only a copy made with the frame it
+    /// names holds that frame's callers.
+    fn copy_data_stack(&mut self, tstate: usize, top: usize, current_at: usize) -> Copied {
         self.chunks_used = 0;
         self.top_copy.0 = 0;
+        self.used_top = 0;
         let (Some(chunk_at), Some(used_at)) = (
             self.layout.tstate_datastack_chunk,
             self.layout.tstate_datastack_top,
         ) else {
             return Copied::Nothing;
         };
+        let span = self.frame_buf.len();
         let mut chunk = usize_at(&self.tstate_buf, chunk_at);
         let mut used = usize_at(&self.tstate_buf, used_at).wrapping_sub(chunk);
         if top > chunk && top - chunk < MIN_CHUNK {
-            used = used.max(top - chunk + self.frame_buf.len());
+            used = used.max(top - chunk + span);
+        }
+        if used < MIN_CHUNK {
+            used = (used + STACK_SLACK).min(MIN_CHUNK);
         }
         let mut copied = 0;
-        let mut held = Copied::Nothing;
+        let mut innermost = Copied::Nothing;
         while chunk != 0 && self.chunks_used < MAX_CHUNKS {
             if used <= CHUNK_HEADER || copied + used > MAX_STACK_COPY {
                 break;
@@ -361,9 +379,10 @@ impl Walker {
             copy.resize(used, 0);
             again.resize(used, 0);
             let read = if self.chunks_used == 0 {
-                // The copies, the innermost frame when it lies outside them (a generator's or
-                // coroutine's frame lives in its object), and the top of the used stack, all
-                // in one call.
+                // The innermost frame's address, the copies, that frame's bytes when it lies
+                // outside them (a generator's or coroutine's frame lives in its object), and
+                // the top of the used stack, all in one call.
+                let mut current = [0u8; 8];
                 let mut used_top = [0u8; 8];
                 let outside = top < chunk || top >= chunk + used;
                 let (top_addr, top_buf) = &mut self.top_copy;
@@ -371,6 +390,7 @@ impl Walker {
                 let used_top_at = tstate + used_at;
                 let read = if outside {
                     memory::read_parts(&mut [
+                        (current_at, &mut current),
                         (chunk, copy),
                         (top, top_buf),
                         (chunk, again),
@@ -378,23 +398,37 @@ impl Walker {
                     ])
                 } else {
                     memory::read_parts(&mut [
+                        (current_at, &mut current),
                         (chunk, copy),
                         (chunk, again),
                         (used_top_at, &mut used_top),
                     ])
                 };
-                // A frame at or past the top of the used stack after the copies had been
-                // popped: its bytes are what it left behind, its caller's place perhaps taken
-                // by another call (on 3.11/3.12 the `_PyCFrame` of an evaluation loop that
-                // has returned still points at such a frame). Walking from it would join calls
-                // that never called each other.
-                if read.is_ok()
-                    && !outside
-                    && top + self.frame_buf.len() > usize::from_ne_bytes(used_top)
-                {
-                    return Copied::Dead(usize::from_ne_bytes(used_top));
+                if read.is_ok() {
+                    let (current, used_top) = (
+                        usize::from_ne_bytes(current),
+                        usize::from_ne_bytes(used_top),
+                    );
+                    if current == 0 {
+                        return Copied::Gone;
+                    }
+                    if current != top {
+                        // Read after the frame's bytes were: not the frame they are.
+                        self.top_copy.0 = 0;
+                    }
+                    self.used_top = used_top;
+                    // A frame at or past the top of the used stack after the copies had been
+                    // popped: its bytes are what it left behind, its caller's place perhaps
+                    // taken by another call (on 3.11/3.12 the `_PyCFrame` of an evaluation
+                    // loop that has returned still points at such a frame). Walking from it
+                    // would join calls that never called each other.
+                    let inside = current >= chunk && current < chunk + used;
+                    innermost = if inside && current + span > used_top {
+                        Copied::Dead
+                    } else {
+                        Copied::Live(current)
+                    };
                 }
-                held = Copied::Live;
                 read
             } else {
                 memory::read_twice(chunk, copy, again)
@@ -402,6 +436,7 @@ impl Walker {
             if read.is_err() {
                 // Nothing of this read is to be trusted, the innermost frame's copy included.
                 self.top_copy.0 = 0;
+                self.used_top = 0;
                 break;
             }
             *addr = chunk;
@@ -409,6 +444,9 @@ impl Walker {
             *end = chunk.saturating_add(usize_at(copy, 8));
             self.chunks_used += 1;
             copied += used;
+            if matches!(innermost, Copied::Dead) {
+                return innermost;
+            }
             // The older chunk's used length is its saved `top`, in pointers after the header.
             let previous = usize_at(copy, 0);
             let mut header = [0u8; CHUNK_HEADER];
@@ -420,7 +458,7 @@ impl Walker {
         }
         match self.chunks_used {
             0 => Copied::Nothing,
-            _ => held,
+            _ => innermost,
         }
     }
 
@@ -460,30 +498,6 @@ impl Walker {
         }
     }
 
-    /// The first frame of the chain from `frame` (a popped one) that is still below
-    /// `used_top`, the top of the used stack after the copy: the innermost frame still running
-    /// of those the thread ran a moment before. Its caller chain is whole; the popped frames'
-    /// links are only followed through the copies, never trusted as the stack.
-    fn first_live(&mut self, mut frame: usize, used_top: usize) -> Option<usize> {
-        let span = self.frame_buf.len();
-        let (start, end) = match self.chunks[..self.chunks_used].first() {
-            Some((start, end, _, _)) => (*start, *end),
-            None => return None,
-        };
-        for _ in 0..MAX_DEPTH {
-            // Frames of older chunks, and objects' frames, are below the newest chunk's.
-            let dead = frame >= start && frame < end && frame + span > used_top;
-            if frame == 0 || !dead {
-                return (frame != 0).then_some(frame);
-            }
-            if !matches!(self.read_frame(frame, false), Held::Yes) {
-                return None;
-            }
-            frame = usize_at(&self.frame_buf, self.layout.frame_previous);
-        }
-        None
-    }
-
     /// Walks the chain from `frame`; false when a frame changed while it was read (the walk
     /// is worth making again), with `stack.torn` set when it cannot be trusted either way.
     fn walk(&mut self, mut frame: usize, stack: &mut ThreadStack) -> bool {
@@ -492,15 +506,19 @@ impl Walker {
         stack.addresses.clear();
         stack.torn = false;
         let mut innermost = true;
+        // The frame a yielded generator's went back to, running on as it is read.
+        let mut resumed = false;
         // The last frame walked that lies in a copied chunk, and the chunk.
         let mut callee_on_stack: Option<(usize, usize)> = None;
+        let mut walked = 0;
         let mut skipped = 0;
         while frame != 0 {
-            if stack.frames.len() >= MAX_DEPTH {
+            if walked >= MAX_DEPTH {
                 stack.torn = true;
                 return true;
             }
-            match self.read_frame(frame, innermost) {
+            walked += 1;
+            match self.read_frame(frame, innermost || resumed) {
                 Held::Yes => {}
                 Held::No => {
                     stack.torn = true;
@@ -527,9 +545,24 @@ impl Walker {
                 stack.torn = true;
                 return false;
             }
+            let was_innermost = innermost;
             innermost = false;
+            resumed = false;
+            if was_innermost && !self.held_as_innermost(frame) {
+                stack.torn = true;
+                return false;
+            }
             if let Some(chunk) = self.frame_chunk {
-                if !self.ends_at_callee(frame, chunk, callee_on_stack) {
+                // Below frames that live elsewhere (a generator's, the interpreter's entry
+                // frame on the C stack), the first on the data stack is its innermost.
+                let fits = match callee_on_stack {
+                    Some((callee, c)) if c == chunk => self.ends_at(frame, callee, 0),
+                    None if walked > 1 && chunk == 0 && self.used_top != 0 => {
+                        self.ends_at(frame, self.used_top, self.layout.frame_localsplus)
+                    }
+                    _ => true,
+                };
+                if !fits {
                     stack.torn = true;
                     return false;
                 }
@@ -567,6 +600,16 @@ impl Walker {
                 stack.torn = true;
                 return true;
             }
+            if was_innermost && self.frame_chunk.is_none() && !self.links_to_frame(previous) {
+                // A generator's or coroutine's frame, read as it yielded or returned (its link
+                // to its caller is gone), or resumed from C, whose entry frame on the C stack
+                // (read on its own, later) may be gone: its caller may still be found.
+                if let Some(caller) = self.yielded_to(frame) {
+                    frame = caller;
+                    resumed = true;
+                    continue;
+                }
+            }
             frame = previous;
         }
         if skipped > 0 && stack.frames.is_empty() {
@@ -577,26 +620,109 @@ impl Walker {
         true
     }
 
-    /// Whether the frame at `frame` (read into `frame_buf`, from the copy of chunk `chunk`)
-    /// ends where the last frame walked in the same chunk, its callee, starts: a call pushes
-    /// its frame right after its caller's, so one chain's frames lie end to end in a chunk.
-    /// A frame that does not was not the caller of that callee when the stack was copied: a
-    /// popped frame whose bytes were left inside a newer call's, walked from a stale pointer.
-    /// Frames whose size cannot be read are not judged.
-    fn ends_at_callee(
-        &mut self,
-        frame: usize,
-        chunk: usize,
-        callee: Option<(usize, usize)>,
-    ) -> bool {
-        let Some((callee, _)) = callee.filter(|&(_, c)| c == chunk) else {
+    /// Whether the innermost frame, at `frame` and read into `frame_buf`, can be trusted as
+    /// read. It can when it lies in a copy of the data stack or was read with one; one read on
+    /// its own after the copies (the thread had moved to it since it was first looked for)
+    /// only when it lives in a generator's or coroutine's object, which keeps its bytes while
+    /// the object lives: the interpreter's entry frame, on the C stack, may be gone.
+    fn held_as_innermost(&self, frame: usize) -> bool {
+        let l = self.layout;
+        if self.frame_chunk.is_some() || frame == self.top_copy.0 || self.chunks_used == 0 {
             return true;
-        };
+        }
+        l.frame_owner
+            .and_then(|at| self.frame_buf.get(at))
+            .is_some_and(|&owner| Some(owner) == l.frame_owner_generator)
+    }
+
+    /// Whether `previous`, the caller named by the innermost frame (in `frame_buf`, outside
+    /// the data stack), is a frame to be read as any other: one on the data stack, whose copy
+    /// is checked, or a generator's, which lives as long as its object.
+    fn links_to_frame(&self, previous: usize) -> bool {
+        if previous == 0 {
+            return false;
+        }
+        let in_chunk = self.chunks[..self.chunks_used]
+            .iter()
+            .any(|(start, end, _, _)| previous >= *start && previous < *end);
+        let l = self.layout;
+        in_chunk
+            || l.frame_owner.is_none_or(|at| {
+                let mut owner = [0u8; 1];
+                memory::read(previous + at, &mut owner).is_ok()
+                    && Some(owner[0]) == l.frame_owner_generator
+            })
+    }
+
+    /// The frame below a generator's or coroutine's frame at `frame`, the innermost, read into
+    /// `frame_buf`, when its own link does not say: cleared as it yielded or returned, or
+    /// naming the interpreter's entry frame on the C stack (it was resumed from C), which may
+    /// be gone by the time it is read. That is the innermost frame on the data stack when it
+    /// was copied (with the address of the innermost frame, which was this one), if it holds
+    /// the generator (as a call's argument, the iterator of a `for`, the receiver of a `yield
+    /// from` or `await`, a local). `None` otherwise, as for one resumed by another generator,
+    /// whose frame is not on the data stack, or by a task.
+    fn yielded_to(&mut self, frame: usize) -> Option<usize> {
+        let l = self.layout;
+        let owner = *self.frame_buf.get(l.frame_owner?)?;
+        if Some(owner) != l.frame_owner_generator || self.used_top == 0 {
+            return None;
+        }
+        let generator = frame.checked_sub(l.gen_iframe?)?;
+        let caller = self.innermost_on_stack()?;
+        let (start, _, copy, _) = self.chunks[..self.chunks_used].first()?;
+        let holds = copy
+            .get(caller - start + l.frame_localsplus..self.used_top - start)?
+            .chunks_exact(8)
+            .any(|word| l.stack_ref_object(usize_at(word, 0)) == generator);
+        holds.then_some(caller)
+    }
+
+    /// The innermost frame on the data stack when it was copied: the last of the newest
+    /// chunk's frames, which lie end to end from its first (the root chunk leaves its first
+    /// word unused) to the top of the used stack, read after the copies.
+    fn innermost_on_stack(&mut self) -> Option<usize> {
+        let l = self.layout;
+        let (start, end, copy, _) = self.chunks[..self.chunks_used].first()?;
+        let start = *start;
+        let top = self.used_top.checked_sub(start)?;
+        if self.used_top > *end || top > copy.len() {
+            return None;
+        }
+        let root = usize_at(copy, 0) == 0;
+        let mut at = CHUNK_HEADER + if root { 8 } else { 0 };
+        let mut innermost = None;
+        while at < top {
+            let code = l.stack_ref_object(usize_at(copy.get(at..)?, l.frame_code));
+            let end = at.checked_add(self.codes.frame_bytes(code).filter(|&b| b > 0)?)?;
+            if end > top {
+                break;
+            }
+            innermost = Some(at);
+            at = end;
+        }
+        // No frame fits between the innermost and the top.
+        innermost
+            .filter(|_| top - at < l.frame_localsplus)
+            .map(|at| start + at)
+    }
+
+    /// Whether the frame at `frame` (read into `frame_buf` from a chunk's copy) ends at
+    /// `callee` (or less than `slack` bytes before it): where the last frame walked in the
+    /// same chunk, its callee, starts, or for the first frame of the data stack below frames
+    /// that live elsewhere, the top of the used stack (with room for no frame between). A call
+    /// pushes its frame right after its caller's, so one chain's frames lie end to end in a
+    /// chunk, the innermost ending at the top. A frame that does not was not where the chain
+    /// says when the stack was copied: a popped frame whose bytes were left inside a newer
+    /// call's, walked from a stale pointer. Frames whose size cannot be read are not judged.
+    fn ends_at(&mut self, frame: usize, callee: usize, slack: usize) -> bool {
         let code = self
             .layout
             .stack_ref_object(usize_at(&self.frame_buf, self.layout.frame_code));
         match self.codes.frame_bytes(code) {
-            Some(bytes) => frame.checked_add(bytes) == Some(callee),
+            Some(bytes) => frame
+                .checked_add(bytes)
+                .is_some_and(|end| end <= callee && callee - end <= slack),
             None => true,
         }
     }

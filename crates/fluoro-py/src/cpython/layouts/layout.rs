@@ -25,6 +25,10 @@ pub struct Layout {
     /// `instr_ptr`, pointers into the code object's `co_code_adaptive`.
     pub frame_instr: usize,
     pub frame_owner: Option<usize>,
+    /// 3.11+: the `owner` of a generator's or coroutine's frame, which lives in its object at
+    /// `gen_iframe` bytes from its start.
+    pub frame_owner_generator: Option<u8>,
+    pub gen_iframe: Option<usize>,
     /// 3.10: the frame object's `f_state` (a `signed char`) and `f_gen` (its generator).
     pub frame_state: Option<usize>,
     pub frame_gen: Option<usize>,

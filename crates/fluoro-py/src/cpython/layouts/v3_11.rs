@@ -18,6 +18,8 @@ pub const LAYOUT: Layout = Layout {
     frame_code: 32,
     frame_instr: 56,
     frame_owner: Some(69),
+    frame_owner_generator: Some(1),
+    gen_iframe: Some(80),
     frame_state: None,
     frame_gen: None,
     frame_shim_owner: None,
