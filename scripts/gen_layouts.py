@@ -66,6 +66,9 @@ FIELDS = [
     ("code_qualname", "offsetof(PyCodeObject, co_qualname)", (3, 11), None),
     ("code_firstlineno", "offsetof(PyCodeObject, co_firstlineno)", None, None),
     ("code_linetable", "offsetof(PyCodeObject, co_linetable)", None, None),
+    # The constants, among them the code objects of the functions (and generator
+    # expressions) a function makes.
+    ("code_consts", "offsetof(PyCodeObject, co_consts)", None, None),
     ("code_adaptive", "offsetof(PyCodeObject, co_code_adaptive)", (3, 11), None),
     # 3.11+: the words a frame of this code takes on the data stack; a call pushes its frame
     # right after its caller's, so frames of one chain in one chunk lie end to end.

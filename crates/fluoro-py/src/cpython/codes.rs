@@ -38,6 +38,9 @@ pub struct CodeTable {
     this_tick: HashMap<usize, CodeId>,
     /// The data-stack bytes of a frame of each code object read during this tick (3.11+).
     frame_bytes: HashMap<usize, usize>,
+    /// Whether the code object (the first) holds the second among its constants, as found
+    /// during this tick.
+    makes: HashMap<(usize, usize), bool>,
     /// The interpreter's own trampoline code object (3.12/3.13: the frame pushed under an
     /// `__init__` called by a specialized `CALL`, `<interpreter trampoline>` in `<shim>` on
     /// 3.12 and `__init__` in `__init__` on 3.13), once seen: not the program's code.
@@ -55,6 +58,7 @@ impl CodeTable {
             buf: vec![0; layout.code_span()],
             this_tick: HashMap::new(),
             frame_bytes: HashMap::new(),
+            makes: HashMap::new(),
             shim: None,
         }
     }
@@ -74,6 +78,29 @@ impl CodeTable {
     pub fn next_tick(&mut self) {
         self.this_tick.clear();
         self.frame_bytes.clear();
+        self.makes.clear();
+    }
+
+    /// Whether the code object at `maker` holds the code object at `made` among its
+    /// constants: a function's frame makes the functions and generator expressions it
+    /// defines from them. False when either cannot be read.
+    pub fn makes(&mut self, maker: usize, made: usize) -> bool {
+        /// The most constants looked at.
+        const MAX_CONSTS: usize = 256;
+        if let Some(&known) = self.makes.get(&(maker, made)) {
+            return known;
+        }
+        let l = self.layout;
+        let found = (|| {
+            let consts = read_word(maker + l.code_consts)?;
+            let count = read_word(consts + l.var_size)?.min(MAX_CONSTS);
+            let mut items = vec![0u8; count * 8];
+            memory::read(consts + l.tuple_items, &mut items).ok()?;
+            Some(items.chunks_exact(8).any(|item| usize_at(item, 0) == made))
+        })()
+        .unwrap_or(false);
+        self.makes.insert((maker, made), found);
+        found
     }
 
     /// The bytes a frame of the code object at `addr` takes on the data stack (3.11+); `None`
@@ -185,6 +212,12 @@ fn read_str(l: &Layout, addr: usize) -> Option<String> {
 fn read_bytes(l: &Layout, addr: usize) -> Option<Vec<u8>> {
     let (data, size) = values::bytes_prefix(l, addr, MAX_LINETABLE)?;
     (size <= MAX_LINETABLE).then_some(data)
+}
+
+fn read_word(addr: usize) -> Option<usize> {
+    let mut buf = [0u8; 8];
+    memory::read(addr, &mut buf).ok()?;
+    Some(usize::from_ne_bytes(buf))
 }
 
 #[cfg(test)]

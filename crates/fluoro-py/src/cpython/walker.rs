@@ -660,8 +660,9 @@ impl Walker {
     /// be gone by the time it is read. That is the innermost frame on the data stack when it
     /// was copied (with the address of the innermost frame, which was this one), if it holds
     /// the generator (as a call's argument, the iterator of a `for`, the receiver of a `yield
-    /// from` or `await`, a local). `None` otherwise, as for one resumed by another generator,
-    /// whose frame is not on the data stack, or by a task.
+    /// from` or `await`, a local) and runs the function that made it. `None` otherwise, as for
+    /// one resumed by another generator, whose frame is not on the data stack, by a task, or
+    /// by a function it was passed to.
     fn yielded_to(&mut self, frame: usize) -> Option<usize> {
         let l = self.layout;
         let owner = *self.frame_buf.get(l.frame_owner?)?;
@@ -669,13 +670,19 @@ impl Walker {
             return None;
         }
         let generator = frame.checked_sub(l.gen_iframe?)?;
+        let made = l.stack_ref_object(usize_at(&self.frame_buf, l.frame_code));
         let caller = self.innermost_on_stack()?;
         let (start, _, copy, _) = self.chunks[..self.chunks_used].first()?;
-        let holds = copy
-            .get(caller - start + l.frame_localsplus..self.used_top - start)?
+        let frame_words = copy.get(caller - start..self.used_top - start)?;
+        let holds = frame_words
+            .get(l.frame_localsplus..)?
             .chunks_exact(8)
             .any(|word| l.stack_ref_object(usize_at(word, 0)) == generator);
-        holds.then_some(caller)
+        // A frame's slots past its stack's top keep what an earlier call's frame left
+        // there: the generator's address may be one. The frame must also be of the function
+        // that made the generator.
+        let maker = l.stack_ref_object(usize_at(frame_words, l.frame_code));
+        (holds && self.codes.makes(maker, made)).then_some(caller)
     }
 
     /// The innermost frame on the data stack when it was copied: the last of the newest

@@ -43,6 +43,7 @@ pub struct Layout {
     pub code_qualname: Option<usize>,
     pub code_firstlineno: usize,
     pub code_linetable: usize,
+    pub code_consts: usize,
     pub code_adaptive: Option<usize>,
     /// The data-stack words a frame of a code object takes (a call pushes its frame right
     /// after its caller's): `co_framesize` from 3.12; on 3.11 `co_nlocalsplus + co_stacksize`

@@ -29,6 +29,7 @@ pub const LAYOUT: Layout = Layout {
     code_qualname: None,
     code_firstlineno: 40,
     code_linetable: 120,
+    code_consts: 56,
     code_adaptive: None,
     code_framesize: None,
     code_nlocalsplus: None,

@@ -29,6 +29,7 @@ pub const LAYOUT: Layout = Layout {
     code_qualname: Some(128),
     code_firstlineno: 72,
     code_linetable: 136,
+    code_consts: 24,
     code_adaptive: Some(184),
     code_framesize: None,
     code_nlocalsplus: Some(76),

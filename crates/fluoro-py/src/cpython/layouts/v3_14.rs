@@ -29,6 +29,7 @@ pub const LAYOUT: Layout = Layout {
     code_qualname: Some(128),
     code_firstlineno: 68,
     code_linetable: 136,
+    code_consts: 24,
     code_adaptive: Some(208),
     code_framesize: Some(76),
     code_nlocalsplus: None,
