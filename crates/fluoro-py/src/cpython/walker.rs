@@ -512,6 +512,9 @@ impl Walker {
         let mut callee_on_stack: Option<(usize, usize)> = None;
         let mut walked = 0;
         let mut skipped = 0;
+        // What the interpreter's entry frame below a generator resumed from C must name as
+        // its caller: the data stack's innermost frame when it was copied.
+        let mut entry_for: Option<usize> = None;
         while frame != 0 {
             if walked >= MAX_DEPTH {
                 stack.torn = true;
@@ -573,6 +576,16 @@ impl Walker {
                 .frame_owner
                 .and_then(|at| self.frame_buf.get(at))
                 .is_some_and(|&owner| l.is_shim(owner));
+            if let Some(caller) = entry_for.take() {
+                // The entry frame lives on the C stack and was read on its own, after the
+                // copies: by then it may be a later call's, naming a frame the generator
+                // never ran under. Its caller is the innermost on the data stack, or a
+                // generator's frame (one generator resuming another from C).
+                if !shim || (previous != caller && !self.is_generator_frame(previous)) {
+                    stack.torn = true;
+                    return false;
+                }
+            }
             if !shim {
                 let code = l.stack_ref_object(usize_at(&self.frame_buf, l.frame_code));
                 match self.codes.resolve(code) {
@@ -608,6 +621,9 @@ impl Walker {
                     frame = caller;
                     resumed = true;
                     continue;
+                }
+                if previous != 0 && self.used_top != 0 {
+                    entry_for = self.innermost_on_stack();
                 }
             }
             frame = previous;
@@ -645,13 +661,18 @@ impl Walker {
         let in_chunk = self.chunks[..self.chunks_used]
             .iter()
             .any(|(start, end, _, _)| previous >= *start && previous < *end);
+        in_chunk || self.is_generator_frame(previous)
+    }
+
+    /// Whether the frame at `frame` is owned by a generator or coroutine object (always so
+    /// for interpreters whose frames say nothing of their owner).
+    fn is_generator_frame(&self, frame: usize) -> bool {
         let l = self.layout;
-        in_chunk
-            || l.frame_owner.is_none_or(|at| {
-                let mut owner = [0u8; 1];
-                memory::read(previous + at, &mut owner).is_ok()
-                    && Some(owner[0]) == l.frame_owner_generator
-            })
+        l.frame_owner.is_none_or(|at| {
+            let mut owner = [0u8; 1];
+            memory::read(frame + at, &mut owner).is_ok()
+                && Some(owner[0]) == l.frame_owner_generator
+        })
     }
 
     /// The frame below a generator's or coroutine's frame at `frame`, the innermost, read into
