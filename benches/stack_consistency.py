@@ -29,6 +29,7 @@ from test_sampler import exact_edges, in_startup, sampled_edges  # noqa: E402
 PROGRAMS = {
     "json_pipeline": REPO / "tests" / "programs" / "cpu" / "json_pipeline.py",
     "shares": REPO / "tests" / "programs" / "cpu" / "shares.py",
+    "returned_generators": REPO / "benches" / "workloads" / "returned_generators.py",
 }
 
 

@@ -116,15 +116,24 @@ def test_waiting_threads_get_no_cpu_and_threads_their_own(any_python, tmp_path):
 
 def sampled_edges(collapsed: str) -> dict[tuple[str, str], int]:
     """Caller -> callee pairs of the sampled stacks, by (file name, function name), with the
-    samples they appear in."""
+    samples they appear in.
+
+    A stack that ends in a generator expression called by the function that defines it
+    shows the call that makes the generator: its frame runs `RETURN_GENERATOR` and is gone.
+    The exact tracer never sees that call (the generator's start is its first `RESUME`, when
+    whatever runs it first resumes it), so its last pair is left out. A program whose
+    generators are made and never run shows it (`make -> make.<locals>.<genexpr>`)."""
     edges: dict[tuple[str, str], int] = {}
     for row in collapsed.splitlines():
         stack, _, count = row.rpartition(" ")
-        frames = []
+        frames, qualnames = [], []
         for frame in stack.split(";"):
             qualname, _, where = frame.rpartition(" (")
             file = where.rsplit(":", 1)[0].rsplit("/", 1)[-1]
             frames.append(f"{file}:{qualname.rsplit('.', 1)[-1]}")
+            qualnames.append(qualname)
+        if len(qualnames) > 1 and qualnames[-1] == f"{qualnames[-2]}.<locals>.<genexpr>":
+            frames.pop()
         for caller, callee in zip(frames, frames[1:], strict=False):
             edges[(caller, callee)] = edges.get((caller, callee), 0) + int(count)
     return edges
