@@ -566,8 +566,8 @@ fn gather_link(
 /// 3.11-3.13: how a task of a `TaskGroup` leads to the task that entered the group (see
 /// [`GroupLink`]), found on a group of fluoro's own entered by a task run one step on the
 /// stand-in loop: the group's `_parent_task` is looked for among the words around the group
-/// and those they point to, and must be found at one place only; then read back. `None` (or
-/// an error, which the probe takes as `None`) where it cannot be.
+/// and those they point to, nearest first, and the first place that reads back is taken.
+/// `None` (or an error, which the probe takes as `None`) where none does.
 fn group_link(
     py: Python<'_>,
     layout: &'static Layout,
@@ -647,26 +647,32 @@ fn find_group_link(
             );
         }
     }
-    let [(first, then)] = paths[..] else {
-        return Ok(None);
-    };
-    let link = GroupLink {
-        method_type: addr(&method_type),
-        method_self,
-        group_type: addr(&group.get_type().into_any()),
-        first,
-        then,
-    };
-    let mut layout_with = found.clone();
-    if let Awaiter::Wakeup { group, .. } = &mut layout_with.awaiter {
-        *group = Some(link);
+    // The words past the group's own are its neighbours' (and 3.13's inline values): one
+    // of them may point to the parent too, a different one each run. The nearest place that
+    // reads back is the group's own.
+    paths.sort_by_key(|&(first, then)| (first.unsigned_abs(), then.is_some()));
+    for (first, then) in paths {
+        let link = GroupLink {
+            method_type: addr(&method_type),
+            method_self,
+            group_type: addr(&group.get_type().into_any()),
+            first,
+            then,
+        };
+        let mut layout_with = found.clone();
+        if let Awaiter::Wakeup { group, .. } = &mut layout_with.awaiter {
+            *group = Some(link);
+        }
+        let mut reader = TaskReader::new(layout, layout_with);
+        let linked = reader
+            .task(addr(member))
+            .and_then(|view| reader.awaiter(&view))
+            .map(|t| t.addr);
+        if linked == Some(target) {
+            return Ok(Some(link));
+        }
     }
-    let mut reader = TaskReader::new(layout, layout_with);
-    let linked = reader
-        .task(addr(member))
-        .and_then(|view| reader.awaiter(&view))
-        .map(|t| t.addr);
-    Ok((linked == Some(target)).then_some(link))
+    Ok(None)
 }
 
 /// Where the suspended coroutine frame at `frame` keeps the top of its value stack, found by
