@@ -592,10 +592,16 @@ impl Walker {
                     // The interpreter's own trampoline (3.12/3.13) is no call of the program.
                     Some(_) if self.codes.is_shim(code) => {}
                     Some(id) => {
-                        stack.frames.push(Frame {
-                            code: id,
-                            offset: self.offset(code),
-                        });
+                        let offset = self.offset(code);
+                        if offset == 0 && !was_innermost {
+                            // A frame with a callee has run past its first instruction (a
+                            // `RESUME`, or the set-up before it). One still at its start was
+                            // pushed where the callee's caller had been, after the callee's
+                            // link was read.
+                            stack.torn = true;
+                            return false;
+                        }
+                        stack.frames.push(Frame { code: id, offset });
                         if self.keep_addresses {
                             stack.addresses.push((frame, code));
                         }
@@ -612,6 +618,14 @@ impl Walker {
             if previous == frame {
                 stack.torn = true;
                 return true;
+            }
+            if previous == 0 && !shim && !was_innermost && l.frame_shim_owner.is_some() {
+                // 3.12+: a running frame names its caller, or the entry frame of the C call
+                // that started it (the thread's first is one). Only a frame pushed and not yet
+                // started names none, and it has no callee: this one's place was taken by a
+                // new call after its callee's link to it was read.
+                stack.torn = true;
+                return false;
             }
             if was_innermost && self.frame_chunk.is_none() && !self.links_to_frame(previous) {
                 // A generator's or coroutine's frame, read as it yielded or returned (its link
