@@ -16,6 +16,9 @@ pub enum Seen {
         runnable: bool,
         /// It held the GIL.
         holds_gil: bool,
+        /// Its innermost frame is a call that blocks ([`blocks`]): on a CPU there, it has
+        /// just woken, and what it used since the last sample went before it waited.
+        waits: bool,
     },
     /// The reader cannot tell (the GIL-taking fallback): the sample takes what the thread used
     /// since the last one.
@@ -44,16 +47,24 @@ impl CpuShare {
     /// Holding the GIL, it has run since it woke: working, given what it used before its last
     /// sample too unless that sample took nothing. Without the GIL, it is still working in C
     /// code that let the GIL go (hashing a large buffer) when its last sample found it on a CPU
-    /// in the same call. Otherwise the CPU waits for the next working sample.
+    /// in the same call. Otherwise, or in a call that blocks whatever its state, the CPU waits
+    /// for the next working sample.
     pub fn take(&mut self, seen: Seen, stack: StackId, used: u64) -> (u64, bool) {
         let Seen::Read {
             moved,
             runnable,
             holds_gil,
+            waits,
         } = seen
         else {
             return (used, used > 0);
         };
+        if waits {
+            self.unassigned += used;
+            self.was_idle = true;
+            self.on_cpu_at = None;
+            return (0, false);
+        }
         let same_call = self.on_cpu_at == Some(stack);
         let taken = if moved || (runnable && (holds_gil && !self.was_idle || same_call)) {
             Some(std::mem::take(&mut self.unassigned) + used)
@@ -69,6 +80,26 @@ impl CpuShare {
     }
 }
 
+/// Python functions whose own frame, when innermost, is blocked in a call into C (a lock's
+/// `acquire`, a selector's `poll`, `waitpid`), by file and last part of the qualified name
+/// (3.10's code objects have no qualified name): `Condition.wait` (under `Event.wait`,
+/// `Queue.get`, `Semaphore.acquire`), `Thread.join` and its `_wait_for_tstate_lock`, a
+/// selector's `select`, `Popen._wait`.
+const BLOCKING: &[(&str, &str)] = &[
+    ("threading.py", "wait"),
+    ("threading.py", "join"),
+    ("threading.py", "_wait_for_tstate_lock"),
+    ("selectors.py", "select"),
+    ("subprocess.py", "_wait"),
+];
+
+/// Whether a frame of `qualname` in `filename`, innermost, is waiting rather than working.
+pub fn blocks(filename: &str, qualname: &str) -> bool {
+    let file = filename.rsplit('/').next().unwrap_or(filename);
+    let name = qualname.rsplit('.').next().unwrap_or(qualname);
+    BLOCKING.iter().any(|&(f, n)| f == file && n == name)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -81,7 +112,41 @@ mod tests {
             moved,
             runnable: runnable || moved,
             holds_gil,
+            waits: false,
         }
+    }
+
+    #[test]
+    fn a_thread_found_in_a_call_that_blocks_leaves_its_cpu_to_the_next_working_sample() {
+        let mut share = CpuShare::default();
+        assert_eq!(share.take(read(true, true, true), BUSY, 100), (100, true));
+        // Worked 600 us more, waited on a condition, woke: found on a CPU in `wait`.
+        let woken = Seen::Read {
+            moved: true,
+            runnable: true,
+            holds_gil: true,
+            waits: true,
+        };
+        assert_eq!(share.take(woken, ASLEEP, 610), (0, false));
+        // Not taken by the next sample either as a woken thread still in the same call.
+        assert_eq!(share.take(read(false, true, true), BUSY, 5), (5, true));
+        assert_eq!(share.take(read(true, true, true), BUSY, 20), (630, true));
+    }
+
+    #[test]
+    fn the_calls_that_block_are_known_by_file_and_name() {
+        assert!(blocks("/usr/lib/python3.12/threading.py", "Condition.wait"));
+        assert!(blocks(
+            "/usr/lib/python3.10/threading.py",
+            "_wait_for_tstate_lock"
+        ));
+        assert!(blocks(
+            "/usr/lib/python3.13/selectors.py",
+            "EpollSelector.select"
+        ));
+        assert!(!blocks("/usr/lib/python3.12/threading.py", "Thread.run"));
+        assert!(!blocks("app/threading.py.bak", "wait"));
+        assert!(!blocks("/srv/app.py", "Condition.wait"));
     }
 
     #[test]

@@ -2,14 +2,14 @@
 //! threads get indices, stacks are interned, CPU time is read per thread, and everything new
 //! is flushed a few times a second so that a killed target leaves a readable profile.
 
-use super::cpu_share::{CpuShare, Seen};
+use super::cpu_share::{self, CpuShare, Seen};
 use crate::cpython::ThreadStack;
 use crate::os;
 use fluoro_profile::{
     Chunk, CodeId, CodeInfo, End, ExactStats, Meta, ProfileWriter, Sample, StackId, StackInterner,
     ThreadIdx, ThreadInfo, FLAG_ACTIVE, FLAG_GIL,
 };
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::fs::File;
 use std::time::{Duration, Instant};
 
@@ -62,6 +62,8 @@ pub struct Recorder {
     name_attempts: Vec<u8>,
     fresh_threads: Vec<(ThreadIdx, ThreadInfo)>,
     fresh_codes: Vec<(CodeId, CodeInfo)>,
+    /// Codes of the calls that block ([`cpu_share::blocks`]).
+    blocking: HashSet<CodeId>,
     pending: Vec<Sample>,
     /// Memory records, in the order they happened (allocations, marks, collections).
     pending_memory: Vec<Chunk>,
@@ -113,6 +115,7 @@ impl Recorder {
             name_attempts: Vec::new(),
             fresh_threads: Vec::new(),
             fresh_codes: Vec::new(),
+            blocking: HashSet::new(),
             pending: Vec::new(),
             pending_memory: Vec::new(),
             pending_tasks: None,
@@ -133,6 +136,10 @@ impl Recorder {
     }
 
     pub fn add_codes(&mut self, codes: Vec<(CodeId, CodeInfo)>) {
+        let blocking = codes
+            .iter()
+            .filter(|(_, info)| cpu_share::blocks(&info.filename, &info.qualname));
+        self.blocking.extend(blocking.map(|(id, _)| *id));
         self.fresh_codes.extend(codes);
     }
 
@@ -164,6 +171,10 @@ impl Recorder {
             self.frames.extend(stack.frames.iter().rev());
             let stack_id = self.stacks.intern(self.frames.iter().copied());
             let holds_gil = gil == Some(stack.tstate);
+            let waits = stack
+                .frames
+                .first()
+                .is_some_and(|f| self.blocking.contains(&f.code));
             let slot = self.slot(stack, now, interval, cpu_now);
             let wall_ns = now.saturating_duration_since(slot.last_wall).as_nanos() as u64;
             let used = match (cpu_now, slot.last_cpu) {
@@ -177,6 +188,7 @@ impl Recorder {
                     moved,
                     runnable: stack.active,
                     holds_gil,
+                    waits,
                 },
                 None => Seen::Unknown,
             };
