@@ -117,11 +117,13 @@ def test_each_threads_loop_runs_its_own_task(any_python, tmp_path):
     assert min(weights["in-0"], weights["in-1"]) >= 0.3 * total, weights
 
 
-def cruncher_under_main(py, tmp_path, program, busy, above):
+def cruncher_under_main(py, tmp_path, program, busy, above, *args):
     """Samples of the cruncher task's `busy` function: (those whose stack has `main`'s task
     and `above` (the frame `main` awaits in) over `<task cruncher>`, the others)."""
     profile = tmp_path / "run.fluoro"
-    result = fluoro("run", "-q", "--async", "--rate", "1000", "-o", profile, program, py=py)
+    result = fluoro(
+        "run", "-q", "--async", "--rate", "1000", "-o", profile, program, *args, py=py
+    )  # fmt: skip
     assert result.returncode == 0, result.stderr.decode()
     assert result.stdout == b"done\n"
     collapsed = tmp_path / "run.txt"
@@ -147,6 +149,20 @@ def test_a_task_awaited_through_gather_runs_under_the_task_awaiting_it(any_pytho
     # 3.14+ notes who awaits a task.
     program = PROGRAMS / "asyncio_gather.py"
     under, alone = cruncher_under_main(any_python, tmp_path, program, "spin", {"main"})
+    assert under >= 0.9 * (under + alone), (under, alone)
+
+
+@pytest.mark.parametrize(
+    ("kind", "above"), [("wait", "_wait"), ("wait_for", "wait_for"), ("shield", "main")]
+)
+def test_a_task_awaited_through_a_combinator_runs_under_the_task_awaiting_it(
+    any_python, tmp_path, kind, above
+):
+    # Before 3.14: wait's callback holds the future its caller waits for, shield's outer
+    # future has a callback of its own before the caller's wakeup, and wait_for (before 3.12)
+    # gives the task a partial over the future its caller waits for.
+    program = PROGRAMS / "asyncio_combinators.py"
+    under, alone = cruncher_under_main(any_python, tmp_path, program, "spin", {above}, kind)
     assert under >= 0.9 * (under + alone), (under, alone)
 
 

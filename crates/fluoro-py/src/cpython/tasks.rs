@@ -125,7 +125,9 @@ pub struct GroupLink {
 
 /// Before 3.14, a task awaited through `asyncio.gather` has gather's `_done_callback` as its
 /// first done-callback: a function whose closure holds the gathering future, whose own first
-/// done-callback is the wakeup of the task awaiting the gather.
+/// done-callback is the wakeup of the task awaiting the gather. `asyncio.wait` and `shield`
+/// give it a function of their own that holds the future their caller waits for, and
+/// `wait_for` before 3.12 a `functools.partial` over that future.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct GatherLink {
     /// `types.FunctionType`, and where a function keeps its closure.
@@ -134,13 +136,23 @@ pub struct GatherLink {
     /// `tuple` and `cell`: a closure is a tuple of cells.
     pub tuple_type: usize,
     pub cell_type: usize,
+    /// `functools.partial`, and where a partial keeps its positional arguments (a tuple).
+    pub partial: Option<(usize, usize)>,
+    /// Where a future keeps its later callbacks (`fut_callbacks`, a list of `(callback,
+    /// context)` tuples), and `list`: `shield`'s outer future has a callback of its own
+    /// before the wakeup of the task awaiting it.
+    pub callbacks: Option<(usize, usize)>,
 }
 
 /// A tuple's length and first item, and a cell's content (the same on 3.10-3.13).
 const TUPLE_SIZE: usize = 16;
 const TUPLE_ITEMS: usize = 24;
 const CELL_CONTENT: usize = 16;
-/// Cells in a closure read at most (gather's callback has a handful).
+/// A list's length and its items' array.
+const LIST_SIZE: usize = 16;
+const LIST_ITEMS: usize = 24;
+/// Cells in a closure, a partial's arguments or a future's callbacks read at most (gather's
+/// callback has a handful).
 const MAX_CELLS: usize = 16;
 
 /// Where a C task's fields are, as the probe found them.
@@ -370,32 +382,76 @@ impl TaskReader {
                 if let Some(g) = group.filter(|g| g.method_type == kind) {
                     return self.group_parent(by, g);
                 }
-                let g = gather.filter(|g| g.function_type == kind)?;
-                // gather's callback: the gathering future is in one of its closure's cells,
-                // and the task awaiting the gather waits for that future.
-                let closure = values::read_usize(by + g.closure)?;
-                let mut head = [0u8; TUPLE_ITEMS];
-                memory::read(closure, &mut head).ok()?;
-                let cells = usize_at(&head, TUPLE_SIZE);
-                if usize_at(&head, self.layout.object_type) != g.tuple_type || cells > MAX_CELLS {
-                    return None;
-                }
-                let mut items = vec![0u8; cells * 8];
-                memory::read(closure + TUPLE_ITEMS, &mut items).ok()?;
-                items.chunks_exact(8).find_map(|cell| {
-                    let cell = usize_at(cell, 0);
-                    if values::type_of(self.layout, cell)? != g.cell_type {
-                        return None;
-                    }
-                    let future = values::read_usize(cell + CELL_CONTENT).filter(|&f| f != 0)?;
-                    let wakeup = values::read_usize(future + callback)?;
-                    if values::type_of(self.layout, wakeup)? != method_type {
-                        return None;
-                    }
-                    self.woken_by(wakeup, owner, future)
+                let g = gather?;
+                // A combinator's callback holds the future the task awaiting the combinator
+                // waits for: gather's, wait's and shield's in a closure's cell, wait_for's
+                // (before 3.12) among a partial's arguments.
+                let futures = if kind == g.function_type {
+                    let closure = values::read_usize(by + g.closure)?;
+                    let cells = self.tuple_items(closure, g.tuple_type)?;
+                    cells
+                        .into_iter()
+                        .filter(|&cell| values::type_of(self.layout, cell) == Some(g.cell_type))
+                        .filter_map(|cell| values::read_usize(cell + CELL_CONTENT))
+                        .collect()
+                } else {
+                    let (_, args) = g.partial.filter(|&(t, _)| t == kind)?;
+                    self.tuple_items(values::read_usize(by + args)?, g.tuple_type)?
+                };
+                futures.into_iter().filter(|&f| f != 0).find_map(|future| {
+                    self.callbacks_of(future, callback, g)
+                        .into_iter()
+                        .filter(|&w| values::type_of(self.layout, w) == Some(method_type))
+                        .find_map(|wakeup| self.woken_by(wakeup, owner, future))
                 })
             }
         }
+    }
+
+    /// The items of the tuple at `tuple` (of `tuple_type`), a few at most.
+    fn tuple_items(&mut self, tuple: usize, tuple_type: usize) -> Option<Vec<usize>> {
+        let mut head = [0u8; TUPLE_ITEMS];
+        memory::read(tuple, &mut head).ok()?;
+        let len = usize_at(&head, TUPLE_SIZE);
+        if usize_at(&head, self.layout.object_type) != tuple_type || len > MAX_CELLS {
+            return None;
+        }
+        let mut items = vec![0u8; len * 8];
+        memory::read(tuple + TUPLE_ITEMS, &mut items).ok()?;
+        Some(items.chunks_exact(8).map(|w| usize_at(w, 0)).collect())
+    }
+
+    /// The done-callbacks of the future at `future` (its first at `callback`), a few at most;
+    /// only the first where its later ones' place is not known.
+    fn callbacks_of(&mut self, future: usize, callback: usize, g: GatherLink) -> Vec<usize> {
+        let mut found: Vec<usize> = values::read_usize(future + callback).into_iter().collect();
+        let Some((at, list_type)) = g.callbacks else {
+            return found;
+        };
+        let Some(list) = values::read_usize(future + at).filter(|&l| l != 0) else {
+            return found;
+        };
+        let mut head = [0u8; LIST_ITEMS + 8];
+        if memory::read(list, &mut head).is_err()
+            || usize_at(&head, self.layout.object_type) != list_type
+        {
+            return found;
+        }
+        let len = usize_at(&head, LIST_SIZE).min(MAX_CELLS);
+        let mut items = vec![0u8; len * 8];
+        if memory::read(usize_at(&head, LIST_ITEMS), &mut items).is_err() {
+            return found;
+        }
+        for pair in items.chunks_exact(8).map(|w| usize_at(w, 0)) {
+            // Each a `(callback, context)` tuple.
+            if let Some(first) = self
+                .tuple_items(pair, g.tuple_type)
+                .and_then(|t| t.first().copied())
+            {
+                found.push(first);
+            }
+        }
+        found
     }
 
     /// The task that entered the task group whose `_on_task_done` is the bound method at
@@ -722,6 +778,8 @@ mod tests {
             closure: 16,
             tuple_type: 0x3333,
             cell_type: 0x2222,
+            partial: None,
+            callbacks: None,
         };
         let mut waited = tasks_layout(task_type);
         waited.awaiter = Awaiter::Wakeup {
@@ -761,6 +819,65 @@ mod tests {
         let child = words(&[1, task_type, 0, 0, at(&coro), at(&name), 0, at(&done)]);
         let view = reader.task(at(&child)).expect("a task");
         assert_eq!(reader.awaiter(&view), None);
+    }
+
+    #[test]
+    fn a_task_awaited_through_shield_or_wait_for_leads_to_the_task_awaiting_it() {
+        let coro = words(&[0; 16]);
+        let name = words(&[0; 8]);
+        let (task_type, method_type, future_type, list_type) = (0x7777, 0x5555, 0x9999, 0x1212);
+        let link = GatherLink {
+            function_type: 0x4444,
+            closure: 16,
+            tuple_type: 0x3333,
+            cell_type: 0x2222,
+            partial: Some((0x8888, 24)),
+            callbacks: Some((64, list_type)),
+        };
+        let mut waited = tasks_layout(task_type);
+        waited.awaiter = Awaiter::Wakeup {
+            callback: 56,
+            method_type,
+            owner: 24,
+            gather: Some(link),
+            group: None,
+        };
+        // shield: the outer future's first callback is shield's own; the wakeup of the task
+        // awaiting it comes after, in the list of later callbacks.
+        let own = words(&[1, 0x4444, 0, 0]);
+        let mut outer = words(&[1, future_type, 0, 0, 0, 0, 0, at(&own), 0]);
+        let parent = words(&[1, task_type, 0, at(&outer), at(&coro), at(&name), 0, 0]);
+        let wakeup = words(&[1, method_type, 0, at(&parent), 0]);
+        let pair = words(&[1, 0x3333, 2, at(&wakeup), 0]);
+        let items = words(&[at(&pair)]);
+        let later = words(&[1, list_type, 1, at(&items)]);
+        outer[8] = at(&later);
+        let cell = words(&[1, 0x2222, at(&outer)]);
+        let closure = words(&[1, 0x3333, 1, at(&cell)]);
+        let done = words(&[1, 0x4444, at(&closure), 0]);
+        let child = words(&[1, task_type, 0, 0, at(&coro), at(&name), 0, at(&done)]);
+        let mut reader = TaskReader::new(layout(12), waited.clone());
+        let view = reader.task(at(&child)).expect("a task");
+        assert_eq!(reader.awaiter(&view).map(|t| t.addr), Some(at(&parent)));
+        // Where the later callbacks' place is not known, only the first is looked at.
+        let mut first_only = waited.clone();
+        if let Awaiter::Wakeup {
+            gather: Some(g), ..
+        } = &mut first_only.awaiter
+        {
+            g.callbacks = None;
+        }
+        assert_eq!(TaskReader::new(layout(12), first_only).awaiter(&view), None);
+        // wait_for before 3.12: a partial over the future its caller waits for.
+        let mut waiter = words(&[1, future_type, 0, 0, 0, 0, 0, 0, 0]);
+        let parent = words(&[1, task_type, 0, at(&waiter), at(&coro), at(&name), 0, 0]);
+        let wakeup = words(&[1, method_type, 0, at(&parent), 0]);
+        waiter[7] = at(&wakeup);
+        let args = words(&[1, 0x3333, 1, at(&waiter)]);
+        let partial = words(&[1, 0x8888, 0, at(&args)]);
+        let child = words(&[1, task_type, 0, 0, at(&coro), at(&name), 0, at(&partial)]);
+        let view = reader.task(at(&child)).expect("a task");
+        assert_eq!(reader.awaiter(&view).map(|t| t.addr), Some(at(&parent)));
     }
 
     #[test]

@@ -545,11 +545,14 @@ fn gather_link(
     let (Some(closure_at), Ok(first)) = (closure_at, closure.get_item(0)) else {
         return Ok(None);
     };
+    let tuple_type = closure.get_type().into_any();
     let link = GatherLink {
         function_type: addr(&function_type),
         closure: closure_at,
-        tuple_type: addr(&closure.get_type().into_any()),
+        tuple_type: addr(&tuple_type),
         cell_type: addr(&first.get_type().into_any()),
+        partial: partial_args(aio.py()).unwrap_or(None),
+        callbacks: later_callbacks(aio, loop_, &tuple_type).unwrap_or(None),
     };
     let mut layout_with = found.clone();
     if let Awaiter::Wakeup { gather, .. } = &mut layout_with.awaiter {
@@ -561,6 +564,56 @@ fn gather_link(
         .and_then(|view| reader.awaiter(&view))
         .map(|t| t.addr);
     Ok((linked == Some(addr(&parent))).then_some(link))
+}
+
+/// `functools.partial`, and where a partial keeps its positional arguments: found on a
+/// partial of fluoro's own.
+fn partial_args(py: Python<'_>) -> PyResult<Option<(usize, usize)>> {
+    let partial_type = py.import("functools")?.getattr("partial")?;
+    let builtins = py.import("builtins")?;
+    let partial = partial_type.call1((builtins.getattr("len")?, py.None()))?;
+    let args = partial.getattr("args")?;
+    let at = words(addr(&partial), basicsize(&partial_type)?).and_then(|w| only(&w, addr(&args)));
+    Ok(at.map(|at| (addr(&partial_type), at)))
+}
+
+/// Where a future keeps its later done-callbacks (a list of `(callback, context)` tuples),
+/// and `list`: found on a future of fluoro's own with two callbacks, the list whose first
+/// tuple holds the second.
+fn later_callbacks(
+    aio: &Bound<'_, PyAny>,
+    loop_: &Bound<'_, PyAny>,
+    tuple_type: &Bound<'_, PyAny>,
+) -> PyResult<Option<(usize, usize)>> {
+    let py = aio.py();
+    let kwargs = PyDict::new(py);
+    kwargs.set_item("loop", loop_)?;
+    let future = aio.getattr("Future")?.call((), Some(&kwargs))?;
+    let builtins = py.import("builtins")?;
+    let (first, second) = (builtins.getattr("abs")?, builtins.getattr("len")?);
+    future.call_method1("add_done_callback", (&first,))?;
+    future.call_method1("add_done_callback", (&second,))?;
+    let list_type = py.get_type::<pyo3::types::PyList>().into_any();
+    let Some(fields) = words(addr(&future), basicsize(&future.get_type().into_any())?) else {
+        return Ok(None);
+    };
+    let holds_second = |list: usize| -> Option<()> {
+        let head = words(list, 32)?;
+        if head[1] != addr(&list_type) || head[2] != 1 {
+            return None;
+        }
+        let pair = words(head[3], 8)?[0];
+        let pair = words(pair, 32)?;
+        (pair[1] == addr(tuple_type) && pair[2] == 2 && pair[3] == addr(&second)).then_some(())
+    };
+    let mut found = fields
+        .iter()
+        .enumerate()
+        .filter(|&(_, &w)| w != 0 && holds_second(w).is_some());
+    Ok(match (found.next(), found.next()) {
+        (Some((i, _)), None) => Some((i * 8, addr(&list_type))),
+        _ => None,
+    })
 }
 
 /// 3.11-3.13: how a task of a `TaskGroup` leads to the task that entered the group (see
