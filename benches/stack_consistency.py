@@ -5,7 +5,10 @@ graph of the same run never saw (C functions in between are skipped, as samples 
 Python frames; frames of interpreter start-up, entered before the tracer, are left out).
 
     python benches/stack_consistency.py [--fluoro PATH] [--rate 10000] [--samples 1000000]
-                                        [--programs json_pipeline,...] [--show]
+                                        [--programs json_pipeline,richards,...] [--show]
+
+A program not among the bench's own is a pyperformance script of the installed pyperformance
+(`richards`, `deltablue`, `chaos`, `go`, ...), run as one pyperf worker.
 
 Prints samples, impossible samples and their share per program, the samples of the program's
 own code whose stack does not start at its `<module>` (rootless: a chain cut short), and the
@@ -24,6 +27,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO / "tests"))
 
+from bench_env import PYPERFORMANCE_LOOPS  # noqa: E402
 from test_sampler import exact_edges, in_startup, sampled_edges  # noqa: E402
 
 PROGRAMS = {
@@ -33,12 +37,26 @@ PROGRAMS = {
 }
 
 
+def program_of(name: str) -> tuple[Path, list[str]]:
+    """The script and arguments of a program: one of [`PROGRAMS`], or a pyperformance script
+    of the installed pyperformance (`richards`, `deltablue`, ...) run as one pyperf worker."""
+    if name in PROGRAMS:
+        return PROGRAMS[name], []
+    import pyperformance
+
+    data = Path(pyperformance.__file__).parent / "data-files" / "benchmarks"
+    loops = str(PYPERFORMANCE_LOOPS.get(name, 5))
+    args = ["--worker", "--loops", loops, "--values", "1", "--warmups", "0", "-p", "1"]
+    return data / f"bm_{name}" / "run_benchmark.py", args
+
+
 def one_run(
-    fluoro: str, program: Path, rate: int, scratch: Path, show: bool = False
+    fluoro: str, program: tuple[Path, list[str]], rate: int, scratch: Path, show: bool = False
 ) -> tuple[int, int, int, int]:
     profile = scratch / "run.fluoro"
+    script, args = program
     subprocess.run(
-        [fluoro, "run", "-q", "--exact", "--rate", str(rate), "-o", profile, program],
+        [fluoro, "run", "-q", "--exact", "--rate", str(rate), "-o", profile, script, *args],
         check=True,
         capture_output=True,
     )
@@ -53,11 +71,11 @@ def one_run(
             continue
         count = int(row.rpartition(" ")[2])
         samples += count
-        if program.name in row and not row.startswith("<module> ("):
+        if script.name in row and not row.startswith("<module> ("):
             rootless += count
             if show:
                 print(f"  rootless: {row}")
-        if any(edge not in known for edge in sampled_edges(row)):
+        if any(edge not in known for edge in sampled_edges(row, sys.path)):
             impossible += count
             if show:
                 print(f"  impossible: {row}")
@@ -76,7 +94,8 @@ def main(argv: list[str]) -> int:
         for name in args.programs.split(","):
             samples = impossible = rootless = torn = runs = 0
             while samples < args.samples:
-                s, i, r, t = one_run(args.fluoro, PROGRAMS[name], args.rate, Path(tmp), args.show)
+                program = program_of(name)
+                s, i, r, t = one_run(args.fluoro, program, args.rate, Path(tmp), args.show)
                 samples, impossible, torn, runs = samples + s, impossible + i, torn + t, runs + 1
                 rootless += r
             share = 100 * impossible / max(samples, 1)

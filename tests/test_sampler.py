@@ -4,6 +4,7 @@ the GIL fallback, and a profile that survives its target being killed."""
 from __future__ import annotations
 
 import json
+import linecache
 import os
 import re
 import signal
@@ -114,7 +115,23 @@ def test_waiting_threads_get_no_cpu_and_threads_their_own(any_python, tmp_path):
         assert abs(got - seconds) <= 0.05 * seconds + 0.002, (name, got, seconds)
 
 
-def sampled_edges(collapsed: str) -> dict[tuple[str, str], int]:
+def at_a_def_line(frame: str, roots: list[str]) -> bool:
+    """Whether the collapsed frame ``qualname (file:line)`` is at its function's first line
+    (its ``def``, or its first decorator), its file found as is or under one of ``roots`` (the
+    target's ``sys.path``): a frame there runs its first instructions, and a generator
+    function's runs ``RETURN_GENERATOR`` there."""
+    file, _, line = frame.rpartition(" (")[2].rstrip(")").rpartition(":")
+    if not line.isdigit() or file.startswith("<"):
+        return False
+    for root in ["", *roots]:
+        path = os.path.join(root, file)
+        if os.path.isfile(path):
+            text = linecache.getline(path, int(line)).lstrip()
+            return text.startswith(("def ", "async def ", "@"))
+    return False
+
+
+def sampled_edges(collapsed: str, roots: list[str] | None = None) -> dict[tuple[str, str], int]:
     """Caller -> callee pairs of the sampled stacks, by (file name, function name), with the
     samples they appear in.
 
@@ -122,7 +139,10 @@ def sampled_edges(collapsed: str) -> dict[tuple[str, str], int]:
     shows the call that makes the generator: its frame runs `RETURN_GENERATOR` and is gone.
     The exact tracer never sees that call (the generator's start is its first `RESUME`, when
     whatever runs it first resumes it), so its last pair is left out. A program whose
-    generators are made and never run shows it (`make -> make.<locals>.<genexpr>`)."""
+    generators are made and never run shows it (`make -> make.<locals>.<genexpr>`). With
+    ``roots`` (the target's ``sys.path``, where its files are), a last frame at its first line
+    is left out the same way: a generator function's making call
+    (`Sectioned.section_pairs -> Sectioned.read`)."""
     edges: dict[tuple[str, str], int] = {}
     for row in collapsed.splitlines():
         stack, _, count = row.rpartition(" ")
@@ -132,7 +152,10 @@ def sampled_edges(collapsed: str) -> dict[tuple[str, str], int]:
             file = where.rsplit(":", 1)[0].rsplit("/", 1)[-1]
             frames.append(f"{file}:{qualname.rsplit('.', 1)[-1]}")
             qualnames.append(qualname)
-        if len(qualnames) > 1 and qualnames[-1] == f"{qualnames[-2]}.<locals>.<genexpr>":
+        if len(frames) > 1 and (
+            qualnames[-1] == f"{qualnames[-2]}.<locals>.<genexpr>"
+            or (roots is not None and at_a_def_line(stack.rpartition(";")[2], roots))
+        ):
             frames.pop()
         for caller, callee in zip(frames, frames[1:], strict=False):
             edges[(caller, callee)] = edges.get((caller, callee), 0) + int(count)
