@@ -142,6 +142,9 @@ fn start(
     }
 }
 
+/// Reads dropped, in percent of all, from which the summary says so.
+const DROPPED_NOTED_PERCENT: u64 = 5;
+
 /// The run's facts; the sampler's own cost only in the whole report.
 fn header(out: &mut String, run: &RunSummary, measure: Measure, full: bool, style: &Style) {
     let _ = writeln!(
@@ -160,6 +163,19 @@ fn header(out: &mut String, run: &RunSummary, measure: Measure, full: bool, styl
         ("samples", sampling),
         ("metric", measure_words(measure)),
     ];
+    let reads = run.samples + run.failed_reads;
+    if run.failed_reads > 0 && run.failed_reads * 100 >= reads * DROPPED_NOTED_PERCENT {
+        // A stack that changed while it was read is dropped, its time given to the thread's
+        // next sample. Many such reads (a program of very short calls) are worth knowing of.
+        pairs.push((
+            "dropped",
+            format!(
+                "{} reads ({}): the stack changed under them; their time went to the next sample",
+                run.failed_reads,
+                fluoro_render::percent(crate::analysis::share(run.failed_reads, reads))
+            ),
+        ));
+    }
     if let Some(exception) = &run.exception {
         pairs.push(("exception", exception.clone()));
     }
@@ -220,6 +236,26 @@ mod tests {
         assert!(out.contains("Leak candidates"), "{out}");
         assert!(out.ends_with("\nSummary: --full shows the whole report\n"));
         insta::assert_snapshot!(out);
+    }
+
+    #[test]
+    fn many_reads_dropped_are_said_in_the_summary() {
+        let mut profile = testing::fixture();
+        let samples = profile.samples;
+        let end = profile.end.as_mut().expect("an end record");
+        end.failed_reads = samples / 2;
+        let out = text(&profile, &RenderOptions::default());
+        assert!(
+            out.contains(&format!(
+                "{} reads (33.3 %): the stack changed under them",
+                samples / 2
+            )),
+            "{out}"
+        );
+        // A few are not worth a word.
+        profile.end.as_mut().expect("an end record").failed_reads = samples / 100;
+        let out = text(&profile, &RenderOptions::default());
+        assert!(!out.contains("the stack changed under them"), "{out}");
     }
 
     #[test]
