@@ -175,3 +175,41 @@ def test_a_task_of_a_task_group_runs_under_the_task_that_entered_it(any_python, 
     exits = {"TaskGroup.__aexit__", "TaskGroup._aexit", "main"}
     under, alone = cruncher_under_main(any_python, tmp_path, program, "churn", exits)
     assert under >= 0.9 * (under + alone), (under, alone)
+
+
+def test_allocations_are_rooted_at_the_task_that_made_them(any_python, tmp_path):
+    # Two tasks allocate, one four times the bytes of the other, each in a function of its
+    # own: sampled allocations carry the task the thread ran, rooted as its time is.
+    program = PROGRAMS / "asyncio_allocs.py"
+    profile, truth = tmp_path / "allocs.fluoro", tmp_path / "truth.json"
+    result = fluoro("run", "-q", "--async", "-o", profile, program, truth, py=any_python)
+    assert result.returncode == 0, result.stderr.decode()
+    assert result.stdout == b"done\n"
+    collapsed = tmp_path / "allocs.txt"
+    result = fluoro(
+        "report", profile, "--format", "collapsed", "--metric", "alloc", "-o", collapsed,
+        py=any_python,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr.decode()
+    made = {"hoarder": 0, "sipper": 0}
+    elsewhere = 0
+    for line in collapsed.read_text().splitlines():
+        stack, _, count = line.rpartition(" ")
+        frames = [f.split(" (")[0] for f in stack.split(";")]
+        for task, function in (("hoarder", "build"), ("sipper", "sip_once")):
+            if function not in frames:
+                continue
+            # Main's task, awaiting in gather, then the task that allocated.
+            under = frames[0].startswith("<task ") and f"<task {task}>" in frames
+            if under and frames.index(f"<task {task}>") < frames.index(function):
+                made[task] += int(count)
+            else:
+                elsewhere += int(count)
+    truth = json.loads(truth.read_text())
+    total = sum(made.values())
+    assert elsewhere <= 0.02 * (total + elsewhere), (made, elsewhere)
+    # Each task's share of the bytes, against what the program allocated.
+    share = made["hoarder"] / total
+    true_share = truth["hoarder"] / sum(truth.values())
+    assert abs(share - true_share) <= 0.05, (made, truth)
+    assert abs(total - sum(truth.values())) <= 0.1 * sum(truth.values()), (made, truth)

@@ -40,6 +40,32 @@ def results(completed: subprocess.CompletedProcess) -> tuple[int, list[bytes]]:
     return completed.returncode, lines
 
 
+# A test module "alters the execution environment" when it leaves something behind that
+# regrtest checks for after it: a thread still running, a file, a changed setting. Some of
+# those checks wait a fixed time for threads to end, and on a loaded machine a thread can
+# outlive the wait (seen once in CI, under fluoro, with three suites running on two cores).
+# Such a module is run again by itself, as regrtest's own --rerun does for failures, and must
+# then leave nothing behind.
+ENV_CHANGED = re.compile(rb" env_changed=[0-9,]+")
+ALTERED = re.compile(rb"altered the execution environment.*:\n((?:    .*\n)+)")
+WARNING = re.compile(rb"^Warning -- .*$", re.M)
+RERUNS = 2
+
+
+def altered_modules(completed: subprocess.CompletedProcess) -> list[str]:
+    found = ALTERED.search(completed.stdout)
+    return found.group(1).decode().split() if found else []
+
+
+def leaves_nothing_behind(command: list, modules: list[str]) -> bool:
+    """Whether `command` (without its modules) runs `modules` cleanly in one of a few tries."""
+    for _ in range(RERUNS):
+        again = results(run([*command, *modules], timeout=900))
+        if again[0] == 0 and not any(ENV_CHANGED.search(line) for line in again[1]):
+            return True
+    return False
+
+
 @pytest.mark.parametrize("version", VERSIONS)
 def test_stdlib_tests_give_the_same_results_under_fluoro(version):
     py = interpreter(version)
@@ -57,10 +83,19 @@ def test_stdlib_tests_give_the_same_results_under_fluoro(version):
     }  # fmt: skip
     with concurrent.futures.ThreadPoolExecutor(2) as pool:
         done = {name: pool.submit(run, cmd, timeout=900) for name, cmd in commands.items()}
-        got = {name: results(f.result()) for name, f in done.items()}
+        completed = {name: f.result() for name, f in done.items()}
+    got = {name: results(c) for name, c in completed.items()}
     bare = got["bare"]
     assert bare[0] == 0 and any(line.endswith(b"esult: SUCCESS") for line in bare[1]), bare
     files = [line for line in bare[1] if line.startswith(b"Total test files:")]
     assert files in ([], [b"Total test files: run=40/40"]), bare
     for name in ("fluoro", "fluoro --memory=all"):
-        assert got[name] == bare, (name, got[name], bare)
+        mine = got[name]
+        modules = altered_modules(completed[name])
+        cleaned = (mine[0], [ENV_CHANGED.sub(b"", line) for line in mine[1]])
+        if mine != bare and cleaned == bare and modules:
+            again = leaves_nothing_behind(commands[name][: -len(MODULES)], modules)
+            warnings = WARNING.findall(completed[name].stdout + completed[name].stderr)
+            assert again, (name, modules, warnings)
+            continue
+        assert mine == bare, (name, mine, bare)

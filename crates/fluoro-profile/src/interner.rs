@@ -38,6 +38,21 @@ impl StackInterner {
             .fold(ROOT, |parent, frame| self.push(parent, frame))
     }
 
+    /// The frames of stack `id`, outermost first (none for an id never given out).
+    pub fn frames(&self, id: StackId) -> Vec<Frame> {
+        let mut frames = Vec::new();
+        let mut at = id;
+        while at != ROOT {
+            let Some(node) = self.nodes.get(at as usize - 1) else {
+                return Vec::new();
+            };
+            frames.push(node.frame);
+            at = node.parent;
+        }
+        frames.reverse();
+        frames
+    }
+
     /// Nodes interned since the previous call: the id of the first, and the nodes.
     pub fn take_new(&mut self) -> Option<(StackId, Vec<StackNode>)> {
         if self.flushed == self.nodes.len() {
@@ -55,5 +70,28 @@ impl StackInterner {
 
     pub fn is_empty(&self) -> bool {
         self.nodes.is_empty()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn frame(code: u32, offset: u32) -> Frame {
+        Frame { code, offset }
+    }
+
+    #[test]
+    fn a_stack_gives_back_its_frames_outermost_first() {
+        let mut interner = StackInterner::new();
+        let stack = [frame(1, 0), frame(2, 8), frame(3, 4)];
+        let id = interner.intern(stack);
+        let shorter = interner.intern([frame(1, 0), frame(2, 8)]);
+        assert_eq!(interner.frames(id), stack);
+        assert_eq!(interner.frames(shorter), stack[..2]);
+        // Sharing its outer frames, a stack is stored once more by its last node.
+        assert_eq!(interner.len(), 3);
+        assert!(interner.frames(ROOT).is_empty());
+        assert!(interner.frames(99).is_empty());
     }
 }

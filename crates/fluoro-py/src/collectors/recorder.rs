@@ -349,6 +349,11 @@ impl Recorder {
         self.stacks.intern(frames.iter().copied())
     }
 
+    /// The frames of stack `id`, outermost first.
+    pub fn frames_of(&self, id: StackId) -> Vec<fluoro_profile::Frame> {
+        self.stacks.frames(id)
+    }
+
     /// Notes that asyncio tasks are looked for: the profile says so even if none is seen.
     pub fn track_tasks(&mut self) {
         self.pending_tasks.get_or_insert_with(Default::default);

@@ -3,7 +3,7 @@
 //! the allocation hook's ring ([`Drain`]) into the same [`Recorder`]. It composes the two;
 //! neither knows of the other.
 
-use super::alloc::{paused, Drain};
+use super::alloc::{paused, Drain, TaskRoots};
 use super::names::thread_names;
 use super::recorder::Recorder;
 use super::sampler::{Jitter, StackSource};
@@ -156,9 +156,19 @@ const DRAIN_EVERY: Duration = Duration::from_millis(2);
 
 /// Drains the hook's ring into `recorder`, resolving stacks with the memory reader's code
 /// table (the drain exists only with the memory reader).
-fn drain_now(drain: &mut Option<Drain>, source: &mut StackSource, recorder: &mut Recorder) {
-    if let (Some(d), Some(codes)) = (drain.as_mut(), source.codes()) {
-        d.tick(codes, recorder, Instant::now());
+/// The tracker as the drain reads tasks through it.
+fn task_roots(tasks: &mut Option<TaskTracker>) -> Option<&mut (dyn TaskRoots + 'static)> {
+    tasks.as_mut().map(|t| t as &mut dyn TaskRoots)
+}
+
+fn drain_now(
+    drain: &mut Option<Drain>,
+    source: &mut StackSource,
+    recorder: &mut Recorder,
+    tasks: &mut Option<TaskTracker>,
+) {
+    if let (Some(d), Some(walker)) = (drain.as_mut(), source.walker()) {
+        d.tick(walker, recorder, Instant::now(), task_roots(tasks));
     }
 }
 
@@ -181,7 +191,7 @@ fn run(
             let frequent = drain.as_ref().is_some_and(|d| d.frequent);
             if frequent && source.codes().is_some() {
                 std::thread::park_timeout((next - now).min(DRAIN_EVERY));
-                drain_now(drain, source, recorder);
+                drain_now(drain, source, recorder, tasks);
             } else {
                 std::thread::park_timeout(next - now);
             }
@@ -212,8 +222,8 @@ fn run(
             None
         };
         let now = Instant::now();
-        if let (Some(d), Some(codes)) = (drain.as_mut(), source.codes()) {
-            d.tick(codes, recorder, now);
+        if let (Some(d), Some(walker)) = (drain.as_mut(), source.walker()) {
+            d.tick(walker, recorder, now, task_roots(tasks));
         }
         if let (true, Some(tracker)) = (sample, tasks.as_mut()) {
             track_tasks(tracker, source, recorder, &mut stacks, now, stop);
@@ -230,7 +240,7 @@ fn run(
         }
     }
     // The hook was removed before the stop was asked for: this drain gets its last records.
-    drain_now(drain, source, recorder);
+    drain_now(drain, source, recorder, tasks);
     recorder.add_codes(source.take_fresh());
     recorder.flush();
     recorder.sampler_cpu_ns += os::thread_cpu_ns(os::gettid()).unwrap_or(0);

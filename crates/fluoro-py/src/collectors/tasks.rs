@@ -156,6 +156,8 @@ impl TaskTracker {
         match tasks_probe::probe(py, layout) {
             Probed::NotYet => {}
             Probed::Ready(found) => {
+                // Sampled allocations carry their task too.
+                super::alloc::follow_tasks(py, layout, (*found).clone());
                 self.state = State::Ready(Box::new(TaskReader::new(layout, *found)));
             }
             Probed::Unreadable(why) => {
@@ -241,7 +243,30 @@ impl TaskTracker {
         }
         out
     }
+}
 
+impl super::alloc::TaskRoots for TaskTracker {
+    /// The task's `<task NAME>` frame, then the tasks awaiting it, as a running task's
+    /// samples are rooted; `None` when the task is gone.
+    fn alloc_root(&mut self, walker: &mut Walker, addr: usize, name: usize) -> Option<Vec<Frame>> {
+        let State::Ready(reader) = &mut self.state else {
+            return None;
+        };
+        let task = reader.named(addr, name)?;
+        let mut frames = vec![self.names.frame(reader, &task)?];
+        // A task that ended since has nobody awaiting it any more: its name alone.
+        if task.frame != 0 {
+            awaiters(reader, walker, &mut self.names, &task, &mut frames);
+        }
+        Some(frames)
+    }
+
+    fn fresh_codes(&mut self) -> Vec<(CodeId, CodeInfo)> {
+        self.take_fresh()
+    }
+}
+
+impl TaskTracker {
     /// `<task NAME>` frames first used since the last call.
     pub fn take_fresh(&mut self) -> Vec<(CodeId, CodeInfo)> {
         std::mem::take(&mut self.names.fresh)

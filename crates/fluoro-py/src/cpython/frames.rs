@@ -279,6 +279,59 @@ impl FrameReader {
         }
     }
 
+    /// The frame `frame` links to, its executable, and whether it is a code frame (one that
+    /// [`FrameReader::capture`] writes a pair for).
+    ///
+    /// # Safety
+    /// `frame` must be a live frame of the calling thread, which holds the GIL.
+    #[inline(always)]
+    unsafe fn links(&self, frame: usize) -> (usize, usize, bool) {
+        let l = self.layout;
+        // SAFETY: fields of the live frame (caller), at offsets from this interpreter's
+        // headers; a live frame holds a strong reference to its executable, an object.
+        unsafe {
+            let shim = l
+                .frame_owner
+                .is_some_and(|at| l.is_shim(*((frame + at) as *const u8)));
+            let previous = word(frame + l.frame_previous);
+            let code = l.stack_ref_object(word(frame + l.frame_code));
+            let counted = !shim && code != 0 && word(code + l.object_type) == self.code_type;
+            (previous, code, counted)
+        }
+    }
+
+    /// The index, innermost first, of the pair [`FrameReader::capture`] writes for the frame
+    /// at `target`, if it is a code frame on the calling thread's stack within the frames a
+    /// capture keeps.
+    ///
+    /// # Safety
+    /// As [`FrameReader::capture`].
+    pub unsafe fn depth_of(
+        &self,
+        tstate: usize,
+        cache: &mut ChainCache,
+        target: usize,
+    ) -> Option<usize> {
+        // SAFETY: the caller's guarantees, passed on; each frame is reached from the current
+        // one by `previous` links of live frames.
+        let mut frame = unsafe { self.current_frame(tstate, cache) };
+        let (mut n, mut steps) = (0, 0);
+        while frame != 0 && n < MAX_FRAMES && steps < MAX_STEPS {
+            // SAFETY: as above.
+            let (previous, _, counted) = unsafe { self.links(frame) };
+            if frame == target {
+                return counted.then_some(n);
+            }
+            n += usize::from(counted);
+            steps += 1;
+            if previous == frame {
+                break;
+            }
+            frame = previous;
+        }
+        None
+    }
+
     /// The stack again when the chain is the one `cache` remembers; `None` when it is not.
     ///
     /// # Safety
@@ -365,7 +418,6 @@ impl FrameReader {
         out: &mut [u64; 2 * MAX_FRAMES],
         cache: &mut ChainCache,
     ) -> (usize, u64) {
-        let l = self.layout;
         // SAFETY (whole function): the thread state and its frame chain belong to the calling
         // thread, which holds the GIL and is inside an allocation or collection, so none of it
         // is changing or being freed; offsets come from this interpreter's own headers.
@@ -376,19 +428,7 @@ impl FrameReader {
         cache.tstate = 0;
         while frame != 0 && n < MAX_FRAMES && steps < MAX_STEPS {
             // SAFETY: see above; `frame` is a live frame of this thread.
-            let (previous, code, shim) = unsafe {
-                let shim = l
-                    .frame_owner
-                    .is_some_and(|at| l.is_shim(*((frame + at) as *const u8)));
-                (
-                    word(frame + l.frame_previous),
-                    l.stack_ref_object(word(frame + l.frame_code)),
-                    shim,
-                )
-            };
-            // SAFETY: a live frame holds a strong reference to its executable, an object.
-            let counted =
-                !shim && code != 0 && unsafe { word(code + l.object_type) } == self.code_type;
+            let (previous, code, counted) = unsafe { self.links(frame) };
             // SAFETY: see above.
             let instr = unsafe { self.instr(frame) };
             cache.walked[steps] = Walked { frame, code, instr };

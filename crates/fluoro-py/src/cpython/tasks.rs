@@ -281,6 +281,16 @@ impl TaskReader {
     /// The task the thread with thread state `tstate` runs, and the index in `frames` (the
     /// thread's frame addresses, innermost first) of its coroutine's frame.
     pub fn running(&mut self, tstate: usize, frames: &[usize]) -> Option<(TaskView, usize)> {
+        self.running_where(tstate, |frame| frames.iter().rposition(|&f| f == frame))
+    }
+
+    /// The task the thread with thread state `tstate` runs, and where `depth` finds its
+    /// coroutine's frame (given the frame's address) on the thread's stack.
+    pub fn running_where(
+        &mut self,
+        tstate: usize,
+        mut depth: impl FnMut(usize) -> Option<usize>,
+    ) -> Option<(TaskView, usize)> {
         let candidates = match self.tasks.running {
             Running::ThreadState(at) => vec![values::read_usize(tstate + at)?],
             Running::Dict(dict) => self.dict_values(dict)?,
@@ -289,11 +299,36 @@ impl TaskReader {
             let Some(task) = self.task(candidate) else {
                 continue;
             };
-            if let Some(at) = frames.iter().rposition(|&f| f == task.frame) {
+            if let Some(at) = depth(task.frame) {
                 return Some((task, at));
             }
         }
         None
+    }
+
+    /// The task at `addr` if it is still an `_asyncio.Task` named by `name`, pending or not
+    /// (a task that ended since it was seen running): only its name is then read.
+    pub fn named(&mut self, addr: usize, name: usize) -> Option<TaskView> {
+        if addr == 0 {
+            return None;
+        }
+        memory::read(addr, &mut self.buf).ok()?;
+        if let Some(task) = self.view(addr) {
+            return (task.name == name).then_some(task);
+        }
+        let t = &self.tasks;
+        let (object_type, task_type, task_name) =
+            (self.layout.object_type, t.task_type, t.task_name);
+        let bytes = &self.buf;
+        (usize_at(bytes, object_type) == task_type && usize_at(bytes, task_name) == name).then_some(
+            TaskView {
+                addr,
+                name,
+                frame: 0,
+                fut_waiter: 0,
+                awaited_by: 0,
+            },
+        )
     }
 
     /// The frames of the coroutines that the suspended coroutine frames at `frames` (whose
@@ -728,6 +763,32 @@ mod tests {
         // Freed or unmapped memory is no task either.
         assert_eq!(reader.task(8), None);
         assert_eq!(reader.task(0), None);
+    }
+
+    #[test]
+    fn a_task_that_ended_is_still_known_by_its_name() {
+        let coro = words(&[0; 16]);
+        let name = words(&[0; 8]);
+        let other = words(&[0; 8]);
+        let task_type = 0x7777;
+        let task = |ty: usize, state: usize| words(&[1, ty, 0, 0, at(&coro), at(&name), state, 0]);
+        let mut reader = TaskReader::new(layout(12), tasks_layout(task_type));
+        let pending = task(task_type, 0);
+        let view = reader
+            .named(at(&pending), at(&name))
+            .expect("a pending task");
+        assert_eq!(view.frame, at(&coro) + 72);
+        // Done: its name alone, nothing to follow.
+        let done = task(task_type, 2);
+        let view = reader
+            .named(at(&done), at(&name))
+            .expect("a task that ended");
+        assert_eq!((view.name, view.frame, view.awaited_by), (at(&name), 0, 0));
+        // Another name, another type, or memory that is not there: not that task.
+        assert_eq!(reader.named(at(&pending), at(&other)), None);
+        assert_eq!(reader.named(at(&done), at(&other)), None);
+        assert_eq!(reader.named(at(&task(0x8888, 2)), at(&name)), None);
+        assert_eq!(reader.named(8, at(&name)), None);
     }
 
     #[test]

@@ -4,14 +4,15 @@
 
 use super::hook::{
     self, is_short_free, parse_header, ALLOC, ALLOC_SHORT, COUNTED, FOLDED, FREE, GC_START,
-    GC_STOP, MARK, RETAG, STACK_HEAD, THREAD,
+    GC_STOP, MARK, RETAG, STACK_HEAD, TASK, THREAD,
 };
 use crate::collectors::recorder::Recorder;
-use crate::cpython::CodeTable;
+use crate::cpython::{CodeTable, Walker};
 use fluoro_profile::{
-    AllocBatch, AllocEvent, Chunk, Frame, GcEvent, Mark, SnapshotMark, StackId, ThreadIdx,
+    AllocBatch, AllocEvent, Chunk, CodeId, CodeInfo, Frame, GcEvent, Mark, SnapshotMark, StackId,
+    ThreadIdx,
 };
-use rustc_hash::FxHashMap;
+use rustc_hash::{FxHashMap, FxHashSet};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
@@ -71,7 +72,37 @@ pub struct Drain {
     frames: Vec<Frame>,
     last_rss: Option<Instant>,
     page_size: u64,
+    /// The task of the next record, from a TASK record: task, name, depth, stack hash.
+    task: Option<[u64; 4]>,
+    /// The frames each task's allocations are rooted at (innermost first), by task and name
+    /// object, as last read: a task may have ended and been freed by the time the drain reads
+    /// its allocations (the drain lags on a busy machine), and was read while it ran.
+    roots: FxHashMap<(u64, u64), Vec<Frame>>,
+    /// Tasks whose roots were read in this drain.
+    looked: FxHashSet<(u64, u64)>,
 }
+
+/// A stack (`frames`, outermost first) cut to its `depth + 1` innermost frames, under `root`
+/// (innermost first); `None` when the stack is not that deep.
+fn under_root(frames: &[Frame], root: &[Frame], depth: usize) -> Option<Vec<Frame>> {
+    let cut = frames.len().checked_sub(depth.checked_add(1)?)?;
+    Some(root.iter().rev().chain(&frames[cut..]).copied().collect())
+}
+
+/// Tasks' roots remembered at most.
+const MAX_TASK_ROOTS: usize = 1 << 16;
+
+/// Where the asyncio tasks of sampled allocations are read: the sampler's task tracker.
+pub trait TaskRoots {
+    /// The frames an allocation made in the task at `addr` (named by the object at `name`)
+    /// is rooted at, innermost first; `None` when the task cannot be read.
+    fn alloc_root(&mut self, walker: &mut Walker, addr: usize, name: usize) -> Option<Vec<Frame>>;
+    /// Codes of the frames first made since the last call.
+    fn fresh_codes(&mut self) -> Vec<(CodeId, CodeInfo)>;
+}
+
+/// The task reader of a drain, if tasks are read.
+pub type Tasks<'a> = Option<&'a mut (dyn TaskRoots + 'static)>;
 
 impl Drain {
     pub fn new(frequent: bool) -> Drain {
@@ -87,11 +118,20 @@ impl Drain {
             frames: Vec::new(),
             last_rss: None,
             page_size: procfs::page_size(),
+            task: None,
+            roots: FxHashMap::default(),
+            looked: FxHashSet::default(),
         }
     }
 
     /// Moves everything the hook recorded since the last call into the profile.
-    pub fn tick(&mut self, codes: &mut CodeTable, recorder: &mut Recorder, now: Instant) {
+    pub fn tick(
+        &mut self,
+        walker: &mut Walker,
+        recorder: &mut Recorder,
+        now: Instant,
+        mut tasks: Tasks<'_>,
+    ) {
         let time_ns = recorder.elapsed_ns(now);
         if self
             .last_rss
@@ -110,6 +150,7 @@ impl Drain {
             return;
         }
         let words = std::mem::take(&mut self.words);
+        self.looked.clear();
         let mut at = 0;
         while at < words.len() {
             if is_short_free(words[at]) {
@@ -118,8 +159,17 @@ impl Drain {
                 continue;
             }
             let (kind, n, known) = parse_header(words[at]);
-            let Some(used) = self.record(kind, n, known, &words[at..], codes, recorder, time_ns)
-            else {
+            let tasks = tasks.as_deref_mut();
+            let Some(used) = self.record(
+                kind,
+                n,
+                known,
+                &words[at..],
+                walker,
+                recorder,
+                time_ns,
+                tasks,
+            ) else {
                 // A record cut short cannot happen with a consistent ring; stop reading
                 // rather than misread what follows.
                 break;
@@ -141,15 +191,22 @@ impl Drain {
         n: usize,
         known: bool,
         w: &[u64],
-        codes: &mut CodeTable,
+        walker: &mut Walker,
         recorder: &mut Recorder,
         time_ns: u64,
+        tasks: Tasks<'_>,
     ) -> Option<usize> {
+        // A TASK record is for the record right after it, of its stack, or for none.
+        let task = self.task.take();
+        let codes = &mut walker.codes;
         match kind {
             ALLOC => {
                 let used = STACK_HEAD + if known { 0 } else { 2 * n };
                 let w = w.get(..used)?;
-                let (thread, stack) = self.stack(w, known, codes, recorder);
+                let (thread, mut stack) = self.stack(w, known, codes, recorder);
+                if let (Some(task), Some(tasks)) = (task.filter(|t| t[3] == w[5]), tasks) {
+                    stack = self.in_task(stack, task, recorder, walker, tasks);
+                }
                 self.events
                     .push(alloc_event(w[0], thread, w[3], w[4], stack));
                 if self.events.len() >= BATCH_EVENTS {
@@ -187,6 +244,11 @@ impl Drain {
                     recorder.flush();
                 }
                 Some(3)
+            }
+            TASK => {
+                let w = w.get(..5)?;
+                self.task = Some([w[1], w[2], w[3], w[4]]);
+                Some(5)
             }
             THREAD => {
                 let w = w.get(..3)?;
@@ -254,6 +316,37 @@ impl Drain {
         }
     }
 
+    /// Stack `stack` of an allocation made in a task (`[task, name, depth, hash]` of its TASK
+    /// record), rooted at the task: the frames from the task's coroutine inwards (`depth + 1`
+    /// of them) under its `<task NAME>` frame and the tasks awaiting it. Unchanged when the
+    /// task is gone.
+    fn in_task(
+        &mut self,
+        stack: StackId,
+        [task, name, depth, _]: [u64; 4],
+        recorder: &mut Recorder,
+        walker: &mut Walker,
+        tasks: &mut dyn TaskRoots,
+    ) -> StackId {
+        let key = (task, name);
+        if self.looked.insert(key) {
+            if let Some(root) = tasks.alloc_root(walker, task as usize, name as usize) {
+                if self.roots.len() >= MAX_TASK_ROOTS {
+                    self.roots.clear();
+                }
+                self.roots.insert(key, root);
+            }
+        }
+        let Some(root) = self.roots.get(&key) else {
+            return stack;
+        };
+        recorder.add_codes(tasks.fresh_codes());
+        match under_root(&recorder.frames_of(stack), root, depth as usize) {
+            Some(frames) => recorder.intern(&frames),
+            None => stack,
+        }
+    }
+
     /// The thread index and stack id of a stack record (`w` is the whole record).
     fn stack(
         &mut self,
@@ -304,5 +397,35 @@ impl Drain {
         let statm = std::fs::read_to_string("/proc/self/statm").ok()?;
         let pages: u64 = statm.split_whitespace().nth(1)?.parse().ok()?;
         Some(pages * self.page_size)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn frames(codes: &[u32]) -> Vec<Frame> {
+        codes
+            .iter()
+            .map(|&code| Frame { code, offset: 0 })
+            .collect()
+    }
+
+    #[test]
+    fn a_tasks_allocation_keeps_the_frames_from_its_coroutine_inwards() {
+        // <module>, run, the loop's frames, then the task's coroutine (5) and its callees.
+        let stack = frames(&[1, 2, 3, 4, 5, 6, 7]);
+        // The task's frame, then the coroutine awaiting it and that task's frame.
+        let root = frames(&[100, 8, 101]);
+        let rooted = under_root(&stack, &root, 2).unwrap();
+        assert_eq!(rooted, frames(&[101, 8, 100, 5, 6, 7]));
+        // The coroutine innermost.
+        assert_eq!(
+            under_root(&stack, &root, 0).unwrap(),
+            frames(&[101, 8, 100, 7])
+        );
+        // Deeper than the stack (a frame whose code could not be read is left out of it).
+        assert_eq!(under_root(&stack, &root, 7), None);
+        assert_eq!(under_root(&stack, &root, usize::MAX), None);
     }
 }

@@ -9,8 +9,8 @@ mod kept_codes;
 mod live;
 mod ring;
 
-pub use drain::Drain;
-pub use hook::paused;
+pub use drain::{Drain, TaskRoots};
+pub use hook::{follow_tasks, paused};
 pub use kept_codes::release as release_kept_codes;
 
 use crate::collectors::recorder::clock_ns;

@@ -36,6 +36,8 @@ pub(super) fn begin(s: &Shared, reader: FrameReader, mean_bytes: u64) {
         (*SCRATCH.sent.get()).fill(0);
         (*SCRATCH.chain.get()).clear();
         (*SCRATCH.blocks.get()).clear();
+        // Tasks are looked up once this session's sampler has found them.
+        *SCRATCH.tasks.get() = None;
     }
     SCRATCH.thread.set(0);
 }
@@ -154,6 +156,8 @@ pub fn uninstall() {
         return;
     }
     retag::uninstall();
+    // SAFETY: the GIL is held: the scratch is this thread's alone.
+    unsafe { *SCRATCH.tasks.get() = None };
     adopt_orphans(shared(), mode == ALL_MODE);
     if mode == ALL_MODE {
         send_held(shared());

@@ -1,6 +1,7 @@
 //! The allocator hook: wrappers around the RAW, MEM and OBJ domains installed with
 //! `PyMem_SetAllocator`, which decide cheaply whether an allocation is recorded and, when it
-//! is, push it with its Python stack into the ring (`alloc::ring`). Nothing here allocates.
+//! is, push it with its Python stack into the ring (`alloc::ring`). Nothing here allocates
+//! (but `--async`'s task lookup of a sampled allocation, from the C allocator, not wrapped).
 //!
 //! Every Python object and buffer comes through MEM or OBJ, and their callers hold the GIL: it
 //! serializes everything recorded, so no lock and no thread-local is needed. RAW calls are
@@ -28,8 +29,9 @@
 //! back and folded, plain Rust), `state` (the statics every call reads), `capture` (the
 //! allocating thread's stack and the records that carry it), `sampled` (the MEM and OBJ
 //! wrappers and what recording does), [`direct`] (sampling over pymalloc), `raw` (the RAW
-//! domain), `retag` (objects taken again from free lists, 3.13+), `install` (installing,
-//! removing, and the records of collections and marks).
+//! domain), `retag` (objects taken again from free lists, 3.13+), `tasks` (the asyncio task of
+//! a sampled allocation, `--async`), `install` (installing, removing, and the records of
+//! collections and marks).
 
 mod capture;
 pub mod direct;
@@ -40,9 +42,11 @@ pub mod record;
 mod retag;
 mod sampled;
 mod state;
+mod tasks;
 
 pub use install::{
     counters, install, install_events_only, installed, push_event, resume, uninstall,
 };
 pub use record::*;
 pub use state::{is_paused, paused, shared_for};
+pub use tasks::follow_tasks;

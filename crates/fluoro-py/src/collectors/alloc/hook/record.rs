@@ -31,6 +31,10 @@ pub const THREAD: u64 = 8;
 /// A stack record whose first field is the block of an object taken again from a free list
 /// by that stack (3.13+).
 pub const RETAG: u64 = 9;
+/// `[header, task, name, depth, hash]`: the next record, a sampled allocation by the stack of
+/// hash `hash`, was made in the asyncio task at `task` (named by the object at `name`), whose
+/// coroutine's frame is the stack's pair `depth`, innermost first (`fluoro run --async`).
+pub const TASK: u64 = 10;
 
 /// A single word with its low four bits clear (no header has them clear) is a FREE of that
 /// address: blocks are 16-byte aligned.
@@ -66,7 +70,7 @@ mod tests {
 
     proptest! {
         #[test]
-        fn headers_round_trip(kind in 1u64..=9, frames in 0usize..=0xffff, known in any::<bool>()) {
+        fn headers_round_trip(kind in 1u64..=10, frames in 0usize..=0xffff, known in any::<bool>()) {
             let word = header(kind, frames, known);
             prop_assert_eq!(parse_header(word), (kind, frames, known));
             // A header is never taken for a short free, nor are the flags for its fields.
@@ -101,6 +105,8 @@ mod tests {
             FOLDED,
             ALLOC_SHORT,
             THREAD,
+            RETAG,
+            TASK,
         ];
         let set: std::collections::BTreeSet<u64> = kinds.iter().copied().collect();
         assert_eq!(set.len(), kinds.len());

@@ -17,6 +17,7 @@ use super::capture::{capture, push_stack_record, send_alloc, RingSink};
 use super::held::{Held, HELD_MAX_SIZE};
 use super::record::*;
 use super::state::*;
+use super::tasks;
 use crate::collectors::alloc::live;
 use std::ffi::c_void;
 use std::sync::atomic::Ordering;
@@ -268,6 +269,9 @@ pub(super) fn record_alloc(s: &'static Shared, addr: u64, size: u64, raw: bool) 
             send_alloc(s, &block, false);
         }
         return;
+    }
+    if !all {
+        tasks::push_task(s, &stack);
     }
     let head = stack.head(ALLOC, [addr, size]);
     let kept = all || s.live.insert(addr);

@@ -5,6 +5,7 @@
 use super::held::HeldBlocks;
 use crate::collectors::alloc::live::LiveSet;
 use crate::collectors::alloc::ring::Ring;
+use crate::cpython::tasks::TaskReader;
 use crate::cpython::{ChainCache, FrameReader, MAX_FRAMES};
 use pyo3::ffi::{PyMemAllocatorDomain, PyMemAllocatorEx};
 use std::cell::{Cell, UnsafeCell};
@@ -149,6 +150,9 @@ pub(super) struct GilScratch {
     pub(super) blocks: UnsafeCell<HeldBlocks>,
     /// The thread state the drain takes records without one to be from (0: none yet).
     pub(super) thread: Cell<u64>,
+    /// With `--async`, once asyncio is imported: the reader of the task a sampled allocation
+    /// is made in.
+    pub(super) tasks: UnsafeCell<Option<Box<TaskReader>>>,
 }
 
 // SAFETY: only used by the thread holding the GIL (see `GilScratch`), one at a time; `begin`
@@ -161,6 +165,7 @@ pub(super) static SCRATCH: GilScratch = GilScratch {
     chain: UnsafeCell::new(ChainCache::EMPTY),
     blocks: UnsafeCell::new(HeldBlocks::EMPTY),
     thread: Cell::new(0),
+    tasks: UnsafeCell::new(None),
 };
 
 /// Threads inside [`paused`] now: while none is, recording reads no thread-local.
