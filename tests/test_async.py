@@ -33,6 +33,8 @@ def test_tasks_get_their_running_and_awaiting_shares(any_python, tmp_path):
     report, text, truth = run_tasks(any_python, tmp_path, "--async")
     assert "tasks_note" not in report, report.get("tasks_note")
     tasks = {t["name"]: t for t in report["tasks"]}
+    # fluoro's own probe tasks are finished and freed before the target runs.
+    assert not [name for name in tasks if name.startswith("fluoro-")], sorted(tasks)
     duration = report["duration_ns"] / 1e9
     worker, sleeper = tasks["worker"], tasks["sleeper"]
     # Shares of the run: the worker ran for what it measured between its awaits, the

@@ -108,7 +108,17 @@ def finish_group(group, parent, c, member):
 
 def finish(task, c):
     task._log_destroy_pending = False
-    c.close()
+    loop = task.get_loop()
+    try:
+        c.close()
+    finally:
+        # Finished, so that no reading takes it for a task of the target's that waits, and
+        # freed now rather than by a collection: the loop's ready list holds its next step.
+        try:
+            loop.aio.Future.set_result(task, None)
+        except Exception:
+            pass
+        loop.ready.clear()
 ";
 
 /// Bytes of the thread state searched for its asyncio fields (3.14+), more than
