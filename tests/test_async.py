@@ -215,3 +215,13 @@ def test_allocations_are_rooted_at_the_task_that_made_them(any_python, tmp_path)
     true_share = truth["hoarder"] / sum(truth.values())
     assert abs(share - true_share) <= 0.05, (made, truth)
     assert abs(total - sum(truth.values())) <= 0.1 * sum(truth.values()), (made, truth)
+    # The tasks table gives each task its bytes.
+    exported = tmp_path / "allocs.json"
+    result = fluoro("report", profile, "--format", "json", "-o", exported, py=any_python)
+    assert result.returncode == 0, result.stderr.decode()
+    tasks = {t["name"]: t for t in json.loads(exported.read_text())["tasks"]}
+    assert sorted(tasks) == ["Task-1", "hoarder", "sipper"], sorted(tasks)
+    for task, bytes_made in made.items():
+        assert bytes_made <= tasks[task]["alloc_bytes"] <= 1.02 * bytes_made, (task, tasks)
+    text = fluoro("report", profile, py=any_python).stdout.decode()
+    assert "allocated" in text[text.index("asyncio tasks") :], text

@@ -1,7 +1,7 @@
 //! Time per asyncio task (`fluoro run --async`): running, from the samples whose stacks are
 //! rooted at a `<task NAME>` frame (the innermost such frame: a task awaited by another
 //! runs under it), and awaiting, from the readings of tasks parked at an `await`, with the
-//! place each task waited at most.
+//! place each task waited at most; bytes allocated, from the allocations rooted the same way.
 
 use fluoro_profile::{Frame, Profile};
 use std::collections::HashMap;
@@ -15,6 +15,8 @@ pub struct TaskStats {
     pub cpu_ns: u64,
     /// Wall time the task spent waiting at an `await`.
     pub awaiting_ns: u64,
+    /// Bytes allocated while the task ran (estimated when sampled).
+    pub alloc_bytes: u64,
     /// Where it waited longest: the innermost frame of its coroutines parked at their
     /// `await`s, and all of them, outermost first.
     pub awaiting_at: Option<Frame>,
@@ -47,6 +49,7 @@ pub fn task_table(profile: &Profile) -> Option<TaskTable> {
         let entry = rows.entry(name.to_owned()).or_insert_with(|| empty(name));
         entry.running_ns += w.wall_ns;
         entry.cpu_ns += w.cpu_ns;
+        entry.alloc_bytes += w.alloc_bytes;
     }
     for w in &recorded.awaiting {
         let frames = profile.frames(w.stack);
@@ -99,6 +102,7 @@ fn empty(name: &str) -> TaskStats {
         running_ns: 0,
         cpu_ns: 0,
         awaiting_ns: 0,
+        alloc_bytes: 0,
         awaiting_at: None,
         awaiting_stack: Vec::new(),
     }
@@ -122,6 +126,37 @@ mod tests {
         let at = table.tasks[1].awaiting_at.expect("a place");
         assert_eq!(profile.code(at).qualname, "sleeper");
         assert_eq!(profile.line(at), 7);
+    }
+
+    #[test]
+    fn allocations_go_to_the_task_they_were_made_in() {
+        let mut profile = testing::async_fixture();
+        let in_task = |profile: &Profile, stack| {
+            let frames = profile.frames(stack);
+            frames
+                .first()
+                .map(|f| profile.code(*f).task_name().is_some())
+                == Some(true)
+        };
+        let mut outside = 0;
+        for w in &mut profile.weights {
+            w.alloc_bytes = 1000 + u64::from(w.stack);
+        }
+        for w in &profile.weights {
+            if !in_task(&profile, w.stack) {
+                outside += w.alloc_bytes;
+            }
+        }
+        let table = task_table(&profile).expect("tasks were looked for");
+        let worker: u64 = (profile.weights.iter())
+            .filter(|w| in_task(&profile, w.stack))
+            .map(|w| w.alloc_bytes)
+            .sum();
+        assert_eq!(table.tasks[0].alloc_bytes, worker);
+        assert!(worker > 0 && outside > 0);
+        // Allocations outside any task are no task's.
+        let all: u64 = table.tasks.iter().map(|t| t.alloc_bytes).sum();
+        assert_eq!(all + outside, profile.total(fluoro_profile::Metric::Alloc));
     }
 
     #[test]

@@ -51,6 +51,10 @@ struct Task<'p> {
     cpu_ns: u64,
     awaiting_ns: u64,
     awaiting_share: f64,
+    /// Bytes allocated while it ran (estimated when sampled); left out when the run did not
+    /// record memory.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    alloc_bytes: Option<u64>,
     /// The `await` it waited at longest: the innermost of its coroutines parked there, its
     /// function, file and line.
     awaiting_at: Option<Place<'p>>,
@@ -95,6 +99,7 @@ fn tasks(profile: &Profile, duration_ns: u64) -> (Option<Vec<Task<'_>>>, Option<
             running_ns: t.running_ns,
             cpu_ns: t.cpu_ns,
             awaiting_ns: t.awaiting_ns,
+            alloc_bytes: profile.memory.is_some().then_some(t.alloc_bytes),
         })
         .collect();
     (Some(tasks), table.note)

@@ -268,6 +268,41 @@ mod tests {
     }
 
     #[test]
+    fn with_memory_recorded_each_task_gets_its_allocated_bytes() {
+        let mut profile = testing::async_fixture();
+        profile.memory = Some(Default::default());
+        let in_task: Vec<bool> = (profile.weights.iter())
+            .map(|w| {
+                let frames = profile.frames(w.stack);
+                frames.len() == 3 && profile.code(frames[0]).task_name().is_some()
+            })
+            .collect();
+        for (w, in_task) in profile.weights.iter_mut().zip(in_task) {
+            w.alloc_bytes = if in_task { 3 << 20 } else { 1 << 20 };
+        }
+        let out = text(&profile, &RenderOptions::default());
+        let tasks = &out[out.find("asyncio tasks").expect("a tasks table")..];
+        let header = tasks
+            .lines()
+            .find(|l| l.contains("awaiting at"))
+            .expect("a header");
+        assert!(header.contains("allocated"), "{tasks}");
+        let worker = tasks
+            .lines()
+            .find(|l| l.contains(" worker "))
+            .expect("a row");
+        assert!(
+            worker.contains("3.0 MiB") || worker.contains("3.00 MiB"),
+            "{tasks}"
+        );
+        let sleeper = tasks
+            .lines()
+            .find(|l| l.contains(" sleeper "))
+            .expect("a row");
+        assert!(!sleeper.contains("MiB"), "{tasks}");
+    }
+
+    #[test]
     fn a_profile_of_several_processes_lists_them_first() {
         let profile = testing::fixture_processes();
         let out = text(&profile, &RenderOptions::default());

@@ -1,9 +1,10 @@
 //! The asyncio tasks table (`fluoro run --async`): each task's running and awaiting time as
-//! shares of the run, and the `await` it waited at longest.
+//! shares of the run, the bytes it allocated when memory was recorded, and the `await` it
+//! waited at longest.
 
 use super::style::{amount_or_dash, place, section, share_or_dash, start, Style};
 use crate::analysis::{task_table, RunSummary};
-use fluoro_profile::Profile;
+use fluoro_profile::{Metric, Profile};
 use fluoro_render::count;
 use fluoro_render::escape::for_terminal;
 use std::fmt::Write;
@@ -33,34 +34,38 @@ pub(super) fn table(
     let all = table.tasks.len();
     let shown = limit.unwrap_or(all).min(all);
     let whole = run.duration_ns;
+    let memory = profile.memory.is_some();
     let rows = table
         .tasks
         .iter()
         .take(shown)
         .map(|t| {
             let at = awaiting_at(profile, run, &t.awaiting_stack);
-            vec![
+            let mut row = vec![
                 for_terminal(&t.name).into_owned(),
                 ns_or_dash(t.running_ns),
                 share_or_dash(t.running_ns, whole),
                 ns_or_dash(t.cpu_ns),
                 ns_or_dash(t.awaiting_ns),
                 share_or_dash(t.awaiting_ns, whole),
-                at,
-            ]
+            ];
+            if memory {
+                row.push(amount_or_dash(Metric::Alloc, t.alloc_bytes));
+            }
+            row.push(at);
+            row
         })
         .collect();
-    let header = [
-        "task",
-        "running",
-        "share",
-        "cpu",
-        "awaiting",
-        "share",
-        "awaiting at",
-    ];
-    let numeric = [false, true, true, true, true, true, false];
-    body.push_str(&style.table(&header, &numeric, rows, &[start(6), start(0)]));
+    let mut header = vec!["task", "running", "share", "cpu", "awaiting", "share"];
+    let mut numeric = vec![false, true, true, true, true, true];
+    if memory {
+        header.push("allocated");
+        numeric.push(true);
+    }
+    header.push("awaiting at");
+    numeric.push(false);
+    let last = header.len() - 1;
+    body.push_str(&style.table(&header, &numeric, rows, &[start(last), start(0)]));
     if shown < all {
         let _ = writeln!(
             body,
@@ -88,5 +93,5 @@ fn awaiting_at(profile: &Profile, run: &RunSummary, stack: &[fluoro_profile::Fra
 }
 
 fn ns_or_dash(value: u64) -> String {
-    amount_or_dash(fluoro_profile::Metric::Wall, value)
+    amount_or_dash(Metric::Wall, value)
 }
