@@ -44,6 +44,11 @@ FIELDS = [
     ("frame_instr", "offsetof(_PyInterpreterFrame, prev_instr)", (3, 11), (3, 12)),
     ("frame_instr", "offsetof(_PyInterpreterFrame, instr_ptr)", (3, 13), None),
     ("frame_owner", "offsetof(_PyInterpreterFrame, owner)", (3, 11), None),
+    # 3.11-3.13: where a frame keeps its stack's depth while it runs a callee (an `int`): -1
+    # while the frame itself runs. 3.14 keeps a pointer there and leaves it set.
+    ("frame_stacktop", "offsetof(_PyInterpreterFrame, stacktop)", (3, 11), (3, 13)),
+    # 3.11: whether the frame was pushed for a call from C (its caller may run C code).
+    ("frame_is_entry", "offsetof(_PyInterpreterFrame, is_entry)", (3, 11), (3, 11)),
     # 3.11+: a generator's or coroutine's frame lives in its object, at `gi_iframe`, and is
     # marked by its owner. The one a thread runs loses its link to its caller as it yields.
     ("frame_owner_generator", "FRAME_OWNED_BY_GENERATOR", (3, 11), None),
@@ -169,6 +174,8 @@ OPTIONAL = {
     "tstate_cframe",
     "cframe_current_frame",
     "frame_owner",
+    "frame_stacktop",
+    "frame_is_entry",
     "frame_owner_generator",
     "gen_iframe",
     "frame_state",

@@ -25,6 +25,11 @@ pub struct Layout {
     /// `instr_ptr`, pointers into the code object's `co_code_adaptive`.
     pub frame_instr: usize,
     pub frame_owner: Option<usize>,
+    /// 3.11-3.13: `stacktop`, an `int`: -1 while the frame runs, its stack's depth while it
+    /// runs a callee pushed on the data stack.
+    pub frame_stacktop: Option<usize>,
+    /// 3.11: `is_entry`, set on a frame pushed for a call from C.
+    pub frame_is_entry: Option<usize>,
     /// 3.11+: the `owner` of a generator's or coroutine's frame, which lives in its object at
     /// `gen_iframe` bytes from its start.
     pub frame_owner_generator: Option<u8>,
@@ -212,6 +217,8 @@ impl Layout {
             Some(self.frame_code),
             Some(self.frame_instr),
             self.frame_owner,
+            self.frame_stacktop,
+            self.frame_is_entry,
             self.frame_state,
             self.frame_gen,
         ]
@@ -220,6 +227,25 @@ impl Layout {
         .max()
         .unwrap_or(0)
             + 8
+    }
+
+    /// 3.11-3.13: whether the frame read into `frame` runs a callee it pushed on the data
+    /// stack, as it must to be that callee's caller: a frame saves its stack's depth when it
+    /// makes such a call and sets it to -1 when it runs again. `None` where it cannot tell
+    /// (3.10, 3.14+).
+    pub fn runs_a_callee(&self, frame: &[u8]) -> Option<bool> {
+        let at = self.frame_stacktop?;
+        let bytes = frame.get(at..at + 4)?;
+        Some(i32::from_ne_bytes(bytes.try_into().ok()?) >= 0)
+    }
+
+    /// 3.11: whether the frame read into `frame` was pushed for a call from C (its caller may
+    /// be running C code, not a call of its own). Later versions put a frame of the C stack
+    /// between the two.
+    pub fn is_entry(&self, frame: &[u8]) -> bool {
+        self.frame_is_entry
+            .and_then(|at| frame.get(at))
+            .is_some_and(|&b| b != 0)
     }
 
     /// Bytes to read from a code object.

@@ -59,6 +59,37 @@ mod tests {
     }
 
     #[test]
+    fn a_frame_says_whether_it_runs_a_callee_where_the_version_keeps_it() {
+        for minor in 10..=15 {
+            let l = for_version(3, minor).unwrap();
+            let mut frame = vec![0u8; l.frame_span()];
+            match l.frame_stacktop {
+                Some(at) => {
+                    assert!((11..=13).contains(&minor), "3.{minor}");
+                    frame[at..at + 4].copy_from_slice(&(-1i32).to_ne_bytes());
+                    assert_eq!(l.runs_a_callee(&frame), Some(false));
+                    frame[at..at + 4].copy_from_slice(&3i32.to_ne_bytes());
+                    assert_eq!(l.runs_a_callee(&frame), Some(true));
+                    frame[at..at + 4].copy_from_slice(&0i32.to_ne_bytes());
+                    assert_eq!(l.runs_a_callee(&frame), Some(true));
+                }
+                None => {
+                    assert!(!(11..=13).contains(&minor), "3.{minor}");
+                    assert_eq!(l.runs_a_callee(&frame), None);
+                }
+            }
+            assert!(!l.is_entry(&frame));
+            if let Some(at) = l.frame_is_entry {
+                assert_eq!(minor, 11);
+                frame[at] = 1;
+                assert!(l.is_entry(&frame));
+            }
+        }
+        // A frame read short says nothing.
+        assert_eq!(for_version(3, 12).unwrap().runs_a_callee(&[0; 8]), None);
+    }
+
+    #[test]
     fn every_version_with_debug_offsets_names_each_field_the_layout_reads_once() {
         for minor in 13..=15 {
             let l = for_version(3, minor).unwrap();

@@ -18,6 +18,8 @@ pub const LAYOUT: Layout = Layout {
     frame_code: 32,
     frame_instr: 96,
     frame_owner: None,
+    frame_stacktop: None,
+    frame_is_entry: None,
     frame_owner_generator: None,
     gen_iframe: None,
     frame_state: Some(108),

@@ -18,6 +18,8 @@ pub const LAYOUT: Layout = Layout {
     frame_code: 32,
     frame_instr: 56,
     frame_owner: Some(69),
+    frame_stacktop: Some(64),
+    frame_is_entry: Some(68),
     frame_owner_generator: Some(1),
     gen_iframe: Some(80),
     frame_state: None,

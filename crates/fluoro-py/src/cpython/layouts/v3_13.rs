@@ -18,6 +18,8 @@ pub const LAYOUT: Layout = Layout {
     frame_code: 0,
     frame_instr: 56,
     frame_owner: Some(70),
+    frame_stacktop: Some(64),
+    frame_is_entry: None,
     frame_owner_generator: Some(1),
     gen_iframe: Some(72),
     frame_state: None,
