@@ -51,6 +51,10 @@ def test_tasks_get_their_running_and_awaiting_shares(any_python, tmp_path):
     # The 998 others waited on the event, at their one await.
     fillers = [t for name, t in tasks.items() if name.startswith("filler-")]
     assert len(fillers) == 998
+    # Each reading of the waiting tasks stands for the time since the one before, the first
+    # for the time since tasks could be read: no task waited longer than the run.
+    longest = max(tasks.values(), key=lambda t: t["awaiting_ns"])
+    assert longest["awaiting_share"] <= 1.0, longest
     stacks = {tuple(f["function"] for f in t["awaiting_stack"]) for t in fillers}
     # 3.10's code objects have no qualified name.
     wait = "wait" if any_python.version == "3.10" else "Event.wait"

@@ -159,6 +159,10 @@ impl TaskTracker {
                 // Sampled allocations carry their task too.
                 super::alloc::follow_tasks(py, layout, (*found).clone());
                 self.state = State::Ready(Box::new(TaskReader::new(layout, *found)));
+                // No task waited before its first reading for longer than since now: the
+                // first reading stands for the time from here, as each later one does for the
+                // time since the one before.
+                self.last_waits = Some(now);
             }
             Probed::Unreadable(why) => {
                 self.state = State::Off;
@@ -205,11 +209,11 @@ impl TaskTracker {
         let State::Ready(reader) = &mut self.state else {
             return Vec::new();
         };
-        let wall = match self.last_waits {
-            Some(t) if now.saturating_duration_since(t) < self.wait_every => return Vec::new(),
-            Some(t) => now.saturating_duration_since(t),
-            None => WAIT_EVERY,
-        };
+        let since = self.last_waits.unwrap_or(now);
+        let wall = now.saturating_duration_since(since);
+        if self.last_waits.is_some() && wall < self.wait_every {
+            return Vec::new();
+        }
         self.last_waits = Some(now);
         let cpu_before = crate::os::thread_cpu_ns(crate::os::gettid());
         let tstates: Vec<usize> = stacks.iter().map(|s| s.tstate).collect();
