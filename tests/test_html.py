@@ -350,3 +350,37 @@ def test_a_run_of_several_processes_filters_by_process(browser, tmp_path):
     assert browser.execute_script(offered) == 2
     Select(process).select_by_index(2)
     assert table_names(browser)[0] == "work"
+
+
+def test_an_async_run_lists_its_tasks_and_a_task_finds_its_stacks(browser, tmp_path):
+    profile = tmp_path / "tasks.fluoro"
+    program = PROGRAMS / "asyncio_tasks.py"
+    result = fluoro("run", "-q", "--async", "-o", profile, program, tmp_path / "truth.json")
+    assert result.returncode == 0, result.stderr.decode()
+    exported = tmp_path / "tasks.json"
+    out = tmp_path / "tasks.html"
+    for fmt, path in (("json", exported), ("html", out)):
+        done = fluoro("report", profile, "--format", fmt, "-o", path)
+        assert done.returncode == 0, done.stderr.decode()
+    tasks = json.loads(exported.read_text())["tasks"]
+    load(browser, out)
+    browser.find_element("id", "tab-tasks").click()
+    shown = browser.find_element("css selector", "table[data-table=tasks]")
+    assert shown.get_attribute("data-rows") == str(len(tasks))
+    # Most running first, as the JSON lists them; each row's share is the JSON's.
+    names = table_names(browser, "tasks")
+    assert names[0] == "worker", names[:5]
+    cells = shown.find_elements("css selector", "tbody tr:first-child td")
+    assert cells[2].text == f"{tasks[0]['running_share'] * 100:.1f} %", [c.text for c in cells]
+    # Where each waited longest: the fillers, at their one await on the event.
+    filler = [r for r in shown.find_elements("css selector", "tbody tr") if "filler-" in r.text]
+    assert filler and "wait" in filler[0].text.split()[-2], filler[0].text if filler else names
+    browser.save_screenshot(str(SCREENS / "tab-tasks.png"))
+    # A task's name finds the stacks rooted at it in the flame graph.
+    before = canvas_hash(browser)
+    cells[0].click()
+    assert browser.find_element("id", "search").get_attribute("value") == "<task worker>"
+    share = float(flame(browser).get_attribute("data-match-share"))
+    assert share >= 0.5, share
+    assert canvas_hash(browser) != before
+    assert "1 function matches" in browser.find_element("id", "search-info").text

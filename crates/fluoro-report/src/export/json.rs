@@ -44,7 +44,7 @@ struct Report<'p> {
 }
 
 #[derive(Serialize)]
-struct Task<'p> {
+pub(crate) struct Task<'p> {
     name: String,
     running_ns: u64,
     running_share: f64,
@@ -63,7 +63,7 @@ struct Task<'p> {
 }
 
 #[derive(Serialize)]
-struct Place<'p> {
+pub(crate) struct Place<'p> {
     function: &'p str,
     file: &'p str,
     line: u32,
@@ -79,7 +79,10 @@ fn place(profile: &Profile, frame: fluoro_profile::Frame) -> Place<'_> {
 }
 
 /// The task table, as the JSON gives it.
-fn tasks(profile: &Profile, duration_ns: u64) -> (Option<Vec<Task<'_>>>, Option<String>) {
+pub(crate) fn tasks(
+    profile: &Profile,
+    duration_ns: u64,
+) -> (Option<Vec<Task<'_>>>, Option<String>) {
     let Some(table) = crate::analysis::task_table(profile) else {
         return (None, None);
     };

@@ -45,6 +45,13 @@ pub struct PageData<'p> {
     /// The run's processes (several with `fluoro run --subprocesses`).
     pub processes: Vec<json::Process<'p>>,
     pub threads: Vec<Thread>,
+    /// asyncio tasks (`fluoro run --async`), as the JSON export lists them; left out when the
+    /// run did not look for them.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tasks: Option<Vec<json::Task<'p>>>,
+    /// Why asyncio tasks could not be read, when the run looked for them and could not.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tasks_note: Option<String>,
     pub weights: Weights,
     pub timeline: Timeline,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -344,6 +351,7 @@ pub fn build<'p>(profile: &'p Profile, options: &'p RenderOptions) -> PageData<'
     }
     let sources = sources(profile, options, &run, &tables);
     let gc_triggers = gc_triggers(profile, &run);
+    let (tasks, tasks_note) = json::tasks(profile, run.duration_ns);
     PageData {
         version: 1,
         metric: options.metric.name(),
@@ -368,6 +376,8 @@ pub fn build<'p>(profile: &'p Profile, options: &'p RenderOptions) -> PageData<'
                     .unwrap_or(0) as u32,
             })
             .collect(),
+        tasks,
+        tasks_note,
         weights,
         timeline: timeline(profile),
         memory: profile.memory.as_ref().map(|m| {

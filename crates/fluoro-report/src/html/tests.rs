@@ -277,3 +277,24 @@ fn advice_and_the_heap_census_are_embedded_as_given_and_stay_text() {
     let without = embedded(&super::tests::page(&profile, "html-no-advice"));
     assert!(without.get("advice").is_none() && without.get("heap").is_none());
 }
+
+#[test]
+fn asyncio_tasks_are_embedded_as_the_json_export_lists_them() {
+    let profile = testing::async_fixture();
+    let data = embedded(&page(&profile, "html-tasks"));
+    let tasks = data["tasks"].as_array().expect("tasks");
+    let names: Vec<&str> = tasks.iter().map(|t| t["name"].as_str().unwrap()).collect();
+    assert_eq!(names, ["worker", "sleeper"]);
+    assert_eq!(tasks[0]["running_share"], 0.6);
+    assert_eq!(tasks[1]["awaiting_at"]["function"], "sleeper");
+    // The task's root in the stacks, which the page's link searches for, is named as it says.
+    let names = data["functions"]["name"].as_array().unwrap();
+    assert!(names.iter().any(|n| n == "<task worker>"), "{names:?}");
+    let json: serde_json::Value = serde_json::from_slice(
+        &crate::export::json::render(&profile, &RenderOptions::default()).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(data["tasks"], json["tasks"]);
+    let without = embedded(&page(&testing::fixture(), "html-no-tasks"));
+    assert!(without.get("tasks").is_none() && without.get("tasks_note").is_none());
+}

@@ -844,7 +844,13 @@
           cell.firstChild.style.width = Math.round(100 * c.bar(row)) + "%";
           tr.append(cell);
         } else {
-          tr.append(el("td", { class: c.cls || (c.num ? "num" : ""), text: c.show ? c.show(v, row) : String(v) }));
+          const cell = el("td", { class: c.cls || (c.num ? "num" : ""), text: c.show ? c.show(v, row) : String(v) });
+          if (c.click) {
+            cell.classList.add("link");
+            cell.title = c.clickTitle || "";
+            cell.addEventListener("click", () => c.click(row));
+          }
+          tr.append(cell);
         }
       }
       body.append(tr);
@@ -891,6 +897,7 @@
     { id: "functions", label: "Functions", ok: true, render: functionsPanel },
     { id: "lines", label: "Lines", ok: true, render: linesPanel },
     { id: "threads", label: "Threads", ok: true, render: threadsPanel },
+    { id: "tasks", label: "Tasks", ok: !!D.tasks || !!D.tasks_note, render: tasksPanel },
     { id: "source", label: "Source", ok: D.sources.length > 0, render: sourcePanel },
     { id: "memory", label: "Memory", ok: !!memory, render: memoryPanel },
     { id: "gc", label: "GC", ok: !!memory && memory.gc.collections > 0, render: gcPanel },
@@ -1010,6 +1017,45 @@
       { title: "On CPU", get: (row) => row.active / row.samples, show: fmtShare, num: true },
       { title: "Holding the GIL", get: (row) => row.gil / row.samples, show: fmtShare, num: true },
     ], rowsData));
+  }
+
+  /** asyncio tasks (--async): each task's time running its own code and waiting at an await,
+   * whole run. A task's name finds its frames in the flame graph, where its stacks are rooted. */
+  function tasksPanel(panel) {
+    const tasks = D.tasks || [];
+    if (D.tasks_note) panel.append(el("p", { class: "note", text: D.tasks_note }));
+    if (!D.tasks) return;
+    panel.append(el("p", {
+      class: "note",
+      text: fmtCount(tasks.length) + (tasks.length === 1 ? " asyncio task" : " asyncio tasks") +
+        ", whole run: running is time on the event loop in the task's own code, awaiting is time parked at an await; shares are of the run's " +
+        fmtNs(D.run.duration_ns) + ". A task's name shows its stacks in the flame graph.",
+    }));
+    const place = (p) => (p ? p.function + "  " + shortPath(p.file) + ":" + p.line : "");
+    const cols = [
+      {
+        title: "Task", get: (t) => t.name, cls: "name",
+        click: (t) => showTask(t.name), clickTitle: "Show this task in the flame graph",
+      },
+      { title: "Running", get: (t) => t.running_ns, show: fmtNs, num: true, sort: true },
+      { title: "Running %", get: (t) => t.running_share, show: fmtShare, num: true },
+      { title: "CPU", get: (t) => t.cpu_ns, show: fmtNs, num: true },
+      { title: "Awaiting", get: (t) => t.awaiting_ns, show: fmtNs, num: true },
+      { title: "Awaiting %", get: (t) => t.awaiting_share, show: fmtShare, num: true },
+    ];
+    if (tasks.some((t) => t.alloc_bytes !== undefined)) {
+      cols.push({ title: "Allocated", get: (t) => t.alloc_bytes || 0, show: fmtBytes, num: true });
+    }
+    cols.push({ title: "Waiting longest at", get: (t) => place(t.awaiting_at), cls: "where" });
+    panel.append(table("tasks", cols, tasks));
+  }
+
+  /** Highlights a task's frames in the flame graph (its root, `<task NAME>`). */
+  function showTask(name) {
+    const box = $("search");
+    box.value = "<task " + name + ">";
+    search(box.value);
+    $("flame").scrollIntoView({ block: "start" });
   }
 
   // ---- source view ----------------------------------------------------------------------------
