@@ -298,3 +298,17 @@ fn asyncio_tasks_are_embedded_as_the_json_export_lists_them() {
     let without = embedded(&page(&testing::fixture(), "html-no-tasks"));
     assert!(without.get("tasks").is_none() && without.get("tasks_note").is_none());
 }
+
+#[test]
+fn a_hostile_task_name_stays_text() {
+    let mut profile = testing::async_fixture();
+    for code in profile.codes.values_mut() {
+        if code.task_name() == Some("worker") {
+            *code = fluoro_profile::CodeInfo::task(HOSTILE_NAME);
+        }
+    }
+    let page = page(&profile, "html-hostile-task");
+    assert_eq!(page.matches("</script>").count(), 2, "a name ended a block");
+    assert!(!page.contains("<img"));
+    assert_eq!(embedded(&page)["tasks"][0]["name"], HOSTILE_NAME);
+}
