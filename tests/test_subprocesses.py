@@ -165,3 +165,22 @@ def test_a_target_with_its_own_sigchld_handler_gets_its_report(current, tmp_path
     assert result.stdout == b"8999955000050000\n"
     assert "ran for" in result.stderr.decode()
     assert "Summary" in result.stderr.decode()
+
+
+def test_tasks_of_the_same_name_in_two_processes_are_two_tasks(current, tmp_path):
+    profile = tmp_path / "tasks.fluoro"
+    program = CHILDREN / "async_tasks.py"
+    result = fluoro("run", "-q", "--subprocesses", "--async", "-o", profile, program, py=current)
+    assert result.returncode == 0, result.stderr.decode()
+    assert result.stdout == b"child exit 0\n"
+    report = report_json(current, profile)
+    pids = [p["pid"] for p in report["processes"]]
+    assert len(pids) == 2, report["processes"]
+    workers = {t["name"]: t for t in report["tasks"] if t["name"].startswith("worker")}
+    assert sorted(workers) == sorted(f"worker [pid {pid}]" for pid in pids), sorted(workers)
+    # Each process's worker ran its own ~0.3 s, not the sum of both.
+    for name, task in workers.items():
+        assert 0.2e9 <= task["running_ns"] <= 0.45e9, (name, task)
+    # One process alone keeps its task's own name.
+    alone = report_json(current, profile, pids[1])
+    assert "worker" in [t["name"] for t in alone["tasks"]], alone["tasks"]

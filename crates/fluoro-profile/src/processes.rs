@@ -5,7 +5,7 @@
 
 use crate::format::{raw_at, ChunkReader, FormatError, ProcessTag, MAGIC, PROCESS_KIND};
 use crate::memory::{MemoryProfile, SiteBytes};
-use crate::model::{CodeId, End, Frame, StackId, StackNode, ThreadIdx, ROOT};
+use crate::model::{CodeId, CodeInfo, End, Frame, StackId, StackNode, ThreadIdx, ROOT};
 use crate::profile::Chunks;
 use crate::profile::{Profile, StackWeight};
 use std::collections::HashMap;
@@ -189,6 +189,9 @@ struct Merged {
     first_start: u64,
     codes: HashMap<(String, String, u32), CodeId>,
     nodes: HashMap<StackNode, StackId>,
+    /// The process of each `<task NAME>` code: tasks of the same name in two processes are
+    /// two tasks.
+    task_pids: HashMap<CodeId, u32>,
 }
 
 impl Merged {
@@ -198,6 +201,7 @@ impl Merged {
             first_start,
             codes: HashMap::new(),
             nodes: HashMap::new(),
+            task_pids: HashMap::new(),
         }
     }
 
@@ -223,13 +227,18 @@ impl Merged {
             .codes
             .iter()
             .map(|(&id, code)| {
-                let key = (
-                    code.filename.clone(),
-                    code.qualname.clone(),
-                    code.firstlineno,
-                );
+                let task = code.task_name().is_some();
+                let qualname = if task {
+                    format!("{}\0{}", code.qualname, info.pid)
+                } else {
+                    code.qualname.clone()
+                };
+                let key = (code.filename.clone(), qualname, code.firstlineno);
                 let next = self.codes.len() as CodeId;
                 let merged = *self.codes.entry(key).or_insert(next);
+                if task {
+                    self.task_pids.insert(merged, info.pid);
+                }
                 self.profile
                     .codes
                     .entry(merged)
@@ -397,6 +406,17 @@ impl Merged {
         for w in &mut self.profile.weights {
             if elsewhere(w.thread) {
                 w.peak_bytes = 0;
+            }
+        }
+        // As threads are named (`MainThread [pid 41]`), so are tasks: `<task Task-1 [pid 41]>`.
+        if self.profile.processes.len() > 1 {
+            for (id, pid) in &self.task_pids {
+                let Some(code) = self.profile.codes.get_mut(id) else {
+                    continue;
+                };
+                if let Some(name) = code.task_name() {
+                    *code = CodeInfo::task(&format!("{name} [pid {pid}]"));
+                }
             }
         }
         self.profile

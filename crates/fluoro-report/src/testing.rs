@@ -589,6 +589,42 @@ pub fn only_our_escapes(text: &str) -> bool {
 /// main thread; task `worker` running `crunch` for 300 ms; task `sleeper` parked at line 7's
 /// `await asyncio.sleep` for 50 ms, seen at five readings of 10 ms.
 pub fn async_fixture() -> Profile {
+    Profile::from_bytes(&async_written()).expect("the async fixture reads")
+}
+
+/// The asyncio program of [`async_fixture`] run twice, the second time as a child of the
+/// first (pid 4243), as `fluoro run --subprocesses --async` writes them.
+pub fn async_processes() -> Profile {
+    Profile::from_bytes(&async_processes_written()).expect("the fixture reads")
+}
+
+/// The bytes of [`async_processes`].
+pub fn async_processes_written() -> Vec<u8> {
+    let mut data = async_written();
+    let tag = fluoro_profile::ProcessTag {
+        pid: 4243,
+        ppid: meta().pid,
+        start_unix_ns: meta().start_unix_ns + 100_000_000,
+    };
+    let mut w = ProfileWriter::for_process(Vec::new(), tag);
+    let source = async_written();
+    for chunk in fluoro_profile::ChunkReader::new(&source).expect("the fixture reads") {
+        let chunk = match chunk.expect("the fixture reads") {
+            Chunk::Meta(m) => Chunk::Meta(Meta {
+                pid: tag.pid,
+                start_unix_ns: tag.start_unix_ns,
+                ..m
+            }),
+            other => other,
+        };
+        w.write(&chunk).expect("writing to a Vec");
+    }
+    data.extend_from_slice(&w.into_inner());
+    data
+}
+
+/// The bytes of [`async_fixture`].
+fn async_written() -> Vec<u8> {
     const APP: &str = "/work/app/tasks.py";
     const LOOP: &str = "/usr/lib/python3.11/asyncio/base_events.py";
     let codes = vec![
@@ -652,5 +688,5 @@ pub fn async_fixture() -> Profile {
         ..End::default()
     }))
     .expect("writing to a Vec");
-    Profile::from_bytes(&w.into_inner()).expect("the async fixture reads")
+    w.into_inner()
 }

@@ -129,6 +129,41 @@ mod tests {
     }
 
     #[test]
+    fn tasks_of_the_same_name_in_two_processes_are_two_tasks() {
+        let profile = testing::async_processes();
+        let table = task_table(&profile).expect("tasks were looked for");
+        let names: Vec<&str> = table.tasks.iter().map(|t| t.name.as_str()).collect();
+        assert_eq!(
+            names,
+            [
+                "worker [pid 4242]",
+                "worker [pid 4243]",
+                "sleeper [pid 4242]",
+                "sleeper [pid 4243]"
+            ]
+        );
+        // Each its own process's time, not the sum of both.
+        assert!(table
+            .tasks
+            .iter()
+            .take(2)
+            .all(|t| t.running_ns == 300_000_000));
+        assert!(table
+            .tasks
+            .iter()
+            .skip(2)
+            .all(|t| t.awaiting_ns == 50_000_000));
+        let at = table.tasks[3].awaiting_at.expect("a place");
+        assert_eq!(profile.code(at).qualname, "sleeper");
+        // One process read alone keeps its tasks' own names.
+        let one = Profile::from_bytes_of_pid(&testing::async_processes_written(), 4243)
+            .expect("the child reads");
+        let table = task_table(&one).expect("tasks were looked for");
+        let names: Vec<&str> = table.tasks.iter().map(|t| t.name.as_str()).collect();
+        assert_eq!(names, ["worker", "sleeper"]);
+    }
+
+    #[test]
     fn allocations_go_to_the_task_they_were_made_in() {
         let mut profile = testing::async_fixture();
         let in_task = |profile: &Profile, stack| {
