@@ -384,3 +384,20 @@ def test_an_async_run_lists_its_tasks_and_a_task_finds_its_stacks(browser, tmp_p
     assert share >= 0.5, share
     assert canvas_hash(browser) != before
     assert "1 function matches" in browser.find_element("id", "search-info").text
+
+
+def test_the_process_filter_narrows_the_tasks(browser, tmp_path):
+    out = tmp_path / "tasks.html"
+    program = PROGRAMS / "children" / "async_tasks.py"
+    result = fluoro("run", "-q", "--subprocesses", "--async", f"--html={out}", program)
+    assert result.returncode == 0, result.stderr.decode()
+    load(browser, out)
+    browser.find_element("id", "tab-tasks").click()
+    both = table_names(browser, "tasks")
+    assert len([n for n in both if n.startswith("worker [pid ")]) == 2, both
+    process = Select(browser.find_element("id", "process"))
+    process.select_by_index(2)
+    pid = process.first_selected_option.text.split()[0]
+    shown = table_names(browser, "tasks")
+    assert sorted(shown) == sorted(n for n in both if n.endswith(f" [pid {pid}]")), shown
+    assert len(shown) == len(both) // 2, (shown, both)

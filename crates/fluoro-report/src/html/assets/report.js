@@ -1022,7 +1022,9 @@
   /** asyncio tasks (--async): each task's time running its own code and waiting at an await,
    * whole run. A task's name finds its frames in the flame graph, where its stacks are rooted. */
   function tasksPanel(panel) {
-    const tasks = D.tasks || [];
+    // With one process picked, its tasks: several processes' tasks are named by their pid.
+    const suffix = state.process >= 0 && D.processes.length > 1 ? " [pid " + D.processes[state.process].pid + "]" : null;
+    const tasks = (D.tasks || []).filter((t) => suffix === null || t.name.endsWith(suffix));
     if (D.tasks_note) panel.append(el("p", { class: "note", text: D.tasks_note }));
     if (!D.tasks) return;
     panel.append(el("p", {
