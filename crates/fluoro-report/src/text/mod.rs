@@ -268,6 +268,35 @@ mod tests {
     }
 
     #[test]
+    fn tasks_of_several_processes_get_a_pid_column() {
+        let out = text(&testing::async_processes(), &RenderOptions::default());
+        let tasks = &out[out.find("asyncio tasks").expect("a tasks table")..];
+        let header = tasks.lines().nth(1).expect("a header");
+        let cells: Vec<&str> = header.split_whitespace().take(3).collect();
+        assert_eq!(cells, ["task", "pid", "running"], "{tasks}");
+        let rows: Vec<Vec<&str>> = tasks
+            .lines()
+            .skip(3)
+            .take(4)
+            .map(|l| l.split_whitespace().take(2).collect())
+            .collect();
+        assert_eq!(
+            rows,
+            [
+                ["worker", "4242"],
+                ["worker", "4243"],
+                ["sleeper", "4242"],
+                ["sleeper", "4243"]
+            ],
+            "{tasks}"
+        );
+        // One process: no column, the plain names.
+        let one = text(&testing::async_fixture(), &RenderOptions::default());
+        let one = &one[one.find("asyncio tasks").expect("a tasks table")..];
+        assert!(!one.contains("pid"), "{one}");
+    }
+
+    #[test]
     fn with_memory_recorded_each_task_gets_its_allocated_bytes() {
         let mut profile = testing::async_fixture();
         profile.memory = Some(Default::default());

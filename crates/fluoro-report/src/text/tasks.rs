@@ -35,20 +35,30 @@ pub(super) fn table(
     let shown = limit.unwrap_or(all).min(all);
     let whole = run.duration_ns;
     let memory = profile.memory.is_some();
+    // Several processes' tasks are named by their pid (`worker [pid 41]`): a column of its
+    // own, so that a narrow terminal cuts the name and not the pid.
+    let pids = profile.processes.len() > 1;
     let rows = table
         .tasks
         .iter()
         .take(shown)
         .map(|t| {
             let at = awaiting_at(profile, run, &t.awaiting_stack);
-            let mut row = vec![
-                for_terminal(&t.name).into_owned(),
+            let (name, pid) = match split_pid(&t.name) {
+                Some((name, pid)) if pids => (name, pid),
+                _ => (t.name.as_str(), ""),
+            };
+            let mut row = vec![for_terminal(name).into_owned()];
+            if pids {
+                row.push(pid.to_owned());
+            }
+            row.extend([
                 ns_or_dash(t.running_ns),
                 share_or_dash(t.running_ns, whole),
                 ns_or_dash(t.cpu_ns),
                 ns_or_dash(t.awaiting_ns),
                 share_or_dash(t.awaiting_ns, whole),
-            ];
+            ]);
             if memory {
                 row.push(amount_or_dash(Metric::Alloc, t.alloc_bytes));
             }
@@ -56,8 +66,14 @@ pub(super) fn table(
             row
         })
         .collect();
-    let mut header = vec!["task", "running", "share", "cpu", "awaiting", "share"];
-    let mut numeric = vec![false, true, true, true, true, true];
+    let mut header = vec!["task"];
+    let mut numeric = vec![false];
+    if pids {
+        header.push("pid");
+        numeric.push(true);
+    }
+    header.extend(["running", "share", "cpu", "awaiting", "share"]);
+    numeric.extend([true; 5]);
     if memory {
         header.push("allocated");
         numeric.push(true);
@@ -74,6 +90,15 @@ pub(super) fn table(
         );
     }
     section(out, "asyncio tasks", &body, style);
+}
+
+/// `worker [pid 41]` as `("worker", "41")`.
+fn split_pid(name: &str) -> Option<(&str, &str)> {
+    let (name, pid) = name.rsplit_once(" [pid ")?;
+    let pid = pid.strip_suffix(']')?;
+    pid.bytes()
+        .all(|b| b.is_ascii_digit())
+        .then_some((name, pid))
 }
 
 /// Where a task waited: its outermost coroutine and, when it awaited others, the innermost,
