@@ -50,6 +50,8 @@ pub struct TaskTracker {
     /// Tasks running at the last tick, which are not waiting.
     running: Vec<usize>,
     views: Vec<TaskView>,
+    /// The tasks waiting at the last reading, by address, and where.
+    waiting: HashMap<usize, Vec<Frame>>,
     /// Why tasks are not read, once, for the profile.
     note: Option<String>,
 }
@@ -118,6 +120,7 @@ impl TaskTracker {
             },
             running: Vec::new(),
             views: Vec::new(),
+            waiting: HashMap::new(),
             note,
         }
     }
@@ -218,7 +221,7 @@ impl TaskTracker {
         let cpu_before = crate::os::thread_cpu_ns(crate::os::gettid());
         let tstates: Vec<usize> = stacks.iter().map(|s| s.tstate).collect();
         reader.all(&tstates, &mut self.views);
-        let mut out = Vec::new();
+        let mut read = Vec::new();
         let waiting: Vec<TaskView> = std::mem::take(&mut self.views)
             .into_iter()
             .filter(|t| !self.running.contains(&t.addr))
@@ -226,18 +229,18 @@ impl TaskTracker {
         let starts: Vec<usize> = waiting.iter().map(|t| t.frame).collect();
         let chains = coroutine_chains(reader, walker, &starts);
         for (task, chain) in waiting.into_iter().zip(chains) {
-            let Some(root) = self.names.frame(reader, &task) else {
+            let root = self.names.frame(reader, &task);
+            let Some(root) = root.filter(|_| !chain.is_empty()) else {
+                read.push((task.addr, None));
                 continue;
             };
-            if chain.is_empty() {
-                continue;
-            }
             let mut frames: Vec<Frame> = chain.into_iter().rev().collect();
             frames.push(root);
             awaiters(reader, walker, &mut self.names, &task, &mut frames);
             frames.reverse();
-            out.push((frames, wall.as_nanos() as u64));
+            read.push((task.addr, Some(frames)));
         }
+        let out = credit(&mut self.waiting, read, wall.as_nanos() as u64);
         // The reading's cost on this thread's CPU clock: wall time would count the time the
         // thread waited for a CPU on a busy machine (readings 400 ms apart were seen).
         let cpu_after = crate::os::thread_cpu_ns(crate::os::gettid());
@@ -247,6 +250,40 @@ impl TaskTracker {
         }
         out
     }
+}
+
+/// What a reading of the waiting tasks credits, `wall` after the one before: each task's
+/// `(address, stack)`, the stack `None` when the task is listed and not running but could not
+/// be read; `last` holds the tasks waiting at the reading before, and then these.
+///
+/// A task waiting at both readings waited the whole interval. One that began or stopped
+/// waiting in between did so at a time the readings do not show: it gets half the interval
+/// (the trapezoid rule), which is right on average however unequal the intervals are, where
+/// a whole or nothing would charge a task its first interval in full and none of its last,
+/// and readings spaced by their cost (40 to 500 ms) made that a bias of tens of ms. A task
+/// listed but not read is still where it was.
+fn credit(
+    last: &mut HashMap<usize, Vec<Frame>>,
+    read: Vec<(usize, Option<Vec<Frame>>)>,
+    wall: u64,
+) -> Vec<(Vec<Frame>, u64)> {
+    let mut now: HashMap<usize, Vec<Frame>> = HashMap::with_capacity(read.len());
+    let mut out = Vec::with_capacity(read.len());
+    for (addr, frames) in read {
+        let was = last.remove(&addr);
+        let (frames, share) = match (frames, was) {
+            (Some(frames), Some(_)) => (frames, wall),
+            (Some(frames), None) => (frames, wall / 2),
+            (None, Some(was)) => (was, wall),
+            (None, None) => continue,
+        };
+        out.push((frames.clone(), share));
+        now.insert(addr, frames);
+    }
+    // The tasks that stopped waiting since: half the interval where they were.
+    out.extend(last.drain().map(|(_, frames)| (frames, wall / 2)));
+    *last = now;
+    out
 }
 
 impl super::alloc::TaskRoots for TaskTracker {
@@ -348,5 +385,65 @@ fn awaiters(
         frames.extend(chain.into_iter().rev());
         frames.push(root);
         current = waiter;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn at(code: CodeId) -> Vec<Frame> {
+        vec![Frame { code, offset: 0 }]
+    }
+
+    #[test]
+    fn a_reading_credits_whole_intervals_to_tasks_that_kept_waiting_and_halves_to_the_rest() {
+        let mut last = HashMap::new();
+        // Task 1 and 2 begin waiting: half of the first interval each.
+        let out = credit(&mut last, vec![(1, Some(at(10))), (2, Some(at(20)))], 40);
+        assert_eq!(out, [(at(10), 20), (at(20), 20)]);
+        // Task 1 waits on, now elsewhere; task 2 was not read but is still listed; task 3 begins.
+        let mut out = credit(
+            &mut last,
+            vec![(1, Some(at(11))), (2, None), (3, Some(at(30)))],
+            100,
+        );
+        out.sort_by_key(|(frames, _)| frames[0].code);
+        assert_eq!(out, [(at(11), 100), (at(20), 100), (at(30), 50)]);
+        // Task 1 stopped waiting: half the interval where it was last; a task never read
+        // that was not waiting before gets nothing.
+        let mut out = credit(
+            &mut last,
+            vec![(2, Some(at(20))), (3, Some(at(30))), (4, None)],
+            60,
+        );
+        out.sort_by_key(|(frames, _)| frames[0].code);
+        assert_eq!(out, [(at(11), 30), (at(20), 60), (at(30), 60)]);
+        assert_eq!(last.len(), 2);
+    }
+
+    #[test]
+    fn a_task_waiting_between_two_readings_is_charged_on_average_what_it_waited() {
+        // Readings of unequal spacing, a task waiting from 0.3 of one interval into another:
+        // whole intervals between, halves at both ends.
+        let times = [0u64, 40, 200, 240, 400, 600];
+        let (start, end) = (52u64, 430u64);
+        let mut last = HashMap::new();
+        let mut charged = 0;
+        for pair in times.windows(2) {
+            let t = pair[1];
+            let waiting = start <= t && t <= end;
+            let read = if waiting {
+                vec![(7, Some(at(1)))]
+            } else {
+                Vec::new()
+            };
+            charged += credit(&mut last, read, t - pair[0])
+                .iter()
+                .map(|c| c.1)
+                .sum::<u64>();
+        }
+        // Seen at 200, 240 and 400: (200-40)/2 + 40 + 160 + (600-400)/2 = 380 against 378.
+        assert_eq!(charged, 380);
     }
 }
